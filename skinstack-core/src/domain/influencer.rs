@@ -1,0 +1,264 @@
+//! Influencer profiles: social handles and how they get paid.
+
+use super::{Email, InfluencerId, Name, UserId};
+use crate::error::{ForField, Invalid, ValidationError};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A social handle, stored without the leading `@`: 1–100 of `[A-Za-z0-9._-]`.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Handle(String);
+
+impl Handle {
+    /// Trims `value`, drops one leading `@`, and checks the rest.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        let value = value.strip_prefix('@').unwrap_or(value);
+        if value.is_empty() {
+            return Err(Invalid::Empty);
+        }
+        if value.len() > 100 {
+            return Err(Invalid::TooLong { max: 100 });
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(Invalid::Format("letters, digits, '.', '_' or '-'"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The handle without `@`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A Stripe Connect account id: `acct_` followed by letters and digits.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StripeAccountId(String);
+
+impl StripeAccountId {
+    /// Checks the `acct_...` form.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        match value.strip_prefix("acct_") {
+            Some(rest)
+                if !rest.is_empty()
+                    && rest.len() <= 64
+                    && rest.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                Ok(Self(value.to_owned()))
+            }
+            _ => Err(Invalid::Format("a Stripe account id such as acct_1A2b3C")),
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StripeAccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// How an influencer wants to be paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutMethod {
+    /// Stripe Connect transfer; needs a Stripe account id.
+    Stripe,
+    /// PayPal payout; needs a PayPal email.
+    #[serde(rename = "paypal")]
+    PayPal,
+    /// Bank transfer, settled outside the platform; bank details are not kept here.
+    Ach,
+}
+
+impl PayoutMethod {
+    /// The value stored in `influencers.preferred_payout_method`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PayoutMethod::Stripe => "stripe",
+            PayoutMethod::PayPal => "paypal",
+            PayoutMethod::Ach => "ach",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        match value {
+            "stripe" => Ok(PayoutMethod::Stripe),
+            "paypal" => Ok(PayoutMethod::PayPal),
+            "ach" => Ok(PayoutMethod::Ach),
+            _ => Err(Invalid::Format("one of stripe, paypal, ach")),
+        }
+    }
+}
+
+/// Payout details whose preferred method always has the details it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PayoutSettings {
+    stripe_account_id: Option<StripeAccountId>,
+    paypal_email: Option<Email>,
+    preferred: Option<PayoutMethod>,
+}
+
+impl PayoutSettings {
+    /// Accepts the settings if the preferred method's details are present: PayPal needs a
+    /// PayPal email, Stripe a Stripe account id.
+    pub fn new(
+        stripe_account_id: Option<StripeAccountId>,
+        paypal_email: Option<Email>,
+        preferred: Option<PayoutMethod>,
+    ) -> Result<Self, ValidationError> {
+        match preferred {
+            Some(PayoutMethod::PayPal) if paypal_email.is_none() => {
+                Err(Invalid::Missing("when the payout method is paypal")).field("paypal_email")
+            }
+            Some(PayoutMethod::Stripe) if stripe_account_id.is_none() => {
+                Err(Invalid::Missing("when the payout method is stripe")).field("stripe_account_id")
+            }
+            _ => Ok(Self {
+                stripe_account_id,
+                paypal_email,
+                preferred,
+            }),
+        }
+    }
+
+    /// The Stripe account, if any.
+    pub fn stripe_account_id(&self) -> Option<&StripeAccountId> {
+        self.stripe_account_id.as_ref()
+    }
+
+    /// The PayPal address, if any.
+    pub fn paypal_email(&self) -> Option<&Email> {
+        self.paypal_email.as_ref()
+    }
+
+    /// The preferred method, if chosen.
+    pub fn preferred(&self) -> Option<PayoutMethod> {
+        self.preferred
+    }
+}
+
+/// What it takes to create an influencer profile (one per user).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInfluencer {
+    /// The account that owns the profile.
+    pub user_id: UserId,
+    /// Public name.
+    pub display_name: Name,
+    /// Instagram handle, without `@`.
+    pub instagram_handle: Option<Handle>,
+    /// TikTok handle, without `@`.
+    pub tiktok_handle: Option<Handle>,
+    /// YouTube handle, without `@`.
+    pub youtube_handle: Option<Handle>,
+    /// How they get paid.
+    pub payout: PayoutSettings,
+    /// Audience size across platforms (`INTEGER`, never negative).
+    pub total_followers: u32,
+}
+
+/// A stored influencer profile with its running totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Influencer {
+    /// Its id.
+    pub id: InfluencerId,
+    /// The account that owns it.
+    pub user_id: UserId,
+    /// Public name.
+    pub display_name: Name,
+    /// Instagram handle.
+    pub instagram_handle: Option<Handle>,
+    /// TikTok handle.
+    pub tiktok_handle: Option<Handle>,
+    /// YouTube handle.
+    pub youtube_handle: Option<Handle>,
+    /// Payout details.
+    pub payout: PayoutSettings,
+    /// Audience size.
+    pub total_followers: u32,
+    /// Everything earned so far (net of platform fees and reversals).
+    pub total_earned: Decimal,
+    /// Everything paid out so far.
+    pub total_paid: Decimal,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_drop_one_leading_at() {
+        assert_eq!(
+            Handle::parse(" @glow.by_ana ").unwrap().as_str(),
+            "glow.by_ana"
+        );
+        assert_eq!(Handle::parse("@"), Err(Invalid::Empty));
+        assert!(Handle::parse("@@ana").is_err());
+        assert!(Handle::parse("ana smith").is_err());
+    }
+
+    #[test]
+    fn stripe_ids_need_the_acct_prefix() {
+        assert!(StripeAccountId::parse("acct_1Nv0FGQ9RKHgCVdK").is_ok());
+        assert!(StripeAccountId::parse("1Nv0FGQ9RKHgCVdK").is_err());
+        assert!(StripeAccountId::parse("acct_").is_err());
+    }
+
+    #[test]
+    fn payout_methods_round_trip() {
+        for m in [
+            PayoutMethod::Stripe,
+            PayoutMethod::PayPal,
+            PayoutMethod::Ach,
+        ] {
+            assert_eq!(PayoutMethod::parse(m.as_str()), Ok(m));
+        }
+        assert!(PayoutMethod::parse("venmo").is_err());
+    }
+
+    #[test]
+    fn paypal_payouts_need_a_paypal_email() {
+        let err = PayoutSettings::new(None, None, Some(PayoutMethod::PayPal)).unwrap_err();
+        assert_eq!(err.field, "paypal_email");
+        let email = Email::parse("ana@paypal.example.com").unwrap();
+        assert!(PayoutSettings::new(None, Some(email), Some(PayoutMethod::PayPal)).is_ok());
+    }
+
+    #[test]
+    fn stripe_payouts_need_a_stripe_account() {
+        let err = PayoutSettings::new(None, None, Some(PayoutMethod::Stripe)).unwrap_err();
+        assert_eq!(err.field, "stripe_account_id");
+        let acct = StripeAccountId::parse("acct_123abc").unwrap();
+        assert!(PayoutSettings::new(Some(acct), None, Some(PayoutMethod::Stripe)).is_ok());
+    }
+
+    #[test]
+    fn ach_and_no_preference_need_nothing() {
+        assert!(PayoutSettings::new(None, None, Some(PayoutMethod::Ach)).is_ok());
+        assert!(PayoutSettings::new(None, None, None).is_ok());
+    }
+}

@@ -1,0 +1,142 @@
+//! Merchants: the brands that run programs and pay commissions.
+
+use super::{MerchantId, Name, Secret, UserId, WebUrl};
+use crate::error::Invalid;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::fmt;
+
+/// A Shopify shop's permanent domain: `<name>.myshopify.com`, lower-case.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ShopifyDomain(String);
+
+impl ShopifyDomain {
+    /// Trims and lower-cases `value`, then checks the `<name>.myshopify.com` form, where the
+    /// name is 1–60 letters, digits or inner hyphens.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim().to_ascii_lowercase();
+        let valid = value.strip_suffix(".myshopify.com").is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 60
+                && !name.starts_with('-')
+                && !name.ends_with('-')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        });
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err(Invalid::Format(
+                "a shop domain such as glowco.myshopify.com",
+            ))
+        }
+    }
+
+    /// The domain.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ShopifyDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// What it takes to create a merchant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMerchant {
+    /// The account that manages it, if any (the seed lets a merchant outlive its user).
+    pub user_id: Option<UserId>,
+    /// The brand's name.
+    pub business_name: Name,
+    /// The brand's website: short links may only lead to this host or its subdomains.
+    pub website_url: WebUrl,
+    /// The Shopify shop, if the merchant sells on Shopify.
+    pub shopify_shop_domain: Option<ShopifyDomain>,
+    /// Shopify API credential; stored encrypted, never returned.
+    pub shopify_api_key: Option<Secret>,
+    /// Refersion public key (not secret).
+    pub refersion_public_key: Option<Name>,
+    /// Refersion secret key; stored encrypted, never returned.
+    pub refersion_secret_key: Option<Secret>,
+}
+
+/// A stored merchant with its running totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merchant {
+    /// Its id.
+    pub id: MerchantId,
+    /// The account that manages it.
+    pub user_id: Option<UserId>,
+    /// The brand's name.
+    pub business_name: Name,
+    /// The brand's website.
+    pub website_url: WebUrl,
+    /// The Shopify shop.
+    pub shopify_shop_domain: Option<ShopifyDomain>,
+    /// Shopify API credential (redacted in `Debug`).
+    pub shopify_api_key: Option<Secret>,
+    /// Refersion public key.
+    pub refersion_public_key: Option<Name>,
+    /// Refersion secret key (redacted in `Debug`).
+    pub refersion_secret_key: Option<Secret>,
+    /// Sum of attributed order amounts.
+    pub total_sales: Decimal,
+    /// Sum of commissions paid out.
+    pub total_commissions_paid: Decimal,
+    /// Inactive merchants' links stop redirecting.
+    pub is_active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shop_domains_are_myshopify_subdomains() {
+        assert_eq!(
+            ShopifyDomain::parse(" GlowCo.myshopify.com ")
+                .unwrap()
+                .as_str(),
+            "glowco.myshopify.com"
+        );
+        assert!(ShopifyDomain::parse("glow-co-2.myshopify.com").is_ok());
+        for bad in [
+            "glowco.com",
+            ".myshopify.com",
+            "glow co.myshopify.com",
+            "-glow.myshopify.com",
+            "a.b.myshopify.com",
+            "glowco.myshopify.com.evil.com",
+        ] {
+            assert!(ShopifyDomain::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn credentials_never_show_in_debug_output() {
+        let merchant = NewMerchant {
+            user_id: None,
+            business_name: Name::parse("Glow Co").unwrap(),
+            website_url: WebUrl::parse("https://glowco.com").unwrap(),
+            shopify_shop_domain: None,
+            shopify_api_key: Some(Secret::parse("shpat_supersecret").unwrap()),
+            refersion_public_key: None,
+            refersion_secret_key: Some(Secret::parse("rfs_topsecret").unwrap()),
+        };
+        let debug = format!("{merchant:?}");
+        assert!(
+            !debug.contains("supersecret") && !debug.contains("topsecret"),
+            "{debug}"
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! Absolute http(s) URLs, and the host rule that keeps short links from becoming open redirects.
+
+use crate::error::Invalid;
+use serde::Serialize;
+use std::fmt;
+use url::Url;
+
+/// An absolute `http` or `https` URL with a host and no user-info, at most 2048 bytes.
+///
+/// Parsing follows the WHATWG URL standard (what browsers do), so the host this type reports is
+/// the host a browser would visit: lower-cased, IDN hosts in punycode, backslashes treated as
+/// slashes. User-info (`https://shop.com@evil.com`) is refused outright because it exists
+/// mostly to disguise the real host.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct WebUrl(Url);
+
+impl WebUrl {
+    /// Longest URL accepted.
+    pub const MAX_LEN: usize = 2048;
+
+    /// Parses and checks `value`.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Invalid::Empty);
+        }
+        if value.len() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Invalid::ControlCharacter);
+        }
+        let url = Url::parse(value).map_err(|_| Invalid::Format("an absolute http(s) URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Invalid::Format("an absolute http(s) URL"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Invalid::Format("a URL without user name or password"));
+        }
+        match url.host_str() {
+            Some(host) if !host.is_empty() && host != "." => {}
+            _ => return Err(Invalid::Format("an absolute http(s) URL with a host")),
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL as text (serialised by the URL standard).
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The parsed URL.
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The host, lower-case, punycode for IDNs, without a trailing dot.
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default().trim_end_matches('.')
+    }
+
+    /// Whether `self` may be a short link's destination for a merchant whose website is `site`:
+    /// the same scheme-default-aware port, and the same host or a subdomain of it. Comparing
+    /// normalised hosts (punycode, no trailing dot) defeats look-alike and mixed-case tricks.
+    pub fn is_within_site(&self, site: &WebUrl) -> bool {
+        let (host, site_host) = (self.host(), site.host());
+        let same_site = host == site_host
+            || (host.len() > site_host.len()
+                && host.ends_with(site_host)
+                && host.as_bytes()[host.len() - site_host.len() - 1] == b'.');
+        same_site && self.0.port_or_known_default() == site.0.port_or_known_default()
+    }
+}
+
+impl fmt::Debug for WebUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0.as_str(), f)
+    }
+}
+
+impl fmt::Display for WebUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> WebUrl {
+        WebUrl::parse("https://glowco.com").unwrap()
+    }
+
+    #[test]
+    fn accepts_http_and_https_urls() {
+        assert_eq!(
+            WebUrl::parse(" https://Glowco.COM/p/serum?x=1 ")
+                .unwrap()
+                .as_str(),
+            "https://glowco.com/p/serum?x=1"
+        );
+        assert!(WebUrl::parse("http://shop.glowco.com").is_ok());
+    }
+
+    #[test]
+    fn refuses_other_schemes_relative_urls_and_userinfo() {
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "ftp://glowco.com",
+            "//evil.com",
+            "/relative",
+            "https://glowco.com@evil.com",
+            "https://user:pw@glowco.com",
+            "https://glowco.com/\r\nLocation: evil",
+            "",
+        ] {
+            assert!(WebUrl::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn destinations_must_stay_on_the_merchants_site() {
+        let within = |u: &str| WebUrl::parse(u).unwrap().is_within_site(&site());
+        assert!(within("https://glowco.com/serum"));
+        assert!(within("https://shop.glowco.com/serum"));
+        assert!(
+            within("https://GLOWCO.com./serum"),
+            "mixed case and a trailing dot are the same host"
+        );
+        assert!(
+            !within("https://evilglowco.com/"),
+            "a suffix is not a subdomain"
+        );
+        assert!(!within("https://glowco.com.evil.com/"));
+        assert!(
+            !within("https://glowco.com:8443/"),
+            "another port is another site"
+        );
+        assert!(
+            !within("https://glowcо.com/"),
+            "Cyrillic о is a different (punycode) host"
+        );
+    }
+
+    #[test]
+    fn backslash_tricks_resolve_to_the_host_a_browser_would_visit() {
+        let url = WebUrl::parse("https://glowco.com\\@evil.com/").unwrap();
+        assert_eq!(url.host(), "glowco.com");
+        let url = WebUrl::parse("https://evil.com\\.glowco.com/").unwrap();
+        assert_eq!(url.host(), "evil.com");
+        assert!(!url.is_within_site(&site()));
+    }
+}

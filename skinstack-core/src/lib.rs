@@ -1,0 +1,46 @@
+//! SkinStack's domain: everything an influencer affiliate platform decides, with no IO.
+//!
+//! - [`domain`]: validated entities and values. Holding one means it is valid ("parse, don't
+//!   validate"); constructors refuse bad input with a [`ValidationError`] naming the field.
+//! - [`commission`]: the money math: commission splits, platform fee, refund reversals.
+//! - [`slug`]: short-link slugs, generated from a CSPRNG or chosen by the influencer.
+//! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
+//! - [`memory`]: a thread-safe in-memory store implementing every trait.
+//! - [`service`]: the business rules that need storage (creating a link, ...).
+//! - `testkit` (feature `testkit`): the storage contract suite every backend runs.
+//!
+//! ```
+//! use rust_decimal::Decimal;
+//! use skinstack_core::{Commission, CommissionRate, FeeRate, Money};
+//!
+//! // A 20 % skincare program with the default 20 % platform fee, on a 45.00 order.
+//! let commission = Commission::Percentage(CommissionRate::new(Decimal::new(20, 0)).unwrap());
+//! let split = commission.split(Money::new(Decimal::new(4500, 2)).unwrap(), FeeRate::default());
+//! assert_eq!(split.gross, Decimal::new(900, 2));          // 9.00
+//! assert_eq!(split.platform_fee, Decimal::new(180, 2));   // 1.80
+//! assert_eq!(split.influencer_earnings, Decimal::new(720, 2)); // 7.20
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod commission;
+pub mod domain;
+pub mod error;
+pub mod memory;
+pub mod repo;
+pub mod service;
+pub mod slug;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+// Compiles and runs the README's example as a doc test, so it cannot rot.
+#[cfg(all(doctest, feature = "testkit"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;
+
+pub use commission::{CommissionError, CommissionSplit};
+pub use domain::*;
+pub use error::{Invalid, ValidationError};
+pub use memory::MemoryStore;
+pub use repo::{Entity, RepoError, Store};
+pub use slug::{Slug, SlugPolicy};

@@ -1,0 +1,494 @@
+//! A thread-safe in-memory store implementing every repository trait.
+//!
+//! It enforces the seed schema's uniqueness rules and cascades itself, so code tested against
+//! it behaves as it will against Postgres; the contract suite runs against both. Data lives as
+//! long as the store: use it for tests, demos and embedding without a database.
+
+use crate::domain::*;
+use crate::error::ForField;
+use crate::repo::*;
+use crate::slug::Slug;
+use async_trait::async_trait;
+use chrono::Utc;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    influencers: HashMap<InfluencerId, Influencer>,
+    merchants: HashMap<MerchantId, Merchant>,
+    programs: HashMap<ProgramId, Program>,
+    products: HashMap<ProductId, Product>,
+    links: HashMap<LinkId, TrackingLink>,
+    slugs: HashMap<Slug, LinkId>,
+}
+
+/// The in-memory store. Cloning it gives another handle to the same data.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every mutation below is completed before the guard drops, so a panic elsewhere
+        // cannot leave half-written state behind: a poisoned lock is safe to keep using.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn found<T: Clone>(value: Option<&T>, entity: Entity) -> RepoResult<T> {
+    value.cloned().ok_or(RepoError::NotFound(entity))
+}
+
+fn oldest_first<T, K: Ord>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    items.sort_by_key(key);
+    items
+}
+
+impl State {
+    fn remove_link(&mut self, id: LinkId) {
+        if let Some(link) = self.links.remove(&id) {
+            self.slugs.remove(&link.slug);
+        }
+    }
+
+    fn remove_links_where(&mut self, doomed: impl Fn(&TrackingLink) -> bool) {
+        let ids: Vec<LinkId> = self
+            .links
+            .values()
+            .filter(|l| doomed(l))
+            .map(|l| l.id)
+            .collect();
+        for id in ids {
+            self.remove_link(id);
+        }
+    }
+}
+
+#[async_trait]
+impl UserRepo for MemoryStore {
+    async fn create_user(&self, new: NewUser) -> RepoResult<User> {
+        let mut state = self.lock();
+        if state.users.values().any(|u| u.email == new.email) {
+            return Err(RepoError::EmailTaken);
+        }
+        let now = Utc::now();
+        let user = User {
+            id: UserId::new(),
+            email: new.email,
+            password_hash: new.password_hash,
+            role: new.role,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        state.users.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn user_by_id(&self, id: UserId) -> RepoResult<User> {
+        found(self.lock().users.get(&id), Entity::User)
+    }
+
+    async fn user_by_email(&self, email: &Email) -> RepoResult<User> {
+        found(
+            self.lock().users.values().find(|u| &u.email == email),
+            Entity::User,
+        )
+    }
+
+    async fn set_user_active(&self, id: UserId, active: bool) -> RepoResult<User> {
+        let mut state = self.lock();
+        let user = state
+            .users
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::User))?;
+        user.is_active = active;
+        user.updated_at = Utc::now();
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, id: UserId) -> RepoResult<()> {
+        let mut state = self.lock();
+        state
+            .users
+            .remove(&id)
+            .ok_or(RepoError::NotFound(Entity::User))?;
+        // influencers.user_id ON DELETE CASCADE, and tracking_links.influencer_id after it.
+        let profiles: Vec<InfluencerId> = state
+            .influencers
+            .values()
+            .filter(|i| i.user_id == id)
+            .map(|i| i.id)
+            .collect();
+        for profile in profiles {
+            state.influencers.remove(&profile);
+            state.remove_links_where(|l| l.influencer_id == profile);
+        }
+        // merchants.user_id ON DELETE SET NULL.
+        for merchant in state
+            .merchants
+            .values_mut()
+            .filter(|m| m.user_id == Some(id))
+        {
+            merchant.user_id = None;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl InfluencerRepo for MemoryStore {
+    async fn create_influencer(&self, new: NewInfluencer) -> RepoResult<Influencer> {
+        let mut state = self.lock();
+        if !state.users.contains_key(&new.user_id) {
+            return Err(RepoError::NotFound(Entity::User));
+        }
+        if state.influencers.values().any(|i| i.user_id == new.user_id) {
+            return Err(RepoError::ProfileExists);
+        }
+        let now = Utc::now();
+        let influencer = Influencer {
+            id: InfluencerId::new(),
+            user_id: new.user_id,
+            display_name: new.display_name,
+            instagram_handle: new.instagram_handle,
+            tiktok_handle: new.tiktok_handle,
+            youtube_handle: new.youtube_handle,
+            payout: new.payout,
+            total_followers: new.total_followers,
+            total_earned: Decimal::ZERO,
+            total_paid: Decimal::ZERO,
+            created_at: now,
+            updated_at: now,
+        };
+        state.influencers.insert(influencer.id, influencer.clone());
+        Ok(influencer)
+    }
+
+    async fn influencer_by_id(&self, id: InfluencerId) -> RepoResult<Influencer> {
+        found(self.lock().influencers.get(&id), Entity::Influencer)
+    }
+
+    async fn influencer_by_user(&self, user: UserId) -> RepoResult<Influencer> {
+        found(
+            self.lock().influencers.values().find(|i| i.user_id == user),
+            Entity::Influencer,
+        )
+    }
+}
+
+#[async_trait]
+impl MerchantRepo for MemoryStore {
+    async fn create_merchant(&self, new: NewMerchant) -> RepoResult<Merchant> {
+        let mut state = self.lock();
+        if let Some(user) = new.user_id {
+            if !state.users.contains_key(&user) {
+                return Err(RepoError::NotFound(Entity::User));
+            }
+        }
+        let now = Utc::now();
+        let merchant = Merchant {
+            id: MerchantId::new(),
+            user_id: new.user_id,
+            business_name: new.business_name,
+            website_url: new.website_url,
+            shopify_shop_domain: new.shopify_shop_domain,
+            shopify_api_key: new.shopify_api_key,
+            refersion_public_key: new.refersion_public_key,
+            refersion_secret_key: new.refersion_secret_key,
+            total_sales: Decimal::ZERO,
+            total_commissions_paid: Decimal::ZERO,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        state.merchants.insert(merchant.id, merchant.clone());
+        Ok(merchant)
+    }
+
+    async fn merchant_by_id(&self, id: MerchantId) -> RepoResult<Merchant> {
+        found(self.lock().merchants.get(&id), Entity::Merchant)
+    }
+
+    async fn merchants_by_user(&self, user: UserId) -> RepoResult<Vec<Merchant>> {
+        let state = self.lock();
+        let mine = state
+            .merchants
+            .values()
+            .filter(|m| m.user_id == Some(user))
+            .cloned()
+            .collect();
+        Ok(oldest_first(mine, |m: &Merchant| (m.created_at, m.id)))
+    }
+
+    async fn set_merchant_active(&self, id: MerchantId, active: bool) -> RepoResult<Merchant> {
+        let mut state = self.lock();
+        let merchant = state
+            .merchants
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        merchant.is_active = active;
+        merchant.updated_at = Utc::now();
+        Ok(merchant.clone())
+    }
+
+    async fn delete_merchant(&self, id: MerchantId) -> RepoResult<()> {
+        let mut state = self.lock();
+        state
+            .merchants
+            .remove(&id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        // programs and products: ON DELETE CASCADE; links: through their program.
+        let programs: Vec<ProgramId> = state
+            .programs
+            .values()
+            .filter(|p| p.merchant_id == id)
+            .map(|p| p.id)
+            .collect();
+        state.programs.retain(|_, p| p.merchant_id != id);
+        state.products.retain(|_, p| p.merchant_id != id);
+        state.remove_links_where(|l| programs.contains(&l.program_id));
+        // A link to a deleted product of another merchant's program cannot exist (the service
+        // refuses it), but the seed's rule is SET NULL, so honour it all the same.
+        let products: Vec<ProductId> = state.products.keys().copied().collect();
+        for link in state.links.values_mut() {
+            if link.product_id.is_some_and(|p| !products.contains(&p)) {
+                link.product_id = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProgramRepo for MemoryStore {
+    async fn create_program(&self, new: NewProgram) -> RepoResult<Program> {
+        let mut state = self.lock();
+        if !state.merchants.contains_key(&new.merchant_id) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        let now = Utc::now();
+        let program = Program {
+            id: ProgramId::new(),
+            merchant_id: new.merchant_id,
+            name: new.name,
+            network: new.network,
+            commission: new.commission,
+            cookie_window: new.cookie_window,
+            platform_fee_rate: new.platform_fee_rate,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        state.programs.insert(program.id, program.clone());
+        Ok(program)
+    }
+
+    async fn program_by_id(&self, id: ProgramId) -> RepoResult<Program> {
+        found(self.lock().programs.get(&id), Entity::Program)
+    }
+
+    async fn programs_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<Program>> {
+        let state = self.lock();
+        let mine = state
+            .programs
+            .values()
+            .filter(|p| p.merchant_id == merchant)
+            .cloned()
+            .collect();
+        Ok(oldest_first(mine, |p: &Program| (p.created_at, p.id)))
+    }
+
+    async fn set_program_active(&self, id: ProgramId, active: bool) -> RepoResult<Program> {
+        let mut state = self.lock();
+        let program = state
+            .programs
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Program))?;
+        program.is_active = active;
+        program.updated_at = Utc::now();
+        Ok(program.clone())
+    }
+}
+
+#[async_trait]
+impl ProductRepo for MemoryStore {
+    async fn create_product(&self, new: NewProduct) -> RepoResult<Product> {
+        let mut state = self.lock();
+        if !state.merchants.contains_key(&new.merchant_id) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        if new
+            .program_id
+            .is_some_and(|p| !state.programs.contains_key(&p))
+        {
+            return Err(RepoError::NotFound(Entity::Program));
+        }
+        // products.price is DECIMAL(10,2), narrower than Money.
+        NewProduct::price(new.price).field("price")?;
+        if state
+            .products
+            .values()
+            .any(|p| p.merchant_id == new.merchant_id && p.external_id == new.external_id)
+        {
+            return Err(RepoError::DuplicateExternalId);
+        }
+        let now = Utc::now();
+        let product = Product {
+            id: ProductId::new(),
+            merchant_id: new.merchant_id,
+            program_id: new.program_id,
+            external_id: new.external_id,
+            name: new.name,
+            description: new.description,
+            price: new.price,
+            image_url: new.image_url,
+            product_url: new.product_url,
+            category: new.category,
+            in_stock: new.in_stock,
+            created_at: now,
+            updated_at: now,
+        };
+        state.products.insert(product.id, product.clone());
+        Ok(product)
+    }
+
+    async fn product_by_id(&self, id: ProductId) -> RepoResult<Product> {
+        found(self.lock().products.get(&id), Entity::Product)
+    }
+
+    async fn products_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<Product>> {
+        let state = self.lock();
+        let mine = state
+            .products
+            .values()
+            .filter(|p| p.merchant_id == merchant)
+            .cloned()
+            .collect();
+        Ok(oldest_first(mine, |p: &Product| (p.created_at, p.id)))
+    }
+
+    async fn delete_product(&self, id: ProductId) -> RepoResult<()> {
+        let mut state = self.lock();
+        state
+            .products
+            .remove(&id)
+            .ok_or(RepoError::NotFound(Entity::Product))?;
+        for link in state
+            .links
+            .values_mut()
+            .filter(|l| l.product_id == Some(id))
+        {
+            link.product_id = None;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LinkRepo for MemoryStore {
+    async fn insert_link(&self, new: NewLink) -> RepoResult<TrackingLink> {
+        let mut state = self.lock();
+        if state.slugs.contains_key(&new.slug) {
+            return Err(RepoError::SlugTaken);
+        }
+        if !state.influencers.contains_key(&new.influencer_id) {
+            return Err(RepoError::NotFound(Entity::Influencer));
+        }
+        if !state.programs.contains_key(&new.program_id) {
+            return Err(RepoError::NotFound(Entity::Program));
+        }
+        if new
+            .product_id
+            .is_some_and(|p| !state.products.contains_key(&p))
+        {
+            return Err(RepoError::NotFound(Entity::Product));
+        }
+        let now = Utc::now();
+        let link = TrackingLink {
+            id: LinkId::new(),
+            slug: new.slug,
+            influencer_id: new.influencer_id,
+            program_id: new.program_id,
+            product_id: new.product_id,
+            destination_url: new.destination_url,
+            campaign_code: new.campaign_code,
+            utm: new.utm,
+            total_clicks: 0,
+            total_conversions: 0,
+            total_revenue: Decimal::ZERO,
+            total_commission: Decimal::ZERO,
+            is_active: true,
+            expires_at: new.expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        state.slugs.insert(link.slug.clone(), link.id);
+        state.links.insert(link.id, link.clone());
+        Ok(link)
+    }
+
+    async fn link_by_id(&self, id: LinkId) -> RepoResult<TrackingLink> {
+        found(self.lock().links.get(&id), Entity::Link)
+    }
+
+    async fn link_by_slug(&self, slug: &Slug) -> RepoResult<TrackingLink> {
+        let state = self.lock();
+        let id = state
+            .slugs
+            .get(slug)
+            .ok_or(RepoError::NotFound(Entity::Link))?;
+        found(state.links.get(id), Entity::Link)
+    }
+
+    async fn links_by_influencer(&self, influencer: InfluencerId) -> RepoResult<Vec<TrackingLink>> {
+        let state = self.lock();
+        let mut mine: Vec<TrackingLink> = state
+            .links
+            .values()
+            .filter(|l| l.influencer_id == influencer)
+            .cloned()
+            .collect();
+        mine.sort_by_key(|l| std::cmp::Reverse((l.created_at, l.id)));
+        Ok(mine)
+    }
+
+    async fn update_link(&self, id: LinkId, patch: LinkPatch) -> RepoResult<TrackingLink> {
+        let mut state = self.lock();
+        let link = state
+            .links
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Link))?;
+        if let Some(active) = patch.is_active {
+            link.is_active = active;
+        }
+        if let Some(expires_at) = patch.expires_at {
+            link.expires_at = expires_at;
+        }
+        if let Some(utm) = patch.utm {
+            link.utm = utm;
+        }
+        link.updated_at = Utc::now();
+        Ok(link.clone())
+    }
+
+    async fn delete_link(&self, id: LinkId) -> RepoResult<()> {
+        let mut state = self.lock();
+        if !state.links.contains_key(&id) {
+            return Err(RepoError::NotFound(Entity::Link));
+        }
+        state.remove_link(id);
+        Ok(())
+    }
+}

@@ -1,0 +1,392 @@
+//! Creating tracking links: which links may exist, and getting each a unique slug.
+
+use crate::domain::*;
+use crate::error::ValidationError;
+use crate::repo::*;
+use crate::slug::{Slug, SlugPolicy};
+use chrono::{DateTime, Utc};
+
+/// An influencer's request for a new link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateLink {
+    /// Who will share it (the caller has authenticated them).
+    pub influencer_id: InfluencerId,
+    /// The program it earns under; must be active, and its merchant too.
+    pub program_id: ProgramId,
+    /// The product it promotes; must be the program's merchant's.
+    pub product_id: Option<ProductId>,
+    /// Where it leads; defaults to the product's page, else the merchant's website. Must be on
+    /// the merchant's website host or a subdomain of it.
+    pub destination_url: Option<WebUrl>,
+    /// A chosen slug; generated when absent.
+    pub custom_slug: Option<Slug>,
+    /// A coupon code attributing orders to the link.
+    pub campaign_code: Option<CampaignCode>,
+    /// UTM parameters (the seed's defaults unless given).
+    pub utm: Utm,
+    /// When it stops redirecting; must be in the future.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Why a link could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The influencer, program or product does not exist.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The program takes no new links.
+    #[error("the program is not active")]
+    ProgramInactive,
+    /// The merchant is deactivated.
+    #[error("the merchant is not active")]
+    MerchantInactive,
+    /// The product belongs to another merchant than the program.
+    #[error("the product does not belong to the program's merchant")]
+    ProductOfAnotherMerchant,
+    /// The destination is not on the merchant's website: it would be an open redirect.
+    #[error("destination host {host} is not the merchant's website or a subdomain of it")]
+    DestinationNotAllowed {
+        /// The refused host.
+        host: String,
+    },
+    /// `expires_at` is not in the future.
+    #[error("expires_at must be in the future")]
+    ExpiryInPast,
+    /// The chosen slug is in use.
+    #[error("slug is already taken")]
+    SlugTaken,
+    /// Every attempt the slug policy allows collided; the slug space is too crowded.
+    #[error("no free slug found within the slug policy's attempts")]
+    SlugSpaceExhausted,
+    /// A value the store refused.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(RepoError),
+}
+
+impl From<RepoError> for LinkError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::NotFound(entity) => LinkError::NotFound(entity),
+            RepoError::SlugTaken => LinkError::SlugTaken,
+            RepoError::Invalid(invalid) => LinkError::Invalid(invalid),
+            other => LinkError::Storage(other),
+        }
+    }
+}
+
+/// Creates a link after checking every rule: the program and its merchant are active, the
+/// product is the merchant's, the destination stays on the merchant's site, the expiry is in
+/// the future. A generated slug is retried on collision as `policy` says.
+pub async fn create_link<S>(
+    store: &S,
+    policy: &SlugPolicy,
+    now: DateTime<Utc>,
+    request: CreateLink,
+) -> Result<TrackingLink, LinkError>
+where
+    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
+{
+    store.influencer_by_id(request.influencer_id).await?;
+    let program = store.program_by_id(request.program_id).await?;
+    if !program.is_active {
+        return Err(LinkError::ProgramInactive);
+    }
+    let merchant = store.merchant_by_id(program.merchant_id).await?;
+    if !merchant.is_active {
+        return Err(LinkError::MerchantInactive);
+    }
+    let product = match request.product_id {
+        Some(id) => {
+            let product = store.product_by_id(id).await?;
+            if product.merchant_id != merchant.id {
+                return Err(LinkError::ProductOfAnotherMerchant);
+            }
+            Some(product)
+        }
+        None => None,
+    };
+    let destination_url = request
+        .destination_url
+        .or_else(|| product.as_ref().map(|p| p.product_url.clone()))
+        .unwrap_or_else(|| merchant.website_url.clone());
+    if !destination_url.is_within_site(&merchant.website_url) {
+        return Err(LinkError::DestinationNotAllowed {
+            host: destination_url.host().to_owned(),
+        });
+    }
+    if request.expires_at.is_some_and(|t| t <= now) {
+        return Err(LinkError::ExpiryInPast);
+    }
+    let link = NewLink {
+        slug: request
+            .custom_slug
+            .clone()
+            .unwrap_or_else(|| policy.generate(6)),
+        influencer_id: request.influencer_id,
+        program_id: program.id,
+        product_id: request.product_id,
+        destination_url,
+        campaign_code: request.campaign_code,
+        utm: request.utm,
+        expires_at: request.expires_at,
+    };
+    match request.custom_slug {
+        Some(_) => Ok(store.insert_link(link).await?),
+        None => insert_with_fresh_slug(store, policy, link).await,
+    }
+}
+
+/// Inserts `link` under freshly generated slugs until one is free, growing the length as
+/// `policy` says; [`LinkError::SlugSpaceExhausted`] once its attempts are spent. The store
+/// decides uniqueness atomically, so concurrent callers never get the same slug.
+pub async fn insert_with_fresh_slug<L>(
+    links: &L,
+    policy: &SlugPolicy,
+    mut link: NewLink,
+) -> Result<TrackingLink, LinkError>
+where
+    L: LinkRepo + ?Sized,
+{
+    for length in policy.lengths() {
+        link.slug = policy.generate(length);
+        match links.insert_link(link.clone()).await {
+            Err(RepoError::SlugTaken) => continue,
+            result => return Ok(result?),
+        }
+    }
+    Err(LinkError::SlugSpaceExhausted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::MockLinkRepo;
+    use crate::testkit::Fixture;
+    use crate::MemoryStore;
+    use std::collections::HashSet;
+
+    fn request(f: &Fixture) -> CreateLink {
+        CreateLink {
+            influencer_id: f.influencer.id,
+            program_id: f.program.id,
+            product_id: Some(f.product.id),
+            destination_url: None,
+            custom_slug: None,
+            campaign_code: None,
+            utm: Utm::default(),
+            expires_at: None,
+        }
+    }
+
+    fn template(f: &Fixture) -> NewLink {
+        NewLink {
+            slug: Slug::parse("placeholder").unwrap(),
+            influencer_id: f.influencer.id,
+            program_id: f.program.id,
+            product_id: None,
+            destination_url: f.merchant.website_url.clone(),
+            campaign_code: None,
+            utm: Utm::default(),
+            expires_at: None,
+        }
+    }
+
+    /// What a store would return for `link`.
+    fn stored(link: &NewLink) -> TrackingLink {
+        let now = Utc::now();
+        TrackingLink {
+            id: LinkId::new(),
+            slug: link.slug.clone(),
+            influencer_id: link.influencer_id,
+            program_id: link.program_id,
+            product_id: link.product_id,
+            destination_url: link.destination_url.clone(),
+            campaign_code: link.campaign_code.clone(),
+            utm: link.utm.clone(),
+            total_clicks: 0,
+            total_conversions: 0,
+            total_revenue: rust_decimal::Decimal::ZERO,
+            total_commission: rust_decimal::Decimal::ZERO,
+            is_active: true,
+            expires_at: link.expires_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    async fn fixture() -> (MemoryStore, Fixture) {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        (store, f)
+    }
+
+    #[tokio::test]
+    async fn a_link_defaults_to_the_products_page_with_a_six_character_slug() {
+        let (store, f) = fixture().await;
+        let link = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
+            .await
+            .unwrap();
+        assert_eq!(link.destination_url, f.product.product_url);
+        assert_eq!(link.slug.as_str().len(), 6);
+        assert_eq!(store.link_by_slug(&link.slug).await.unwrap().id, link.id);
+    }
+
+    #[tokio::test]
+    async fn destinations_off_the_merchants_site_are_refused() {
+        let (store, f) = fixture().await;
+        for evil in [
+            "https://evil.com/",
+            "https://glowco.com.evil.com/",
+            "https://glowco.com:444/",
+        ] {
+            let mut req = request(&f);
+            req.destination_url = Some(WebUrl::parse(evil).unwrap());
+            let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, LinkError::DestinationNotAllowed { .. }),
+                "{evil}: {err:?}"
+            );
+        }
+        let mut req = request(&f);
+        req.destination_url = Some(WebUrl::parse("https://shop.glowco.com/sale").unwrap());
+        assert!(create_link(&store, &SlugPolicy::default(), Utc::now(), req)
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn inactive_programs_and_merchants_take_no_links() {
+        let (store, f) = fixture().await;
+        store.set_program_active(f.program.id, false).await.unwrap();
+        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::ProgramInactive));
+        store.set_program_active(f.program.id, true).await.unwrap();
+        store
+            .set_merchant_active(f.merchant.id, false)
+            .await
+            .unwrap();
+        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::MerchantInactive));
+    }
+
+    #[tokio::test]
+    async fn products_of_another_merchant_are_refused() {
+        let (store, f) = fixture().await;
+        let other = Fixture::create(&store).await;
+        let mut req = request(&f);
+        req.product_id = Some(other.product.id);
+        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::ProductOfAnotherMerchant));
+    }
+
+    #[tokio::test]
+    async fn expiry_must_be_in_the_future() {
+        let (store, f) = fixture().await;
+        let now = Utc::now();
+        let mut req = request(&f);
+        req.expires_at = Some(now);
+        let err = create_link(&store, &SlugPolicy::default(), now, req)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::ExpiryInPast));
+    }
+
+    #[tokio::test]
+    async fn a_taken_custom_slug_is_reported_not_replaced() {
+        let (store, f) = fixture().await;
+        let mut req = request(&f);
+        req.custom_slug = Some(Slug::custom("GlowUp").unwrap());
+        let link = create_link(&store, &SlugPolicy::default(), Utc::now(), req.clone())
+            .await
+            .unwrap();
+        assert_eq!(link.slug.as_str(), "glowup");
+        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::SlugTaken));
+    }
+
+    #[tokio::test]
+    async fn a_tiny_slug_space_never_yields_a_duplicate_and_ends_when_full() {
+        let (store, f) = fixture().await;
+        // 2³ + 2⁴ = 24 possible slugs, 4 attempts at each length.
+        let policy = SlugPolicy::new("ab", 3, 4, 4).unwrap();
+        let mut slugs = HashSet::new();
+        let mut exhausted = 0;
+        for _ in 0..60 {
+            match create_link(&store, &policy, Utc::now(), request(&f)).await {
+                Ok(link) => assert!(slugs.insert(link.slug.clone()), "duplicate {:?}", link.slug),
+                Err(LinkError::SlugSpaceExhausted) => exhausted += 1,
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(
+            slugs.len() >= 8 && slugs.len() <= 24,
+            "{} slugs",
+            slugs.len()
+        );
+        assert!(exhausted >= 36, "60 requests cannot all fit in 24 slugs");
+        assert!(
+            slugs.iter().any(|s| s.as_str().len() == 4),
+            "length grows after collisions"
+        );
+    }
+
+    #[tokio::test]
+    async fn collisions_are_retried_with_fresh_slugs_then_longer_ones() {
+        let (_, f) = fixture().await;
+        let mut links = MockLinkRepo::new();
+        let mut seq = mockall::Sequence::new();
+        for _ in 0..3 {
+            links
+                .expect_insert_link()
+                .times(1)
+                .in_sequence(&mut seq)
+                .withf(|l| l.slug.as_str().len() == 6)
+                .returning(|_| Err(RepoError::SlugTaken));
+        }
+        let template = template(&f);
+        let stored = stored(&template);
+        links
+            .expect_insert_link()
+            .times(1)
+            .in_sequence(&mut seq)
+            .withf(|l| l.slug.as_str().len() == 7)
+            .returning(move |l| {
+                Ok(TrackingLink {
+                    slug: l.slug,
+                    ..stored.clone()
+                })
+            });
+        let link = insert_with_fresh_slug(&links, &SlugPolicy::default(), template)
+            .await
+            .unwrap();
+        assert_eq!(link.slug.as_str().len(), 7);
+    }
+
+    #[tokio::test]
+    async fn storage_failures_are_not_retried() {
+        let (_, f) = fixture().await;
+        let mut links = MockLinkRepo::new();
+        links
+            .expect_insert_link()
+            .times(1)
+            .returning(|_| Err(RepoError::Backend("connection reset".into())));
+        let template = template(&f);
+        let err = insert_with_fresh_slug(&links, &SlugPolicy::default(), template)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LinkError::Storage(RepoError::Backend(_))));
+    }
+}
