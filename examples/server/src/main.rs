@@ -1,0 +1,2 @@
+//! The reference server (placeholder until `serve` lands).
+fn main() {}
