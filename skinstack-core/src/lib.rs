@@ -5,6 +5,8 @@
 //! - [`commission`]: the money math: commission splits, platform fee, refund reversals.
 //! - [`slug`]: short-link slugs, generated from a CSPRNG or chosen by the influencer.
 //! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
+//! - [`redirect`]: slug resolution for the redirect, with a caching decorator.
+//! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
 //! - [`memory`]: a thread-safe in-memory store implementing every trait.
 //! - [`service`]: the business rules that need storage (creating a link, ...).
 //! - `testkit` (feature `testkit`): the storage contract suite every backend runs.
@@ -23,10 +25,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bot;
+pub mod click;
 pub mod commission;
 pub mod domain;
 pub mod error;
 pub mod memory;
+pub mod recorder;
+pub mod redirect;
 pub mod repo;
 pub mod service;
 pub mod slug;
@@ -38,9 +44,12 @@ pub mod testkit;
 #[doc = include_str!("../../README.md")]
 struct ReadmeExample;
 
+pub use click::{Click, ClickId};
 pub use commission::{CommissionError, CommissionSplit};
 pub use domain::*;
 pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
+pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
+pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
 pub use repo::{Entity, RepoError, Store};
 pub use slug::{Slug, SlugPolicy};

@@ -4,13 +4,17 @@
 //! it behaves as it will against Postgres; the contract suite runs against both. Data lives as
 //! long as the store: use it for tests, demos and embedding without a database.
 
+use crate::click::{Click, ClickId};
 use crate::domain::*;
 use crate::error::ForField;
+use crate::recorder::ClickSink;
+use crate::redirect::{LinkResolver, LinkSnapshot, SnapshotParts};
 use crate::repo::*;
 use crate::slug::Slug;
 use async_trait::async_trait;
 use chrono::Utc;
 use rust_decimal::Decimal;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,6 +27,7 @@ struct State {
     products: HashMap<ProductId, Product>,
     links: HashMap<LinkId, TrackingLink>,
     slugs: HashMap<Slug, LinkId>,
+    clicks: HashMap<ClickId, Click>,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.
@@ -35,6 +40,13 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every click recorded so far, oldest first.
+    pub fn clicks(&self) -> Vec<Click> {
+        let mut clicks: Vec<Click> = self.lock().clicks.values().cloned().collect();
+        clicks.sort_by_key(|c| c.id);
+        clicks
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -59,6 +71,7 @@ impl State {
     fn remove_link(&mut self, id: LinkId) {
         if let Some(link) = self.links.remove(&id) {
             self.slugs.remove(&link.slug);
+            self.clicks.retain(|_, c| c.link_id != id);
         }
     }
 
@@ -489,6 +502,60 @@ impl LinkRepo for MemoryStore {
             return Err(RepoError::NotFound(Entity::Link));
         }
         state.remove_link(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LinkResolver for MemoryStore {
+    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+        let state = self.lock();
+        let Some(link) = state.slugs.get(slug).and_then(|id| state.links.get(id)) else {
+            return Ok(None);
+        };
+        let program = state
+            .programs
+            .get(&link.program_id)
+            .ok_or(RepoError::NotFound(Entity::Program))?;
+        let merchant_active = state
+            .merchants
+            .get(&program.merchant_id)
+            .is_some_and(|m| m.is_active);
+        Ok(Some(Arc::new(LinkSnapshot::new(SnapshotParts {
+            link_id: link.id,
+            influencer_id: link.influencer_id,
+            program_id: link.program_id,
+            merchant_id: program.merchant_id,
+            product_id: link.product_id,
+            destination: &link.destination_url,
+            utm: &link.utm,
+            link_active: link.is_active,
+            program_active: program.is_active,
+            merchant_active,
+            expires_at: link.expires_at,
+        }))))
+    }
+}
+
+#[async_trait]
+impl ClickSink for MemoryStore {
+    async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()> {
+        let mut state = self.lock();
+        for click in clicks {
+            // The clicks table's link_id references tracking_links ON DELETE CASCADE: a click on
+            // a link deleted since is dropped, as the database would drop it with the link.
+            if !state.links.contains_key(&click.link_id) {
+                continue;
+            }
+            if let Entry::Vacant(slot) = state.clicks.entry(click.id) {
+                slot.insert(click.clone());
+                if !click.is_bot {
+                    if let Some(link) = state.links.get_mut(&click.link_id) {
+                        link.total_clicks += 1;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

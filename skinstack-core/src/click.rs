@@ -1,0 +1,208 @@
+//! Clicks: what a redirect records, anonymised before it is kept.
+
+use crate::domain::LinkId;
+use chrono::{DateTime, TimeZone, Utc};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use uuid::Uuid;
+
+/// A click's id: a UUIDv7, so ids sort by time and the id alone says when the click happened.
+/// The redirect hands it to the shop as `ssclid`, which later attributes an order to the click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClickId(Uuid);
+
+impl ClickId {
+    /// A fresh id for a click happening now.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses an `ssclid` value (32 hex digits, or the hyphenated form). Only UUIDv7 ids are
+    /// accepted: anything else was not issued by SkinStack.
+    pub fn parse(value: &str) -> Option<Self> {
+        Uuid::try_parse(value)
+            .ok()
+            .filter(|id| id.get_version_num() == 7)
+            .map(Self)
+    }
+
+    /// Wraps an id read from storage.
+    pub const fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    /// The UUID.
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// When the id was issued, from its embedded millisecond timestamp.
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        let millis = self
+            .0
+            .get_timestamp()
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000)
+                    + i64::from(nanos / 1_000_000)
+            })
+            .unwrap_or_default();
+        Utc.timestamp_millis_opt(millis)
+            .single()
+            .unwrap_or_default()
+    }
+}
+
+impl Default for ClickId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ClickId {
+    /// 32 lower-case hex digits: short, and URL-safe without encoding.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.simple(), f)
+    }
+}
+
+/// Longest user agent kept; longer ones are cut (at a character boundary).
+pub const MAX_USER_AGENT: usize = 512;
+/// Longest referer kept.
+pub const MAX_REFERER: usize = 1024;
+
+/// One click on a short link, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    /// Its id (also its time).
+    pub id: ClickId,
+    /// The link clicked.
+    pub link_id: LinkId,
+    /// When (the id's timestamp, to the millisecond).
+    pub at: DateTime<Utc>,
+    /// The client's address with the host part zeroed ([`anonymize_ip`]).
+    pub ip: Option<IpAddr>,
+    /// The client's user agent, truncated.
+    pub user_agent: Option<String>,
+    /// The referring page, truncated.
+    pub referer: Option<String>,
+    /// Whether a robot made it ([`crate::bot::is_bot`]); robots are kept but not counted.
+    pub is_bot: bool,
+}
+
+impl Click {
+    /// A click made now by the client described; anonymises the IP, truncates the headers and
+    /// decides the bot flag.
+    pub fn new(
+        link_id: LinkId,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+        referer: Option<&str>,
+    ) -> Self {
+        let id = ClickId::new();
+        Click {
+            id,
+            link_id,
+            at: id.issued_at(),
+            ip: ip.map(anonymize_ip),
+            is_bot: crate::bot::is_bot(user_agent),
+            user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
+            referer: referer.map(|r| truncate(r, MAX_REFERER)),
+        }
+    }
+}
+
+fn truncate(value: &str, max: usize) -> String {
+    if value.len() <= max {
+        return value.to_owned();
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value[..end].to_owned()
+}
+
+/// Zeroes the host part of an address as Shlink does by default: IPv4 keeps its /24,
+/// IPv6 its /48. Enough for coarse geography and abuse patterns, not to identify a shopper.
+pub fn anonymize_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => anonymize_ip(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_keeps_its_slash_24() {
+        assert_eq!(
+            anonymize_ip("203.0.113.77".parse().unwrap()),
+            "203.0.113.0".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn ipv6_keeps_its_slash_48_and_mapped_v4_is_treated_as_v4() {
+        assert_eq!(
+            anonymize_ip("2001:db8:abcd:12:34::1".parse().unwrap()),
+            "2001:db8:abcd::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            anonymize_ip("::ffff:198.51.100.9".parse().unwrap()),
+            "198.51.100.0".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn click_ids_are_v7_and_round_trip_through_their_url_form() {
+        let id = ClickId::new();
+        let text = id.to_string();
+        assert_eq!(text.len(), 32);
+        assert_eq!(ClickId::parse(&text), Some(id));
+        assert_eq!(
+            ClickId::parse(&id.as_uuid().hyphenated().to_string()),
+            Some(id)
+        );
+        assert_eq!(
+            ClickId::parse(&Uuid::new_v4().simple().to_string()),
+            None,
+            "v4 ids were not issued by us"
+        );
+        assert_eq!(ClickId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn a_click_knows_its_time_from_its_id() {
+        let before = Utc::now() - chrono::Duration::milliseconds(1);
+        let click = Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None);
+        assert!(click.at >= before && click.at <= Utc::now());
+        assert_eq!(click.at, click.id.issued_at());
+    }
+
+    #[test]
+    fn clicks_anonymise_truncate_and_flag_robots() {
+        let long_ua = "é".repeat(400); // 800 bytes
+        let click = Click::new(
+            LinkId::new(),
+            Some("10.1.2.3".parse().unwrap()),
+            Some(&long_ua),
+            Some("https://instagram.com/"),
+        );
+        assert_eq!(click.ip, Some("10.1.2.0".parse().unwrap()));
+        assert!(click.user_agent.as_ref().unwrap().len() <= MAX_USER_AGENT);
+        assert!(!click.is_bot);
+        assert!(Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None).is_bot);
+    }
+}

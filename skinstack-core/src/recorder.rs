@@ -1,0 +1,368 @@
+//! Recording clicks off the request path: a bounded in-process buffer and a background flusher
+//! that writes batches to a [`ClickSink`].
+//!
+//! Guarantees: a click accepted by [`ClickRecorder::record`] is written exactly once by the
+//! flusher unless the process dies first (at most one buffer's worth is then lost). When the
+//! buffer is full, `record` waits for room (counted in [`ClickMetrics::backpressure_waits`])
+//! instead of dropping. When the sink fails, the flusher keeps the batch and retries with
+//! exponential backoff; sinks are idempotent by click id, so a batch retried after an
+//! ambiguous failure is not stored twice. [`ClickFlusher::shutdown`] drains everything.
+
+use crate::click::Click;
+use crate::repo::RepoResult;
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, sleep_until, Instant};
+
+/// Where click batches go.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ClickSink: Send + Sync + 'static {
+    /// Stores `clicks` and adds each link's number of newly stored human (non-bot) clicks to its
+    /// `total_clicks`, all in one transaction. Idempotent by click id: a click already stored
+    /// is neither stored nor counted again, so a retried batch changes nothing twice.
+    async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()>;
+}
+
+/// Buffer and flush settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushConfig {
+    /// Clicks the buffer holds before `record` waits for room.
+    pub capacity: usize,
+    /// Most clicks written in one batch.
+    pub max_batch: usize,
+    /// A non-empty buffer is flushed at least this often.
+    pub interval: Duration,
+    /// First retry delay after a failed flush; doubles up to `max_retry_delay`.
+    pub min_retry_delay: Duration,
+    /// Longest retry delay.
+    pub max_retry_delay: Duration,
+}
+
+impl Default for FlushConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 100_000,
+            max_batch: 2_000,
+            interval: Duration::from_millis(250),
+            min_retry_delay: Duration::from_millis(50),
+            max_retry_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Counters describing the buffer and the flusher, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ClickMetrics {
+    /// Clicks accepted into the buffer.
+    pub enqueued: AtomicU64,
+    /// Clicks written by the sink.
+    pub flushed: AtomicU64,
+    /// Times `record` found the buffer full and waited.
+    pub backpressure_waits: AtomicU64,
+    /// Batches written.
+    pub batches: AtomicU64,
+    /// Failed flush attempts (each retried).
+    pub flush_failures: AtomicU64,
+    /// Size of the last batch written.
+    pub last_batch_size: AtomicU64,
+    /// Milliseconds between the oldest click of the last batch and its commit.
+    pub last_flush_lag_ms: AtomicU64,
+}
+
+impl ClickMetrics {
+    /// Clicks accepted but not yet written.
+    pub fn pending(&self) -> u64 {
+        self.enqueued
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.flushed.load(Ordering::Relaxed))
+    }
+}
+
+/// The recorder was shut down; the click was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the click recorder has shut down")]
+pub struct RecorderClosed;
+
+/// The request-path handle: cheap to clone, pushes clicks into the buffer.
+#[derive(Clone)]
+pub struct ClickRecorder {
+    tx: mpsc::Sender<Click>,
+    metrics: Arc<ClickMetrics>,
+}
+
+impl ClickRecorder {
+    /// Starts a flusher writing to `sink` on the current tokio runtime.
+    pub fn start<S: ClickSink>(sink: S, config: FlushConfig) -> (ClickRecorder, ClickFlusher) {
+        let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let metrics = Arc::new(ClickMetrics::default());
+        let task = tokio::spawn(run(sink, rx, stop_rx, config, Arc::clone(&metrics)));
+        (
+            ClickRecorder {
+                tx,
+                metrics: Arc::clone(&metrics),
+            },
+            ClickFlusher {
+                stop: stop_tx,
+                task,
+                metrics,
+            },
+        )
+    }
+
+    /// Puts `click` in the buffer, waiting for room if it is full.
+    pub async fn record(&self, click: Click) -> Result<(), RecorderClosed> {
+        match self.tx.try_send(click) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(click)) => {
+                self.metrics
+                    .backpressure_waits
+                    .fetch_add(1, Ordering::Relaxed);
+                self.tx.send(click).await.map_err(|_| RecorderClosed)?;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(RecorderClosed),
+        }
+        self.metrics.enqueued.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Clicks waiting in the buffer.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<ClickMetrics> {
+        &self.metrics
+    }
+}
+
+/// The flusher's handle: shut it down to drain the buffer before the process exits.
+pub struct ClickFlusher {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+    metrics: Arc<ClickMetrics>,
+}
+
+/// Clicks still unwritten when a shutdown's grace period ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{unwritten} clicks were not written before the shutdown deadline")]
+pub struct ShutdownTimedOut {
+    /// How many.
+    pub unwritten: u64,
+}
+
+impl ClickFlusher {
+    /// Stops accepting clicks, writes everything buffered (retrying the sink as usual) and
+    /// returns the total written. Gives up after `grace`, reporting what was left.
+    pub async fn shutdown(self, grace: Duration) -> Result<u64, ShutdownTimedOut> {
+        let _ = self.stop.send(());
+        let mut task = self.task;
+        match tokio::time::timeout(grace, &mut task).await {
+            Ok(_) => Ok(self.metrics.flushed.load(Ordering::Relaxed)),
+            Err(_) => {
+                task.abort();
+                Err(ShutdownTimedOut {
+                    unwritten: self.metrics.pending(),
+                })
+            }
+        }
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Arc<ClickMetrics> {
+        &self.metrics
+    }
+}
+
+async fn run<S: ClickSink>(
+    sink: S,
+    mut rx: mpsc::Receiver<Click>,
+    mut stop: oneshot::Receiver<()>,
+    config: FlushConfig,
+    metrics: Arc<ClickMetrics>,
+) {
+    let max_batch = config.max_batch.max(1);
+    let mut batch = Vec::with_capacity(max_batch);
+    let mut stopping = false;
+    let mut drained = false;
+    while !drained {
+        let deadline = Instant::now() + config.interval;
+        while batch.len() < max_batch {
+            let room = max_batch - batch.len();
+            tokio::select! {
+                biased;
+                // A dropped handle counts as a stop too: drain rather than lose clicks.
+                _ = &mut stop, if !stopping => {
+                    stopping = true;
+                    rx.close();
+                }
+                received = rx.recv_many(&mut batch, room) => {
+                    if received == 0 {
+                        drained = true; // closed and empty
+                        break;
+                    }
+                }
+                _ = sleep_until(deadline), if !stopping => break,
+            }
+        }
+        if !batch.is_empty() {
+            flush(&sink, &batch, &config, &metrics).await;
+            batch.clear();
+        }
+    }
+}
+
+async fn flush<S: ClickSink>(
+    sink: &S,
+    batch: &[Click],
+    config: &FlushConfig,
+    metrics: &ClickMetrics,
+) {
+    let mut delay = config.min_retry_delay;
+    loop {
+        match sink.record_clicks(batch).await {
+            Ok(()) => {
+                let size = batch.len() as u64;
+                metrics.flushed.fetch_add(size, Ordering::Relaxed);
+                metrics.batches.fetch_add(1, Ordering::Relaxed);
+                metrics.last_batch_size.store(size, Ordering::Relaxed);
+                if let Some(oldest) = batch.iter().map(|c| c.at).min() {
+                    let lag = (chrono::Utc::now() - oldest).num_milliseconds().max(0);
+                    metrics
+                        .last_flush_lag_ms
+                        .store(lag as u64, Ordering::Relaxed);
+                }
+                return;
+            }
+            Err(error) => {
+                metrics.flush_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, clicks = batch.len(), retry_in_ms = delay.as_millis() as u64, "click flush failed; keeping the batch and retrying");
+                sleep(delay).await;
+                delay = (delay * 2).min(config.max_retry_delay);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::LinkId;
+    use crate::repo::RepoError;
+    use std::collections::HashSet;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+
+    /// A sink that stores ids (idempotently) and can be switched to failing.
+    #[derive(Clone, Default)]
+    struct TestSink {
+        stored: Arc<Mutex<HashSet<crate::click::ClickId>>>,
+        batches: Arc<Mutex<Vec<usize>>>,
+        down: Arc<AtomicBool>,
+    }
+
+    #[async_trait]
+    impl ClickSink for TestSink {
+        async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(RepoError::Backend("database unreachable".into()));
+            }
+            self.batches.lock().unwrap().push(clicks.len());
+            self.stored
+                .lock()
+                .unwrap()
+                .extend(clicks.iter().map(|c| c.id));
+            Ok(())
+        }
+    }
+
+    fn click() -> Click {
+        Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None)
+    }
+
+    fn config() -> FlushConfig {
+        FlushConfig {
+            capacity: 64,
+            max_batch: 10,
+            interval: Duration::from_millis(20),
+            ..FlushConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_writes_every_accepted_click_in_bounded_batches() {
+        let sink = TestSink::default();
+        let (recorder, flusher) = ClickRecorder::start(sink.clone(), config());
+        let clicks: Vec<Click> = (0..500).map(|_| click()).collect();
+        for c in &clicks {
+            recorder.record(c.clone()).await.unwrap();
+        }
+        assert_eq!(flusher.shutdown(Duration::from_secs(5)).await, Ok(500));
+        let all_stored = {
+            let stored = sink.stored.lock().unwrap();
+            clicks.iter().all(|c| stored.contains(&c.id))
+        };
+        assert!(all_stored);
+        assert!(sink.batches.lock().unwrap().iter().all(|&n| n <= 10));
+        assert!(
+            recorder
+                .metrics()
+                .backpressure_waits
+                .load(Ordering::Relaxed)
+                > 0,
+            "500 clicks through a 64-slot buffer must wait"
+        );
+        assert_eq!(recorder.record(click()).await, Err(RecorderClosed));
+    }
+
+    #[tokio::test]
+    async fn a_lone_click_is_flushed_within_the_interval() {
+        let sink = TestSink::default();
+        let (recorder, _flusher) = ClickRecorder::start(sink.clone(), config());
+        let c = click();
+        recorder.record(c.clone()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while !sink.stored.lock().unwrap().contains(&c.id) {
+                sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("flushed without a shutdown");
+    }
+
+    #[tokio::test]
+    async fn a_failing_sink_keeps_the_batch_until_it_recovers() {
+        let sink = TestSink::default();
+        sink.down.store(true, Ordering::SeqCst);
+        let (recorder, flusher) = ClickRecorder::start(sink.clone(), config());
+        for _ in 0..25 {
+            recorder.record(click()).await.unwrap();
+        }
+        sleep(Duration::from_millis(200)).await;
+        assert!(flusher.metrics().flush_failures.load(Ordering::Relaxed) > 0);
+        assert!(sink.stored.lock().unwrap().is_empty());
+        sink.down.store(false, Ordering::SeqCst);
+        assert_eq!(flusher.shutdown(Duration::from_secs(10)).await, Ok(25));
+        assert_eq!(sink.stored.lock().unwrap().len(), 25);
+    }
+
+    #[tokio::test]
+    async fn shutdown_reports_what_it_could_not_write() {
+        let sink = TestSink::default();
+        sink.down.store(true, Ordering::SeqCst);
+        let (recorder, flusher) = ClickRecorder::start(sink, config());
+        for _ in 0..3 {
+            recorder.record(click()).await.unwrap();
+        }
+        assert_eq!(
+            flusher.shutdown(Duration::from_millis(100)).await,
+            Err(ShutdownTimedOut { unwritten: 3 })
+        );
+    }
+}

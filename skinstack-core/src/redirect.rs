@@ -1,0 +1,440 @@
+//! Resolving a slug to where the shopper goes: ready-made link snapshots, the resolver trait
+//! stores implement, and a caching decorator for the hot path.
+
+use crate::click::ClickId;
+use crate::domain::{InfluencerId, LinkId, MerchantId, ProductId, ProgramId, Utm, WebUrl};
+use crate::repo::RepoResult;
+use crate::slug::Slug;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use url::form_urlencoded;
+
+/// The query parameter carrying the click id to the shop.
+pub const CLICK_ID_PARAM: &str = "ssclid";
+
+/// What a redirect needs to know about a link, with its `Location` prepared: resolving a
+/// cached snapshot costs one string concatenation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSnapshot {
+    /// The link.
+    pub link_id: LinkId,
+    /// Its influencer.
+    pub influencer_id: InfluencerId,
+    /// Its program.
+    pub program_id: ProgramId,
+    /// The program's merchant.
+    pub merchant_id: MerchantId,
+    /// Its product.
+    pub product_id: Option<ProductId>,
+    live: bool,
+    expires_at: Option<DateTime<Utc>>,
+    /// Destination with the UTM parameters merged, up to where `ssclid=` goes.
+    location_head: Box<str>,
+    /// `#fragment` of the destination, or empty.
+    location_tail: Box<str>,
+}
+
+/// What a stored link looks like to the resolver: the link and the state of its program and
+/// merchant, as one query (or one lock) reads them.
+#[derive(Debug, Clone)]
+pub struct SnapshotParts<'a> {
+    /// The link.
+    pub link_id: LinkId,
+    /// Its influencer.
+    pub influencer_id: InfluencerId,
+    /// Its program.
+    pub program_id: ProgramId,
+    /// The program's merchant.
+    pub merchant_id: MerchantId,
+    /// Its product.
+    pub product_id: Option<ProductId>,
+    /// Where it leads.
+    pub destination: &'a WebUrl,
+    /// Its UTM parameters.
+    pub utm: &'a Utm,
+    /// The link is active.
+    pub link_active: bool,
+    /// Its program is active.
+    pub program_active: bool,
+    /// Its merchant is active.
+    pub merchant_active: bool,
+    /// When it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a resolved link redirects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// It redirects.
+    Live,
+    /// It existed but no longer redirects: deactivated (link, program or merchant) or expired.
+    Gone,
+}
+
+impl LinkSnapshot {
+    /// Prepares the snapshot: merges the UTM parameters into the destination's query. Existing
+    /// parameters are kept byte for byte, except those the link sets (`utm_*` it has a value
+    /// for) and any stale `ssclid`, which are replaced; the fragment stays at the end.
+    pub fn new(parts: SnapshotParts<'_>) -> Self {
+        let url = parts.destination.as_url();
+        let utm = [
+            ("utm_source", parts.utm.source.as_ref()),
+            ("utm_medium", parts.utm.medium.as_ref()),
+            ("utm_campaign", parts.utm.campaign.as_ref()),
+        ];
+        let replaced = |key: &str| {
+            key == CLICK_ID_PARAM
+                || utm
+                    .iter()
+                    .any(|(name, value)| value.is_some() && *name == key)
+        };
+        let mut query: Vec<String> = url
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .filter(|pair| {
+                let key = form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(k, _)| k);
+                !key.is_some_and(|k| replaced(&k))
+            })
+            .map(str::to_owned)
+            .collect();
+        let mut added = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in utm {
+            if let Some(value) = value {
+                added.append_pair(name, value.as_str());
+            }
+        }
+        let added = added.finish();
+        if !added.is_empty() {
+            query.push(added);
+        }
+        let mut base = url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        let mut head = String::from(base.as_str());
+        head.push('?');
+        for pair in &query {
+            head.push_str(pair);
+            head.push('&');
+        }
+        head.push_str(CLICK_ID_PARAM);
+        head.push('=');
+        let tail = url.fragment().map(|f| format!("#{f}")).unwrap_or_default();
+        LinkSnapshot {
+            link_id: parts.link_id,
+            influencer_id: parts.influencer_id,
+            program_id: parts.program_id,
+            merchant_id: parts.merchant_id,
+            product_id: parts.product_id,
+            live: parts.link_active && parts.program_active && parts.merchant_active,
+            expires_at: parts.expires_at,
+            location_head: head.into_boxed_str(),
+            location_tail: tail.into_boxed_str(),
+        }
+    }
+
+    /// Whether the link redirects at `now`.
+    pub fn status_at(&self, now: DateTime<Utc>) -> LinkStatus {
+        if self.live && self.expires_at.is_none_or(|t| now < t) {
+            LinkStatus::Live
+        } else {
+            LinkStatus::Gone
+        }
+    }
+
+    /// The `Location` for a click: the destination with UTM parameters and `ssclid=<click>`.
+    pub fn location(&self, click: ClickId) -> String {
+        use std::fmt::Write;
+        let mut location =
+            String::with_capacity(self.location_head.len() + 32 + self.location_tail.len());
+        location.push_str(&self.location_head);
+        let _ = write!(location, "{click}"); // writing to a String cannot fail
+        location.push_str(&self.location_tail);
+        location
+    }
+}
+
+/// Looks links up by slug for the redirect. Stores implement it with one indexed read.
+#[async_trait]
+pub trait LinkResolver: Send + Sync + 'static {
+    /// The snapshot of the link with this slug, or `None` if there is none.
+    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>>;
+}
+
+/// Cache settings for [`CachedResolver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Most link snapshots kept (least valuable evicted first).
+    pub capacity: u64,
+    /// Most unknown slugs remembered.
+    pub negative_capacity: u64,
+    /// How long an unknown slug is remembered as unknown.
+    pub negative_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 1_000_000,
+            negative_capacity: 100_000,
+            negative_ttl: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A [`LinkResolver`] that serves snapshots from memory and asks `inner` only on a miss.
+///
+/// Positive entries do not expire by time: they are dropped by [`CachedResolver::invalidate`]
+/// when a link, its program or its merchant changes (a store's change feed calls it), so a
+/// cached link keeps redirecting while the database is unreachable. Unknown slugs are
+/// remembered briefly, so a flood of random slugs reaches the database once per slug per
+/// `negative_ttl`. An invalidation racing with a miss wins: a value read before the
+/// invalidation is returned but not cached.
+pub struct CachedResolver<R> {
+    inner: R,
+    links: moka::sync::Cache<Slug, Arc<LinkSnapshot>>,
+    unknown: moka::sync::Cache<Slug, ()>,
+    epoch: AtomicU64,
+}
+
+impl<R: LinkResolver> CachedResolver<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, config: CacheConfig) -> Self {
+        Self {
+            inner,
+            links: moka::sync::Cache::new(config.capacity),
+            unknown: moka::sync::Cache::builder()
+                .max_capacity(config.negative_capacity)
+                .time_to_live(config.negative_ttl)
+                .build(),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets what is cached for `slug`.
+    pub fn invalidate(&self, slug: &Slug) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.links.invalidate(slug);
+        self.unknown.invalidate(slug);
+    }
+
+    /// Forgets everything (after a program or merchant change, or a missed change feed).
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.links.invalidate_all();
+        self.unknown.invalidate_all();
+    }
+
+    /// The wrapped resolver.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<R: LinkResolver> LinkResolver for CachedResolver<R> {
+    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+        if let Some(hit) = self.links.get(slug) {
+            return Ok(Some(hit));
+        }
+        if self.unknown.contains_key(slug) {
+            return Ok(None);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let found = self.inner.resolve(slug).await?;
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            match &found {
+                Some(snapshot) => self.links.insert(slug.clone(), Arc::clone(snapshot)),
+                None => self.unknown.insert(slug.clone(), ()),
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl<R: LinkResolver> LinkResolver for Arc<R> {
+    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+        (**self).resolve(slug).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UtmValue;
+    use crate::repo::RepoError;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    fn snapshot(destination: &str, utm: Utm) -> LinkSnapshot {
+        LinkSnapshot::new(SnapshotParts {
+            link_id: LinkId::new(),
+            influencer_id: InfluencerId::new(),
+            program_id: ProgramId::new(),
+            merchant_id: MerchantId::new(),
+            product_id: None,
+            destination: &WebUrl::parse(destination).unwrap(),
+            utm: &utm,
+            link_active: true,
+            program_active: true,
+            merchant_active: true,
+            expires_at: None,
+        })
+    }
+
+    fn click() -> ClickId {
+        ClickId::parse("0190b3c5e0a97c3b9f1e2d3c4b5a6978").unwrap()
+    }
+
+    #[test]
+    fn utm_parameters_and_the_click_id_are_added_to_a_bare_destination() {
+        let s = snapshot("https://glowco.com/serum", Utm::default());
+        assert_eq!(
+            s.location(click()),
+            "https://glowco.com/serum?utm_source=skinstack&utm_medium=affiliate&ssclid=0190b3c5e0a97c3b9f1e2d3c4b5a6978"
+        );
+    }
+
+    #[test]
+    fn existing_parameters_are_kept_and_same_named_utms_replaced() {
+        let utm = Utm {
+            campaign: Some(UtmValue::parse("spring sale & more").unwrap()),
+            ..Utm::default()
+        };
+        let s = snapshot(
+            "https://glowco.com/p?variant=12&utm_source=old&q=a%20b&ssclid=stale#reviews",
+            utm,
+        );
+        assert_eq!(
+            s.location(click()),
+            "https://glowco.com/p?variant=12&q=a%20b&utm_source=skinstack&utm_medium=affiliate&utm_campaign=spring+sale+%26+more&ssclid=0190b3c5e0a97c3b9f1e2d3c4b5a6978#reviews"
+        );
+    }
+
+    #[test]
+    fn utm_parameters_the_link_leaves_unset_are_not_touched() {
+        let utm = Utm {
+            source: None,
+            medium: None,
+            campaign: None,
+        };
+        let s = snapshot("https://glowco.com/?utm_campaign=house", utm);
+        assert_eq!(
+            s.location(click()),
+            "https://glowco.com/?utm_campaign=house&ssclid=0190b3c5e0a97c3b9f1e2d3c4b5a6978"
+        );
+    }
+
+    #[test]
+    fn a_location_can_never_carry_a_line_break() {
+        let s = snapshot("https://glowco.com/a%0d%0ab?x=%0A", Utm::default());
+        let location = s.location(click());
+        assert!(
+            !location.contains('\r') && !location.contains('\n'),
+            "{location}"
+        );
+    }
+
+    #[test]
+    fn links_are_gone_when_inactive_or_expired() {
+        let now = Utc::now();
+        let mut parts = SnapshotParts {
+            link_id: LinkId::new(),
+            influencer_id: InfluencerId::new(),
+            program_id: ProgramId::new(),
+            merchant_id: MerchantId::new(),
+            product_id: None,
+            destination: &WebUrl::parse("https://glowco.com").unwrap(),
+            utm: &Utm::default(),
+            link_active: true,
+            program_active: true,
+            merchant_active: true,
+            expires_at: Some(now + chrono::Duration::seconds(1)),
+        };
+        assert_eq!(
+            LinkSnapshot::new(parts.clone()).status_at(now),
+            LinkStatus::Live
+        );
+        assert_eq!(
+            LinkSnapshot::new(parts.clone()).status_at(now + chrono::Duration::seconds(1)),
+            LinkStatus::Gone
+        );
+        parts.expires_at = None;
+        for flip in 0..3 {
+            let mut p = parts.clone();
+            match flip {
+                0 => p.link_active = false,
+                1 => p.program_active = false,
+                _ => p.merchant_active = false,
+            }
+            assert_eq!(LinkSnapshot::new(p).status_at(now), LinkStatus::Gone);
+        }
+    }
+
+    /// Counts lookups; serves one fixed link under "known", can be made to fail.
+    #[derive(Default)]
+    struct Counting {
+        calls: AtomicUsize,
+        down: Mutex<bool>,
+    }
+
+    #[async_trait]
+    impl LinkResolver for Counting {
+        async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if *self.down.lock().unwrap() {
+                return Err(RepoError::Backend("down".into()));
+            }
+            Ok((slug.as_str() == "known")
+                .then(|| Arc::new(snapshot("https://glowco.com", Utm::default()))))
+        }
+    }
+
+    #[tokio::test]
+    async fn hits_are_served_from_memory_even_when_the_store_is_down() {
+        let cache = CachedResolver::new(Counting::default(), CacheConfig::default());
+        let known = Slug::parse("known").unwrap();
+        assert!(cache.resolve(&known).await.unwrap().is_some());
+        *cache.inner().down.lock().unwrap() = true;
+        for _ in 0..10 {
+            assert!(cache.resolve(&known).await.unwrap().is_some());
+        }
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_slugs_are_remembered_briefly() {
+        let config = CacheConfig {
+            negative_ttl: Duration::from_millis(100),
+            ..CacheConfig::default()
+        };
+        let cache = CachedResolver::new(Counting::default(), config);
+        let random = Slug::parse("random").unwrap();
+        for _ in 0..10 {
+            assert!(cache.resolve(&random).await.unwrap().is_none());
+        }
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        cache.resolve(&random).await.unwrap();
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn invalidation_forces_a_fresh_lookup() {
+        let cache = CachedResolver::new(Counting::default(), CacheConfig::default());
+        let known = Slug::parse("known").unwrap();
+        cache.resolve(&known).await.unwrap();
+        cache.invalidate(&known);
+        cache.resolve(&known).await.unwrap();
+        cache.invalidate_all();
+        cache.resolve(&known).await.unwrap();
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 3);
+    }
+}
