@@ -51,5 +51,8 @@ pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
 pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
-pub use repo::{Entity, RepoError, Store};
+pub use repo::{
+    Entity, InfluencerRepo, LinkRepo, MerchantRepo, ProductRepo, ProgramRepo, RepoError, Store,
+    UserRepo,
+};
 pub use slug::{Slug, SlugPolicy};

@@ -1,4 +1,5 @@
 //! The storage contract, run against the in-memory store.
+#![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
 use skinstack_core::MemoryStore;
 

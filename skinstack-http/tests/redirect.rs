@@ -1,0 +1,242 @@
+//! The redirect route against the in-memory store.
+#![allow(clippy::unwrap_used)] // a test reports failure by panicking
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use skinstack_core::service::links::{create_link, CreateLink};
+use skinstack_core::testkit::Fixture;
+use skinstack_core::{
+    ClickRecorder, FlushConfig, LinkPatch, LinkRepo, MemoryStore, SlugPolicy, TrackingLink, Utm,
+    UtmValue,
+};
+use skinstack_http::redirect::{self, RedirectState};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct App {
+    store: MemoryStore,
+    router: Router,
+    flusher: skinstack_core::recorder::ClickFlusher,
+    link: TrackingLink,
+}
+
+async fn app() -> App {
+    let store = MemoryStore::new();
+    let cast = Fixture::create(&store).await;
+    let request = CreateLink {
+        influencer_id: cast.influencer.id,
+        program_id: cast.program.id,
+        product_id: Some(cast.product.id),
+        destination_url: None,
+        custom_slug: None,
+        campaign_code: None,
+        utm: Utm {
+            campaign: Some(UtmValue::parse("spring").unwrap()),
+            ..Utm::default()
+        },
+        expires_at: None,
+    };
+    let link = create_link(&store, &SlugPolicy::default(), chrono::Utc::now(), request)
+        .await
+        .unwrap();
+    let (recorder, flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
+    let router = redirect::router(RedirectState::new(Arc::new(store.clone()), recorder));
+    App {
+        store,
+        router,
+        flusher,
+        link,
+    }
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::USER_AGENT, "Mozilla/5.0 (iPhone)")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_click_redirects_with_utm_parameters_and_a_click_id_and_is_recorded() {
+    let app = app().await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(get(&format!("/{}", app.link.slug)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let prefix = "https://glowco.com/products/vitamin-c-serum?utm_source=skinstack&utm_medium=affiliate&utm_campaign=spring&ssclid=";
+    assert!(location.starts_with(prefix), "{location}");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(response.headers().contains_key(header::REFERRER_POLICY));
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let clicks = app.store.clicks();
+    assert_eq!(clicks.len(), 1);
+    assert_eq!(clicks[0].id.to_string(), &location[prefix.len()..]);
+    assert_eq!(
+        app.store
+            .link_by_id(app.link.id)
+            .await
+            .unwrap()
+            .total_clicks,
+        1
+    );
+}
+
+#[tokio::test]
+async fn slugs_are_case_insensitive() {
+    let app = app().await;
+    let shouted = app.link.slug.as_str().to_uppercase();
+    let response = app
+        .router
+        .oneshot(get(&format!("/{shouted}")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_slugs_are_404_with_a_small_body() {
+    let app = app().await;
+    for path in [
+        "/nosuchlink",
+        "/a",
+        "/has%20space",
+        "/%E2%9C%93",
+        &format!("/{}", "x".repeat(65)),
+    ] {
+        let response = app.router.clone().oneshot(get(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+    let json = Request::get("/nosuchlink")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.oneshot(json).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "not_found");
+    assert!(body["message"].is_string());
+}
+
+#[tokio::test]
+async fn deactivated_and_expired_links_are_gone() {
+    let app = app().await;
+    let path = format!("/{}", app.link.slug);
+    app.store
+        .update_link(
+            app.link.id,
+            LinkPatch {
+                is_active: Some(false),
+                ..LinkPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.router
+            .clone()
+            .oneshot(get(&path))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::GONE
+    );
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let patch = LinkPatch {
+        is_active: Some(true),
+        expires_at: Some(Some(past)),
+        ..LinkPatch::default()
+    };
+    app.store.update_link(app.link.id, patch).await.unwrap();
+    assert_eq!(
+        app.router
+            .clone()
+            .oneshot(get(&path))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::GONE
+    );
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        app.store.clicks().is_empty(),
+        "a gone link records no click"
+    );
+}
+
+#[tokio::test]
+async fn head_answers_like_get_without_counting_a_click() {
+    let app = app().await;
+    let head = Request::head(format!("/{}", app.link.slug))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.oneshot(head).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(response.headers().contains_key(header::LOCATION));
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert!(app.store.clicks().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_clicks_are_all_recorded_exactly_once() {
+    let app = app().await;
+    let path = format!("/{}", app.link.slug);
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (router, request) = (app.router.clone(), get(&path));
+            tokio::spawn(async move { router.oneshot(request).await.unwrap().status() })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::FOUND);
+    }
+    assert_eq!(app.flusher.shutdown(Duration::from_secs(5)).await, Ok(200));
+    assert_eq!(app.store.clicks().len(), 200);
+    assert_eq!(
+        app.store
+            .link_by_id(app.link.id)
+            .await
+            .unwrap()
+            .total_clicks,
+        200
+    );
+}
+
+#[tokio::test]
+async fn robots_are_recorded_but_not_counted() {
+    let app = app().await;
+    let request = Request::get(format!("/{}", app.link.slug))
+        .header(header::USER_AGENT, "facebookexternalhit/1.1")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.router.oneshot(request).await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let clicks = app.store.clicks();
+    assert_eq!(clicks.len(), 1);
+    assert!(clicks[0].is_bot);
+    assert_eq!(
+        app.store
+            .link_by_id(app.link.id)
+            .await
+            .unwrap()
+            .total_clicks,
+        0
+    );
+}
