@@ -1,1 +1,17 @@
-//! Benchmarks live in the bench targets.
+//! Shared set-up for SkinStack's criterion benchmarks (the benchmarks are the bench targets).
+
+use async_trait::async_trait;
+use skinstack_core::recorder::ClickSink;
+use skinstack_core::repo::RepoResult;
+use skinstack_core::Click;
+
+/// A sink that accepts and forgets clicks, to measure the buffer alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DiscardSink;
+
+#[async_trait]
+impl ClickSink for DiscardSink {
+    async fn record_clicks(&self, _clicks: &[Click]) -> RepoResult<()> {
+        Ok(())
+    }
+}

@@ -1,2 +1,0 @@
-//! Placeholder until the benchmarks land.
-fn main() {}
