@@ -1,1 +1,39 @@
-//! placeholder
+//! PostgreSQL storage for SkinStack, on `sqlx`.
+//!
+//! - [`MIGRATOR`]: the schema (the workspace's `migrations/`, reversible, one per table).
+//! - [`PgStore`]: implements every repository trait of `skinstack-core` with the same
+//!   semantics as its in-memory store (both run the core's contract suite); uniqueness and
+//!   cascades come from the schema's constraints and `ON DELETE` rules.
+//! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
+//!   their row and column.
+//!
+//! ```no_run
+//! use skinstack_pg::{Cipher, PgStore, MIGRATOR};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/skinstack").await?;
+//! MIGRATOR.run(&pool).await?;
+//! let store = PgStore::new(pool, Some(Cipher::from_env()?));
+//! // Refuse to start if stored credentials cannot be read with this key.
+//! store.check_secrets().await?;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod crypto;
+mod error;
+mod influencers;
+mod links;
+mod merchants;
+mod products;
+mod programs;
+mod store;
+mod users;
+
+pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};
+pub use store::{PgStore, StartupError};
+
+/// The schema's migrations, embedded at build time: `skinstack_pg::MIGRATOR.run(&pool)`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,204 @@
+//! The one place where PostgreSQL's errors become [`RepoError`]s.
+//!
+//! Constraint names come from the migrations (PostgreSQL's default `<table>_<column>_key` /
+//! `_fkey` / `_check` names, plus the seed's explicit ones), so a renamed constraint shows up
+//! here as a `Backend` error in the contract suite rather than as a silently wrong variant.
+
+use skinstack_core::error::{Invalid, ValidationError};
+use skinstack_core::repo::{BoxError, RepoError, RepoResult};
+use skinstack_core::Entity;
+use std::fmt;
+use uuid::Uuid;
+
+const UNIQUE_VIOLATION: &str = "23505";
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+const CHECK_VIOLATION: &str = "23514";
+const NUMERIC_OUT_OF_RANGE: &str = "22003";
+
+/// Maps a sqlx error to the repository error it means. `numeric_field` names the money or
+/// rate column a statement writes, for a numeric overflow (22003), which PostgreSQL reports
+/// without a column.
+pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) -> RepoError {
+    let Some(db) = err.as_database_error() else {
+        return backend(err);
+    };
+    let code = db.code();
+    let constraint = db.constraint();
+    match (code.as_deref(), constraint) {
+        (Some(UNIQUE_VIOLATION), Some(name)) => match name {
+            "users_email_key" => RepoError::EmailTaken,
+            "influencers_user_id_key" => RepoError::ProfileExists,
+            "products_merchant_id_external_id_key" => RepoError::DuplicateExternalId,
+            "tracking_links_slug_key" | "idx_tracking_links_slug" => RepoError::SlugTaken,
+            _ => backend(err),
+        },
+        (Some(FOREIGN_KEY_VIOLATION), Some(name)) => match referenced_entity(name) {
+            Some(entity) => RepoError::NotFound(entity),
+            None => backend(err),
+        },
+        (Some(CHECK_VIOLATION), name) => RepoError::Invalid(ValidationError::new(
+            name.and_then(checked_field).unwrap_or("value"),
+            Invalid::OutOfRange("within what the database accepts"),
+        )),
+        (Some(NUMERIC_OUT_OF_RANGE), _) => RepoError::Invalid(ValidationError::new(
+            numeric_field.unwrap_or("value"),
+            Invalid::OutOfRange("within the column's precision"),
+        )),
+        _ => backend(err),
+    }
+}
+
+/// The entity a foreign key points at, by the constraint's name.
+fn referenced_entity(constraint: &str) -> Option<Entity> {
+    Some(match constraint {
+        "influencers_user_id_fkey" | "merchants_user_id_fkey" => Entity::User,
+        "programs_merchant_id_fkey" | "products_merchant_id_fkey" => Entity::Merchant,
+        "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
+        "tracking_links_influencer_id_fkey" => Entity::Influencer,
+        "tracking_links_product_id_fkey" => Entity::Product,
+        _ => return None,
+    })
+}
+
+/// The field a CHECK constraint guards, by the constraint's name.
+fn checked_field(constraint: &str) -> Option<&'static str> {
+    Some(match constraint {
+        "users_role_check" => "role",
+        "influencers_preferred_payout_method_check" => "preferred_payout_method",
+        "programs_network_check" => "network",
+        "programs_commission_type_check" | "valid_commission" => "commission_type",
+        "programs_commission_rate_check" => "commission_rate",
+        "products_category_check" => "category",
+        _ => return None,
+    })
+}
+
+fn backend(err: impl Into<BoxError>) -> RepoError {
+    RepoError::Backend(err.into())
+}
+
+/// Shorthand for mapping a statement's sqlx result.
+pub(crate) trait SqlxResultExt<T> {
+    /// Maps the error with [`repo_error`].
+    fn repo(self) -> RepoResult<T>;
+    /// Maps the error with [`repo_error`], naming the numeric column the statement writes.
+    fn repo_numeric(self, field: &'static str) -> RepoResult<T>;
+}
+
+impl<T> SqlxResultExt<T> for Result<T, sqlx::Error> {
+    fn repo(self) -> RepoResult<T> {
+        self.map_err(|err| repo_error(err, None))
+    }
+
+    fn repo_numeric(self, field: &'static str) -> RepoResult<T> {
+        self.map_err(|err| repo_error(err, Some(field)))
+    }
+}
+
+/// A stored row the library cannot read back: the database holds data SkinStack did not write.
+#[derive(Debug, thiserror::Error)]
+pub(crate) struct CorruptRow {
+    table: &'static str,
+    id: Uuid,
+    problem: String,
+}
+
+impl fmt::Display for CorruptRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} row {} holds data SkinStack did not write: {}",
+            self.table, self.id, self.problem
+        )
+    }
+}
+
+/// Parses the columns of one stored row, turning a refusal into a `Backend` error that names
+/// the table, the row and the field.
+pub(crate) struct RowParser {
+    table: &'static str,
+    id: Uuid,
+}
+
+impl RowParser {
+    /// A parser for the row `id` of `table`.
+    pub(crate) fn new(table: &'static str, id: Uuid) -> Self {
+        Self { table, id }
+    }
+
+    /// The value, or a `Backend` error naming `field`.
+    pub(crate) fn field<T>(
+        &self,
+        field: &'static str,
+        parsed: Result<T, Invalid>,
+    ) -> RepoResult<T> {
+        parsed.map_err(|reason| self.corrupt(ValidationError::new(field, reason)))
+    }
+
+    /// An optional column: `None` stays `None`, a value must parse.
+    pub(crate) fn optional<T>(
+        &self,
+        field: &'static str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> RepoResult<Option<T>> {
+        value.map(|v| self.field(field, parse(v))).transpose()
+    }
+
+    /// A `Backend` error for this row.
+    pub(crate) fn corrupt(&self, problem: impl fmt::Display) -> RepoError {
+        backend(CorruptRow {
+            table: self.table,
+            id: self.id,
+            problem: problem.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_without_a_database_cause_are_backend_failures() {
+        assert!(matches!(
+            repo_error(sqlx::Error::PoolTimedOut, Some("price")),
+            RepoError::Backend(_)
+        ));
+    }
+
+    #[test]
+    fn every_foreign_key_of_the_schema_names_its_entity() {
+        for (name, entity) in [
+            ("influencers_user_id_fkey", Entity::User),
+            ("merchants_user_id_fkey", Entity::User),
+            ("programs_merchant_id_fkey", Entity::Merchant),
+            ("products_merchant_id_fkey", Entity::Merchant),
+            ("products_program_id_fkey", Entity::Program),
+            ("tracking_links_influencer_id_fkey", Entity::Influencer),
+            ("tracking_links_program_id_fkey", Entity::Program),
+            ("tracking_links_product_id_fkey", Entity::Product),
+        ] {
+            assert_eq!(referenced_entity(name), Some(entity), "{name}");
+        }
+        assert_eq!(referenced_entity("something_else_fkey"), None);
+    }
+
+    #[test]
+    fn corrupt_rows_name_table_row_and_field() {
+        let id = Uuid::nil();
+        let err = RowParser::new("users", id)
+            .field::<()>(
+                "role",
+                Err(Invalid::Format("one of influencer, merchant, admin")),
+            )
+            .unwrap_err();
+        let RepoError::Backend(source) = err else {
+            panic!("expected a backend error, got {err:?}");
+        };
+        assert_eq!(
+            source.to_string(),
+            format!("users row {id} holds data SkinStack did not write: role must be one of influencer, merchant, admin")
+        );
+    }
+}

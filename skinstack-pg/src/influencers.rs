@@ -1,0 +1,156 @@
+//! `influencers`: influencer profiles, one per user.
+
+use crate::error::{RowParser, SqlxResultExt};
+use crate::PgStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use skinstack_core::error::{Invalid, ValidationError};
+use skinstack_core::repo::{InfluencerRepo, RepoResult};
+use skinstack_core::{
+    Email, Entity, Handle, Influencer, InfluencerId, Name, NewInfluencer, PayoutMethod,
+    PayoutSettings, RepoError, StripeAccountId, UserId,
+};
+use uuid::Uuid;
+
+/// The columns an `InfluencerRow` reads. The seed's metrics are nullable with DEFAULT 0, so a
+/// NULL reads as that default.
+macro_rules! columns {
+    () => {
+        "id, user_id, display_name, instagram_handle, tiktok_handle, youtube_handle, \
+         stripe_account_id, paypal_email, preferred_payout_method, \
+         COALESCE(total_followers, 0) AS total_followers, \
+         COALESCE(total_earned, 0) AS total_earned, COALESCE(total_paid, 0) AS total_paid, \
+         created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct InfluencerRow {
+    id: Uuid,
+    user_id: Uuid,
+    display_name: String,
+    instagram_handle: Option<String>,
+    tiktok_handle: Option<String>,
+    youtube_handle: Option<String>,
+    stripe_account_id: Option<String>,
+    paypal_email: Option<String>,
+    preferred_payout_method: Option<String>,
+    total_followers: i32,
+    total_earned: Decimal,
+    total_paid: Decimal,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<InfluencerRow> for Influencer {
+    type Error = RepoError;
+
+    fn try_from(row: InfluencerRow) -> RepoResult<Influencer> {
+        let p = RowParser::new("influencers", row.id);
+        let payout = PayoutSettings::new(
+            p.optional(
+                "stripe_account_id",
+                row.stripe_account_id.as_deref(),
+                StripeAccountId::parse,
+            )?,
+            p.optional("paypal_email", row.paypal_email.as_deref(), Email::parse)?,
+            p.optional(
+                "preferred_payout_method",
+                row.preferred_payout_method.as_deref(),
+                PayoutMethod::parse,
+            )?,
+        )
+        .map_err(|err| p.corrupt(err))?;
+        Ok(Influencer {
+            id: InfluencerId::from_uuid(row.id),
+            user_id: UserId::from_uuid(row.user_id),
+            display_name: p.field("display_name", Name::parse(&row.display_name))?,
+            instagram_handle: p.optional(
+                "instagram_handle",
+                row.instagram_handle.as_deref(),
+                Handle::parse,
+            )?,
+            tiktok_handle: p.optional(
+                "tiktok_handle",
+                row.tiktok_handle.as_deref(),
+                Handle::parse,
+            )?,
+            youtube_handle: p.optional(
+                "youtube_handle",
+                row.youtube_handle.as_deref(),
+                Handle::parse,
+            )?,
+            payout,
+            total_followers: p.field(
+                "total_followers",
+                u32::try_from(row.total_followers).map_err(|_| Invalid::OutOfRange("zero or more")),
+            )?,
+            total_earned: row.total_earned,
+            total_paid: row.total_paid,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn found(row: Option<InfluencerRow>) -> RepoResult<Influencer> {
+    row.ok_or(RepoError::NotFound(Entity::Influencer))?
+        .try_into()
+}
+
+#[async_trait]
+impl InfluencerRepo for PgStore {
+    async fn create_influencer(&self, new: NewInfluencer) -> RepoResult<Influencer> {
+        // The column is a signed INTEGER; u32 goes beyond it.
+        let followers = i32::try_from(new.total_followers).map_err(|_| {
+            ValidationError::new("total_followers", Invalid::OutOfRange("at most 2147483647"))
+        })?;
+        let row: InfluencerRow = sqlx::query_as(concat!(
+            "INSERT INTO influencers (id, user_id, display_name, instagram_handle, tiktok_handle, \
+             youtube_handle, stripe_account_id, paypal_email, preferred_payout_method, \
+             total_followers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+            columns!()
+        ))
+        .bind(InfluencerId::new().as_uuid())
+        .bind(new.user_id.as_uuid())
+        .bind(new.display_name.as_str())
+        .bind(new.instagram_handle.as_ref().map(Handle::as_str))
+        .bind(new.tiktok_handle.as_ref().map(Handle::as_str))
+        .bind(new.youtube_handle.as_ref().map(Handle::as_str))
+        .bind(new.payout.stripe_account_id().map(StripeAccountId::as_str))
+        .bind(new.payout.paypal_email().map(Email::as_str))
+        .bind(new.payout.preferred().map(PayoutMethod::as_str))
+        .bind(followers)
+        .fetch_one(&self.pool)
+        .await
+        .repo()?;
+        row.try_into()
+    }
+
+    async fn influencer_by_id(&self, id: InfluencerId) -> RepoResult<Influencer> {
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM influencers WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn influencer_by_user(&self, user: UserId) -> RepoResult<Influencer> {
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM influencers WHERE user_id = $1"
+        ))
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+}

@@ -1,0 +1,206 @@
+//! `tracking_links`: the short links, looked up by slug on every redirect.
+
+use crate::error::{RowParser, SqlxResultExt};
+use crate::PgStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use skinstack_core::repo::{LinkRepo, RepoResult};
+use skinstack_core::{
+    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, NewLink, ProductId, ProgramId,
+    RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
+};
+use uuid::Uuid;
+
+/// The columns a `LinkRow` reads; the seed's counters are nullable with DEFAULT 0.
+macro_rules! columns {
+    () => {
+        "id, slug, influencer_id, program_id, product_id, destination_url, campaign_code, \
+         utm_source, utm_medium, utm_campaign, \
+         COALESCE(total_clicks, 0) AS total_clicks, \
+         COALESCE(total_conversions, 0) AS total_conversions, \
+         COALESCE(total_revenue, 0) AS total_revenue, \
+         COALESCE(total_commission, 0) AS total_commission, \
+         is_active, expires_at, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: Uuid,
+    slug: String,
+    influencer_id: Uuid,
+    program_id: Uuid,
+    product_id: Option<Uuid>,
+    destination_url: String,
+    campaign_code: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    total_clicks: i32,
+    total_conversions: i32,
+    total_revenue: Decimal,
+    total_commission: Decimal,
+    is_active: bool,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<LinkRow> for TrackingLink {
+    type Error = RepoError;
+
+    fn try_from(row: LinkRow) -> RepoResult<TrackingLink> {
+        let p = RowParser::new("tracking_links", row.id);
+        Ok(TrackingLink {
+            id: LinkId::from_uuid(row.id),
+            slug: p.field("slug", Slug::parse(&row.slug))?,
+            influencer_id: InfluencerId::from_uuid(row.influencer_id),
+            program_id: ProgramId::from_uuid(row.program_id),
+            product_id: row.product_id.map(ProductId::from_uuid),
+            destination_url: p.field("destination_url", WebUrl::parse(&row.destination_url))?,
+            campaign_code: p.optional(
+                "campaign_code",
+                row.campaign_code.as_deref(),
+                CampaignCode::parse,
+            )?,
+            utm: Utm {
+                source: p.optional("utm_source", row.utm_source.as_deref(), UtmValue::parse)?,
+                medium: p.optional("utm_medium", row.utm_medium.as_deref(), UtmValue::parse)?,
+                campaign: p.optional(
+                    "utm_campaign",
+                    row.utm_campaign.as_deref(),
+                    UtmValue::parse,
+                )?,
+            },
+            total_clicks: i64::from(row.total_clicks),
+            total_conversions: i64::from(row.total_conversions),
+            total_revenue: row.total_revenue,
+            total_commission: row.total_commission,
+            is_active: row.is_active,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn found(row: Option<LinkRow>) -> RepoResult<TrackingLink> {
+    row.ok_or(RepoError::NotFound(Entity::Link))?.try_into()
+}
+
+fn utm_str(value: &Option<UtmValue>) -> Option<&str> {
+    value.as_ref().map(UtmValue::as_str)
+}
+
+#[async_trait]
+impl LinkRepo for PgStore {
+    async fn insert_link(&self, new: NewLink) -> RepoResult<TrackingLink> {
+        // The unique slug index decides collisions atomically: no check-then-insert, so
+        // concurrent inserts of one slug get exactly one winner and SlugTaken for the rest.
+        // Absent UTM values are written as NULL on purpose: the column defaults would
+        // otherwise put back a source or medium the caller removed.
+        let row: LinkRow = sqlx::query_as(concat!(
+            "INSERT INTO tracking_links (id, slug, influencer_id, program_id, product_id, \
+             destination_url, campaign_code, utm_source, utm_medium, utm_campaign, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+            columns!()
+        ))
+        .bind(LinkId::new().as_uuid())
+        .bind(new.slug.as_str())
+        .bind(new.influencer_id.as_uuid())
+        .bind(new.program_id.as_uuid())
+        .bind(new.product_id.map(|p| p.as_uuid()))
+        .bind(new.destination_url.as_str())
+        .bind(new.campaign_code.as_ref().map(CampaignCode::as_str))
+        .bind(utm_str(&new.utm.source))
+        .bind(utm_str(&new.utm.medium))
+        .bind(utm_str(&new.utm.campaign))
+        .bind(new.expires_at)
+        .fetch_one(&self.pool)
+        .await
+        .repo()?;
+        row.try_into()
+    }
+
+    async fn link_by_id(&self, id: LinkId) -> RepoResult<TrackingLink> {
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tracking_links WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn link_by_slug(&self, slug: &Slug) -> RepoResult<TrackingLink> {
+        // Slugs are stored lower-case and `Slug` is lower-case, so plain equality uses the
+        // slug index.
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tracking_links WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn links_by_influencer(&self, influencer: InfluencerId) -> RepoResult<Vec<TrackingLink>> {
+        let rows: Vec<LinkRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tracking_links WHERE influencer_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(influencer.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(TrackingLink::try_from).collect()
+    }
+
+    async fn update_link(&self, id: LinkId, patch: LinkPatch) -> RepoResult<TrackingLink> {
+        // One statement, so a concurrent patch of other fields is never overwritten with stale
+        // values; `updated_at` is set by the table's trigger.
+        let utm = patch.utm.as_ref();
+        let row = sqlx::query_as(concat!(
+            "UPDATE tracking_links SET \
+             is_active = COALESCE($2, is_active), \
+             expires_at = CASE WHEN $3 THEN $4 ELSE expires_at END, \
+             utm_source = CASE WHEN $5 THEN $6 ELSE utm_source END, \
+             utm_medium = CASE WHEN $5 THEN $7 ELSE utm_medium END, \
+             utm_campaign = CASE WHEN $5 THEN $8 ELSE utm_campaign END \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(patch.is_active)
+        .bind(patch.expires_at.is_some())
+        .bind(patch.expires_at.flatten())
+        .bind(utm.is_some())
+        .bind(utm.and_then(|u| utm_str(&u.source)))
+        .bind(utm.and_then(|u| utm_str(&u.medium)))
+        .bind(utm.and_then(|u| utm_str(&u.campaign)))
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn delete_link(&self, id: LinkId) -> RepoResult<()> {
+        let deleted = sqlx::query("DELETE FROM tracking_links WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .repo()?;
+        if deleted.rows_affected() == 0 {
+            return Err(RepoError::NotFound(Entity::Link));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! `merchants`: brands, with their integration credentials encrypted at rest.
+
+use crate::crypto::SecretError;
+use crate::error::{RowParser, SqlxResultExt};
+use crate::PgStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use skinstack_core::repo::{MerchantRepo, RepoResult};
+use skinstack_core::{
+    Entity, Merchant, MerchantId, Name, NewMerchant, RepoError, Secret, ShopifyDomain, UserId,
+    WebUrl,
+};
+use uuid::Uuid;
+
+/// The columns holding ciphertext, in the order [`crate::PgStore::check_secrets`] tries them.
+pub(crate) const SECRET_COLUMNS: [&str; 2] = ["shopify_api_key", "refersion_secret_key"];
+
+/// The columns a `MerchantRow` reads; the seed's totals are nullable with DEFAULT 0.
+macro_rules! columns {
+    () => {
+        "id, user_id, business_name, website_url, shopify_shop_domain, shopify_api_key, \
+         refersion_public_key, refersion_secret_key, \
+         COALESCE(total_sales, 0) AS total_sales, \
+         COALESCE(total_commissions_paid, 0) AS total_commissions_paid, \
+         is_active, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct MerchantRow {
+    id: Uuid,
+    user_id: Option<Uuid>,
+    business_name: String,
+    website_url: String,
+    shopify_shop_domain: Option<String>,
+    shopify_api_key: Option<String>,
+    refersion_public_key: Option<String>,
+    refersion_secret_key: Option<String>,
+    total_sales: Decimal,
+    total_commissions_paid: Decimal,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl PgStore {
+    fn merchant_from_row(&self, row: MerchantRow) -> RepoResult<Merchant> {
+        let p = RowParser::new("merchants", row.id);
+        let id = MerchantId::from_uuid(row.id);
+        Ok(Merchant {
+            id,
+            user_id: row.user_id.map(UserId::from_uuid),
+            business_name: p.field("business_name", Name::parse(&row.business_name))?,
+            website_url: p.field("website_url", WebUrl::parse(&row.website_url))?,
+            shopify_shop_domain: p.optional(
+                "shopify_shop_domain",
+                row.shopify_shop_domain.as_deref(),
+                ShopifyDomain::parse,
+            )?,
+            shopify_api_key: self.open(SECRET_COLUMNS[0], id, row.shopify_api_key)?,
+            refersion_public_key: p.optional(
+                "refersion_public_key",
+                row.refersion_public_key.as_deref(),
+                Name::parse,
+            )?,
+            refersion_secret_key: self.open(SECRET_COLUMNS[1], id, row.refersion_secret_key)?,
+            total_sales: row.total_sales,
+            total_commissions_paid: row.total_commissions_paid,
+            is_active: row.is_active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    fn found_merchant(&self, row: Option<MerchantRow>) -> RepoResult<Merchant> {
+        self.merchant_from_row(row.ok_or(RepoError::NotFound(Entity::Merchant))?)
+    }
+
+    /// Encrypts a credential for its column and row; refused without a key.
+    fn seal(
+        &self,
+        column: &'static str,
+        merchant: MerchantId,
+        secret: Option<&Secret>,
+    ) -> RepoResult<Option<String>> {
+        secret
+            .map(|s| Ok(self.cipher()?.encrypt(column, merchant, s)))
+            .transpose()
+            .map_err(secret_error)
+    }
+
+    /// Decrypts a stored credential; the error never contains the value.
+    fn open(
+        &self,
+        column: &'static str,
+        merchant: MerchantId,
+        stored: Option<String>,
+    ) -> RepoResult<Option<Secret>> {
+        stored
+            .map(|s| self.cipher()?.decrypt(column, merchant, &s))
+            .transpose()
+            .map_err(secret_error)
+    }
+}
+
+/// A credential that cannot be sealed or opened is a failure of the store's configuration or
+/// of its data, not of the caller's input.
+fn secret_error(err: SecretError) -> RepoError {
+    RepoError::Backend(Box::new(err))
+}
+
+#[async_trait]
+impl MerchantRepo for PgStore {
+    async fn create_merchant(&self, new: NewMerchant) -> RepoResult<Merchant> {
+        // The id is chosen here because it is part of each credential's associated data.
+        let id = MerchantId::new();
+        let shopify_api_key = self.seal(SECRET_COLUMNS[0], id, new.shopify_api_key.as_ref())?;
+        let refersion_secret_key =
+            self.seal(SECRET_COLUMNS[1], id, new.refersion_secret_key.as_ref())?;
+        let row = sqlx::query_as(concat!(
+            "INSERT INTO merchants (id, user_id, business_name, website_url, shopify_shop_domain, \
+             shopify_api_key, refersion_public_key, refersion_secret_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(new.user_id.map(|u| u.as_uuid()))
+        .bind(new.business_name.as_str())
+        .bind(new.website_url.as_str())
+        .bind(new.shopify_shop_domain.as_ref().map(ShopifyDomain::as_str))
+        .bind(shopify_api_key)
+        .bind(new.refersion_public_key.as_ref().map(Name::as_str))
+        .bind(refersion_secret_key)
+        .fetch_one(&self.pool)
+        .await
+        .repo()?;
+        self.merchant_from_row(row)
+    }
+
+    async fn merchant_by_id(&self, id: MerchantId) -> RepoResult<Merchant> {
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM merchants WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        self.found_merchant(row)
+    }
+
+    async fn merchants_by_user(&self, user: UserId) -> RepoResult<Vec<Merchant>> {
+        let rows: Vec<MerchantRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM merchants WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter()
+            .map(|row| self.merchant_from_row(row))
+            .collect()
+    }
+
+    async fn set_merchant_active(&self, id: MerchantId, active: bool) -> RepoResult<Merchant> {
+        let row = sqlx::query_as(concat!(
+            "UPDATE merchants SET is_active = $2 WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(active)
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        self.found_merchant(row)
+    }
+
+    async fn delete_merchant(&self, id: MerchantId) -> RepoResult<()> {
+        // Programs and products go by ON DELETE CASCADE, their links with the programs.
+        let deleted = sqlx::query("DELETE FROM merchants WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .repo()?;
+        if deleted.rows_affected() == 0 {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! `programs`: commission programs.
+
+use crate::error::{RowParser, SqlxResultExt};
+use crate::PgStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use skinstack_core::repo::{ProgramRepo, RepoResult};
+use skinstack_core::{
+    Commission, CookieWindow, Entity, FeeRate, MerchantId, Name, Network, NewProgram, Program,
+    ProgramId, RepoError,
+};
+use uuid::Uuid;
+
+/// The columns a `ProgramRow` reads. The seed gives commission_type, cookie_window_days and
+/// platform_fee_rate defaults but no NOT NULL, so a NULL reads as the default.
+macro_rules! columns {
+    () => {
+        "id, merchant_id, name, network, \
+         COALESCE(commission_type, 'percentage') AS commission_type, \
+         commission_rate, fixed_amount, \
+         COALESCE(cookie_window_days, 30) AS cookie_window_days, \
+         COALESCE(platform_fee_rate, 0.20) AS platform_fee_rate, \
+         is_active, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ProgramRow {
+    id: Uuid,
+    merchant_id: Uuid,
+    name: String,
+    network: String,
+    commission_type: String,
+    commission_rate: Option<Decimal>,
+    fixed_amount: Option<Decimal>,
+    cookie_window_days: i32,
+    platform_fee_rate: Decimal,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ProgramRow> for Program {
+    type Error = RepoError;
+
+    fn try_from(row: ProgramRow) -> RepoResult<Program> {
+        let p = RowParser::new("programs", row.id);
+        Ok(Program {
+            id: ProgramId::from_uuid(row.id),
+            merchant_id: MerchantId::from_uuid(row.merchant_id),
+            name: p.field("name", Name::parse(&row.name))?,
+            network: p.field("network", Network::parse(&row.network))?,
+            commission: Commission::from_columns(
+                &row.commission_type,
+                row.commission_rate,
+                row.fixed_amount,
+            )
+            .map_err(|err| p.corrupt(err))?,
+            cookie_window: p.field(
+                "cookie_window_days",
+                CookieWindow::new(i64::from(row.cookie_window_days)),
+            )?,
+            platform_fee_rate: p.field("platform_fee_rate", FeeRate::new(row.platform_fee_rate))?,
+            is_active: row.is_active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn found(row: Option<ProgramRow>) -> RepoResult<Program> {
+    row.ok_or(RepoError::NotFound(Entity::Program))?.try_into()
+}
+
+#[async_trait]
+impl ProgramRepo for PgStore {
+    async fn create_program(&self, new: NewProgram) -> RepoResult<Program> {
+        let (rate, fixed) = match new.commission {
+            Commission::Percentage(rate) => (Some(rate.percent()), None),
+            Commission::Fixed(amount) => (None, Some(amount.amount())),
+        };
+        // Every value was range-checked by its domain type for the seed's precisions; an
+        // overflow here would mean the two disagree, so it is reported against the amount.
+        let row: ProgramRow = sqlx::query_as(concat!(
+            "INSERT INTO programs (id, merchant_id, name, network, commission_type, \
+             commission_rate, fixed_amount, cookie_window_days, platform_fee_rate) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+            columns!()
+        ))
+        .bind(ProgramId::new().as_uuid())
+        .bind(new.merchant_id.as_uuid())
+        .bind(new.name.as_str())
+        .bind(new.network.as_str())
+        .bind(new.commission.type_str())
+        .bind(rate)
+        .bind(fixed)
+        .bind(i32::from(new.cookie_window.days()))
+        .bind(new.platform_fee_rate.fraction())
+        .fetch_one(&self.pool)
+        .await
+        .repo_numeric(if fixed.is_some() {
+            "fixed_amount"
+        } else {
+            "commission_rate"
+        })?;
+        row.try_into()
+    }
+
+    async fn program_by_id(&self, id: ProgramId) -> RepoResult<Program> {
+        let row = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM programs WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn programs_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<Program>> {
+        let rows: Vec<ProgramRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM programs WHERE merchant_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(merchant.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(Program::try_from).collect()
+    }
+
+    async fn set_program_active(&self, id: ProgramId, active: bool) -> RepoResult<Program> {
+        let row = sqlx::query_as(concat!(
+            "UPDATE programs SET is_active = $2 WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(active)
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+}
