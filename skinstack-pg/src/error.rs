@@ -167,6 +167,38 @@ mod tests {
         ));
     }
 
+    async fn db_error(pool: &sqlx::PgPool, sql: &str) -> sqlx::Error {
+        sqlx::query(sql).execute(pool).await.unwrap_err()
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn check_violations_name_their_field(pool: sqlx::PgPool) {
+        let err = db_error(
+            &pool,
+            "INSERT INTO users (email, password_hash, role) VALUES ('a@b.co', '$x', 'root')",
+        )
+        .await;
+        match repo_error(err, None) {
+            RepoError::Invalid(err) => assert_eq!(err.field, "role"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn numeric_overflow_names_the_field_the_statement_writes(pool: sqlx::PgPool) {
+        let err = db_error(&pool, "SELECT 123456789012.00::DECIMAL(10,2)").await;
+        match repo_error(err, Some("price")) {
+            RepoError::Invalid(err) => assert_eq!(err.field, "price"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn unknown_database_errors_are_backend_failures(pool: sqlx::PgPool) {
+        let err = db_error(&pool, "SELECT * FROM no_such_table").await;
+        assert!(matches!(repo_error(err, None), RepoError::Backend(_)));
+    }
+
     #[test]
     fn every_foreign_key_of_the_schema_names_its_entity() {
         for (name, entity) in [

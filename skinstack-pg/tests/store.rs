@@ -1,0 +1,279 @@
+//! What only the PostgreSQL store has to prove: credentials encrypted at rest and bound to
+//! their row, start-up refusal without the key, rows it did not write, and slug uniqueness
+//! under many concurrent writers.
+
+// Helpers here are test code too: a failed query must fail the test, so they unwrap.
+#![allow(clippy::unwrap_used)]
+
+use skinstack_core::repo::{InfluencerRepo, LinkRepo, MerchantRepo, UserRepo};
+use skinstack_core::service::links::{create_link, CreateLink};
+use skinstack_core::testkit::{new_influencer, new_merchant, new_user, Fixture};
+use skinstack_core::{Entity, RepoError, Role, SlugPolicy, Utm};
+use skinstack_pg::{Cipher, PgStore, SecretError, StartupError};
+use sqlx::PgPool;
+use std::collections::HashSet;
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const OTHER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+fn store(pool: &PgPool, key: Option<&str>) -> PgStore {
+    PgStore::new(
+        pool.clone(),
+        key.map(|k| Cipher::from_key_base64(k).unwrap()),
+    )
+}
+
+/// The `SecretError` inside a `RepoError::Backend`, or a panic saying what came instead.
+fn secret_error<T: std::fmt::Debug>(result: Result<T, RepoError>) -> SecretError {
+    match result {
+        Err(RepoError::Backend(source)) => match source.downcast::<SecretError>() {
+            Ok(err) => *err,
+            Err(other) => panic!("expected a SecretError, got {other:?}"),
+        },
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn credentials_are_stored_encrypted_never_in_plaintext(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
+    let (api_key, secret_key): (String, String) =
+        sqlx::query_as("SELECT shopify_api_key, refersion_secret_key FROM merchants WHERE id = $1")
+            .bind(merchant.id.as_uuid())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    for (stored, plaintext) in [
+        (&api_key, "shpat_fixture_api_key_123"),
+        (&secret_key, "rfs_fixture_secret_789"),
+    ] {
+        assert!(stored.starts_with("v1:"), "{stored}");
+        assert!(!stored.contains(plaintext) && !stored.contains("fixture"));
+    }
+    let everything: String = sqlx::query_scalar("SELECT m::text FROM merchants m")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!everything.contains("shpat_") && !everything.contains("rfs_"));
+    // ...while the store gives the plaintext back.
+    let read = store.merchant_by_id(merchant.id).await.unwrap();
+    assert_eq!(
+        read.shopify_api_key.unwrap().expose(),
+        "shpat_fixture_api_key_123"
+    );
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_credential_moved_to_another_merchant_does_not_decrypt(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let victim = store.create_merchant(new_merchant(None)).await.unwrap();
+    let attacker = store.create_merchant(new_merchant(None)).await.unwrap();
+    sqlx::query(
+        "UPDATE merchants SET shopify_api_key = (SELECT shopify_api_key FROM merchants WHERE id = $1) \
+         WHERE id = $2",
+    )
+    .bind(victim.id.as_uuid())
+    .bind(attacker.id.as_uuid())
+    .execute(&pool)
+    .await
+    .unwrap();
+    match secret_error(store.merchant_by_id(attacker.id).await) {
+        SecretError::Undecryptable { column, merchant } => {
+            assert_eq!((column, merchant), ("shopify_api_key", attacker.id));
+        }
+        other => panic!("expected Undecryptable, got {other:?}"),
+    }
+    // Moving it to the other column of the same row fails the same way.
+    sqlx::query("UPDATE merchants SET refersion_secret_key = shopify_api_key WHERE id = $1")
+        .bind(victim.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        secret_error(store.merchant_by_id(victim.id).await),
+        SecretError::Undecryptable {
+            column: "refersion_secret_key",
+            ..
+        }
+    ));
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn without_a_key_credentials_are_refused_not_written(pool: PgPool) {
+    let keyless = store(&pool, None);
+    assert!(matches!(
+        secret_error(keyless.create_merchant(new_merchant(None)).await),
+        SecretError::NoKey
+    ));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM merchants")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    // Merchants without credentials need no key.
+    let plain = keyless
+        .create_merchant(skinstack_core::NewMerchant {
+            shopify_api_key: None,
+            refersion_secret_key: None,
+            ..new_merchant(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(keyless.merchant_by_id(plain.id).await.unwrap(), plain);
+    // A merchant with credentials cannot be read without the key either.
+    let keyed = store(&pool, Some(KEY))
+        .create_merchant(new_merchant(None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        secret_error(keyless.merchant_by_id(keyed.id).await),
+        SecretError::NoKey
+    ));
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn start_up_is_refused_when_stored_credentials_cannot_be_read(pool: PgPool) {
+    assert!(
+        store(&pool, None).check_secrets().await.is_ok(),
+        "no credentials stored yet: no key needed"
+    );
+    store(&pool, Some(KEY))
+        .create_merchant(new_merchant(None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store(&pool, None).check_secrets().await,
+        Err(StartupError::SecretsWithoutKey)
+    ));
+    assert!(matches!(
+        store(&pool, Some(OTHER_KEY)).check_secrets().await,
+        Err(StartupError::WrongKey(SecretError::Undecryptable { .. }))
+    ));
+    store(&pool, Some(KEY)).check_secrets().await.unwrap();
+
+    let options = pool.connect_options();
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap()
+    );
+    assert!(matches!(
+        PgStore::connect_checked(&url, None).await,
+        Err(StartupError::SecretsWithoutKey)
+    ));
+    let key = Cipher::from_key_base64(KEY).unwrap();
+    PgStore::connect_checked(&url, Some(key)).await.unwrap();
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn debug_output_shows_no_credentials_or_key(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
+    let debug = format!("{merchant:?} {store:?}");
+    assert!(
+        !debug.contains("shpat_") && !debug.contains("rfs_"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains(KEY) && !debug.contains("AAECAwQF"),
+        "{debug}"
+    );
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn rows_the_library_did_not_write_are_backend_errors_naming_the_field(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let user = store.create_user(new_user(Role::Admin)).await.unwrap();
+    sqlx::query("UPDATE users SET email = 'not an email' WHERE id = $1")
+        .bind(user.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    match store.user_by_id(user.id).await {
+        Err(RepoError::Backend(source)) => {
+            let message = source.to_string();
+            assert!(
+                message.contains("users row") && message.contains(&user.id.to_string()),
+                "{message}"
+            );
+            assert!(message.contains("email must be"), "{message}");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn follower_counts_beyond_the_integer_column_are_invalid(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+    let huge = skinstack_core::NewInfluencer {
+        total_followers: u32::MAX,
+        ..new_influencer(user.id)
+    };
+    match store.create_influencer(huge).await {
+        Err(RepoError::Invalid(err)) => assert_eq!(err.field, "total_followers"),
+        other => panic!("expected an invalid follower count, got {other:?}"),
+    }
+    assert!(matches!(
+        store.influencer_by_user(user.id).await,
+        Err(RepoError::NotFound(Entity::Influencer))
+    ));
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn null_totals_read_as_their_zero_default(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let f = Fixture::create(&store).await;
+    sqlx::query("UPDATE influencers SET total_earned = NULL, total_followers = NULL WHERE id = $1")
+        .bind(f.influencer.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let read = store.influencer_by_id(f.influencer.id).await.unwrap();
+    assert_eq!(read.total_followers, 0);
+    assert!(read.total_earned.is_zero());
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn many_concurrent_link_creations_in_a_tiny_slug_space_all_get_distinct_slugs(pool: PgPool) {
+    let store = store(&pool, Some(KEY));
+    let f = Fixture::create(&store).await;
+    // Two letters from length 3: eight slugs at the first length, so most tasks collide and
+    // must grow their slug; only the unique index keeps them apart.
+    let policy = SlugPolicy::new("ab", 3, 4, 8).unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, policy) = (store.clone(), policy.clone());
+            let request = CreateLink {
+                influencer_id: f.influencer.id,
+                program_id: f.program.id,
+                product_id: Some(f.product.id),
+                destination_url: None,
+                custom_slug: None,
+                campaign_code: None,
+                utm: Utm::default(),
+                expires_at: None,
+            };
+            tokio::spawn(
+                async move { create_link(&store, &policy, chrono::Utc::now(), request).await },
+            )
+        })
+        .collect();
+    let mut slugs = HashSet::new();
+    for task in tasks {
+        let link = task.await.unwrap().expect("every creation succeeds");
+        assert!(
+            slugs.insert(link.slug.clone()),
+            "{} handed out twice",
+            link.slug
+        );
+    }
+    assert_eq!(slugs.len(), 64);
+    assert!(slugs.iter().any(|s| s.as_str().len() > 3), "slugs grew");
+    let stored = store.links_by_influencer(f.influencer.id).await.unwrap();
+    let stored: HashSet<_> = stored.into_iter().map(|l| l.slug).collect();
+    assert_eq!(stored, slugs);
+}
