@@ -1,0 +1,174 @@
+//! `skinstack-server migrate`, run as a real process against a fresh database of its own.
+
+// A failed step must fail the test, helpers included.
+#![allow(clippy::unwrap_used)]
+
+use sqlx::{Connection, Executor, PgConnection};
+use std::process::{Command, Output};
+
+/// The server the other PostgreSQL tests use (scripts/test sets DATABASE_URL).
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database created for one test and dropped when it ends, even if the test panics.
+struct FreshDatabase {
+    name: String,
+    url: String,
+}
+
+impl FreshDatabase {
+    fn create() -> Self {
+        let name = format!("skinstack_cli_{}", uuid::Uuid::new_v4().simple());
+        block_on(admin(format!("CREATE DATABASE {name}")));
+        let mut url = url::Url::parse(&admin_url()).unwrap();
+        url.set_path(&name);
+        Self {
+            name,
+            url: url.into(),
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop may run while a panic unwinds inside no runtime: use a thread of its own.
+        std::thread::spawn(move || block_on(admin(sql)))
+            .join()
+            .unwrap();
+    }
+}
+
+async fn admin(sql: String) {
+    let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
+    conn.execute(sql.as_str()).await.unwrap();
+    conn.close().await.unwrap();
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn server(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
+        .env("DATABASE_URL", database_url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a successful run, as lines.
+fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
+    let out = server(database_url, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+const NAMES: [&str; 6] = [
+    "users",
+    "influencers",
+    "merchants",
+    "programs",
+    "products",
+    "tracking_links",
+];
+
+fn status_lines(states: [&str; 6]) -> Vec<String> {
+    (1..)
+        .zip(NAMES.iter().zip(states))
+        .map(|(v, (name, state))| format!("{v} {name} {state}"))
+        .collect()
+}
+
+#[test]
+fn migrate_status_up_and_down_on_a_fresh_database() {
+    let db = FreshDatabase::create();
+    let url = db.url.as_str();
+
+    assert_eq!(
+        ok_lines(url, &["migrate", "status"]),
+        status_lines(["pending"; 6])
+    );
+
+    let applied: Vec<String> = (1..)
+        .zip(NAMES)
+        .map(|(v, name)| format!("applied {v} {name}"))
+        .collect();
+    assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
+    assert_eq!(
+        ok_lines(url, &["migrate", "status"]),
+        status_lines(["applied"; 6])
+    );
+    assert_eq!(
+        ok_lines(url, &["migrate", "up"]),
+        vec!["nothing to apply: all 6 migrations are applied"]
+    );
+
+    assert_eq!(
+        ok_lines(url, &["migrate", "down", "--to", "3"]),
+        vec![
+            "reverted 6 tracking_links",
+            "reverted 5 products",
+            "reverted 4 programs"
+        ]
+    );
+    assert_eq!(
+        ok_lines(url, &["migrate", "status"]),
+        status_lines(["applied", "applied", "applied", "pending", "pending", "pending"])
+    );
+
+    // Without --to, only the latest applied migration is reverted.
+    assert_eq!(
+        ok_lines(url, &["migrate", "down"]),
+        vec!["reverted 3 merchants"]
+    );
+    assert_eq!(
+        ok_lines(url, &["migrate", "up"]),
+        vec![
+            "applied 3 merchants",
+            "applied 4 programs",
+            "applied 5 products",
+            "applied 6 tracking_links"
+        ]
+    );
+}
+
+/// Exits non-zero with exactly one line on stderr and no panic.
+fn assert_one_line_failure(database_url: &str) -> String {
+    let out = server(database_url, &["migrate", "status"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    stderr
+}
+
+#[test]
+fn an_unreachable_server_is_a_one_line_error() {
+    let stderr = assert_one_line_failure("postgres://postgres@127.0.0.1:1/x");
+    assert!(
+        stderr.starts_with("skinstack-server: cannot connect"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_malformed_url_is_a_one_line_error_that_does_not_echo_it() {
+    let stderr = assert_one_line_failure("postgres://admin:hunter2@[::1");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
