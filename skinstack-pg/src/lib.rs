@@ -1,6 +1,6 @@
 //! PostgreSQL storage for SkinStack, on `sqlx`.
 //!
-//! - [`MIGRATOR`]: the schema (the workspace's `migrations/`, reversible, one per table).
+//! - [`MIGRATOR`]: the schema (the workspace's `migrations/`, reversible, applied in order).
 //! - [`PgStore`]: implements every repository trait of `skinstack-core` with the same
 //!   semantics as its in-memory store (both run the core's contract suite); uniqueness and
 //!   cascades come from the schema's constraints and `ON DELETE` rules.

@@ -9,14 +9,31 @@ use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 
-const TABLES: [&str; 6] = [
+/// Every migration's name, by version: the seed's six tables, then the clicks table and the
+/// link change feed (triggers only).
+const NAMES: [&str; 8] = [
     "users",
     "influencers",
     "merchants",
     "programs",
     "products",
     "tracking_links",
+    "clicks",
+    "link_change_feed",
 ];
+
+/// The tables the first seven migrations create, in order.
+const TABLES: [&str; 7] = [
+    "users",
+    "influencers",
+    "merchants",
+    "programs",
+    "products",
+    "tracking_links",
+    "clicks",
+];
+
+const LATEST: i64 = NAMES.len() as i64;
 
 /// Everything of ours in the `public` schema, one line per object with its full definition,
 /// sorted. sqlx's own `_sqlx_migrations` table (and its primary key) is not ours.
@@ -86,14 +103,14 @@ async fn table_exists(pool: &PgPool, table: &str) -> bool {
 }
 
 #[sqlx::test(migrations = false)]
-async fn all_up_lists_the_six_seed_migrations(pool: PgPool) {
+async fn all_up_lists_every_migration_starting_with_the_six_seed_tables(pool: PgPool) {
     MIGRATOR.run(&pool).await.unwrap();
     let listed: Vec<(i32, String)> =
         sqlx::query_as("SELECT version, name FROM schema_migrations ORDER BY version")
             .fetch_all(&pool)
             .await
             .unwrap();
-    let expected: Vec<(i32, String)> = (1..).zip(TABLES.iter().map(|t| t.to_string())).collect();
+    let expected: Vec<(i32, String)> = (1..).zip(NAMES.map(String::from)).collect();
     assert_eq!(listed, expected);
     for table in TABLES {
         assert!(table_exists(&pool, table).await, "{table} missing");
@@ -106,24 +123,43 @@ async fn running_up_twice_changes_nothing(pool: PgPool) {
     let first = schema_snapshot(&pool).await;
     MIGRATOR.run(&pool).await.unwrap();
     assert_eq!(schema_snapshot(&pool).await, first);
-    assert_eq!(applied_versions(&pool).await, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        applied_versions(&pool).await,
+        (1..=LATEST).collect::<Vec<_>>()
+    );
 }
 
 #[sqlx::test(migrations = false)]
 async fn down_one_by_one_leaves_an_empty_schema(pool: PgPool) {
     assert!(schema_snapshot(&pool).await.is_empty(), "fresh database");
     MIGRATOR.run(&pool).await.unwrap();
-    for target in (0..6i64).rev() {
+    for target in (0..LATEST).rev() {
         MIGRATOR.undo(&pool, target).await.unwrap();
         assert_eq!(
             applied_versions(&pool).await,
             (1..=target).collect::<Vec<_>>()
         );
-        let reverted = TABLES[usize::try_from(target).unwrap()];
-        assert!(!table_exists(&pool, reverted).await, "{reverted} left");
-        for kept in &TABLES[..usize::try_from(target).unwrap()] {
-            assert!(table_exists(&pool, kept).await, "{kept} dropped too early");
+        let kept = usize::try_from(target).unwrap().min(TABLES.len());
+        if let Some(reverted) = TABLES.get(kept) {
+            assert!(!table_exists(&pool, reverted).await, "{reverted} left");
         }
+        for table in &TABLES[..kept] {
+            assert!(
+                table_exists(&pool, table).await,
+                "{table} dropped too early"
+            );
+        }
+        let feed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'skinstack_notify_link_change')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            feed,
+            target == LATEST,
+            "the link change feed outlives its migration"
+        );
     }
     assert_eq!(schema_snapshot(&pool).await, Vec::<String>::new());
 }
@@ -152,8 +188,8 @@ async fn up_down_up_gives_the_identical_schema(pool: PgPool) {
     assert_eq!(schema_snapshot(&pool).await, first);
 }
 
-/// A copy of the migrations plus a seventh whose last statement fails.
-fn migrations_with_a_broken_seventh() -> PathBuf {
+/// A copy of the migrations plus a later one whose last statement fails.
+fn migrations_with_a_broken_last() -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let dir = std::env::temp_dir().join(format!("skinstack-broken-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -162,7 +198,7 @@ fn migrations_with_a_broken_seventh() -> PathBuf {
         std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
     }
     std::fs::write(
-        dir.join("0007_broken.up.sql"),
+        dir.join("0099_broken.up.sql"),
         "CREATE TABLE half_done (id INTEGER PRIMARY KEY);\n\
          CREATE INDEX idx_half_done ON half_done (id);\n\
          ALTER TABLE users ADD COLUMN nickname TEXT;\n\
@@ -170,7 +206,7 @@ fn migrations_with_a_broken_seventh() -> PathBuf {
     )
     .unwrap();
     std::fs::write(
-        dir.join("0007_broken.down.sql"),
+        dir.join("0099_broken.down.sql"),
         "DROP TABLE half_done;\nALTER TABLE users DROP COLUMN nickname;\n",
     )
     .unwrap();
@@ -181,7 +217,7 @@ fn migrations_with_a_broken_seventh() -> PathBuf {
 async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
     MIGRATOR.run(&pool).await.unwrap();
     let before = schema_snapshot(&pool).await;
-    let dir = migrations_with_a_broken_seventh();
+    let dir = migrations_with_a_broken_last();
     let broken = Migrator::new(dir.as_path()).await.unwrap();
     let result = broken.run(&pool).await;
     std::fs::remove_dir_all(&dir).unwrap();
@@ -189,7 +225,7 @@ async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
     assert!(
         matches!(
             result,
-            Err(sqlx::migrate::MigrateError::ExecuteMigration(_, 7))
+            Err(sqlx::migrate::MigrateError::ExecuteMigration(_, 99))
         ),
         "{result:?}"
     );
@@ -199,8 +235,14 @@ async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
         "the statements before the failing one were rolled back"
     );
     assert!(!table_exists(&pool, "half_done").await);
-    assert_eq!(applied_versions(&pool).await, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        applied_versions(&pool).await,
+        (1..=LATEST).collect::<Vec<_>>()
+    );
     // Nothing half-applied was recorded, so the schema can still move either way.
-    MIGRATOR.undo(&pool, 5).await.unwrap();
-    assert_eq!(applied_versions(&pool).await, vec![1, 2, 3, 4, 5]);
+    MIGRATOR.undo(&pool, LATEST - 1).await.unwrap();
+    assert_eq!(
+        applied_versions(&pool).await,
+        (1..LATEST).collect::<Vec<_>>()
+    );
 }

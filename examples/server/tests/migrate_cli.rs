@@ -78,16 +78,18 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 8] = [
     "users",
     "influencers",
     "merchants",
     "programs",
     "products",
     "tracking_links",
+    "clicks",
+    "link_change_feed",
 ];
 
-fn status_lines(states: [&str; 6]) -> Vec<String> {
+fn status_lines(states: [&str; 8]) -> Vec<String> {
     (1..)
         .zip(NAMES.iter().zip(states))
         .map(|(v, (name, state))| format!("{v} {name} {state}"))
@@ -101,7 +103,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 6])
+        status_lines(["pending"; 8])
     );
 
     let applied: Vec<String> = (1..)
@@ -111,16 +113,18 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 6])
+        status_lines(["applied"; 8])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 6 migrations are applied"]
+        vec!["nothing to apply: all 8 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 8 link_change_feed",
+            "reverted 7 clicks",
             "reverted 6 tracking_links",
             "reverted 5 products",
             "reverted 4 programs"
@@ -128,7 +132,9 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     );
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied", "applied", "applied", "pending", "pending", "pending"])
+        status_lines([
+            "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending"
+        ])
     );
 
     // Without --to, only the latest applied migration is reverted.
@@ -142,7 +148,9 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 3 merchants",
             "applied 4 programs",
             "applied 5 products",
-            "applied 6 tracking_links"
+            "applied 6 tracking_links",
+            "applied 7 clicks",
+            "applied 8 link_change_feed"
         ]
     );
 }
