@@ -4,6 +4,9 @@
 //! - [`PgStore`]: implements every repository trait of `skinstack-core` with the same
 //!   semantics as its in-memory store (both run the core's contract suite); uniqueness and
 //!   cascades come from the schema's constraints and `ON DELETE` rules.
+//! - The redirect path: `PgStore` is a [`LinkResolver`](skinstack_core::LinkResolver) (one
+//!   indexed query per slug) and a [`ClickSink`](skinstack_core::ClickSink) (one statement per
+//!   batch, idempotent by click id); [`ChangeListener`] keeps every process's link cache fresh.
 //! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
 //!   their row and column.
 //!
@@ -22,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod change_feed;
 mod crypto;
 mod error;
 mod influencers;
@@ -29,9 +33,11 @@ mod links;
 mod merchants;
 mod products;
 mod programs;
+mod redirect;
 mod store;
 mod users;
 
+pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};
 pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};
 pub use store::{PgStore, StartupError};
 

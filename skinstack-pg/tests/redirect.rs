@@ -1,0 +1,256 @@
+//! The redirect path on PostgreSQL: resolution, batched click writes, and cache invalidation
+//! across processes (two pools stand in for two server processes).
+
+#![allow(clippy::unwrap_used)] // a test reports failure by panicking
+
+use skinstack_core::recorder::ClickSink;
+use skinstack_core::redirect::{CacheConfig, LinkStatus};
+use skinstack_core::repo::{LinkRepo, MerchantRepo, ProgramRepo};
+use skinstack_core::testkit::{new_link, Fixture};
+use skinstack_core::{CachedResolver, Click, LinkPatch, LinkResolver, Slug, TrackingLink};
+use skinstack_pg::{ChangeListener, Cipher, PgStore};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn cipher() -> Cipher {
+    Cipher::from_key_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()
+}
+
+async fn link(store: &PgStore, slug: &str) -> (Fixture, TrackingLink) {
+    let cast = Fixture::create(store).await;
+    let link = store.insert_link(new_link(&cast, slug)).await.unwrap();
+    (cast, link)
+}
+
+fn human(link: &TrackingLink) -> Click {
+    Click::new(
+        link.id,
+        Some("203.0.113.9".parse().unwrap()),
+        Some("Mozilla/5.0 (iPhone)"),
+        Some("https://instagram.com/"),
+    )
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn slugs_resolve_to_snapshots_that_know_the_program_and_merchant_state(pool: PgPool) {
+    let store = PgStore::new(pool, Some(cipher()));
+    let (cast, link) = link(&store, "resolve-me").await;
+    let snapshot = store
+        .resolve(&Slug::parse("RESOLVE-ME").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.link_id, link.id);
+    assert_eq!(snapshot.merchant_id, cast.merchant.id);
+    assert_eq!(snapshot.status_at(chrono::Utc::now()), LinkStatus::Live);
+    assert!(store
+        .resolve(&Slug::parse("nobody").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+
+    store
+        .set_program_active(cast.program.id, false)
+        .await
+        .unwrap();
+    let snapshot = store.resolve(&link.slug).await.unwrap().unwrap();
+    assert_eq!(snapshot.status_at(chrono::Utc::now()), LinkStatus::Gone);
+    store
+        .set_program_active(cast.program.id, true)
+        .await
+        .unwrap();
+    store
+        .set_merchant_active(cast.merchant.id, false)
+        .await
+        .unwrap();
+    let snapshot = store.resolve(&link.slug).await.unwrap().unwrap();
+    assert_eq!(snapshot.status_at(chrono::Utc::now()), LinkStatus::Gone);
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_batch_is_stored_and_counted_once_even_when_retried(pool: PgPool) {
+    let store = PgStore::new(pool.clone(), Some(cipher()));
+    let (_, a) = link(&store, "link-a").await;
+    let (_, b) = link(&store, "link-b").await;
+    let mut batch: Vec<Click> = (0..300)
+        .map(|i| human(if i % 3 == 0 { &b } else { &a }))
+        .collect();
+    batch.push(Click::new(a.id, None, Some("Twitterbot/1.0"), None));
+    store.record_clicks(&batch).await.unwrap();
+    store.record_clicks(&batch).await.unwrap(); // the flusher's retry after an ambiguous failure
+    assert_eq!(count(&pool, "SELECT count(*) FROM clicks").await, 301);
+    assert_eq!(
+        store.link_by_id(a.id).await.unwrap().total_clicks,
+        200,
+        "the bot is stored, not counted"
+    );
+    assert_eq!(store.link_by_id(b.id).await.unwrap().total_clicks, 100);
+    let stored: (String, String, bool) =
+        sqlx::query_as("SELECT host(ip_prefix), user_agent, is_bot FROM clicks WHERE id = $1")
+            .bind(batch[0].id.as_uuid())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        (
+            "203.0.113.0".to_owned(),
+            "Mozilla/5.0 (iPhone)".to_owned(),
+            false
+        )
+    );
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn clicks_on_a_link_deleted_since_are_dropped_not_failed(pool: PgPool) {
+    let store = PgStore::new(pool.clone(), Some(cipher()));
+    let (_, keep) = link(&store, "keeper").await;
+    let (_, gone) = link(&store, "goner").await;
+    let batch = vec![human(&keep), human(&gone)];
+    store.delete_link(gone.id).await.unwrap();
+    store.record_clicks(&batch).await.unwrap();
+    assert_eq!(count(&pool, "SELECT count(*) FROM clicks").await, 1);
+    assert_eq!(store.link_by_id(keep.id).await.unwrap().total_clicks, 1);
+}
+
+/// A second "process": its own pool on the same database, its own cache and listener.
+async fn process(pool: &PgPool) -> (PgStore, Arc<CachedResolver<PgStore>>, ChangeListener) {
+    let options = pool.connect_options().as_ref().clone();
+    let own_pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let store = PgStore::new(own_pool.clone(), Some(cipher()));
+    let cache = Arc::new(CachedResolver::new(store.clone(), CacheConfig::default()));
+    let listener = ChangeListener::spawn(own_pool, Arc::clone(&cache));
+    tokio::time::timeout(Duration::from_secs(5), listener.connected())
+        .await
+        .unwrap();
+    (store, cache, listener)
+}
+
+/// Polls `cache` until `done` holds for `slug`, failing after one second.
+async fn within_one_second(
+    cache: &CachedResolver<PgStore>,
+    slug: &Slug,
+    what: &str,
+    done: impl Fn(Option<&skinstack_core::LinkSnapshot>) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        let resolved = cache.resolve(slug).await.unwrap();
+        if done(resolved.as_deref()) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{what} not seen within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn changes_through_one_process_reach_the_others_cache_within_a_second(pool: PgPool) {
+    let (store_a, _cache_a, _listener_a) = process(&pool).await;
+    let (_store_b, cache_b, _listener_b) = process(&pool).await;
+
+    // Created through A while B remembers the slug as unknown.
+    let fresh = Slug::parse("fresh-link").unwrap();
+    assert!(cache_b.resolve(&fresh).await.unwrap().is_none());
+    let (cast, created) = link(&store_a, "fresh-link").await;
+    within_one_second(&cache_b, &fresh, "creation", |s| s.is_some()).await;
+
+    // Deactivated through A while B has it cached.
+    assert!(cache_b.resolve(&fresh).await.unwrap().is_some());
+    store_a
+        .update_link(
+            created.id,
+            LinkPatch {
+                is_active: Some(false),
+                ..LinkPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    within_one_second(&cache_b, &fresh, "deactivation", |s| {
+        s.is_some_and(|s| s.status_at(chrono::Utc::now()) == LinkStatus::Gone)
+    })
+    .await;
+
+    // Reactivated, then its program turned off.
+    store_a
+        .update_link(
+            created.id,
+            LinkPatch {
+                is_active: Some(true),
+                ..LinkPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    within_one_second(&cache_b, &fresh, "reactivation", |s| {
+        s.is_some_and(|s| s.status_at(chrono::Utc::now()) == LinkStatus::Live)
+    })
+    .await;
+    store_a
+        .set_program_active(cast.program.id, false)
+        .await
+        .unwrap();
+    within_one_second(&cache_b, &fresh, "program deactivation", |s| {
+        s.is_some_and(|s| s.status_at(chrono::Utc::now()) == LinkStatus::Gone)
+    })
+    .await;
+
+    // Deleted.
+    store_a.delete_link(created.id).await.unwrap();
+    within_one_second(&cache_b, &fresh, "deletion", |s| s.is_none()).await;
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn counter_updates_do_not_flush_caches(pool: PgPool) {
+    let (store, cache, _listener) = process(&pool).await;
+    let (_, l) = link(&store, "busy-link").await;
+    let slug = l.slug.clone();
+    within_one_second(&cache, &slug, "creation", |s| s.is_some()).await;
+    let cached = cache.resolve(&slug).await.unwrap().unwrap();
+    store.record_clicks(&[human(&l)]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = cache.resolve(&slug).await.unwrap().unwrap();
+    assert!(
+        Arc::ptr_eq(&cached, &after),
+        "a click batch must not invalidate the link's snapshot"
+    );
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn cached_links_keep_resolving_when_the_database_is_gone(pool: PgPool) {
+    let options = pool.connect_options().as_ref().clone();
+    let own_pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with(options)
+        .await
+        .unwrap();
+    let store = PgStore::new(own_pool.clone(), Some(cipher()));
+    let (_, l) = link(&store, "sturdy").await;
+    let cache = CachedResolver::new(store, CacheConfig::default());
+    assert!(cache.resolve(&l.slug).await.unwrap().is_some());
+    own_pool.close().await;
+    for _ in 0..100 {
+        assert!(cache.resolve(&l.slug).await.unwrap().is_some());
+    }
+    assert!(
+        cache
+            .resolve(&Slug::parse("uncached").unwrap())
+            .await
+            .is_err(),
+        "a miss needs the database"
+    );
+}
