@@ -1,19 +1,22 @@
 //! The command line: `skinstack-server <command>`.
 
 use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
 
 /// SkinStack's reference server.
 #[derive(Debug, Parser)]
 #[command(name = "skinstack-server", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (`serve` when omitted).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The server's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the redirect (and, as they land, the API) on --listen.
+    Serve(ServeArgs),
     /// Apply, revert or list the database schema's migrations.
     Migrate(MigrateArgs),
 }
@@ -44,4 +47,29 @@ pub enum MigrateAction {
     },
     /// List every migration as applied or pending.
     Status,
+}
+
+/// `skinstack-server serve ...`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL URL; without one the server runs on an in-memory store with demo data.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Do not apply pending migrations at start-up.
+    #[arg(long)]
+    pub no_migrate: bool,
+
+    /// Read the client address from the right-most X-Forwarded-For entry. Only behind a
+    /// reverse proxy that sets it; otherwise clients can claim any address.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
+
+    /// The public base URL of short links, for the start-up banner (default: http://<listen>).
+    #[arg(long)]
+    pub public_url: Option<String>,
 }

@@ -2,15 +2,25 @@
 //! failure into one line on stderr and a non-zero exit.
 
 mod cli;
+mod demo;
 mod migrate;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let result = match cli.command {
+    let command = match cli::Cli::parse().command {
+        Some(command) => command,
+        // No subcommand means `serve` with its defaults (and DATABASE_URL from the environment).
+        None => match cli::Cli::parse_from(["skinstack-server", "serve"]).command {
+            Some(command) => command,
+            None => unreachable!("`serve` parses as a command"),
+        },
+    };
+    let result = match command {
+        cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Migrate(args) => migrate::run(args).await,
     };
     match result {

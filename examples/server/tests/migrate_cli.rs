@@ -3,57 +3,10 @@
 // A failed step must fail the test, helpers included.
 #![allow(clippy::unwrap_used)]
 
-use sqlx::{Connection, Executor, PgConnection};
+mod common;
+
+use common::FreshDatabase;
 use std::process::{Command, Output};
-
-/// The server the other PostgreSQL tests use (scripts/test sets DATABASE_URL).
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A database created for one test and dropped when it ends, even if the test panics.
-struct FreshDatabase {
-    name: String,
-    url: String,
-}
-
-impl FreshDatabase {
-    fn create() -> Self {
-        let name = format!("skinstack_cli_{}", uuid::Uuid::new_v4().simple());
-        block_on(admin(format!("CREATE DATABASE {name}")));
-        let mut url = url::Url::parse(&admin_url()).unwrap();
-        url.set_path(&name);
-        Self {
-            name,
-            url: url.into(),
-        }
-    }
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Drop may run while a panic unwinds inside no runtime: use a thread of its own.
-        std::thread::spawn(move || block_on(admin(sql)))
-            .join()
-            .unwrap();
-    }
-}
-
-async fn admin(sql: String) {
-    let mut conn = PgConnection::connect(&admin_url()).await.unwrap();
-    conn.execute(sql.as_str()).await.unwrap();
-    conn.close().await.unwrap();
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
 
 fn server(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skinstack-server"))

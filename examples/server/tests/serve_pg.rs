@@ -1,0 +1,154 @@
+//! `skinstack-server serve` on PostgreSQL, as a real process: no click is lost on a graceful
+//! stop or while the database is away.
+
+#![allow(clippy::unwrap_used)] // a test reports failure by panicking
+
+mod common;
+
+use common::{get_status, FreshDatabase, Server, TcpProxy, SECRET_KEY};
+use skinstack_core::repo::LinkRepo;
+use skinstack_core::testkit::{new_link, Fixture};
+use skinstack_core::TrackingLink;
+use skinstack_pg::{Cipher, PgStore};
+use sqlx::PgPool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn seed_link(pool: &PgPool, slug: &str) -> TrackingLink {
+    let store = PgStore::new(
+        pool.clone(),
+        Some(Cipher::from_key_base64(SECRET_KEY).unwrap()),
+    );
+    let cast = Fixture::create(&store).await;
+    store.insert_link(new_link(&cast, slug)).await.unwrap()
+}
+
+async fn counts(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT (SELECT count(*) FROM clicks), (SELECT COALESCE(sum(total_clicks), 0) FROM tracking_links)")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_redirect_answered_before_a_graceful_stop_has_its_click() {
+    let db = FreshDatabase::create();
+    let server = Server::start(Some(&db.url)); // migrates the fresh database
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let link = seed_link(&pool, "graceful").await;
+    let path = format!("/{}", link.slug);
+
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let path = path.clone();
+            let addr = server.addr;
+            tokio::spawn(async move {
+                let mut found = 0;
+                for _ in 0..10 {
+                    assert_eq!(get_status(addr, &path).await, 302);
+                    found += 1;
+                }
+                found
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for task in tasks {
+        answered += task.await.unwrap();
+    }
+    assert_eq!(answered, 400);
+
+    let (clean_exit, stdout) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert!(clean_exit, "{stdout:?}");
+    assert!(
+        stdout
+            .iter()
+            .any(|l| l.contains("redirects_answered=400 clicks_written=400")),
+        "{stdout:?}"
+    );
+    assert_eq!(counts(&pool).await, (400, 400));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_go_on_and_no_click_is_lost_while_the_database_is_away() {
+    let db = FreshDatabase::create();
+    let admin: url::Url = db.url.parse().unwrap();
+    let upstream = format!(
+        "{}:{}",
+        admin.host_str().unwrap(),
+        admin.port().unwrap_or(5432)
+    );
+    let proxy = TcpProxy::start(
+        tokio::net::lookup_host(upstream)
+            .await
+            .unwrap()
+            .next()
+            .unwrap(),
+    )
+    .await;
+    let mut through_proxy = admin.clone();
+    through_proxy.set_host(Some("127.0.0.1")).unwrap();
+    through_proxy.set_port(Some(proxy.addr.port())).unwrap();
+
+    let server = Server::start(Some(through_proxy.as_str()));
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let link = seed_link(&pool, "sturdy").await;
+    let path = format!("/{}", link.slug);
+    assert_eq!(get_status(server.addr, &path).await, 302); // now cached
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(1)), Arc::new(AtomicU64::new(0)));
+    let load: Vec<_> = (0..16)
+        .map(|_| {
+            let (stop, ok, failed, path, addr) = (
+                stop.clone(),
+                ok.clone(),
+                failed.clone(),
+                path.clone(),
+                server.addr,
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    match get_status(addr, &path).await {
+                        302 => ok.fetch_add(1, Ordering::SeqCst),
+                        _ => failed.fetch_add(1, Ordering::SeqCst),
+                    };
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.cut();
+    let during_before = ok.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let answered_while_away = ok.load(Ordering::SeqCst) - during_before;
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for task in load {
+        task.await.unwrap();
+    }
+
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "every redirect answered 302"
+    );
+    assert!(
+        answered_while_away > 0,
+        "cached links kept redirecting while the database was away"
+    );
+    let (clean_exit, stdout) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert!(clean_exit, "{stdout:?}");
+    let answered = ok.load(Ordering::SeqCst) as i64;
+    assert_eq!(
+        counts(&pool).await,
+        (answered, answered),
+        "every click stored exactly once"
+    );
+}
