@@ -220,6 +220,8 @@ async fn counter_updates_do_not_flush_caches(pool: PgPool) {
     let (_, l) = link(&store, "busy-link").await;
     let slug = l.slug.clone();
     within_one_second(&cache, &slug, "creation", |s| s.is_some()).await;
+    // Let the creation's own notification arrive before taking the snapshot to compare.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let cached = cache.resolve(&slug).await.unwrap().unwrap();
     store.record_clicks(&[human(&l)]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,21 +1,24 @@
-//! The redirect path's database half: `PgStore::link_by_slug` on a table of 100 000 links.
+//! The redirect path's database half, on a table of 100 000 links: the slug lookup a cache
+//! miss costs, and writing clicks in one batch versus one `INSERT` per click, in the same run.
 //!
 //! Builds its own database on the server of `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), migrates it, fills it with one
 //! `INSERT ... SELECT generate_series`, and drops it at the end, also when a step fails.
 //!
 //! ```sh
-//! cargo bench -p skinstack-benches --bench slug_lookup_pg
+//! cargo bench -p skinstack-benches --bench redirect_pg
 //! ```
 
 // A benchmark that cannot set itself up must stop loudly; there is no caller to return to.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use criterion::Criterion;
+use criterion::{BatchSize, Criterion, Throughput};
 use rand::Rng;
+use skinstack_core::recorder::ClickSink;
 use skinstack_core::repo::LinkRepo;
 use skinstack_core::testkit::Fixture;
 use skinstack_core::Slug;
+use skinstack_core::{Click, LinkResolver, TrackingLink};
 use skinstack_pg::{Cipher, PgStore, MIGRATOR};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection};
@@ -136,6 +139,61 @@ fn main() {
             async move { black_box(store.link_by_slug(slug).await.unwrap()) }
         })
     });
+    criterion.bench_function("resolve miss (100k links)", |b| {
+        b.to_async(&runtime).iter(|| {
+            next = (next + 1) % slugs.len();
+            let (store, slug) = (&store, &slugs[next]);
+            async move { black_box(store.resolve(slug).await.unwrap()) }
+        })
+    });
+
+    // Clicks spread over 100 links, as a busy minute would spread them.
+    let links: Vec<TrackingLink> = runtime.block_on(async {
+        let mut links = Vec::new();
+        for n in 1..=100 {
+            links.push(store.link_by_slug(&slug(n)).await.unwrap());
+        }
+        links
+    });
+    let ua =
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1";
+    let clicks = |n: usize| -> Vec<Click> {
+        (0..n)
+            .map(|i| {
+                Click::new(
+                    links[i % links.len()].id,
+                    "203.0.113.9".parse().ok(),
+                    Some(ua),
+                    None,
+                )
+            })
+            .collect()
+    };
+    const CLICKS: usize = 1000;
+    let store = &store;
+    let mut group = criterion.benchmark_group("flush 1000 clicks");
+    group
+        .throughput(Throughput::Elements(CLICKS as u64))
+        .sample_size(20);
+    group.bench_function("one batch statement", |b| {
+        b.to_async(&runtime).iter_batched(
+            || clicks(CLICKS),
+            |batch| async move { store.record_clicks(&batch).await.unwrap() },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("one insert per click", |b| {
+        b.to_async(&runtime).iter_batched(
+            || clicks(CLICKS),
+            |batch| async move {
+                for click in batch.chunks(1) {
+                    store.record_clicks(click).await.unwrap();
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
     criterion.final_summary();
 
     runtime.block_on(store.pool().close());
