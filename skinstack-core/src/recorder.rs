@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::sleep;
 
 /// Where click batches go.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -93,6 +93,8 @@ pub struct RecorderClosed;
 pub struct ClickRecorder {
     tx: mpsc::Sender<Click>,
     metrics: Arc<ClickMetrics>,
+    batch_ready: Arc<Notify>,
+    batch_size: usize,
 }
 
 impl ClickRecorder {
@@ -101,11 +103,21 @@ impl ClickRecorder {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let metrics = Arc::new(ClickMetrics::default());
-        let task = tokio::spawn(run(sink, rx, stop_rx, config, Arc::clone(&metrics)));
+        let batch_ready = Arc::new(Notify::new());
+        let task = tokio::spawn(run(
+            sink,
+            rx,
+            stop_rx,
+            Arc::clone(&batch_ready),
+            config,
+            Arc::clone(&metrics),
+        ));
         (
             ClickRecorder {
                 tx,
                 metrics: Arc::clone(&metrics),
+                batch_ready,
+                batch_size: config.max_batch.max(1),
             },
             ClickFlusher {
                 stop: stop_tx,
@@ -128,6 +140,9 @@ impl ClickRecorder {
             Err(mpsc::error::TrySendError::Closed(_)) => return Err(RecorderClosed),
         }
         self.metrics.enqueued.fetch_add(1, Ordering::Relaxed);
+        if self.depth() >= self.batch_size {
+            self.batch_ready.notify_one();
+        }
         Ok(())
     }
 
@@ -184,36 +199,49 @@ async fn run<S: ClickSink>(
     sink: S,
     mut rx: mpsc::Receiver<Click>,
     mut stop: oneshot::Receiver<()>,
+    batch_ready: Arc<Notify>,
     config: FlushConfig,
     metrics: Arc<ClickMetrics>,
 ) {
     let max_batch = config.max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch);
     let mut stopping = false;
-    let mut drained = false;
-    while !drained {
-        let deadline = Instant::now() + config.interval;
-        while batch.len() < max_batch {
-            let room = max_batch - batch.len();
+    loop {
+        // Wake on the interval, a full batch or a stop — never per click, so a busy buffer
+        // costs the request path no task wake-up.
+        if !stopping {
             tokio::select! {
                 biased;
                 // A dropped handle counts as a stop too: drain rather than lose clicks.
-                _ = &mut stop, if !stopping => {
+                _ = &mut stop => {
                     stopping = true;
                     rx.close();
                 }
-                received = rx.recv_many(&mut batch, room) => {
-                    if received == 0 {
-                        drained = true; // closed and empty
+                _ = batch_ready.notified() => {}
+                _ = sleep(config.interval) => {}
+            }
+        }
+        // Write everything buffered now, at most max_batch per statement.
+        let mut closed = false;
+        loop {
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(click) => batch.push(click),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true; // closed and empty
                         break;
                     }
                 }
-                _ = sleep_until(deadline), if !stopping => break,
             }
-        }
-        if !batch.is_empty() {
+            if batch.is_empty() {
+                break;
+            }
             flush(&sink, &batch, &config, &metrics).await;
             batch.clear();
+        }
+        if closed {
+            return;
         }
     }
 }

@@ -165,6 +165,13 @@ impl LinkSnapshot {
 pub trait LinkResolver: Send + Sync + 'static {
     /// The snapshot of the link with this slug, or `None` if there is none.
     async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>>;
+
+    /// Up to `limit` links most worth caching (the most clicked first), for warming a cache at
+    /// start-up. Resolvers that cannot rank links return none.
+    async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
+        let _ = limit;
+        Ok(Vec::new())
+    }
 }
 
 /// Cache settings for [`CachedResolver`].
@@ -231,6 +238,24 @@ impl<R: LinkResolver> CachedResolver<R> {
         self.unknown.invalidate_all();
     }
 
+    /// Fills the cache with the inner resolver's [`LinkResolver::hottest`] links, up to the
+    /// cache's capacity, so a restarted process answers from memory at once. Returns how many.
+    pub async fn warm(&self) -> RepoResult<usize> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let hottest = self
+            .inner
+            .hottest(self.links.policy().max_capacity().unwrap_or(0))
+            .await?;
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return Ok(0); // something changed meanwhile: let misses fill the cache instead
+        }
+        let count = hottest.len();
+        for (slug, snapshot) in hottest {
+            self.links.insert(slug, snapshot);
+        }
+        Ok(count)
+    }
+
     /// The wrapped resolver.
     pub fn inner(&self) -> &R {
         &self.inner
@@ -262,6 +287,10 @@ impl<R: LinkResolver> LinkResolver for CachedResolver<R> {
 impl<R: LinkResolver> LinkResolver for Arc<R> {
     async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
         (**self).resolve(slug).await
+    }
+
+    async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
+        (**self).hottest(limit).await
     }
 }
 
@@ -424,6 +453,34 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(150)).await;
         cache.resolve(&random).await.unwrap();
         assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Ranks one link, "known", as the hottest.
+    struct Ranked(Counting);
+
+    #[async_trait]
+    impl LinkResolver for Ranked {
+        async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+            self.0.resolve(slug).await
+        }
+
+        async fn hottest(&self, _limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
+            let known = Slug::parse("known").unwrap();
+            let snapshot = self.0.resolve(&known).await?.unwrap();
+            Ok(vec![(known, snapshot)])
+        }
+    }
+
+    #[tokio::test]
+    async fn warming_serves_the_hottest_links_without_a_lookup() {
+        let cache = CachedResolver::new(Ranked(Counting::default()), CacheConfig::default());
+        assert_eq!(cache.warm().await.unwrap(), 1);
+        *cache.inner().0.down.lock().unwrap() = true;
+        assert!(cache
+            .resolve(&Slug::parse("known").unwrap())
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]

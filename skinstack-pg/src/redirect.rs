@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {
+    slug: String,
     id: Uuid,
     influencer_id: Uuid,
     program_id: Uuid,
@@ -31,10 +32,13 @@ struct SnapshotRow {
     expires_at: Option<DateTime<Utc>>,
 }
 
-// One round trip through idx_tracking_links_slug and two primary keys. A NULL is_active (the
-// seed allows it) does not redirect: fail closed.
-const RESOLVE: &str = "\
-    SELECT l.id, l.influencer_id, l.program_id, p.merchant_id, l.product_id, l.destination_url, \
+/// The snapshot query, completed with `$tail` (a WHERE or ORDER BY clause). By slug it is one
+/// round trip through idx_tracking_links_slug and two primary keys. A NULL is_active (the seed
+/// allows it) does not redirect: fail closed.
+macro_rules! snapshot_query {
+    ($tail:literal) => {
+        concat!("\
+    SELECT l.slug, l.id, l.influencer_id, l.program_id, p.merchant_id, l.product_id, l.destination_url, \
            l.utm_source, l.utm_medium, l.utm_campaign, \
            COALESCE(l.is_active, false) AS link_active, \
            COALESCE(p.is_active, false) AS program_active, \
@@ -42,26 +46,22 @@ const RESOLVE: &str = "\
            l.expires_at \
     FROM tracking_links l \
     JOIN programs p ON p.id = l.program_id \
-    JOIN merchants m ON m.id = p.merchant_id \
-    WHERE l.slug = $1";
+    JOIN merchants m ON m.id = p.merchant_id ", $tail)
+    };
+}
 
-#[async_trait]
-impl LinkResolver for PgStore {
-    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
-        let row: Option<SnapshotRow> = sqlx::query_as(RESOLVE)
-            .bind(slug.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .repo()?;
-        let Some(row) = row else { return Ok(None) };
+impl SnapshotRow {
+    fn into_snapshot(self) -> RepoResult<(Slug, Arc<LinkSnapshot>)> {
+        let row = self;
         let p = RowParser::new("tracking_links", row.id);
+        let slug = p.field("slug", Slug::parse(&row.slug))?;
         let destination = p.field("destination_url", WebUrl::parse(&row.destination_url))?;
         let utm = Utm {
             source: p.optional("utm_source", row.utm_source.as_deref(), UtmValue::parse)?,
             medium: p.optional("utm_medium", row.utm_medium.as_deref(), UtmValue::parse)?,
             campaign: p.optional("utm_campaign", row.utm_campaign.as_deref(), UtmValue::parse)?,
         };
-        Ok(Some(Arc::new(LinkSnapshot::new(SnapshotParts {
+        let snapshot = LinkSnapshot::new(SnapshotParts {
             link_id: LinkId::from_uuid(row.id),
             influencer_id: InfluencerId::from_uuid(row.influencer_id),
             program_id: ProgramId::from_uuid(row.program_id),
@@ -73,7 +73,32 @@ impl LinkResolver for PgStore {
             program_active: row.program_active,
             merchant_active: row.merchant_active,
             expires_at: row.expires_at,
-        }))))
+        });
+        Ok((slug, Arc::new(snapshot)))
+    }
+}
+
+#[async_trait]
+impl LinkResolver for PgStore {
+    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
+        let row: Option<SnapshotRow> = sqlx::query_as(snapshot_query!("WHERE l.slug = $1"))
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .repo()?;
+        row.map(|row| row.into_snapshot().map(|(_, snapshot)| snapshot))
+            .transpose()
+    }
+
+    async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
+        let rows: Vec<SnapshotRow> = sqlx::query_as(snapshot_query!(
+            "ORDER BY COALESCE(l.total_clicks, 0) DESC LIMIT $1"
+        ))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(SnapshotRow::into_snapshot).collect()
     }
 }
 

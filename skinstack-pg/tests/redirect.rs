@@ -256,3 +256,27 @@ async fn cached_links_keep_resolving_when_the_database_is_gone(pool: PgPool) {
         "a miss needs the database"
     );
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_warmed_cache_holds_the_most_clicked_links_first(pool: PgPool) {
+    let store = PgStore::new(pool.clone(), Some(cipher()));
+    let (_, cold) = link(&store, "cold-link").await;
+    let (_, hot) = link(&store, "hot-link").await;
+    store
+        .record_clicks(&[human(&hot), human(&hot)])
+        .await
+        .unwrap();
+    let hottest = store.hottest(1).await.unwrap();
+    assert_eq!(hottest.len(), 1);
+    assert_eq!(
+        (hottest[0].0.as_str(), hottest[0].1.link_id),
+        ("hot-link", hot.id)
+    );
+    let cache = CachedResolver::new(store, CacheConfig::default());
+    assert_eq!(cache.warm().await.unwrap(), 2);
+    pool.close().await;
+    assert!(
+        cache.resolve(&cold.slug).await.unwrap().is_some(),
+        "served from the warmed cache"
+    );
+}

@@ -125,6 +125,11 @@ async fn on_postgres(url: &str, migrate: bool) -> anyhow::Result<Parts> {
     {
         tracing::warn!("link change listener not connected yet; it keeps trying");
     }
+    // After the listener is up, so no change between the two goes unheard.
+    match cache.warm().await {
+        Ok(count) => tracing::info!(links = count, "link cache warmed"),
+        Err(error) => tracing::warn!(%error, "link cache not warmed; misses will fill it"),
+    }
     let (recorder, flusher) = ClickRecorder::start(store, FlushConfig::default());
     Ok(Parts {
         resolver: cache,
