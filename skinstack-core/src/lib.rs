@@ -39,11 +39,6 @@ pub mod slug;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-// Compiles and runs the README's example as a doc test, so it cannot rot.
-#[cfg(all(doctest, feature = "testkit"))]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExample;
-
 pub use click::{Click, ClickId};
 pub use commission::{CommissionError, CommissionSplit};
 pub use domain::*;
