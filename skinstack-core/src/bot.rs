@@ -67,31 +67,46 @@ static ROBOTS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
-fn first_match(user_agent: &str) -> Option<usize> {
-    // Building from fixed short literals cannot fail; if it ever did, no user agent would be
-    // flagged, which over-counts clicks rather than dropping any.
-    ROBOTS
-        .as_ref()?
-        .find(user_agent)
-        .map(|m| m.pattern().as_usize())
+/// Who sent a request, judged by its user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    /// A person's browser (or an in-app browser): a shopper.
+    Shopper,
+    /// A link-preview fetcher unfurling a pasted link into a card.
+    Preview,
+    /// A crawler, monitor or script, or a request without a user agent.
+    Robot,
+}
+
+/// Classifies `user_agent` in one pass over it. A missing or empty user agent is a robot:
+/// every browser sends one.
+pub fn classify(user_agent: Option<&str>) -> Agent {
+    let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
+        return Agent::Robot;
+    };
+    // Building from fixed short literals cannot fail; if it ever did, every agent would count
+    // as a shopper, which over-counts clicks rather than dropping any.
+    let Some(robots) = ROBOTS.as_ref() else {
+        return Agent::Shopper;
+    };
+    let mut agent = Agent::Shopper;
+    for found in robots.find_iter(ua) {
+        if found.pattern().as_usize() < PREVIEW_AGENTS.len() {
+            return Agent::Preview;
+        }
+        agent = Agent::Robot;
+    }
+    agent
 }
 
 /// Whether `user_agent` is a link-preview fetcher.
 pub fn is_preview_fetcher(user_agent: &str) -> bool {
-    ROBOTS.as_ref().is_some_and(|m| {
-        m.find_iter(user_agent)
-            .any(|m| m.pattern().as_usize() < PREVIEW_AGENTS.len())
-    })
+    classify(Some(user_agent)) == Agent::Preview
 }
 
 /// Whether `user_agent` is any kind of robot (a preview fetcher, a crawler, a script).
-/// A missing or empty user agent counts as a robot: every browser sends one.
 pub fn is_bot(user_agent: Option<&str>) -> bool {
-    match user_agent {
-        None => true,
-        Some(ua) if ua.trim().is_empty() => true,
-        Some(ua) => first_match(ua).is_some(),
-    }
+    classify(user_agent) != Agent::Shopper
 }
 
 #[cfg(test)]
@@ -127,6 +142,12 @@ mod tests {
         }
         assert!(is_bot(None));
         assert!(is_bot(Some("  ")));
+        assert_eq!(classify(Some("curl/8.4.0")), Agent::Robot);
+        assert_eq!(classify(Some("Twitterbot/1.0")), Agent::Preview);
+        assert_eq!(
+            classify(Some("TelegramBot (like TwitterBot)")),
+            Agent::Preview
+        );
     }
 
     #[test]

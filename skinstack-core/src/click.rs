@@ -99,13 +99,30 @@ impl Click {
         user_agent: Option<&str>,
         referer: Option<&str>,
     ) -> Self {
+        Self::by(
+            crate::bot::classify(user_agent),
+            link_id,
+            ip,
+            user_agent,
+            referer,
+        )
+    }
+
+    /// As [`Click::new`], for a caller that has already classified the user agent.
+    pub fn by(
+        agent: crate::bot::Agent,
+        link_id: LinkId,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+        referer: Option<&str>,
+    ) -> Self {
         let id = ClickId::new();
         Click {
             id,
             link_id,
             at: id.issued_at(),
             ip: ip.map(anonymize_ip),
-            is_bot: crate::bot::is_bot(user_agent),
+            is_bot: agent != crate::bot::Agent::Shopper,
             user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             referer: referer.map(|r| truncate(r, MAX_REFERER)),
         }

@@ -8,7 +8,7 @@ use crate::click::{Click, ClickId};
 use crate::domain::*;
 use crate::error::ForField;
 use crate::recorder::ClickSink;
-use crate::redirect::{LinkResolver, LinkSnapshot, SnapshotParts};
+use crate::redirect::{LinkResolver, LinkSnapshot, PreviewCard, SnapshotParts};
 use crate::repo::*;
 use crate::slug::Slug;
 use async_trait::async_trait;
@@ -534,6 +534,34 @@ impl LinkResolver for MemoryStore {
             merchant_active,
             expires_at: link.expires_at,
         }))))
+    }
+
+    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
+        let state = self.lock();
+        let Some(link) = state.links.get(&link) else {
+            return Ok(None);
+        };
+        let program = state
+            .programs
+            .get(&link.program_id)
+            .ok_or(RepoError::NotFound(Entity::Program))?;
+        let merchant = state
+            .merchants
+            .get(&program.merchant_id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        let product = link.product_id.and_then(|id| state.products.get(&id));
+        Ok(Some(PreviewCard::new(
+            merchant.business_name.as_str(),
+            &link.destination_url,
+            product.map(|p| {
+                (
+                    p.name.as_str(),
+                    p.description.as_ref().map(|d| d.as_str()),
+                    p.image_url.as_ref(),
+                    p.price,
+                )
+            }),
+        )))
     }
 }
 

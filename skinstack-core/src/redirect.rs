@@ -2,7 +2,7 @@
 //! stores implement, and a caching decorator for the hot path.
 
 use crate::click::ClickId;
-use crate::domain::{InfluencerId, LinkId, MerchantId, ProductId, ProgramId, Utm, WebUrl};
+use crate::domain::{InfluencerId, LinkId, MerchantId, Money, ProductId, ProgramId, Utm, WebUrl};
 use crate::repo::RepoResult;
 use crate::slug::Slug;
 use async_trait::async_trait;
@@ -172,6 +172,68 @@ pub trait LinkResolver: Send + Sync + 'static {
         let _ = limit;
         Ok(Vec::new())
     }
+
+    /// What a link-preview card for `link` shows, or `None` if the link is gone. Preview
+    /// fetches are rare next to clicks, so this is read from the store each time rather than
+    /// kept in every cached snapshot.
+    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>>;
+}
+
+/// Longest description a preview card carries; apps cut it shorter anyway.
+pub const PREVIEW_DESCRIPTION_CHARS: usize = 300;
+
+/// What a link-preview card (Open Graph / Twitter card) shows for a link: its product, or
+/// without one its merchant. Plain text: the HTTP adapter escapes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewCard {
+    /// The product's name, or the merchant's.
+    pub title: String,
+    /// The product's description, cut to [`PREVIEW_DESCRIPTION_CHARS`].
+    pub description: Option<String>,
+    /// The product's image.
+    pub image: Option<String>,
+    /// The product's price (USD).
+    pub price: Option<Money>,
+    /// The merchant's name.
+    pub site_name: String,
+    /// The link's destination, as the canonical URL.
+    pub canonical: String,
+}
+
+impl PreviewCard {
+    /// The card for a link to `destination` of `merchant_name`, promoting `product` if any:
+    /// `(name, description, image, price)`.
+    pub fn new(
+        merchant_name: &str,
+        destination: &WebUrl,
+        product: Option<(&str, Option<&str>, Option<&WebUrl>, Money)>,
+    ) -> Self {
+        let cut = |text: &str| {
+            let text = text.trim();
+            match text.char_indices().nth(PREVIEW_DESCRIPTION_CHARS) {
+                Some((end, _)) => format!("{}…", text[..end].trim_end()),
+                None => text.to_owned(),
+            }
+        };
+        match product {
+            Some((name, description, image, price)) => PreviewCard {
+                title: name.to_owned(),
+                description: description.map(cut),
+                image: image.map(|url| url.as_str().to_owned()),
+                price: Some(price),
+                site_name: merchant_name.to_owned(),
+                canonical: destination.as_str().to_owned(),
+            },
+            None => PreviewCard {
+                title: merchant_name.to_owned(),
+                description: None,
+                image: None,
+                price: None,
+                site_name: merchant_name.to_owned(),
+                canonical: destination.as_str().to_owned(),
+            },
+        }
+    }
 }
 
 /// Cache settings for [`CachedResolver`].
@@ -281,6 +343,10 @@ impl<R: LinkResolver> LinkResolver for CachedResolver<R> {
         }
         Ok(found)
     }
+
+    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
+        self.inner.preview(link).await
+    }
 }
 
 #[async_trait]
@@ -291,6 +357,10 @@ impl<R: LinkResolver> LinkResolver for Arc<R> {
 
     async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
         (**self).hottest(limit).await
+    }
+
+    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
+        (**self).preview(link).await
     }
 }
 
@@ -424,6 +494,35 @@ mod tests {
             Ok((slug.as_str() == "known")
                 .then(|| Arc::new(snapshot("https://glowco.com", Utm::default()))))
         }
+
+        async fn preview(&self, _link: LinkId) -> RepoResult<Option<PreviewCard>> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn preview_cards_show_the_product_or_else_the_merchant() {
+        let destination = WebUrl::parse("https://glowco.com/serum").unwrap();
+        let image = WebUrl::parse("https://cdn.glowco.com/serum.jpg").unwrap();
+        let long = "é".repeat(400);
+        let card = PreviewCard::new(
+            "Glow Co",
+            &destination,
+            Some(("Serum", Some(&long), Some(&image), Money::ZERO)),
+        );
+        assert_eq!(card.title, "Serum");
+        assert_eq!(
+            card.description.unwrap().chars().count(),
+            PREVIEW_DESCRIPTION_CHARS + 1,
+            "cut with an ellipsis"
+        );
+        assert_eq!(
+            card.image.as_deref(),
+            Some("https://cdn.glowco.com/serum.jpg")
+        );
+        let card = PreviewCard::new("Glow Co", &destination, None);
+        assert_eq!((card.title.as_str(), card.price), ("Glow Co", None));
+        assert_eq!(card.canonical, "https://glowco.com/serum");
     }
 
     #[tokio::test]
@@ -468,6 +567,10 @@ mod tests {
             let known = Slug::parse("known").unwrap();
             let snapshot = self.0.resolve(&known).await?.unwrap();
             Ok(vec![(known, snapshot)])
+        }
+
+        async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
+            self.0.preview(link).await
         }
     }
 

@@ -23,4 +23,5 @@
 #![deny(missing_docs)]
 
 pub mod client_ip;
+pub mod preview;
 pub mod redirect;

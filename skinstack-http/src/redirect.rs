@@ -1,5 +1,6 @@
 //! The shopper-facing route: `GET /{slug}` (and `HEAD`) answers `302 Found` to the link's
 //! destination with UTM parameters and a click id, and records the click off the request path.
+//! Link-preview fetchers (see [`skinstack_core::bot`]) get a preview card instead.
 
 use crate::client_ip::ClientIpSource;
 use axum::extract::rejection::PathRejection;
@@ -8,8 +9,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use skinstack_core::bot::{self, Agent};
 use skinstack_core::redirect::LinkStatus;
-use skinstack_core::{Click, ClickId, ClickRecorder, LinkResolver, Slug};
+use skinstack_core::{Click, ClickId, ClickRecorder, LinkId, LinkResolver, Slug};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct RedirectMetrics {
     pub gone: AtomicU64,
     /// `503` answers (link not cached and the store unreachable).
     pub unavailable: AtomicU64,
+    /// Preview cards served to link-preview fetchers (not clicks).
+    pub previews: AtomicU64,
 }
 
 /// What the redirect route needs. Cheap to clone.
@@ -111,30 +115,36 @@ async fn redirect(
             "This link has expired or been turned off.",
         );
     }
-    let click_id = ClickId::new();
-    let location = snapshot.location(click_id);
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let user_agent = text(header::USER_AGENT);
+    let agent = bot::classify(user_agent);
+    if agent == Agent::Preview {
+        return preview(&state, snapshot.link_id, headers).await;
+    }
     // HEAD comes from link checkers, never from a shopper's navigation: answer it, don't count it.
-    if request.method() != Method::HEAD {
+    let location = if request.method() == Method::HEAD {
+        snapshot.location(ClickId::new())
+    } else {
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
         let ip = state.client_ip.client_ip(headers, peer);
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let mut click = Click::new(
+        let click = Click::by(
+            agent,
             snapshot.link_id,
             ip,
-            text(header::USER_AGENT),
+            user_agent,
             text(header::REFERER),
         );
-        click.id = click_id;
-        click.at = click_id.issued_at();
+        let location = snapshot.location(click.id);
         if let Err(error) = state.recorder.record(click).await {
             // Only after shutdown began; the shopper still gets where they were going.
             tracing::warn!(%error, "click not recorded");
         }
-    }
+        location
+    };
     let Ok(location) = HeaderValue::try_from(location) else {
         // URLs are serialised percent-encoded ASCII; this cannot happen for a stored link.
         tracing::error!(link = %snapshot.link_id, "destination is not a valid header value");
@@ -155,6 +165,41 @@ async fn redirect(
         ],
     )
         .into_response()
+}
+
+/// A preview fetcher gets the link's card instead of a redirect: it is counted as a preview,
+/// records no click and so can never attribute a sale.
+async fn preview(state: &RedirectState, link: LinkId, headers: &HeaderMap) -> Response {
+    state.metrics.previews.fetch_add(1, Ordering::Relaxed);
+    match state.resolver.preview(link).await {
+        Ok(Some(card)) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                // Apps cache cards anyway; a few minutes keeps a viral link off the database.
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                ),
+            ],
+            crate::preview::render(&card),
+        )
+            .into_response(),
+        Ok(None) => not_found(state, headers),
+        Err(error) => {
+            tracing::error!(%error, %link, "preview lookup failed");
+            state.metrics.unavailable.fetch_add(1, Ordering::Relaxed);
+            page(
+                headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "This link cannot be previewed right now.",
+            )
+        }
+    }
 }
 
 fn not_found(state: &RedirectState, headers: &HeaderMap) -> Response {

@@ -220,7 +220,10 @@ async fn concurrent_clicks_are_all_recorded_exactly_once() {
 async fn robots_are_recorded_but_not_counted() {
     let app = app().await;
     let request = Request::get(format!("/{}", app.link.slug))
-        .header(header::USER_AGENT, "facebookexternalhit/1.1")
+        .header(
+            header::USER_AGENT,
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        )
         .body(Body::empty())
         .unwrap();
     assert_eq!(
@@ -239,4 +242,52 @@ async fn robots_are_recorded_but_not_counted() {
             .total_clicks,
         0
     );
+}
+
+#[tokio::test]
+async fn preview_fetchers_get_a_card_and_shoppers_the_redirect() {
+    let app = app().await;
+    let path = format!("/{}", app.link.slug);
+    for bot in [
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "WhatsApp/2.23.20.0 A",
+        "Slackbot-LinkExpanding 1.0",
+    ] {
+        let request = Request::get(&path)
+            .header(header::USER_AGENT, bot)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{bot}");
+        assert!(response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(
+            html.contains(r#"<meta property="og:title" content="Vitamin C Serum">"#),
+            "{html}"
+        );
+        assert!(html
+            .contains(r#"<meta property="og:image" content="https://cdn.glowco.com/serum.jpg">"#));
+        assert!(html.contains(r#"<meta property="product:price:amount" content="38.50">"#));
+        assert!(html.contains(
+            r#"<link rel="canonical" href="https://glowco.com/products/vitamin-c-serum">"#
+        ));
+    }
+    let shopper = app.router.clone().oneshot(get(&path)).await.unwrap();
+    assert_eq!(shopper.status(), StatusCode::FOUND);
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let clicks = app.store.clicks();
+    assert_eq!(clicks.len(), 1, "previews are not clicks");
+    assert!(!clicks[0].is_bot);
 }

@@ -6,13 +6,24 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use skinstack_core::recorder::ClickSink;
-use skinstack_core::redirect::{LinkResolver, LinkSnapshot, SnapshotParts};
+use skinstack_core::redirect::{LinkResolver, LinkSnapshot, PreviewCard, SnapshotParts};
 use skinstack_core::repo::RepoResult;
 use skinstack_core::{
-    Click, InfluencerId, LinkId, MerchantId, ProductId, ProgramId, Slug, Utm, UtmValue, WebUrl,
+    Click, InfluencerId, LinkId, MerchantId, Money, ProductId, ProgramId, Slug, Utm, UtmValue,
+    WebUrl,
 };
 use std::sync::Arc;
 use uuid::Uuid;
+
+#[derive(sqlx::FromRow)]
+struct PreviewRow {
+    destination_url: String,
+    business_name: String,
+    name: Option<String>,
+    description: Option<String>,
+    image_url: Option<String>,
+    price: Option<rust_decimal::Decimal>,
+}
 
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {
@@ -99,6 +110,39 @@ impl LinkResolver for PgStore {
         .await
         .repo()?;
         rows.into_iter().map(SnapshotRow::into_snapshot).collect()
+    }
+
+    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
+        let row: Option<PreviewRow> = sqlx::query_as(
+            "SELECT l.destination_url, m.business_name, pr.name, pr.description, pr.image_url, pr.price \
+             FROM tracking_links l \
+             JOIN programs p ON p.id = l.program_id \
+             JOIN merchants m ON m.id = p.merchant_id \
+             LEFT JOIN products pr ON pr.id = l.product_id \
+             WHERE l.id = $1",
+        )
+        .bind(link.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        let Some(row) = row else { return Ok(None) };
+        let p = RowParser::new("tracking_links", link.as_uuid());
+        let destination = p.field("destination_url", WebUrl::parse(&row.destination_url))?;
+        let image = p.optional("image_url", row.image_url.as_deref(), WebUrl::parse)?;
+        let product = match (row.name.as_deref(), row.price) {
+            (Some(name), Some(price)) => Some((
+                name,
+                row.description.as_deref(),
+                image.as_ref(),
+                p.field("price", Money::new(price))?,
+            )),
+            _ => None,
+        };
+        Ok(Some(PreviewCard::new(
+            &row.business_name,
+            &destination,
+            product,
+        )))
     }
 }
 

@@ -280,3 +280,31 @@ async fn a_warmed_cache_holds_the_most_clicked_links_first(pool: PgPool) {
         "served from the warmed cache"
     );
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn preview_cards_come_from_the_product_or_the_merchant(pool: PgPool) {
+    let store = PgStore::new(pool, Some(cipher()));
+    let (cast, with_product) = link(&store, "with-product").await;
+    let card = store.preview(with_product.id).await.unwrap().unwrap();
+    assert_eq!(card.title, cast.product.name.as_str());
+    assert_eq!(card.price, Some(cast.product.price));
+    assert_eq!(card.site_name, "Glow Co");
+    assert_eq!(card.canonical, with_product.destination_url.as_str());
+    let bare = store
+        .insert_link(skinstack_core::NewLink {
+            product_id: None,
+            ..new_link(&cast, "no-product")
+        })
+        .await
+        .unwrap();
+    let card = store.preview(bare.id).await.unwrap().unwrap();
+    assert_eq!(
+        (card.title.as_str(), card.price, card.image),
+        ("Glow Co", None, None)
+    );
+    assert!(store
+        .preview(skinstack_core::LinkId::new())
+        .await
+        .unwrap()
+        .is_none());
+}
