@@ -15,3 +15,9 @@ impl ClickSink for DiscardSink {
         Ok(())
     }
 }
+
+// Compiles and runs the README's examples as doc tests, so they cannot rot. They live here, the
+// one crate that may depend on all the others.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -41,11 +41,5 @@ pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};
 pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};
 pub use store::{PgStore, StartupError};
 
-// Compiles and runs the README's examples as doc tests, so they cannot rot. Here rather than in
-// core because they use both crates.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;
-
 /// The schema's migrations, embedded at build time: `skinstack_pg::MIGRATOR.run(&pool)`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
