@@ -5,11 +5,11 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use skinstack_benches::DiscardSink;
 use skinstack_core::redirect::CacheConfig;
-use skinstack_core::service::links::{create_link, CreateLink};
+use skinstack_core::service::links::create_link;
 use skinstack_core::testkit::Fixture;
 use skinstack_core::{
     CachedResolver, Click, ClickId, ClickRecorder, FlushConfig, LinkId, LinkResolver, MemoryStore,
-    Slug, SlugPolicy, Utm,
+    Slug, SlugPolicy,
 };
 use std::hint::black_box;
 
@@ -26,19 +26,14 @@ fn redirect_path(c: &mut Criterion) {
     let (cache, slug) = rt.block_on(async {
         let store = MemoryStore::new();
         let cast = Fixture::create(&store).await;
-        let request = CreateLink {
-            influencer_id: cast.influencer.id,
-            program_id: cast.program.id,
-            product_id: Some(cast.product.id),
-            destination_url: None,
-            custom_slug: None,
-            campaign_code: None,
-            utm: Utm::default(),
-            expires_at: None,
-        };
-        let link = create_link(&store, &SlugPolicy::default(), chrono::Utc::now(), request)
-            .await
-            .expect("link");
+        let link = create_link(
+            &store,
+            &SlugPolicy::default(),
+            chrono::Utc::now(),
+            cast.link_request(),
+        )
+        .await
+        .expect("link");
         let cache = CachedResolver::new(store, CacheConfig::default());
         cache
             .resolve(&link.slug)

@@ -185,6 +185,20 @@ pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
 }
 
 impl Fixture {
+    /// A request for a link to the fixture's product with a generated slug and default UTMs.
+    pub fn link_request(&self) -> crate::service::links::CreateLink {
+        crate::service::links::CreateLink {
+            influencer_id: self.influencer.id,
+            program_id: self.program.id,
+            product_id: Some(self.product.id),
+            destination_url: None,
+            custom_slug: None,
+            campaign_code: None,
+            utm: Utm::default(),
+            expires_at: None,
+        }
+    }
+
     /// Creates the cast in `store`.
     pub async fn create<S: Store + ?Sized>(store: &S) -> Fixture {
         let influencer_user = store

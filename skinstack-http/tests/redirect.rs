@@ -27,17 +27,11 @@ async fn app() -> App {
     let store = MemoryStore::new();
     let cast = Fixture::create(&store).await;
     let request = CreateLink {
-        influencer_id: cast.influencer.id,
-        program_id: cast.program.id,
-        product_id: Some(cast.product.id),
-        destination_url: None,
-        custom_slug: None,
-        campaign_code: None,
         utm: Utm {
             campaign: Some(UtmValue::parse("spring").unwrap()),
             ..Utm::default()
         },
-        expires_at: None,
+        ..cast.link_request()
     };
     let link = create_link(&store, &SlugPolicy::default(), chrono::Utc::now(), request)
         .await

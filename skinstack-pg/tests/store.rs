@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use skinstack_core::repo::{InfluencerRepo, LinkRepo, MerchantRepo, UserRepo};
-use skinstack_core::service::links::{create_link, CreateLink};
+use skinstack_core::service::links::create_link;
 use skinstack_core::testkit::{new_influencer, new_merchant, new_user, Fixture};
-use skinstack_core::{Entity, RepoError, Role, SlugPolicy, Utm};
+use skinstack_core::{Entity, RepoError, Role, SlugPolicy};
 use skinstack_pg::{Cipher, PgStore, SecretError, StartupError};
 use sqlx::PgPool;
 use std::collections::HashSet;
@@ -247,16 +247,7 @@ async fn many_concurrent_link_creations_in_a_tiny_slug_space_all_get_distinct_sl
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let (store, policy) = (store.clone(), policy.clone());
-            let request = CreateLink {
-                influencer_id: f.influencer.id,
-                program_id: f.program.id,
-                product_id: Some(f.product.id),
-                destination_url: None,
-                custom_slug: None,
-                campaign_code: None,
-                utm: Utm::default(),
-                expires_at: None,
-            };
+            let request = f.link_request();
             tokio::spawn(
                 async move { create_link(&store, &policy, chrono::Utc::now(), request).await },
             )

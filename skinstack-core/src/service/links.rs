@@ -169,16 +169,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn request(f: &Fixture) -> CreateLink {
-        CreateLink {
-            influencer_id: f.influencer.id,
-            program_id: f.program.id,
-            product_id: Some(f.product.id),
-            destination_url: None,
-            custom_slug: None,
-            campaign_code: None,
-            utm: Utm::default(),
-            expires_at: None,
-        }
+        f.link_request()
     }
 
     fn template(f: &Fixture) -> NewLink {
