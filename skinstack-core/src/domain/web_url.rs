@@ -61,15 +61,23 @@ impl WebUrl {
     }
 
     /// Whether `self` may be a short link's destination for a merchant whose website is `site`:
-    /// the same scheme-default-aware port, and the same host or a subdomain of it. Comparing
-    /// normalised hosts (punycode, no trailing dot) defeats look-alike and mixed-case tricks.
+    /// the same host or a subdomain of it, the same scheme (or https for an http site) and the
+    /// same port, defaults included. Comparing normalised hosts (punycode, no trailing dot)
+    /// defeats look-alike and mixed-case tricks.
     pub fn is_within_site(&self, site: &WebUrl) -> bool {
         let (host, site_host) = (self.host(), site.host());
-        let same_site = host == site_host
+        let same_host = host == site_host
             || (host.len() > site_host.len()
                 && host.ends_with(site_host)
                 && host.as_bytes()[host.len() - site_host.len() - 1] == b'.');
-        same_site && self.0.port_or_known_default() == site.0.port_or_known_default()
+        let (scheme, site_scheme) = (self.0.scheme(), site.0.scheme());
+        let same_origin = if scheme == site_scheme {
+            self.0.port_or_known_default() == site.0.port_or_known_default()
+        } else {
+            // An http site's links may upgrade to https on the default port, never downgrade.
+            site_scheme == "http" && scheme == "https" && self.0.port().is_none()
+        };
+        same_host && same_origin
     }
 }
 
