@@ -4,6 +4,7 @@
 //!   validate"); constructors refuse bad input with a [`ValidationError`] naming the field.
 //! - [`commission`]: the money math: commission splits, platform fee, refund reversals.
 //! - [`slug`]: short-link slugs, generated from a CSPRNG or chosen by the influencer.
+//! - [`auth`]: passwords, their hashes, session tokens.
 //! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
 //! - [`redirect`]: slug resolution for the redirect, with a caching decorator.
 //! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod bot;
 pub mod click;
 pub mod commission;
@@ -39,6 +41,7 @@ pub mod slug;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
 pub use click::{Click, ClickId};
 pub use commission::{CommissionError, CommissionSplit};
 pub use domain::*;
@@ -47,7 +50,7 @@ pub use memory::MemoryStore;
 pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
 pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
 pub use repo::{
-    Entity, InfluencerRepo, LinkRepo, MerchantRepo, ProductRepo, ProgramRepo, RepoError, Store,
-    UserRepo,
+    Entity, Health, InfluencerRepo, LinkRepo, MerchantRepo, Page, ProductQuery, ProductRepo,
+    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
 };
 pub use slug::{Slug, SlugPolicy};

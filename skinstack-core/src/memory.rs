@@ -4,9 +4,10 @@
 //! it behaves as it will against Postgres; the contract suite runs against both. Data lives as
 //! long as the store: use it for tests, demos and embedding without a database.
 
+use crate::auth::{NewSession, Session, TokenHash};
 use crate::click::{Click, ClickId};
 use crate::domain::*;
-use crate::error::ForField;
+use crate::error::{ForField, Invalid};
 use crate::recorder::ClickSink;
 use crate::redirect::{LinkResolver, LinkSnapshot, PreviewCard, SnapshotParts};
 use crate::repo::*;
@@ -28,6 +29,7 @@ struct State {
     links: HashMap<LinkId, TrackingLink>,
     slugs: HashMap<Slug, LinkId>,
     clicks: HashMap<ClickId, Click>,
+    sessions: HashMap<TokenHash, Session>,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.
@@ -60,6 +62,20 @@ impl MemoryStore {
 
 fn found<T: Clone>(value: Option<&T>, entity: Entity) -> RepoResult<T> {
     value.cloned().ok_or(RepoError::NotFound(entity))
+}
+
+/// One page of `items`, in id order, after the page's cursor.
+fn paged<T, Id: Ord + Copy>(
+    items: impl Iterator<Item = T>,
+    id: impl Fn(&T) -> Id,
+    page: Page<Id>,
+) -> Vec<T> {
+    let mut items: Vec<T> = items
+        .filter(|item| page.after.is_none_or(|after| id(item) > after))
+        .collect();
+    items.sort_by_key(|item| id(item));
+    items.truncate(page.limit() as usize);
+    items
 }
 
 fn oldest_first<T, K: Ord>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
@@ -148,6 +164,7 @@ impl UserRepo for MemoryStore {
             state.influencers.remove(&profile);
             state.remove_links_where(|l| l.influencer_id == profile);
         }
+        state.sessions.retain(|_, s| s.user_id != id);
         // merchants.user_id ON DELETE SET NULL.
         for merchant in state
             .merchants
@@ -157,6 +174,11 @@ impl UserRepo for MemoryStore {
             merchant.user_id = None;
         }
         Ok(())
+    }
+
+    async fn list_users(&self, page: Page<UserId>) -> RepoResult<Vec<User>> {
+        let state = self.lock();
+        Ok(paged(state.users.values().cloned(), |u| u.id, page))
     }
 }
 
@@ -198,6 +220,47 @@ impl InfluencerRepo for MemoryStore {
             self.lock().influencers.values().find(|i| i.user_id == user),
             Entity::Influencer,
         )
+    }
+
+    async fn update_influencer(
+        &self,
+        id: InfluencerId,
+        patch: InfluencerPatch,
+    ) -> RepoResult<Influencer> {
+        let mut state = self.lock();
+        let influencer = state
+            .influencers
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Influencer))?;
+        // PostgreSQL's column is a signed INTEGER: refuse what it would refuse.
+        if patch
+            .total_followers
+            .is_some_and(|f| i32::try_from(f).is_err())
+        {
+            return Err(Invalid::OutOfRange("at most 2147483647"))
+                .field("total_followers")
+                .map_err(RepoError::from);
+        }
+        if let Some(v) = patch.display_name {
+            influencer.display_name = v;
+        }
+        if let Some(v) = patch.instagram_handle {
+            influencer.instagram_handle = v;
+        }
+        if let Some(v) = patch.tiktok_handle {
+            influencer.tiktok_handle = v;
+        }
+        if let Some(v) = patch.youtube_handle {
+            influencer.youtube_handle = v;
+        }
+        if let Some(v) = patch.payout {
+            influencer.payout = v;
+        }
+        if let Some(v) = patch.total_followers {
+            influencer.total_followers = v;
+        }
+        influencer.updated_at = Utc::now();
+        Ok(influencer.clone())
     }
 }
 
@@ -282,6 +345,34 @@ impl MerchantRepo for MemoryStore {
         }
         Ok(())
     }
+
+    async fn update_merchant(&self, id: MerchantId, patch: MerchantPatch) -> RepoResult<Merchant> {
+        let mut state = self.lock();
+        let merchant = state
+            .merchants
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        if let Some(v) = patch.business_name {
+            merchant.business_name = v;
+        }
+        if let Some(v) = patch.website_url {
+            merchant.website_url = v;
+        }
+        if let Some(v) = patch.shopify_shop_domain {
+            merchant.shopify_shop_domain = v;
+        }
+        if let Some(v) = patch.shopify_api_key {
+            merchant.shopify_api_key = v;
+        }
+        if let Some(v) = patch.refersion_public_key {
+            merchant.refersion_public_key = v;
+        }
+        if let Some(v) = patch.refersion_secret_key {
+            merchant.refersion_secret_key = v;
+        }
+        merchant.updated_at = Utc::now();
+        Ok(merchant.clone())
+    }
 }
 
 #[async_trait]
@@ -332,6 +423,40 @@ impl ProgramRepo for MemoryStore {
         program.is_active = active;
         program.updated_at = Utc::now();
         Ok(program.clone())
+    }
+
+    async fn update_program(&self, id: ProgramId, patch: ProgramPatch) -> RepoResult<Program> {
+        let mut state = self.lock();
+        let program = state
+            .programs
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Program))?;
+        if let Some(v) = patch.name {
+            program.name = v;
+        }
+        if let Some(v) = patch.network {
+            program.network = v;
+        }
+        if let Some(v) = patch.commission {
+            program.commission = v;
+        }
+        if let Some(v) = patch.cookie_window {
+            program.cookie_window = v;
+        }
+        program.updated_at = Utc::now();
+        Ok(program.clone())
+    }
+
+    async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>> {
+        let state = self.lock();
+        let open = state.programs.values().filter(|p| {
+            p.is_active
+                && state
+                    .merchants
+                    .get(&p.merchant_id)
+                    .is_some_and(|m| m.is_active)
+        });
+        Ok(paged(open.cloned(), |p| p.id, page))
     }
 }
 
@@ -406,6 +531,106 @@ impl ProductRepo for MemoryStore {
             link.product_id = None;
         }
         Ok(())
+    }
+
+    async fn update_product(&self, id: ProductId, patch: ProductPatch) -> RepoResult<Product> {
+        let mut state = self.lock();
+        if let Some(Some(program)) = patch.program_id {
+            if !state.programs.contains_key(&program) {
+                return Err(RepoError::NotFound(Entity::Program));
+            }
+        }
+        if let Some(price) = patch.price {
+            NewProduct::price(price).field("price")?;
+        }
+        let product = state
+            .products
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Product))?;
+        if let Some(v) = patch.program_id {
+            product.program_id = v;
+        }
+        if let Some(v) = patch.name {
+            product.name = v;
+        }
+        if let Some(v) = patch.description {
+            product.description = v;
+        }
+        if let Some(v) = patch.price {
+            product.price = v;
+        }
+        if let Some(v) = patch.image_url {
+            product.image_url = v;
+        }
+        if let Some(v) = patch.product_url {
+            product.product_url = v;
+        }
+        if let Some(v) = patch.category {
+            product.category = v;
+        }
+        if let Some(v) = patch.in_stock {
+            product.in_stock = v;
+        }
+        product.updated_at = Utc::now();
+        Ok(product.clone())
+    }
+
+    async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
+        let state = self.lock();
+        let open = |p: &Product| {
+            state
+                .merchants
+                .get(&p.merchant_id)
+                .is_some_and(|m| m.is_active)
+                && p.program_id.is_none_or(|id| {
+                    state
+                        .programs
+                        .get(&id)
+                        .is_some_and(|program| program.is_active)
+                })
+        };
+        let matching = state.products.values().filter(|p| {
+            query.merchant.is_none_or(|m| p.merchant_id == m)
+                && (!query.open_only || open(p))
+                && query.program.is_none_or(|id| p.program_id == Some(id))
+                && query.category.is_none_or(|c| p.category == Some(c))
+                && query.in_stock.is_none_or(|s| p.in_stock == s)
+        });
+        Ok(paged(matching.cloned(), |p| p.id, query.page))
+    }
+
+    async fn upsert_product(&self, new: NewProduct) -> RepoResult<(Product, Upserted)> {
+        let existing = {
+            let state = self.lock();
+            state
+                .products
+                .values()
+                .find(|p| p.merchant_id == new.merchant_id && p.external_id == new.external_id)
+                .map(|p| p.id)
+        };
+        // The lock is not held across the two calls below, so two upserts of one new external
+        // id can race; the loser sees DuplicateExternalId and retries as an update.
+        for _ in 0..2 {
+            if let Some(id) = existing {
+                let patch = ProductPatch {
+                    program_id: Some(new.program_id),
+                    name: Some(new.name.clone()),
+                    description: Some(new.description.clone()),
+                    price: Some(new.price),
+                    image_url: Some(new.image_url.clone()),
+                    product_url: Some(new.product_url.clone()),
+                    category: Some(new.category),
+                    in_stock: Some(new.in_stock),
+                };
+                return Ok((self.update_product(id, patch).await?, Upserted::Updated));
+            }
+            match self.create_product(new.clone()).await {
+                Ok(product) => return Ok((product, Upserted::Created)),
+                Err(RepoError::DuplicateExternalId) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(RepoError::DuplicateExternalId)
     }
 }
 
@@ -502,6 +727,55 @@ impl LinkRepo for MemoryStore {
             return Err(RepoError::NotFound(Entity::Link));
         }
         state.remove_link(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionRepo for MemoryStore {
+    async fn create_session(&self, new: NewSession) -> RepoResult<Session> {
+        let mut state = self.lock();
+        if !state.users.contains_key(&new.user_id) {
+            return Err(RepoError::NotFound(Entity::User));
+        }
+        let session = Session {
+            token_hash: new.token_hash,
+            user_id: new.user_id,
+            created_at: Utc::now(),
+            expires_at: new.expires_at,
+        };
+        state.sessions.insert(session.token_hash, session.clone());
+        Ok(session)
+    }
+
+    async fn session_user(&self, token: &TokenHash) -> RepoResult<(Session, User)> {
+        let state = self.lock();
+        let session = found(state.sessions.get(token), Entity::Session)?;
+        let user = found(state.users.get(&session.user_id), Entity::Session)?;
+        Ok((session, user))
+    }
+
+    async fn delete_session(&self, token: &TokenHash) -> RepoResult<()> {
+        self.lock()
+            .sessions
+            .remove(token)
+            .map(drop)
+            .ok_or(RepoError::NotFound(Entity::Session))
+    }
+
+    async fn delete_expired_sessions(&self, now: chrono::DateTime<Utc>) -> RepoResult<u64> {
+        let mut state = self.lock();
+        let before = state.sessions.len();
+        state.sessions.retain(|_, s| s.expires_at >= now);
+        Ok((before - state.sessions.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl Health for MemoryStore {
+    async fn check(&self) -> RepoResult<()> {
+        // Memory is always reachable; taking the lock proves no writer is stuck holding it.
+        drop(self.lock());
         Ok(())
     }
 }

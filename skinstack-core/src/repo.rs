@@ -10,8 +10,9 @@
 //! their merchant; deleting a merchant deletes its programs, products and links; deleting a
 //! product detaches it from links. The contract suite (`testkit`) checks all of this.
 
+use crate::auth::{NewSession, Session, TokenHash};
 use crate::domain::*;
-use crate::error::ValidationError;
+use crate::error::{Invalid, ValidationError};
 use crate::slug::Slug;
 use async_trait::async_trait;
 use std::fmt;
@@ -26,6 +27,7 @@ pub enum Entity {
     Program,
     Product,
     Link,
+    Session,
 }
 
 impl fmt::Display for Entity {
@@ -37,6 +39,7 @@ impl fmt::Display for Entity {
             Entity::Program => "program",
             Entity::Product => "product",
             Entity::Link => "link",
+            Entity::Session => "session",
         })
     }
 }
@@ -74,6 +77,83 @@ pub enum RepoError {
 /// Shorthand for repository results.
 pub type RepoResult<T> = Result<T, RepoError>;
 
+/// One page of a list ordered by id (ids are UUIDv7, so this is creation order): at most
+/// `limit` items after the cursor `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page<Id> {
+    limit: u32,
+    /// The last id of the previous page; `None` starts at the beginning.
+    pub after: Option<Id>,
+}
+
+impl<Id> Page<Id> {
+    /// Largest page served.
+    pub const MAX_LIMIT: u32 = 100;
+    /// Page size when none is asked for.
+    pub const DEFAULT_LIMIT: u32 = 50;
+
+    /// A page of `limit` items (1..=100) after `after`.
+    pub fn new(limit: u32, after: Option<Id>) -> Result<Self, Invalid> {
+        if limit == 0 || limit > Self::MAX_LIMIT {
+            return Err(Invalid::OutOfRange("between 1 and 100"));
+        }
+        Ok(Self { limit, after })
+    }
+
+    /// The first page, of the default size.
+    pub fn first() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+
+    /// How many items at most.
+    pub const fn limit(&self) -> u32 {
+        self.limit
+    }
+}
+
+/// Which products to list. Filters combine with AND.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductQuery {
+    /// Only this merchant's.
+    pub merchant: Option<MerchantId>,
+    /// Only products open to influencers: their merchant is active and they are in no
+    /// program or an active one.
+    pub open_only: bool,
+    /// Only products in this program.
+    pub program: Option<ProgramId>,
+    /// Only this category.
+    pub category: Option<Category>,
+    /// Only in stock (`true`) or out of stock (`false`).
+    pub in_stock: Option<bool>,
+    /// Which page.
+    pub page: Page<ProductId>,
+}
+
+impl Default for ProductQuery {
+    fn default() -> Self {
+        Self {
+            merchant: None,
+            open_only: false,
+            program: None,
+            category: None,
+            in_stock: None,
+            page: Page::first(),
+        }
+    }
+}
+
+/// Whether an upsert created a row or updated an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new row.
+    Created,
+    /// An existing row, now updated.
+    Updated,
+}
+
 /// Accounts.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -88,6 +168,8 @@ pub trait UserRepo: Send + Sync {
     async fn set_user_active(&self, id: UserId, active: bool) -> RepoResult<User>;
     /// Deletes an account, with the seed's cascades.
     async fn delete_user(&self, id: UserId) -> RepoResult<()>;
+    /// Accounts in id order, one page at a time.
+    async fn list_users(&self, page: Page<UserId>) -> RepoResult<Vec<User>>;
 }
 
 /// Influencer profiles.
@@ -101,6 +183,12 @@ pub trait InfluencerRepo: Send + Sync {
     async fn influencer_by_id(&self, id: InfluencerId) -> RepoResult<Influencer>;
     /// The profile of this user.
     async fn influencer_by_user(&self, user: UserId) -> RepoResult<Influencer>;
+    /// Applies a patch and returns the profile as it now is.
+    async fn update_influencer(
+        &self,
+        id: InfluencerId,
+        patch: InfluencerPatch,
+    ) -> RepoResult<Influencer>;
 }
 
 /// Merchants.
@@ -117,6 +205,8 @@ pub trait MerchantRepo: Send + Sync {
     async fn set_merchant_active(&self, id: MerchantId, active: bool) -> RepoResult<Merchant>;
     /// Deletes a merchant with its programs, products and links.
     async fn delete_merchant(&self, id: MerchantId) -> RepoResult<()>;
+    /// Applies a patch and returns the merchant as it now is.
+    async fn update_merchant(&self, id: MerchantId, patch: MerchantPatch) -> RepoResult<Merchant>;
 }
 
 /// Commission programs.
@@ -131,6 +221,10 @@ pub trait ProgramRepo: Send + Sync {
     async fn programs_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<Program>>;
     /// Activates or deactivates a program.
     async fn set_program_active(&self, id: ProgramId, active: bool) -> RepoResult<Program>;
+    /// Applies a patch and returns the program as it now is.
+    async fn update_program(&self, id: ProgramId, patch: ProgramPatch) -> RepoResult<Program>;
+    /// Active programs of active merchants, in id order, one page at a time.
+    async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>>;
 }
 
 /// Products.
@@ -146,6 +240,14 @@ pub trait ProductRepo: Send + Sync {
     async fn products_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<Product>>;
     /// Deletes a product; links to it keep working without it.
     async fn delete_product(&self, id: ProductId) -> RepoResult<()>;
+    /// Applies a patch and returns the product as it now is; `NotFound(Program)` for a
+    /// missing program.
+    async fn update_product(&self, id: ProductId, patch: ProductPatch) -> RepoResult<Product>;
+    /// The products matching `query`, in id order.
+    async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>>;
+    /// Creates the product, or updates every field of the merchant's product with the same
+    /// external id, atomically (concurrent upserts of one external id never duplicate it).
+    async fn upsert_product(&self, product: NewProduct) -> RepoResult<(Product, Upserted)>;
 }
 
 /// Tracking links.
@@ -167,13 +269,52 @@ pub trait LinkRepo: Send + Sync {
     async fn delete_link(&self, id: LinkId) -> RepoResult<()>;
 }
 
+/// Login sessions, kept by the SHA-256 of their token.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Stores a session; `NotFound(User)` if the user does not exist.
+    async fn create_session(&self, session: NewSession) -> RepoResult<Session>;
+    /// The session with this token hash and its user, expired or not (the caller decides);
+    /// `NotFound(Session)` if there is none.
+    async fn session_user(&self, token: &TokenHash) -> RepoResult<(Session, User)>;
+    /// Revokes a session; `NotFound(Session)` if there is none.
+    async fn delete_session(&self, token: &TokenHash) -> RepoResult<()>;
+    /// Deletes the sessions that expired before `now`, returning how many.
+    async fn delete_expired_sessions(&self, now: chrono::DateTime<chrono::Utc>) -> RepoResult<u64>;
+}
+
+/// Whether a store can serve requests, for a readiness probe.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// `Ok` if the store answers and its schema is the one this build expects.
+    async fn check(&self) -> RepoResult<()>;
+}
+
 /// Every repository at once: what a storage backend provides.
 pub trait Store:
-    UserRepo + InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + 'static
+    UserRepo
+    + InfluencerRepo
+    + MerchantRepo
+    + ProgramRepo
+    + ProductRepo
+    + LinkRepo
+    + SessionRepo
+    + Health
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: UserRepo + InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + 'static
+    T: UserRepo
+        + InfluencerRepo
+        + MerchantRepo
+        + ProgramRepo
+        + ProductRepo
+        + LinkRepo
+        + SessionRepo
+        + Health
+        + 'static
 {
 }

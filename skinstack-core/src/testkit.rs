@@ -15,8 +15,9 @@
 // A failed contract case must panic: that is how a test reports it.
 #![allow(clippy::unwrap_used)]
 
+use crate::auth::{NewSession, SessionToken};
 use crate::domain::*;
-use crate::repo::Store;
+use crate::repo::{Page, ProductQuery, Store, Upserted};
 use crate::slug::Slug;
 use rust_decimal::Decimal;
 
@@ -50,7 +51,19 @@ macro_rules! contract_suite {
             deleted_links_free_their_slug,
             deleting_a_merchant_cascades,
             deleting_a_user_cascades_and_detaches,
-            deleting_a_product_detaches_links
+            deleting_a_product_detaches_links,
+            users_are_listed_in_pages,
+            influencers_can_be_updated,
+            merchants_can_be_updated_with_their_secrets,
+            programs_can_be_updated,
+            open_programs_are_active_programs_of_active_merchants,
+            products_can_be_updated,
+            products_are_filtered_and_paged,
+            products_are_upserted_by_external_id,
+            sessions_round_trip_and_can_be_revoked,
+            expired_sessions_are_purged,
+            deleting_a_user_ends_their_sessions,
+            stores_report_healthy
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -796,5 +809,464 @@ pub mod cases {
             RepoError::NotFound(Entity::Product)
         );
         assert_eq!(store.link_by_id(link.id).await.unwrap().product_id, None);
+    }
+
+    pub async fn users_are_listed_in_pages<S: Store>(store: &S) {
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            ids.push(
+                store
+                    .create_user(new_user(Role::Influencer))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        ids.sort();
+        let first = store.list_users(Page::new(2, None).unwrap()).await.unwrap();
+        assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2]);
+        let rest = store
+            .list_users(Page::new(10, Some(ids[1])).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(rest.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..]);
+        let none = store
+            .list_users(Page::new(10, Some(ids[4])).unwrap())
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    pub async fn influencers_can_be_updated<S: Store>(store: &S) {
+        let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+        let influencer = store
+            .create_influencer(new_influencer(user.id))
+            .await
+            .unwrap();
+        let payout = PayoutSettings::new(
+            Some(StripeAccountId::parse("acct_1A2b3C").unwrap()),
+            None,
+            Some(PayoutMethod::Stripe),
+        )
+        .unwrap();
+        let patch = InfluencerPatch {
+            display_name: Some(text("Ana G.")),
+            instagram_handle: Some(None),
+            tiktok_handle: Some(Some(Handle::parse("anatok").unwrap())),
+            youtube_handle: None,
+            payout: Some(payout.clone()),
+            total_followers: Some(200_000),
+        };
+        let updated = store.update_influencer(influencer.id, patch).await.unwrap();
+        assert_eq!(updated.display_name.as_str(), "Ana G.");
+        assert_eq!(updated.instagram_handle, None);
+        assert_eq!(
+            updated.tiktok_handle.as_ref().map(Handle::as_str),
+            Some("anatok")
+        );
+        assert_eq!(
+            updated.youtube_handle, influencer.youtube_handle,
+            "fields not in the patch stay as they were"
+        );
+        assert_eq!(updated.payout, payout);
+        assert_eq!(updated.total_followers, 200_000);
+        assert_eq!(
+            store.influencer_by_id(influencer.id).await.unwrap(),
+            updated
+        );
+        assert_err!(
+            store
+                .update_influencer(InfluencerId::new(), InfluencerPatch::default())
+                .await,
+            RepoError::NotFound(Entity::Influencer)
+        );
+    }
+
+    pub async fn merchants_can_be_updated_with_their_secrets<S: Store>(store: &S) {
+        let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
+        let patch = MerchantPatch {
+            business_name: Some(text("Glow Company")),
+            website_url: Some(url("https://shop.glowco.com")),
+            shopify_shop_domain: Some(None),
+            shopify_api_key: Some(Some(Secret::parse("shpat_rotated_key").unwrap())),
+            refersion_public_key: None,
+            refersion_secret_key: Some(None),
+        };
+        let updated = store.update_merchant(merchant.id, patch).await.unwrap();
+        assert_eq!(updated.business_name.as_str(), "Glow Company");
+        assert_eq!(updated.website_url.as_str(), "https://shop.glowco.com/");
+        assert_eq!(updated.shopify_shop_domain, None);
+        assert_eq!(
+            updated.shopify_api_key.as_ref().map(Secret::expose),
+            Some("shpat_rotated_key")
+        );
+        assert_eq!(updated.refersion_public_key, merchant.refersion_public_key);
+        assert_eq!(updated.refersion_secret_key, None);
+        assert_eq!(store.merchant_by_id(merchant.id).await.unwrap(), updated);
+        assert_err!(
+            store
+                .update_merchant(MerchantId::new(), MerchantPatch::default())
+                .await,
+            RepoError::NotFound(Entity::Merchant)
+        );
+    }
+
+    pub async fn programs_can_be_updated<S: Store>(store: &S) {
+        let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
+        let program = store
+            .create_program(new_program(merchant.id))
+            .await
+            .unwrap();
+        let fixed = Commission::fixed(Money::new(Decimal::new(500, 2)).unwrap()).unwrap();
+        let patch = ProgramPatch {
+            name: Some(text("Glow VIP")),
+            network: Some(Network::Levanta),
+            commission: Some(fixed),
+            cookie_window: Some(CookieWindow::new(60).unwrap()),
+        };
+        let updated = store.update_program(program.id, patch).await.unwrap();
+        assert_eq!(updated.name.as_str(), "Glow VIP");
+        assert_eq!(updated.network, Network::Levanta);
+        assert_eq!(updated.commission, fixed);
+        assert_eq!(updated.cookie_window.days(), 60);
+        assert_eq!(updated.platform_fee_rate, program.platform_fee_rate);
+        assert_eq!(store.program_by_id(program.id).await.unwrap(), updated);
+        // Back to a percentage: the old fixed amount must not linger as a second commission.
+        let pct = Commission::Percentage(CommissionRate::new(Decimal::new(125, 1)).unwrap());
+        let back = store
+            .update_program(
+                program.id,
+                ProgramPatch {
+                    commission: Some(pct),
+                    ..ProgramPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(back.commission, pct);
+        assert_eq!(store.program_by_id(program.id).await.unwrap(), back);
+        assert_err!(
+            store
+                .update_program(ProgramId::new(), ProgramPatch::default())
+                .await,
+            RepoError::NotFound(Entity::Program)
+        );
+    }
+
+    pub async fn open_programs_are_active_programs_of_active_merchants<S: Store>(store: &S) {
+        let open = Fixture::create(store).await;
+        let paused = Fixture::create(store).await;
+        store
+            .set_program_active(paused.program.id, false)
+            .await
+            .unwrap();
+        let closed = Fixture::create(store).await;
+        store
+            .set_merchant_active(closed.merchant.id, false)
+            .await
+            .unwrap();
+        let second = store
+            .create_program(new_program(open.merchant.id))
+            .await
+            .unwrap();
+        let all = store.open_programs(Page::first()).await.unwrap();
+        assert_eq!(
+            all.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![open.program.id, second.id]
+        );
+        let paged = store
+            .open_programs(Page::new(1, Some(open.program.id)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            paged.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![second.id]
+        );
+    }
+
+    pub async fn products_can_be_updated<S: Store>(store: &S) {
+        let f = Fixture::create(store).await;
+        let patch = ProductPatch {
+            program_id: Some(None),
+            name: Some(text("Vitamin C Serum 50 ml")),
+            description: Some(None),
+            price: Some(Money::new(Decimal::new(4200, 2)).unwrap()),
+            image_url: Some(None),
+            product_url: Some(url("https://glowco.com/products/serum-50")),
+            category: Some(Some(Category::Treatment)),
+            in_stock: Some(false),
+        };
+        let updated = store.update_product(f.product.id, patch).await.unwrap();
+        assert_eq!(updated.program_id, None);
+        assert_eq!(updated.name.as_str(), "Vitamin C Serum 50 ml");
+        assert_eq!(updated.description, None);
+        assert_eq!(updated.price.amount(), Decimal::new(4200, 2));
+        assert_eq!(updated.image_url, None);
+        assert_eq!(updated.category, Some(Category::Treatment));
+        assert!(!updated.in_stock);
+        assert_eq!(updated.external_id, f.product.external_id);
+        assert_eq!(store.product_by_id(f.product.id).await.unwrap(), updated);
+        let untouched = store
+            .update_product(f.product.id, ProductPatch::default())
+            .await
+            .unwrap();
+        assert_eq!(untouched.name, updated.name);
+        assert_err!(
+            store
+                .update_product(
+                    f.product.id,
+                    ProductPatch {
+                        program_id: Some(Some(ProgramId::new())),
+                        ..ProductPatch::default()
+                    }
+                )
+                .await,
+            RepoError::NotFound(Entity::Program)
+        );
+        match store
+            .update_product(
+                f.product.id,
+                ProductPatch {
+                    price: Some(Money::new(Decimal::new(10_000_000_000, 2)).unwrap()),
+                    ..ProductPatch::default()
+                },
+            )
+            .await
+        {
+            Err(RepoError::Invalid(err)) => assert_eq!(err.field, "price"),
+            other => panic!("expected an invalid price, got {other:?}"),
+        }
+        assert_err!(
+            store
+                .update_product(ProductId::new(), ProductPatch::default())
+                .await,
+            RepoError::NotFound(Entity::Product)
+        );
+    }
+
+    pub async fn products_are_filtered_and_paged<S: Store>(store: &S) {
+        let f = Fixture::create(store).await; // one serum, in stock, in the program
+        let mask = store
+            .create_product(NewProduct {
+                category: Some(Category::Mask),
+                in_stock: false,
+                ..new_product(f.merchant.id, Some(f.program.id), "mask")
+            })
+            .await
+            .unwrap();
+        let loose = store
+            .create_product(NewProduct {
+                program_id: None,
+                ..new_product(f.merchant.id, None, "loose")
+            })
+            .await
+            .unwrap();
+        let other = Fixture::create(store).await;
+        let ids = |products: Vec<Product>| products.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        let list = |query: ProductQuery| async move { store.list_products(&query).await.unwrap() };
+        let mine = ProductQuery {
+            merchant: Some(f.merchant.id),
+            ..ProductQuery::default()
+        };
+        assert_eq!(
+            ids(list(mine.clone()).await),
+            vec![f.product.id, mask.id, loose.id]
+        );
+        assert_eq!(
+            ids(list(ProductQuery {
+                program: Some(f.program.id),
+                ..mine.clone()
+            })
+            .await),
+            vec![f.product.id, mask.id]
+        );
+        assert_eq!(
+            ids(list(ProductQuery {
+                category: Some(Category::Mask),
+                ..mine.clone()
+            })
+            .await),
+            vec![mask.id]
+        );
+        assert_eq!(
+            ids(list(ProductQuery {
+                in_stock: Some(true),
+                ..mine.clone()
+            })
+            .await),
+            vec![f.product.id, loose.id]
+        );
+        assert_eq!(
+            ids(list(ProductQuery {
+                page: Page::new(1, Some(f.product.id)).unwrap(),
+                ..mine.clone()
+            })
+            .await),
+            vec![mask.id]
+        );
+        // Open products: the merchant is active and the program, if any, too.
+        store.set_program_active(f.program.id, false).await.unwrap();
+        store
+            .set_merchant_active(other.merchant.id, false)
+            .await
+            .unwrap();
+        let open = ProductQuery {
+            open_only: true,
+            ..ProductQuery::default()
+        };
+        assert_eq!(ids(list(open.clone()).await), vec![loose.id]);
+        store
+            .set_merchant_active(other.merchant.id, true)
+            .await
+            .unwrap();
+        assert_eq!(ids(list(open).await), vec![loose.id, other.product.id]);
+    }
+
+    pub async fn products_are_upserted_by_external_id<S: Store>(store: &S) {
+        let f = Fixture::create(store).await;
+        let changed = NewProduct {
+            name: text("Vitamin C Serum (new formula)"),
+            price: Money::new(Decimal::new(4000, 2)).unwrap(),
+            in_stock: false,
+            program_id: None,
+            ..new_product(f.merchant.id, None, "gid://shopify/Product/1")
+        };
+        let (updated, how) = store.upsert_product(changed.clone()).await.unwrap();
+        assert_eq!(how, Upserted::Updated);
+        assert_eq!(updated.id, f.product.id);
+        assert_eq!(updated.name, changed.name);
+        assert_eq!(updated.price, changed.price);
+        assert_eq!(updated.program_id, None);
+        assert!(!updated.in_stock);
+        let (created, how) = store
+            .upsert_product(new_product(f.merchant.id, None, "sku-new"))
+            .await
+            .unwrap();
+        assert_eq!(how, Upserted::Created);
+        assert_ne!(created.id, f.product.id);
+        // The same external id at another merchant is another product.
+        let other = store.create_merchant(new_merchant(None)).await.unwrap();
+        let (theirs, how) = store
+            .upsert_product(new_product(other.id, None, "sku-new"))
+            .await
+            .unwrap();
+        assert_eq!(how, Upserted::Created);
+        assert_eq!(theirs.merchant_id, other.id);
+        match store
+            .upsert_product(NewProduct {
+                price: Money::new(Decimal::new(10_000_000_000, 2)).unwrap(),
+                ..new_product(f.merchant.id, None, "sku-new")
+            })
+            .await
+        {
+            Err(RepoError::Invalid(err)) => assert_eq!(err.field, "price"),
+            other => panic!("expected an invalid price, got {other:?}"),
+        }
+        assert_eq!(
+            store.product_by_id(created.id).await.unwrap().price,
+            created.price,
+            "a refused upsert changes nothing"
+        );
+        assert_err!(
+            store
+                .upsert_product(new_product(MerchantId::new(), None, "x"))
+                .await,
+            RepoError::NotFound(Entity::Merchant)
+        );
+    }
+
+    pub async fn sessions_round_trip_and_can_be_revoked<S: Store>(store: &S) {
+        let user = store.create_user(new_user(Role::Merchant)).await.unwrap();
+        let token = SessionToken::generate().unwrap();
+        let expires_at = Utc::now() + Duration::days(30);
+        let session = store
+            .create_session(NewSession {
+                token_hash: token.hash(),
+                user_id: user.id,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        assert_eq!(session.user_id, user.id);
+        assert!((session.expires_at - expires_at).num_milliseconds().abs() < 1);
+        let (found, owner) = store.session_user(&token.hash()).await.unwrap();
+        assert_eq!(found, session);
+        assert_eq!(owner, user);
+        let stranger = SessionToken::generate().unwrap();
+        assert_err!(
+            store.session_user(&stranger.hash()).await,
+            RepoError::NotFound(Entity::Session)
+        );
+        store.delete_session(&token.hash()).await.unwrap();
+        assert_err!(
+            store.session_user(&token.hash()).await,
+            RepoError::NotFound(Entity::Session)
+        );
+        assert_err!(
+            store.delete_session(&token.hash()).await,
+            RepoError::NotFound(Entity::Session)
+        );
+        assert_err!(
+            store
+                .create_session(NewSession {
+                    token_hash: stranger.hash(),
+                    user_id: UserId::new(),
+                    expires_at,
+                })
+                .await,
+            RepoError::NotFound(Entity::User)
+        );
+    }
+
+    pub async fn expired_sessions_are_purged<S: Store>(store: &S) {
+        let user = store.create_user(new_user(Role::Merchant)).await.unwrap();
+        let now = Utc::now();
+        let (old, fresh) = (
+            SessionToken::generate().unwrap(),
+            SessionToken::generate().unwrap(),
+        );
+        for (token, expires_at) in [
+            (&old, now - Duration::hours(1)),
+            (&fresh, now + Duration::hours(1)),
+        ] {
+            store
+                .create_session(NewSession {
+                    token_hash: token.hash(),
+                    user_id: user.id,
+                    expires_at,
+                })
+                .await
+                .unwrap();
+        }
+        // An expired session is still found (the caller decides), until it is purged.
+        store.session_user(&old.hash()).await.unwrap();
+        assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
+        assert_err!(
+            store.session_user(&old.hash()).await,
+            RepoError::NotFound(Entity::Session)
+        );
+        store.session_user(&fresh.hash()).await.unwrap();
+    }
+
+    pub async fn deleting_a_user_ends_their_sessions<S: Store>(store: &S) {
+        let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+        let token = SessionToken::generate().unwrap();
+        store
+            .create_session(NewSession {
+                token_hash: token.hash(),
+                user_id: user.id,
+                expires_at: Utc::now() + Duration::days(1),
+            })
+            .await
+            .unwrap();
+        store.delete_user(user.id).await.unwrap();
+        assert_err!(
+            store.session_user(&token.hash()).await,
+            RepoError::NotFound(Entity::Session)
+        );
+    }
+
+    pub async fn stores_report_healthy<S: Store>(store: &S) {
+        store.check().await.unwrap();
     }
 }

@@ -206,6 +206,24 @@ pub struct Influencer {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change to an influencer profile; `None` fields stay as they are, `Some(None)` clears an
+/// optional one. The payout settings are replaced whole, so they stay consistent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InfluencerPatch {
+    /// New public name.
+    pub display_name: Option<Name>,
+    /// New or cleared Instagram handle.
+    pub instagram_handle: Option<Option<Handle>>,
+    /// New or cleared TikTok handle.
+    pub tiktok_handle: Option<Option<Handle>>,
+    /// New or cleared YouTube handle.
+    pub youtube_handle: Option<Option<Handle>>,
+    /// New payout settings.
+    pub payout: Option<PayoutSettings>,
+    /// New audience size.
+    pub total_followers: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

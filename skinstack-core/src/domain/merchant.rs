@@ -97,6 +97,23 @@ pub struct Merchant {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change to a merchant; `None` fields stay as they are, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MerchantPatch {
+    /// New brand name.
+    pub business_name: Option<Name>,
+    /// New website (existing links keep their destinations).
+    pub website_url: Option<WebUrl>,
+    /// New or cleared Shopify shop.
+    pub shopify_shop_domain: Option<Option<ShopifyDomain>>,
+    /// New or cleared Shopify API credential.
+    pub shopify_api_key: Option<Option<Secret>>,
+    /// New or cleared Refersion public key.
+    pub refersion_public_key: Option<Option<Name>>,
+    /// New or cleared Refersion secret key.
+    pub refersion_secret_key: Option<Option<Secret>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

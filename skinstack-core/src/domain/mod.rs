@@ -16,14 +16,15 @@ mod web_url;
 pub use email::Email;
 pub use ids::{InfluencerId, LinkId, MerchantId, ProductId, ProgramId, UserId};
 pub use influencer::{
-    Handle, Influencer, NewInfluencer, PayoutMethod, PayoutSettings, StripeAccountId,
+    Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
+    StripeAccountId,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
-pub use merchant::{Merchant, NewMerchant, ShopifyDomain};
+pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
 pub use money::Money;
-pub use product::{Category, ExternalId, NewProduct, Product};
+pub use product::{Category, ExternalId, NewProduct, Product, ProductPatch};
 pub use program::{
-    Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program,
+    Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program, ProgramPatch,
 };
 pub use secret::Secret;
 pub use text::{BoundedText, Description, Name};

@@ -156,6 +156,28 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change to a product; `None` fields stay as they are, `Some(None)` clears an optional one.
+/// The external id never changes: it is how imports find the product again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductPatch {
+    /// New or cleared program (must be the same merchant's).
+    pub program_id: Option<Option<ProgramId>>,
+    /// New name.
+    pub name: Option<Name>,
+    /// New or cleared description.
+    pub description: Option<Option<Description>>,
+    /// New price (`DECIMAL(10,2)`).
+    pub price: Option<Money>,
+    /// New or cleared image.
+    pub image_url: Option<Option<WebUrl>>,
+    /// New page.
+    pub product_url: Option<WebUrl>,
+    /// New or cleared category.
+    pub category: Option<Option<Category>>,
+    /// New stock state.
+    pub in_stock: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

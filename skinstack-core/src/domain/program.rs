@@ -231,6 +231,20 @@ impl Program {
     }
 }
 
+/// A change to a program; `None` fields stay as they are. Activation has its own repository
+/// call, and the platform's fee is not the merchant's to change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProgramPatch {
+    /// New name.
+    pub name: Option<Name>,
+    /// New network.
+    pub network: Option<Network>,
+    /// New commission (applies to orders attributed from now on).
+    pub commission: Option<Commission>,
+    /// New attribution window.
+    pub cookie_window: Option<CookieWindow>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

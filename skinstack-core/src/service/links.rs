@@ -1,5 +1,7 @@
 //! Creating tracking links: which links may exist, and getting each a unique slug.
 
+use super::profiles::own_influencer;
+use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
 use crate::error::ValidationError;
 use crate::repo::*;
@@ -158,6 +160,103 @@ where
         }
     }
     Err(LinkError::SlugSpaceExhausted)
+}
+
+/// A link as an influencer asks for it: [`CreateLink`] without the influencer, who is the
+/// actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkRequest {
+    /// The program it earns under.
+    pub program_id: ProgramId,
+    /// The product it promotes.
+    pub product_id: Option<ProductId>,
+    /// Where it leads.
+    pub destination_url: Option<WebUrl>,
+    /// A chosen slug.
+    pub custom_slug: Option<Slug>,
+    /// A coupon code.
+    pub campaign_code: Option<CampaignCode>,
+    /// UTM parameters.
+    pub utm: Utm,
+    /// When it stops redirecting.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Creates a link for the actor's influencer profile with [`create_link`]'s rules.
+pub async fn create_own<S>(
+    store: &S,
+    policy: &SlugPolicy,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    request: LinkRequest,
+) -> ServiceResult<TrackingLink>
+where
+    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
+{
+    let influencer = own_influencer(store, actor).await?;
+    let request = CreateLink {
+        influencer_id: influencer.id,
+        program_id: request.program_id,
+        product_id: request.product_id,
+        destination_url: request.destination_url,
+        custom_slug: request.custom_slug,
+        campaign_code: request.campaign_code,
+        utm: request.utm,
+        expires_at: request.expires_at,
+    };
+    Ok(create_link(store, policy, now, request).await?)
+}
+
+/// The actor's links with their counters, newest first.
+pub async fn list_own<S>(store: &S, actor: &Actor) -> ServiceResult<Vec<TrackingLink>>
+where
+    S: InfluencerRepo + LinkRepo + ?Sized,
+{
+    let influencer = own_influencer(store, actor).await?;
+    Ok(store.links_by_influencer(influencer.id).await?)
+}
+
+/// The link `id` if it is the actor's; `NotFound` otherwise.
+pub async fn owned<S>(store: &S, actor: &Actor, id: LinkId) -> ServiceResult<TrackingLink>
+where
+    S: InfluencerRepo + LinkRepo + ?Sized,
+{
+    let influencer = own_influencer(store, actor).await?;
+    let link = store.link_by_id(id).await?;
+    if link.influencer_id != influencer.id {
+        return Err(ServiceError::NotFound(Entity::Link));
+    }
+    Ok(link)
+}
+
+/// Changes one of the actor's links: turns it on or off, sets or clears its expiry (a new
+/// expiry must be in the future), replaces its UTM parameters.
+pub async fn update_own<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    id: LinkId,
+    patch: LinkPatch,
+) -> ServiceResult<TrackingLink>
+where
+    S: InfluencerRepo + LinkRepo + ?Sized,
+{
+    let link = owned(store, actor, id).await?;
+    if let Some(Some(expiry)) = patch.expires_at {
+        if expiry <= now {
+            return Err(LinkError::ExpiryInPast.into());
+        }
+    }
+    Ok(store.update_link(link.id, patch).await?)
+}
+
+/// Deletes one of the actor's links; its slug becomes free.
+pub async fn delete_own<S>(store: &S, actor: &Actor, id: LinkId) -> ServiceResult<()>
+where
+    S: InfluencerRepo + LinkRepo + ?Sized,
+{
+    let link = owned(store, actor, id).await?;
+    Ok(store.delete_link(link.id).await?)
 }
 
 #[cfg(test)]
