@@ -51,7 +51,9 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
 /// The entity a foreign key points at, by the constraint's name.
 fn referenced_entity(constraint: &str) -> Option<Entity> {
     Some(match constraint {
-        "influencers_user_id_fkey" | "merchants_user_id_fkey" => Entity::User,
+        "influencers_user_id_fkey" | "merchants_user_id_fkey" | "sessions_user_id_fkey" => {
+            Entity::User
+        }
         "programs_merchant_id_fkey" | "products_merchant_id_fkey" => Entity::Merchant,
         "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
         "tracking_links_influencer_id_fkey" => Entity::Influencer,
@@ -204,6 +206,7 @@ mod tests {
         for (name, entity) in [
             ("influencers_user_id_fkey", Entity::User),
             ("merchants_user_id_fkey", Entity::User),
+            ("sessions_user_id_fkey", Entity::User),
             ("programs_merchant_id_fkey", Entity::Merchant),
             ("products_merchant_id_fkey", Entity::Merchant),
             ("products_program_id_fkey", Entity::Program),

@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use skinstack_core::error::{Invalid, ValidationError};
 use skinstack_core::repo::{InfluencerRepo, RepoResult};
 use skinstack_core::{
-    Email, Entity, Handle, Influencer, InfluencerId, Name, NewInfluencer, PayoutMethod,
-    PayoutSettings, RepoError, StripeAccountId, UserId,
+    Email, Entity, Handle, Influencer, InfluencerId, InfluencerPatch, Name, NewInfluencer,
+    PayoutMethod, PayoutSettings, RepoError, StripeAccountId, UserId,
 };
 use uuid::Uuid;
 
@@ -148,6 +148,67 @@ impl InfluencerRepo for PgStore {
             " FROM influencers WHERE user_id = $1"
         ))
         .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        found(row)
+    }
+
+    async fn update_influencer(
+        &self,
+        id: InfluencerId,
+        patch: InfluencerPatch,
+    ) -> RepoResult<Influencer> {
+        let followers = patch
+            .total_followers
+            .map(|f| {
+                i32::try_from(f).map_err(|_| {
+                    ValidationError::new(
+                        "total_followers",
+                        Invalid::OutOfRange("at most 2147483647"),
+                    )
+                })
+            })
+            .transpose()?;
+        let handle = |h: &Option<Option<Handle>>| {
+            (
+                h.is_some(),
+                h.as_ref()
+                    .and_then(|h| h.as_ref().map(|h| h.as_str().to_owned())),
+            )
+        };
+        let (ig_set, ig) = handle(&patch.instagram_handle);
+        let (tt_set, tt) = handle(&patch.tiktok_handle);
+        let (yt_set, yt) = handle(&patch.youtube_handle);
+        let payout = patch.payout.as_ref();
+        // One statement: a concurrent patch of other fields is never overwritten with stale
+        // values; the payout columns change together so they always agree.
+        let row = sqlx::query_as(concat!(
+            "UPDATE influencers SET \
+             display_name = COALESCE($2, display_name), \
+             instagram_handle = CASE WHEN $3 THEN $4 ELSE instagram_handle END, \
+             tiktok_handle = CASE WHEN $5 THEN $6 ELSE tiktok_handle END, \
+             youtube_handle = CASE WHEN $7 THEN $8 ELSE youtube_handle END, \
+             stripe_account_id = CASE WHEN $9 THEN $10 ELSE stripe_account_id END, \
+             paypal_email = CASE WHEN $9 THEN $11 ELSE paypal_email END, \
+             preferred_payout_method = CASE WHEN $9 THEN $12 ELSE preferred_payout_method END, \
+             total_followers = COALESCE($13, total_followers) \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(patch.display_name.as_ref().map(Name::as_str))
+        .bind(ig_set)
+        .bind(ig)
+        .bind(tt_set)
+        .bind(tt)
+        .bind(yt_set)
+        .bind(yt)
+        .bind(payout.is_some())
+        .bind(payout.and_then(|p| p.stripe_account_id().map(StripeAccountId::as_str)))
+        .bind(payout.and_then(|p| p.paypal_email().map(Email::as_str)))
+        .bind(payout.and_then(|p| p.preferred().map(PayoutMethod::as_str)))
+        .bind(followers)
         .fetch_optional(&self.pool)
         .await
         .repo()?;

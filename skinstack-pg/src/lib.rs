@@ -34,6 +34,7 @@ mod merchants;
 mod products;
 mod programs;
 mod redirect;
+mod sessions;
 mod store;
 mod users;
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::repo::{MerchantRepo, RepoResult};
 use skinstack_core::{
-    Entity, Merchant, MerchantId, Name, NewMerchant, RepoError, Secret, ShopifyDomain, UserId,
-    WebUrl,
+    Entity, Merchant, MerchantId, MerchantPatch, Name, NewMerchant, RepoError, Secret,
+    ShopifyDomain, UserId, WebUrl,
 };
 use uuid::Uuid;
 
@@ -190,5 +190,46 @@ impl MerchantRepo for PgStore {
             return Err(RepoError::NotFound(Entity::Merchant));
         }
         Ok(())
+    }
+
+    async fn update_merchant(&self, id: MerchantId, patch: MerchantPatch) -> RepoResult<Merchant> {
+        // Credentials are sealed for this row before the statement; a cleared one is NULL.
+        let seal =
+            |column, secret: &Option<Option<Secret>>| -> RepoResult<(bool, Option<String>)> {
+                match secret {
+                    None => Ok((false, None)),
+                    Some(value) => Ok((true, self.seal(column, id, value.as_ref())?)),
+                }
+            };
+        let (api_key_set, api_key) = seal(SECRET_COLUMNS[0], &patch.shopify_api_key)?;
+        let (secret_set, secret) = seal(SECRET_COLUMNS[1], &patch.refersion_secret_key)?;
+        let domain = patch.shopify_shop_domain.as_ref();
+        let public_key = patch.refersion_public_key.as_ref();
+        let row = sqlx::query_as(concat!(
+            "UPDATE merchants SET \
+             business_name = COALESCE($2, business_name), \
+             website_url = COALESCE($3, website_url), \
+             shopify_shop_domain = CASE WHEN $4 THEN $5 ELSE shopify_shop_domain END, \
+             shopify_api_key = CASE WHEN $6 THEN $7 ELSE shopify_api_key END, \
+             refersion_public_key = CASE WHEN $8 THEN $9 ELSE refersion_public_key END, \
+             refersion_secret_key = CASE WHEN $10 THEN $11 ELSE refersion_secret_key END \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(patch.business_name.as_ref().map(Name::as_str))
+        .bind(patch.website_url.as_ref().map(WebUrl::as_str))
+        .bind(domain.is_some())
+        .bind(domain.and_then(|d| d.as_ref().map(ShopifyDomain::as_str)))
+        .bind(api_key_set)
+        .bind(api_key)
+        .bind(public_key.is_some())
+        .bind(public_key.and_then(|k| k.as_ref().map(Name::as_str)))
+        .bind(secret_set)
+        .bind(secret)
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        self.found_merchant(row)
     }
 }

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::error::ForField;
-use skinstack_core::repo::{ProductRepo, RepoResult};
+use skinstack_core::repo::{ProductQuery, ProductRepo, RepoResult, Upserted};
 use skinstack_core::{
     Category, Description, Entity, ExternalId, MerchantId, Money, Name, NewProduct, Product,
-    ProductId, ProgramId, RepoError, WebUrl,
+    ProductId, ProductPatch, ProgramId, RepoError, WebUrl,
 };
 use uuid::Uuid;
 
@@ -18,6 +18,14 @@ macro_rules! columns {
     () => {
         "id, merchant_id, program_id, external_id, name, description, price, image_url, \
          product_url, category, in_stock, created_at, updated_at"
+    };
+}
+
+/// The same columns, qualified for queries that join `products p`.
+macro_rules! p_columns {
+    () => {
+        "p.id, p.merchant_id, p.program_id, p.external_id, p.name, p.description, p.price, \
+         p.image_url, p.product_url, p.category, p.in_stock, p.created_at, p.updated_at"
     };
 }
 
@@ -63,6 +71,14 @@ impl TryFrom<ProductRow> for Product {
             updated_at: row.updated_at,
         })
     }
+}
+
+/// A product row from an upsert, with whether it was inserted.
+#[derive(sqlx::FromRow)]
+struct UpsertRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    inserted: bool,
 }
 
 fn found(row: Option<ProductRow>) -> RepoResult<Product> {
@@ -135,5 +151,112 @@ impl ProductRepo for PgStore {
             return Err(RepoError::NotFound(Entity::Product));
         }
         Ok(())
+    }
+
+    async fn update_product(&self, id: ProductId, patch: ProductPatch) -> RepoResult<Product> {
+        let price = patch
+            .price
+            .map(|p| NewProduct::price(p).field("price"))
+            .transpose()?;
+        let program = patch.program_id;
+        let description = patch.description.as_ref();
+        let image_url = patch.image_url.as_ref();
+        let category = patch.category;
+        let row = sqlx::query_as(concat!(
+            "UPDATE products SET \
+             program_id = CASE WHEN $2 THEN $3 ELSE program_id END, \
+             name = COALESCE($4, name), \
+             description = CASE WHEN $5 THEN $6 ELSE description END, \
+             price = COALESCE($7, price), \
+             image_url = CASE WHEN $8 THEN $9 ELSE image_url END, \
+             product_url = COALESCE($10, product_url), \
+             category = CASE WHEN $11 THEN $12 ELSE category END, \
+             in_stock = COALESCE($13, in_stock) \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(program.is_some())
+        .bind(program.flatten().map(|p| p.as_uuid()))
+        .bind(patch.name.as_ref().map(Name::as_str))
+        .bind(description.is_some())
+        .bind(description.and_then(|d| d.as_ref().map(Description::as_str)))
+        .bind(price.map(|p| p.amount()))
+        .bind(image_url.is_some())
+        .bind(image_url.and_then(|u| u.as_ref().map(WebUrl::as_str)))
+        .bind(patch.product_url.as_ref().map(WebUrl::as_str))
+        .bind(category.is_some())
+        .bind(category.flatten().map(Category::as_str))
+        .bind(patch.in_stock)
+        .fetch_optional(&self.pool)
+        .await
+        .repo_numeric("price")?;
+        found(row)
+    }
+
+    async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
+        let rows: Vec<ProductRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            p_columns!(),
+            " FROM products p JOIN merchants m ON m.id = p.merchant_id \
+             LEFT JOIN programs pr ON pr.id = p.program_id \
+             WHERE ($1::uuid IS NULL OR p.merchant_id = $1) \
+             AND (NOT $2 OR (m.is_active AND (p.program_id IS NULL OR pr.is_active))) \
+             AND ($3::uuid IS NULL OR p.program_id = $3) \
+             AND ($4::text IS NULL OR p.category = $4) \
+             AND ($5::boolean IS NULL OR p.in_stock = $5) \
+             AND ($6::uuid IS NULL OR p.id > $6) \
+             ORDER BY p.id LIMIT $7"
+        ))
+        .bind(query.merchant.map(|m| m.as_uuid()))
+        .bind(query.open_only)
+        .bind(query.program.map(|p| p.as_uuid()))
+        .bind(query.category.map(Category::as_str))
+        .bind(query.in_stock)
+        .bind(query.page.after.map(|p| p.as_uuid()))
+        .bind(i64::from(query.page.limit()))
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(Product::try_from).collect()
+    }
+
+    async fn upsert_product(&self, new: NewProduct) -> RepoResult<(Product, Upserted)> {
+        let price = NewProduct::price(new.price).field("price")?;
+        // One statement on the (merchant_id, external_id) unique key: atomic, and concurrent
+        // upserts of one external id cannot both insert. `xmax = 0` only for a fresh row.
+        let row: UpsertRow = sqlx::query_as(concat!(
+            "INSERT INTO products (id, merchant_id, program_id, external_id, name, description, \
+             price, image_url, product_url, category, in_stock) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (merchant_id, external_id) DO UPDATE SET \
+             program_id = EXCLUDED.program_id, name = EXCLUDED.name, \
+             description = EXCLUDED.description, price = EXCLUDED.price, \
+             image_url = EXCLUDED.image_url, product_url = EXCLUDED.product_url, \
+             category = EXCLUDED.category, in_stock = EXCLUDED.in_stock \
+             RETURNING ",
+            columns!(),
+            ", (xmax = 0) AS inserted"
+        ))
+        .bind(ProductId::new().as_uuid())
+        .bind(new.merchant_id.as_uuid())
+        .bind(new.program_id.map(|p| p.as_uuid()))
+        .bind(new.external_id.as_str())
+        .bind(new.name.as_str())
+        .bind(new.description.as_ref().map(Description::as_str))
+        .bind(price.amount())
+        .bind(new.image_url.as_ref().map(WebUrl::as_str))
+        .bind(new.product_url.as_str())
+        .bind(new.category.map(Category::as_str))
+        .bind(new.in_stock)
+        .fetch_one(&self.pool)
+        .await
+        .repo_numeric("price")?;
+        let how = if row.inserted {
+            Upserted::Created
+        } else {
+            Upserted::Updated
+        };
+        Ok((row.product.try_into()?, how))
     }
 }

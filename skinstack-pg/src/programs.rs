@@ -5,10 +5,10 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::repo::{ProgramRepo, RepoResult};
+use skinstack_core::repo::{Page, ProgramRepo, RepoResult};
 use skinstack_core::{
     Commission, CookieWindow, Entity, FeeRate, MerchantId, Name, Network, NewProgram, Program,
-    ProgramId, RepoError,
+    ProgramId, ProgramPatch, RepoError,
 };
 use uuid::Uuid;
 
@@ -144,5 +144,61 @@ impl ProgramRepo for PgStore {
         .await
         .repo()?;
         found(row)
+    }
+
+    async fn update_program(&self, id: ProgramId, patch: ProgramPatch) -> RepoResult<Program> {
+        // A new commission replaces all three columns, so a fixed amount never lingers beside
+        // a percentage (valid_commission would accept both).
+        let (rate, fixed) = match patch.commission {
+            Some(Commission::Percentage(rate)) => (Some(rate.percent()), None),
+            Some(Commission::Fixed(amount)) => (None, Some(amount.amount())),
+            None => (None, None),
+        };
+        let row = sqlx::query_as(concat!(
+            "UPDATE programs SET \
+             name = COALESCE($2, name), \
+             network = COALESCE($3, network), \
+             commission_type = CASE WHEN $4::text IS NULL THEN commission_type ELSE $4 END, \
+             commission_rate = CASE WHEN $4::text IS NULL THEN commission_rate ELSE $5 END, \
+             fixed_amount = CASE WHEN $4::text IS NULL THEN fixed_amount ELSE $6 END, \
+             cookie_window_days = COALESCE($7, cookie_window_days) \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(patch.name.as_ref().map(Name::as_str))
+        .bind(patch.network.map(Network::as_str))
+        .bind(patch.commission.map(|c| c.type_str()))
+        .bind(rate)
+        .bind(fixed)
+        .bind(patch.cookie_window.map(|w| i32::from(w.days())))
+        .fetch_optional(&self.pool)
+        .await
+        .repo_numeric(if fixed.is_some() {
+            "fixed_amount"
+        } else {
+            "commission_rate"
+        })?;
+        found(row)
+    }
+
+    async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>> {
+        let rows: Vec<ProgramRow> = sqlx::query_as(
+            "SELECT p.id, p.merchant_id, p.name, p.network, \
+             COALESCE(p.commission_type, 'percentage') AS commission_type, \
+             p.commission_rate, p.fixed_amount, \
+             COALESCE(p.cookie_window_days, 30) AS cookie_window_days, \
+             COALESCE(p.platform_fee_rate, 0.20) AS platform_fee_rate, \
+             p.is_active, p.created_at, p.updated_at \
+             FROM programs p JOIN merchants m ON m.id = p.merchant_id \
+             WHERE p.is_active AND m.is_active AND ($1::uuid IS NULL OR p.id > $1) \
+             ORDER BY p.id LIMIT $2",
+        )
+        .bind(page.after.map(|id| id.as_uuid()))
+        .bind(i64::from(page.limit()))
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(Program::try_from).collect()
     }
 }

@@ -1,8 +1,12 @@
 //! [`PgStore`]: the pool and the credential cipher every repository shares.
 
 use crate::crypto::{Cipher, SecretError};
+use crate::error::SqlxResultExt;
 use crate::merchants::SECRET_COLUMNS;
+use async_trait::async_trait;
+use skinstack_core::repo::{Health, RepoResult};
 use skinstack_core::MerchantId;
+use skinstack_core::RepoError;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
 use std::fmt;
@@ -100,5 +104,40 @@ impl PgStore {
 
     pub(crate) fn cipher(&self) -> Result<&Cipher, SecretError> {
         self.cipher.as_deref().ok_or(SecretError::NoKey)
+    }
+}
+
+/// The schema is older or newer than this build's migrations.
+#[derive(Debug, thiserror::Error)]
+#[error("the database schema is at migration {found:?}, this build expects {expected}")]
+struct SchemaMismatch {
+    found: Option<i64>,
+    expected: i64,
+}
+
+#[async_trait]
+impl Health for PgStore {
+    /// Reachable, and every migration this build carries applied successfully (and none newer):
+    /// a server started before `migrate up` finished is not ready.
+    async fn check(&self) -> RepoResult<()> {
+        let expected = crate::MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        let (latest, failed): (Option<i64>, bool) = sqlx::query_as(
+            "SELECT MAX(version), COALESCE(bool_or(NOT success), false) FROM _sqlx_migrations",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .repo()?;
+        if latest != Some(expected) || failed {
+            return Err(RepoError::Backend(Box::new(SchemaMismatch {
+                found: latest,
+                expected,
+            })));
+        }
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@ use crate::error::{RowParser, SqlxResultExt};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use skinstack_core::repo::{RepoResult, UserRepo};
+use skinstack_core::repo::{Page, RepoResult, UserRepo};
 use skinstack_core::{Email, Entity, NewUser, PasswordHash, RepoError, Role, User, UserId};
 use uuid::Uuid;
 
@@ -111,5 +111,19 @@ impl UserRepo for PgStore {
             return Err(RepoError::NotFound(Entity::User));
         }
         Ok(())
+    }
+
+    async fn list_users(&self, page: Page<UserId>) -> RepoResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM users WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(page.after.map(|id| id.as_uuid()))
+        .bind(i64::from(page.limit()))
+        .fetch_all(&self.pool)
+        .await
+        .repo()?;
+        rows.into_iter().map(User::try_from).collect()
     }
 }

@@ -268,3 +268,15 @@ async fn many_concurrent_link_creations_in_a_tiny_slug_space_all_get_distinct_sl
     let stored: HashSet<_> = stored.into_iter().map(|l| l.slug).collect();
     assert_eq!(stored, slugs);
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_store_is_ready_only_with_every_migration_applied(pool: sqlx::PgPool) {
+    use skinstack_core::Health;
+    let store = skinstack_pg::PgStore::new(pool.clone(), None);
+    assert!(store.check().await.is_err(), "no schema at all");
+    skinstack_pg::MIGRATOR.run(&pool).await.unwrap();
+    store.check().await.unwrap();
+    skinstack_pg::MIGRATOR.undo(&pool, 8).await.unwrap();
+    let err = store.check().await.unwrap_err();
+    assert!(err.to_string().contains("expects 9"), "{err}");
+}

@@ -31,7 +31,7 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "users",
     "influencers",
     "merchants",
@@ -40,9 +40,10 @@ const NAMES: [&str; 8] = [
     "tracking_links",
     "clicks",
     "link_change_feed",
+    "sessions",
 ];
 
-fn status_lines(states: [&str; 8]) -> Vec<String> {
+fn status_lines(states: [&str; 9]) -> Vec<String> {
     (1..)
         .zip(NAMES.iter().zip(states))
         .map(|(v, (name, state))| format!("{v} {name} {state}"))
@@ -56,7 +57,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 8])
+        status_lines(["pending"; 9])
     );
 
     let applied: Vec<String> = (1..)
@@ -66,16 +67,17 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 8])
+        status_lines(["applied"; 9])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 8 migrations are applied"]
+        vec!["nothing to apply: all 9 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 9 sessions",
             "reverted 8 link_change_feed",
             "reverted 7 clicks",
             "reverted 6 tracking_links",
@@ -86,7 +88,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
         status_lines([
-            "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending"
+            "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
+            "pending"
         ])
     );
 
@@ -103,7 +106,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 5 products",
             "applied 6 tracking_links",
             "applied 7 clicks",
-            "applied 8 link_change_feed"
+            "applied 8 link_change_feed",
+            "applied 9 sessions"
         ]
     );
 }
