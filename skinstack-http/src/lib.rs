@@ -1,19 +1,30 @@
 //! A thin [axum] adapter for SkinStack: routers to mount in your own app.
 //!
 //! Handlers only parse the request, call `skinstack-core` and map the result; every rule lives
-//! in core. Start with [`redirect::router`], the shopper-facing `GET /{slug}`:
+//! in core. Two routers:
+//!
+//! - [`api`]: the JSON API under `/v1` (accounts, profiles, programs, products, tracking
+//!   links, administration) with `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+//! - [`redirect::router`]: the shopper-facing `GET /{slug}`. Merge it after the API: axum
+//!   prefers the API's static paths over its `/{slug}` capture.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use skinstack_core::{ClickRecorder, FlushConfig, MemoryStore};
 //! use skinstack_http::redirect::{self, RedirectState};
+//! use skinstack_http::ApiState;
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let store = MemoryStore::new();
 //! let (recorder, flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
+//! let redirects = RedirectState::new(Arc::new(store.clone()), recorder.clone());
+//! let api = ApiState::new(Arc::new(store))
+//!     .with_redirect_metrics(redirects.metrics().clone())
+//!     .with_click_recorder(recorder);
 //! let app = axum::Router::new()
 //!     .route("/hello", axum::routing::get(|| async { "your own route" }))
-//!     .merge(redirect::router(RedirectState::new(Arc::new(store), recorder)));
+//!     .merge(skinstack_http::api(api))
+//!     .merge(redirect::router(redirects));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
 //! flusher.shutdown(std::time::Duration::from_secs(10)).await.ok();
@@ -23,5 +34,63 @@
 #![deny(missing_docs)]
 
 pub mod client_ip;
+pub mod error;
+pub mod extract;
+pub mod metrics;
 pub mod preview;
 pub mod redirect;
+pub mod routes;
+pub mod state;
+
+pub use error::Error;
+pub use state::{ApiState, LoginLimits};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request};
+use axum::Router;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+
+/// Largest JSON body the API reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Gives a request without an `x-request-id` a fresh UUIDv7 (time-ordered, so ids sort by
+/// arrival in logs).
+#[derive(Debug, Clone, Copy, Default)]
+struct RequestIdV7;
+
+impl MakeRequestId for RequestIdV7 {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The OpenAPI 3.1 document of [`api`], as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api_routes().split_for_parts().1
+}
+
+/// The API router: everything under `/v1`, plus `/healthz`, `/readyz`, `/metrics` and
+/// `/openapi.json`. Every response carries an `x-request-id` (the client's, or a new
+/// UUIDv7), every request is logged on one line and counted by route template, JSON bodies
+/// are limited to [`BODY_LIMIT`]. It has no fallback, so it merges with other routers.
+pub fn api(state: ApiState) -> Router {
+    let (router, doc) = routes::api_routes().split_for_parts();
+    let mut state = state;
+    state.openapi_json = doc
+        .to_json()
+        .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
+        .into();
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RequestIdV7))
+        .with_state(state)
+}

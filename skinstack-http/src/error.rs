@@ -1,0 +1,167 @@
+//! The one error type of the API, and the one place it becomes a response.
+//!
+//! Every error body is JSON: `{"error": <kind>, "message": <text>}`, plus `"fields"` (field →
+//! messages) for 422. A 500 says only "internal error": its cause is logged by the request
+//! log with the request id (see [`InternalCause`]), never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use skinstack_core::error::ValidationError;
+use skinstack_core::service::{Conflict, ServiceError};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Why a request failed, named for the response it gets.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the body or query is not what the route takes (malformed JSON, unknown or missing
+    /// fields, wrong types).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no bearer token, or one that opens nothing; also wrong login credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: the account's role may not use this route.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: no such thing, or not yours.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: clashes with something stored.
+    #[error(transparent)]
+    Conflict(Conflict),
+    /// 413: the body is larger than the API accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// 422: values refused, by field.
+    #[error("invalid input")]
+    Unprocessable(BTreeMap<String, Vec<String>>),
+    /// 429: too many failed attempts; retry after this many seconds.
+    #[error("too many attempts, retry in {0} seconds")]
+    TooManyRequests(u64),
+    /// 503: a dependency (the store) is not ready.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or a failing store. The cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `payload_too_large`, `unsupported_media_type`, `validation`,
+    /// `too_many_requests`, `unavailable` or `internal`.
+    #[schema(example = "validation")]
+    pub error: &'static str,
+    /// What went wrong, for people.
+    #[schema(example = "invalid input")]
+    pub message: String,
+    /// For `validation`: each refused field with its messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The cause of a 500, attached to the response's extensions so that the request log can
+/// record it next to the request id. Never serialised.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl Error {
+    /// The status this error answers with.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::Unprocessable(_) => "validation",
+            Error::TooManyRequests(_) => "too_many_requests",
+            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// A 422 for one refused value.
+    pub fn invalid(err: &ValidationError) -> Self {
+        let mut fields = BTreeMap::new();
+        fields.insert(err.field.to_owned(), vec![err.reason.to_string()]);
+        Error::Unprocessable(fields)
+    }
+}
+
+impl From<ServiceError> for Error {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Unauthenticated => Error::Unauthorized("invalid credentials"),
+            ServiceError::Forbidden(why) => Error::Forbidden(why),
+            ServiceError::NotFound(entity) => Error::NotFound(format!("{entity} not found")),
+            ServiceError::Conflict(conflict) => Error::Conflict(conflict),
+            ServiceError::Invalid(invalid) => Error::invalid(&invalid),
+            ServiceError::Rejected { field, message } => {
+                Error::Unprocessable(BTreeMap::from([(field.to_owned(), vec![message])]))
+            }
+            ServiceError::Internal(source) => Error::Internal(source.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let kind = self.kind();
+        let retry_after = match &self {
+            Error::TooManyRequests(seconds) => Some(*seconds),
+            _ => None,
+        };
+        let (message, fields, cause) = match self {
+            Error::Internal(cause) => ("internal error".to_owned(), None, Some(cause)),
+            Error::Unprocessable(fields) => ("invalid input".to_owned(), Some(fields), None),
+            other => (other.to_string(), None, None),
+        };
+        let body = ErrorBody {
+            error: kind,
+            message,
+            fields,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
+        response
+    }
+}
+
+/// Shorthand for handler results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,216 @@
+//! Accounts: `POST /v1/auth/register`, `POST /v1/auth/login`, `POST /v1/auth/logout`,
+//! `GET /v1/me`.
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{AuthUser, Check, ClientIp, Json};
+use crate::state::ApiState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use skinstack_core::service::accounts::{self, Registration};
+use skinstack_core::{Email, Password, Role, User};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+/// The roles one can sign up as.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignUpRole {
+    /// Creates links, earns commissions.
+    Influencer,
+    /// Runs programs, pays commissions.
+    Merchant,
+}
+
+/// `POST /v1/auth/register`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Login address.
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    /// 12–1024 characters.
+    #[schema(example = "correct horse battery staple")]
+    pub password: String,
+    /// `influencer` or `merchant`.
+    pub role: SignUpRole,
+}
+
+/// An account as the API shows it (never its password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Its id.
+    pub id: Uuid,
+    /// Login address.
+    pub email: String,
+    /// `influencer`, `merchant` or `admin`.
+    #[schema(value_type = String, example = "influencer")]
+    pub role: Role,
+    /// Deactivated accounts cannot log in.
+    pub is_active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.as_uuid(),
+            email: user.email.as_str().to_owned(),
+            role: user.role,
+            is_active: user.is_active,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// Signs up as an influencer or a merchant.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "Email already registered", body = ErrorBody),
+        (status = 422, description = "Invalid email or password", body = ErrorBody),
+    )
+)]
+async fn register(
+    State(state): State<ApiState>,
+    Json(body): Json<RegisterRequest>,
+) -> Result<(StatusCode, axum::Json<UserView>)> {
+    let mut check = Check::default();
+    let email = check.req("email", Email::parse(&body.email));
+    let password = check.req("password", Password::parse(&body.password));
+    check.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(Error::Internal("checked fields missing".to_owned()));
+    };
+    let role = match body.role {
+        SignUpRole::Influencer => Role::Influencer,
+        SignUpRole::Merchant => Role::Merchant,
+    };
+    let user = accounts::register(
+        &*state.store,
+        &*state.hasher,
+        Registration {
+            email,
+            password,
+            role,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// `POST /v1/auth/login`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login address.
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send it as `Authorization: Bearer <token>`. Shown once; only its hash is stored.
+    pub token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The account.
+    pub user: UserView,
+}
+
+/// Logs in. Wrong email and wrong password are the same 401; repeated attempts are 429.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong email or password, or deactivated", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+    )
+)]
+async fn login(
+    State(state): State<ApiState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginRequest>,
+) -> Result<axum::Json<LoginResponse>> {
+    state
+        .throttle
+        .attempt(&body.email, ip)
+        .map_err(Error::TooManyRequests)?;
+    let session = accounts::login(
+        &*state.store,
+        &*state.hasher,
+        &body.email,
+        Password::offered(&body.password),
+        Utc::now(),
+        state.session_ttl,
+    )
+    .await
+    .map_err(|err| match Error::from(err) {
+        Error::Unauthorized(_) => Error::Unauthorized("wrong email or password"),
+        other => other,
+    })?;
+    Ok(axum::Json(LoginResponse {
+        token: session.token.expose().to_owned(),
+        token_type: "Bearer",
+        expires_at: session.session.expires_at,
+        user: session.user.into(),
+    }))
+}
+
+/// Revokes the token the request carries.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    )
+)]
+async fn logout(State(state): State<ApiState>, auth: AuthUser) -> Result<StatusCode> {
+    accounts::logout(&*state.store, &auth.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account the token belongs to.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = UserView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    )
+)]
+async fn me(auth: AuthUser) -> axum::Json<UserView> {
+    axum::Json(auth.actor.user().clone().into())
+}

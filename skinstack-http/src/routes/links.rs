@@ -1,0 +1,339 @@
+//! Tracking links: an influencer's own (create, list with counters, get, update, delete).
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{double_option, AuthUser, Check, Json, Path};
+use crate::state::ApiState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use skinstack_core::service::links::{self, LinkRequest};
+use skinstack_core::{
+    CampaignCode, LinkId, LinkPatch, ProductId, ProgramId, Slug, TrackingLink, Utm, UtmValue,
+    WebUrl,
+};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update, delete))
+}
+
+/// UTM parameters; an absent one gets the default (`skinstack`, `affiliate`, none), `null`
+/// leaves it out.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UtmRequest {
+    /// `utm_source`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    /// `utm_medium`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub medium: Option<Option<String>>,
+    /// `utm_campaign`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub campaign: Option<Option<String>>,
+}
+
+impl UtmRequest {
+    fn parse(self, c: &mut Check) -> Utm {
+        let defaults = Utm::default();
+        let mut one =
+            |field: &str, value: Option<Option<String>>, default: Option<UtmValue>| match value {
+                None => default,
+                Some(None) => None,
+                Some(Some(v)) => c.req(field, UtmValue::parse(&v)),
+            };
+        Utm {
+            source: one("utm.source", self.source, defaults.source),
+            medium: one("utm.medium", self.medium, defaults.medium),
+            campaign: one("utm.campaign", self.campaign, defaults.campaign),
+        }
+    }
+}
+
+/// `POST /v1/links`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCreateRequest {
+    /// An open program.
+    pub program_id: Uuid,
+    /// One of the program's merchant's products.
+    pub product_id: Option<Uuid>,
+    /// Where it leads; defaults to the product's page, else the merchant's website. Must be on
+    /// the merchant's website or a subdomain.
+    pub destination_url: Option<String>,
+    /// A chosen slug (3–64 of `a-z 0-9 _ -`); six random characters if absent.
+    #[schema(example = "ana-glow")]
+    pub slug: Option<String>,
+    /// A coupon code attributing orders to the link.
+    pub campaign_code: Option<String>,
+    /// UTM parameters.
+    pub utm: Option<UtmRequest>,
+    /// When it stops redirecting; must be in the future.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `PATCH /v1/links/{id}`: absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPatchRequest {
+    /// Turn the link on or off.
+    pub is_active: Option<bool>,
+    /// New expiry (in the future), or `null` for none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// New UTM parameters, replacing all three.
+    pub utm: Option<UtmRequest>,
+}
+
+/// UTM parameters of a link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UtmView {
+    /// `utm_source`.
+    pub source: Option<String>,
+    /// `utm_medium`.
+    pub medium: Option<String>,
+    /// `utm_campaign`.
+    pub campaign: Option<String>,
+}
+
+/// A tracking link with its counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    /// Its id.
+    pub id: Uuid,
+    /// Its slug: share `https://<short host>/<slug>`.
+    pub slug: String,
+    /// The program it earns under.
+    pub program_id: Uuid,
+    /// The product it promotes.
+    pub product_id: Option<Uuid>,
+    /// Where it leads.
+    pub destination_url: String,
+    /// Its coupon code.
+    pub campaign_code: Option<String>,
+    /// Its UTM parameters.
+    pub utm: UtmView,
+    /// Human clicks recorded.
+    pub total_clicks: i64,
+    /// Conversions attributed.
+    pub total_conversions: i64,
+    /// Revenue attributed (decimal string).
+    #[schema(value_type = String, example = "0.00")]
+    pub total_revenue: Decimal,
+    /// Commission earned (decimal string).
+    #[schema(value_type = String, example = "0.00")]
+    pub total_commission: Decimal,
+    /// Whether it redirects.
+    pub is_active: bool,
+    /// When it stops redirecting.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TrackingLink> for LinkView {
+    fn from(l: TrackingLink) -> Self {
+        let text = |v: Option<UtmValue>| v.map(|v| v.as_str().to_owned());
+        Self {
+            id: l.id.as_uuid(),
+            slug: l.slug.as_str().to_owned(),
+            program_id: l.program_id.as_uuid(),
+            product_id: l.product_id.map(|p| p.as_uuid()),
+            destination_url: l.destination_url.as_str().to_owned(),
+            campaign_code: l.campaign_code.map(|c| c.as_str().to_owned()),
+            utm: UtmView {
+                source: text(l.utm.source),
+                medium: text(l.utm.medium),
+                campaign: text(l.utm.campaign),
+            },
+            total_clicks: l.total_clicks,
+            total_conversions: l.total_conversions,
+            total_revenue: l.total_revenue,
+            total_commission: l.total_commission,
+            is_active: l.is_active,
+            expires_at: l.expires_at,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+/// Creates a link for the caller (an influencer with a profile) under an open program.
+#[utoipa::path(
+    post,
+    path = "/v1/links",
+    tag = "links",
+    security(("bearer" = [])),
+    request_body = LinkCreateRequest,
+    responses(
+        (status = 201, description = "Created", body = LinkView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No influencer profile, or no such program or product", body = ErrorBody),
+        (status = 409, description = "Slug taken", body = ErrorBody),
+        (status = 422, description = "Invalid fields, inactive program, destination off the merchant's site, expiry in the past", body = ErrorBody),
+    )
+)]
+async fn create(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Json(body): Json<LinkCreateRequest>,
+) -> Result<(StatusCode, axum::Json<LinkView>)> {
+    let mut c = Check::default();
+    let destination_url = c.opt(
+        "destination_url",
+        body.destination_url.as_deref(),
+        WebUrl::parse,
+    );
+    let custom_slug = c.opt("slug", body.slug.as_deref(), Slug::custom);
+    let campaign_code = c.opt(
+        "campaign_code",
+        body.campaign_code.as_deref(),
+        CampaignCode::parse,
+    );
+    let utm = body.utm.unwrap_or_default().parse(&mut c);
+    c.finish()?;
+    let (Some(destination_url), Some(custom_slug), Some(campaign_code)) =
+        (destination_url, custom_slug, campaign_code)
+    else {
+        return Err(Error::Internal("checked fields missing".to_owned()));
+    };
+    let request = LinkRequest {
+        program_id: ProgramId::from_uuid(body.program_id),
+        product_id: body.product_id.map(ProductId::from_uuid),
+        destination_url,
+        custom_slug,
+        campaign_code,
+        utm,
+        expires_at: body.expires_at,
+    };
+    let link = links::create_own(
+        &*state.store,
+        &state.slug_policy,
+        Utc::now(),
+        &auth.actor,
+        request,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(link.into())))
+}
+
+/// The caller's links with their counters, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/links",
+    tag = "links",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's links", body = Vec<LinkView>),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No influencer profile", body = ErrorBody),
+    )
+)]
+async fn list(State(state): State<ApiState>, auth: AuthUser) -> Result<axum::Json<Vec<LinkView>>> {
+    let links = links::list_own(&*state.store, &auth.actor).await?;
+    Ok(axum::Json(links.into_iter().map(LinkView::from).collect()))
+}
+
+/// One of the caller's links.
+#[utoipa::path(
+    get,
+    path = "/v1/links/{id}",
+    tag = "links",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+    )
+)]
+async fn get_one(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<LinkView>> {
+    let link = links::owned(&*state.store, &auth.actor, LinkId::from_uuid(id)).await?;
+    Ok(axum::Json(link.into()))
+}
+
+/// Changes one of the caller's links: on/off, expiry, UTM parameters.
+#[utoipa::path(
+    patch,
+    path = "/v1/links/{id}",
+    tag = "links",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id")),
+    request_body = LinkPatchRequest,
+    responses(
+        (status = 200, description = "Updated", body = LinkView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+        (status = 422, description = "Invalid fields or an expiry in the past", body = ErrorBody),
+    )
+)]
+async fn update(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<LinkPatchRequest>,
+) -> Result<axum::Json<LinkView>> {
+    let mut c = Check::default();
+    let utm = body.utm.map(|u| u.parse(&mut c));
+    c.finish()?;
+    let patch = LinkPatch {
+        is_active: body.is_active,
+        expires_at: body.expires_at,
+        utm,
+    };
+    let link = links::update_own(
+        &*state.store,
+        Utc::now(),
+        &auth.actor,
+        LinkId::from_uuid(id),
+        patch,
+    )
+    .await?;
+    Ok(axum::Json(link.into()))
+}
+
+/// Deletes one of the caller's links; its slug becomes free.
+#[utoipa::path(
+    delete,
+    path = "/v1/links/{id}",
+    tag = "links",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+    )
+)]
+async fn delete(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode> {
+    links::delete_own(&*state.store, &auth.actor, LinkId::from_uuid(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,90 @@
+//! The API's routes, one module per group; [`api_routes`] joins them with their OpenAPI
+//! description, so a route cannot exist without being documented.
+
+pub mod admin;
+pub mod auth;
+pub mod links;
+pub mod ops;
+pub mod products;
+pub mod profiles;
+pub mod programs;
+
+use crate::error::{Error, ErrorBody};
+use crate::state::ApiState;
+use serde::Deserialize;
+use skinstack_core::{Page, ValidationError};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+/// Paging for lists: `?limit=50&after=<id>`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–100 (50 if absent).
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page.
+    pub after: Option<Uuid>,
+}
+
+impl PageQuery {
+    pub(crate) fn page<Id>(&self, id: impl Fn(Uuid) -> Id) -> Result<Page<Id>, Error> {
+        Page::new(
+            self.limit.unwrap_or(Page::<Id>::DEFAULT_LIMIT),
+            self.after.map(id),
+        )
+        .map_err(|reason| Error::invalid(&ValidationError::new("limit", reason)))
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SkinStack API",
+        description = "Influencer affiliate platform for skincare brands: accounts, profiles, programs, products and tracking links.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "profiles", description = "Influencer and merchant profiles"),
+        (name = "programs", description = "Commission programs"),
+        (name = "products", description = "Merchants' catalogues"),
+        (name = "links", description = "Influencers' tracking links"),
+        (name = "admin", description = "Administration"),
+        (name = "ops", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` scheme the routes' `security(("bearer" = []))` refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token from POST /v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI description.
+pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(profiles::router())
+        .merge(programs::router())
+        .merge(products::router())
+        .merge(links::router())
+        .merge(admin::router())
+        .merge(ops::router())
+}

@@ -1,0 +1,392 @@
+//! Programs: a merchant's own (create, update, deactivate, list) and, for influencers, the
+//! open ones.
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{AuthUser, Check, DecimalInput, Json, Path, Query};
+use crate::routes::PageQuery;
+use crate::state::ApiState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use skinstack_core::error::Invalid;
+use skinstack_core::service::programs::{self, ProgramInput};
+use skinstack_core::{
+    Commission, CommissionRate, CookieWindow, Money, Name, Network, Program, ProgramId,
+    ProgramPatch,
+};
+use std::str::FromStr;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update))
+        .routes(routes!(deactivate))
+}
+
+/// How a program pays.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CommissionType {
+    /// `commission_rate` percent of the order.
+    Percentage,
+    /// `fixed_amount` per order.
+    Fixed,
+}
+
+/// `POST /v1/programs`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramRequest {
+    /// Its name.
+    #[schema(example = "Glow Ambassadors")]
+    pub name: String,
+    /// `shopify_refersion`, `impact`, `amazon` or `levanta`.
+    #[schema(value_type = String, example = "shopify_refersion")]
+    pub network: Network,
+    /// `percentage` (needs `commission_rate`) or `fixed` (needs `fixed_amount`).
+    pub commission_type: CommissionType,
+    /// Percent, 0 < rate ≤ 100, two decimals at most.
+    #[schema(value_type = Option<String>, example = "20")]
+    pub commission_rate: Option<DecimalInput>,
+    /// Amount per order.
+    #[schema(value_type = Option<String>, example = "5.00")]
+    pub fixed_amount: Option<DecimalInput>,
+    /// Attribution window in days, 1–365 (30 if absent).
+    pub cookie_window_days: Option<i64>,
+}
+
+/// `PATCH /v1/programs/{id}`: absent fields stay. A commission change gives the type and its
+/// value together.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramPatchRequest {
+    /// New name.
+    pub name: Option<String>,
+    /// New network.
+    #[schema(value_type = Option<String>)]
+    pub network: Option<Network>,
+    /// New commission type.
+    pub commission_type: Option<CommissionType>,
+    /// New rate, with `commission_type: percentage`.
+    #[schema(value_type = Option<String>)]
+    pub commission_rate: Option<DecimalInput>,
+    /// New amount, with `commission_type: fixed`.
+    #[schema(value_type = Option<String>)]
+    pub fixed_amount: Option<DecimalInput>,
+    /// New attribution window in days.
+    pub cookie_window_days: Option<i64>,
+}
+
+/// A program.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgramView {
+    /// Its id.
+    pub id: Uuid,
+    /// The merchant running it.
+    pub merchant_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its network.
+    #[schema(value_type = String)]
+    pub network: Network,
+    /// How it pays.
+    pub commission_type: CommissionType,
+    /// Percent, for `percentage` (decimal string).
+    #[schema(value_type = Option<String>, example = "20")]
+    pub commission_rate: Option<Decimal>,
+    /// Amount, for `fixed` (decimal string).
+    #[schema(value_type = Option<String>)]
+    pub fixed_amount: Option<Decimal>,
+    /// Attribution window in days.
+    pub cookie_window_days: u16,
+    /// The platform's share of each commission (decimal string).
+    #[schema(value_type = String, example = "0.2")]
+    pub platform_fee_rate: Decimal,
+    /// Inactive programs take no links and their links stop redirecting.
+    pub is_active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Program> for ProgramView {
+    fn from(p: Program) -> Self {
+        let (commission_type, commission_rate, fixed_amount) = match p.commission {
+            Commission::Percentage(rate) => {
+                (CommissionType::Percentage, Some(rate.percent()), None)
+            }
+            Commission::Fixed(amount) => (CommissionType::Fixed, None, Some(amount.amount())),
+        };
+        Self {
+            id: p.id.as_uuid(),
+            merchant_id: p.merchant_id.as_uuid(),
+            name: p.name.as_str().to_owned(),
+            network: p.network,
+            commission_type,
+            commission_rate,
+            fixed_amount,
+            cookie_window_days: p.cookie_window.days(),
+            // Normalised: the default is stored as 0.20 and a read-back as 0.2; one form only.
+            platform_fee_rate: p.platform_fee_rate.fraction().normalize(),
+            is_active: p.is_active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A list of programs with the cursor for the next page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgramList {
+    /// This page.
+    pub items: Vec<ProgramView>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<Uuid>,
+}
+
+fn decimal(text: &str) -> Result<Decimal, Invalid> {
+    // Plain digits only: Decimal::from_str also takes exponents and underscores.
+    if text.is_empty()
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err(Invalid::Format("a decimal number such as 12.5"));
+    }
+    Decimal::from_str(text).map_err(|_| Invalid::Format("a decimal number such as 12.5"))
+}
+
+/// The commission a request describes, with the failing field named.
+fn commission(
+    c: &mut Check,
+    kind: CommissionType,
+    rate: Option<&DecimalInput>,
+    fixed: Option<&DecimalInput>,
+) -> Option<Commission> {
+    match kind {
+        CommissionType::Percentage => {
+            if fixed.is_some() {
+                c.refuse("fixed_amount", "must be absent for a percentage commission");
+            }
+            let Some(rate) = rate else {
+                c.refuse(
+                    "commission_rate",
+                    Invalid::Missing("for a percentage commission"),
+                );
+                return None;
+            };
+            let rate = c.req(
+                "commission_rate",
+                decimal(&rate.text()).and_then(CommissionRate::new),
+            )?;
+            Some(Commission::Percentage(rate))
+        }
+        CommissionType::Fixed => {
+            if rate.is_some() {
+                c.refuse("commission_rate", "must be absent for a fixed commission");
+            }
+            let Some(fixed) = fixed else {
+                c.refuse("fixed_amount", Invalid::Missing("for a fixed commission"));
+                return None;
+            };
+            c.req(
+                "fixed_amount",
+                Money::parse(&fixed.text()).and_then(Commission::fixed),
+            )
+        }
+    }
+}
+
+/// Creates a program for the caller's merchant.
+#[utoipa::path(
+    post,
+    path = "/v1/programs",
+    tag = "programs",
+    security(("bearer" = [])),
+    request_body = ProgramRequest,
+    responses(
+        (status = 201, description = "Created", body = ProgramView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        (status = 404, description = "No merchant profile yet", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+async fn create(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Json(body): Json<ProgramRequest>,
+) -> Result<(StatusCode, axum::Json<ProgramView>)> {
+    let mut c = Check::default();
+    let name = c.req("name", Name::parse(&body.name));
+    let commission = commission(
+        &mut c,
+        body.commission_type,
+        body.commission_rate.as_ref(),
+        body.fixed_amount.as_ref(),
+    );
+    let cookie_window = match body.cookie_window_days {
+        Some(days) => c.req("cookie_window_days", CookieWindow::new(days)),
+        None => Some(CookieWindow::default()),
+    };
+    c.finish()?;
+    let (Some(name), Some(commission), Some(cookie_window)) = (name, commission, cookie_window)
+    else {
+        return Err(Error::Internal("checked fields missing".to_owned()));
+    };
+    let input = ProgramInput {
+        name,
+        network: body.network,
+        commission,
+        cookie_window,
+    };
+    let program = programs::create(&*state.store, &auth.actor, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(program.into())))
+}
+
+/// The programs the caller may see: a merchant's own, or the open ones (active programs of
+/// active merchants) for influencers and administrators.
+#[utoipa::path(
+    get,
+    path = "/v1/programs",
+    tag = "programs",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page", body = ProgramList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "A merchant account without a merchant profile", body = ErrorBody),
+        (status = 422, description = "Invalid limit", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<ProgramList>> {
+    let page = query.page(ProgramId::from_uuid)?;
+    let items = programs::list(&*state.store, &auth.actor, page).await?;
+    let next_after = (items.len() == page.limit() as usize)
+        .then(|| items.last().map(|p| p.id.as_uuid()))
+        .flatten();
+    Ok(axum::Json(ProgramList {
+        items: items.into_iter().map(ProgramView::from).collect(),
+        next_after,
+    }))
+}
+
+/// One program: a merchant's own, an open one for an influencer, any for an administrator.
+#[utoipa::path(
+    get,
+    path = "/v1/programs/{id}",
+    tag = "programs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id")),
+    responses(
+        (status = 200, description = "The program", body = ProgramView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "No such program, or not yours", body = ErrorBody),
+    )
+)]
+async fn get_one(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<ProgramView>> {
+    let program = programs::get(&*state.store, &auth.actor, ProgramId::from_uuid(id)).await?;
+    Ok(axum::Json(program.into()))
+}
+
+/// Changes one of the caller's merchant's programs.
+#[utoipa::path(
+    patch,
+    path = "/v1/programs/{id}",
+    tag = "programs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id")),
+    request_body = ProgramPatchRequest,
+    responses(
+        (status = 200, description = "Updated", body = ProgramView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        (status = 404, description = "No such program, or not yours", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    )
+)]
+async fn update(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ProgramPatchRequest>,
+) -> Result<axum::Json<ProgramView>> {
+    let mut c = Check::default();
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|n| c.req("name", Name::parse(n)));
+    let commission = match body.commission_type {
+        Some(kind) => commission(
+            &mut c,
+            kind,
+            body.commission_rate.as_ref(),
+            body.fixed_amount.as_ref(),
+        ),
+        None => {
+            if body.commission_rate.is_some() || body.fixed_amount.is_some() {
+                c.refuse(
+                    "commission_type",
+                    Invalid::Missing("when the commission changes"),
+                );
+            }
+            None
+        }
+    };
+    let cookie_window = body
+        .cookie_window_days
+        .and_then(|days| c.req("cookie_window_days", CookieWindow::new(days)));
+    c.finish()?;
+    let patch = ProgramPatch {
+        name,
+        network: body.network,
+        commission,
+        cookie_window,
+    };
+    let program =
+        programs::update(&*state.store, &auth.actor, ProgramId::from_uuid(id), patch).await?;
+    Ok(axum::Json(program.into()))
+}
+
+/// Deactivates one of the caller's merchant's programs: no new links, and its links stop
+/// redirecting.
+#[utoipa::path(
+    post,
+    path = "/v1/programs/{id}/deactivate",
+    tag = "programs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id")),
+    responses(
+        (status = 200, description = "Deactivated", body = ProgramView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        (status = 404, description = "No such program, or not yours", body = ErrorBody),
+    )
+)]
+async fn deactivate(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<ProgramView>> {
+    let program =
+        programs::deactivate(&*state.store, &auth.actor, ProgramId::from_uuid(id)).await?;
+    Ok(axum::Json(program.into()))
+}

@@ -1,0 +1,8 @@
+//! The API through its router, on the in-memory store and on PostgreSQL (each PostgreSQL test
+//! in a fresh database of its own).
+#![allow(clippy::unwrap_used)] // a test reports failure by panicking
+
+mod behaviour;
+mod helpers;
+mod matrix;
+mod walkthrough;

@@ -1,0 +1,512 @@
+//! Every route × every role × own and someone else's resource, with the exact status.
+//! The same walk runs on the in-memory store and on PostgreSQL, and its route list must be
+//! exactly the routes the served OpenAPI document lists.
+
+use crate::helpers::*;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    /// Influencer A: owns the links under test.
+    Influencer,
+    /// Influencer B: someone else's links.
+    OtherInfluencer,
+    /// Merchant A: owns the program and product under test.
+    Merchant,
+    /// Merchant B: someone else's program and product.
+    OtherMerchant,
+    Admin,
+}
+
+use Role::*;
+
+/// Owners act last, so a mutation that succeeds (deactivate, delete) cannot change what the
+/// other roles see.
+const ORDER: [Role; 6] = [
+    Anonymous,
+    OtherInfluencer,
+    OtherMerchant,
+    Admin,
+    Merchant,
+    Influencer,
+];
+
+/// The resources the walk refers to, all created through the API.
+struct World {
+    tokens: Vec<(Role, String)>,
+    program: String,
+    spare_program: String,
+    product: String,
+    link: String,
+    spare_link: String,
+    spare_user: String,
+    spare_user_email: String,
+    spare_merchant: String,
+}
+
+impl World {
+    fn token(&self, role: Role) -> Option<String> {
+        self.tokens
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| t.clone())
+    }
+}
+
+async fn world(app: &TestApp) -> World {
+    let (inf, _) = app.account("influencer").await;
+    app.create(&inf, "/v1/influencer", influencer_profile())
+        .await;
+    let (inf2, _) = app.account("influencer").await;
+    app.create(&inf2, "/v1/influencer", influencer_profile())
+        .await;
+    let (mer, _) = app.account("merchant").await;
+    app.create(&mer, "/v1/merchant", merchant_profile()).await;
+    let (mer2, _) = app.account("merchant").await;
+    app.create(&mer2, "/v1/merchant", merchant_profile()).await;
+    let (admin, _, _) = app.admin().await;
+
+    let program = app.create(&mer, "/v1/programs", program_json()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spare_program = app.create(&mer, "/v1/programs", program_json()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(&mer2, "/v1/programs", program_json()).await;
+    let product = app
+        .create(&mer, "/v1/products", product_json(Some(&program)))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link_body = json!({"program_id": program, "product_id": product});
+    let link = app.create(&inf, "/v1/links", link_body.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spare_link = app.create(&inf, "/v1/links", link_body.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(&inf2, "/v1/links", link_body).await;
+
+    let spare_user_email = format!("spare-{}@example.com", uuid::Uuid::new_v4().simple());
+    let reply = app
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"email": spare_user_email, "password": PASSWORD, "role": "influencer"})),
+        )
+        .await;
+    let spare_user = reply.json["id"].as_str().unwrap().to_owned();
+    let (spare_mer, _) = app.account("merchant").await;
+    let spare_merchant = app
+        .create(&spare_mer, "/v1/merchant", merchant_profile())
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    World {
+        tokens: vec![
+            (Influencer, inf),
+            (OtherInfluencer, inf2),
+            (Merchant, mer),
+            (OtherMerchant, mer2),
+            (Admin, admin),
+        ],
+        program,
+        spare_program,
+        product,
+        link,
+        spare_link,
+        spare_user,
+        spare_user_email,
+        spare_merchant,
+    }
+}
+
+/// One route: how to call it and what each role gets.
+struct Case {
+    method: Method,
+    /// The route template as the OpenAPI document names it.
+    route: &'static str,
+    /// The concrete path.
+    path: String,
+    /// A fresh body for each call (unique emails and external ids).
+    body: fn(&World) -> Option<Value>,
+    /// Log in afresh for this call (logout spends the token).
+    fresh_token: bool,
+    /// Status by role, in the order of `ORDER`: anonymous, other influencer, other merchant,
+    /// admin, merchant, influencer.
+    expect: [u16; 6],
+}
+
+fn none(_: &World) -> Option<Value> {
+    None
+}
+
+fn cases(w: &World) -> Vec<Case> {
+    use Method as M;
+    let case = |method: M,
+                route: &'static str,
+                path: String,
+                body: fn(&World) -> Option<Value>,
+                expect| Case {
+        method,
+        route,
+        path,
+        body,
+        fresh_token: false,
+        expect,
+    };
+    //                       anon  inf2  mer2 admin  mer   inf
+    vec![
+        case(
+            M::POST,
+            "/v1/auth/register",
+            "/v1/auth/register".into(),
+            |_| {
+                Some(json!({
+            "email": format!("new-{}@example.com", uuid::Uuid::new_v4().simple()),
+            "password": PASSWORD, "role": "merchant"}))
+            },
+            [201, 201, 201, 201, 201, 201],
+        ),
+        case(
+            M::POST,
+            "/v1/auth/login",
+            "/v1/auth/login".into(),
+            |w| {
+                Some(json!({
+            "email": w.spare_user_email, "password": PASSWORD}))
+            },
+            [200, 200, 200, 200, 200, 200],
+        ),
+        Case {
+            fresh_token: true,
+            ..case(
+                M::POST,
+                "/v1/auth/logout",
+                "/v1/auth/logout".into(),
+                none,
+                [401, 204, 204, 204, 204, 204],
+            )
+        },
+        case(
+            M::GET,
+            "/v1/me",
+            "/v1/me".into(),
+            none,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/v1/influencer",
+            "/v1/influencer".into(),
+            |_| Some(influencer_profile()),
+            [401, 409, 403, 403, 403, 409],
+        ),
+        case(
+            M::GET,
+            "/v1/influencer",
+            "/v1/influencer".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::PATCH,
+            "/v1/influencer",
+            "/v1/influencer".into(),
+            |_| Some(json!({"total_followers": 5})),
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::POST,
+            "/v1/merchant",
+            "/v1/merchant".into(),
+            |_| Some(merchant_profile()),
+            [401, 403, 409, 403, 409, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant",
+            "/v1/merchant".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::PATCH,
+            "/v1/merchant",
+            "/v1/merchant".into(),
+            |_| Some(json!({"business_name": "Glow Co"})),
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs",
+            "/v1/programs".into(),
+            |_| Some(program_json()),
+            [401, 403, 201, 403, 201, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/programs",
+            "/v1/programs".into(),
+            none,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/programs/{id}",
+            format!("/v1/programs/{}", w.program),
+            none,
+            [401, 200, 404, 200, 200, 200],
+        ),
+        case(
+            M::PATCH,
+            "/v1/programs/{id}",
+            format!("/v1/programs/{}", w.program),
+            |_| Some(json!({"name": "Glow Ambassadors"})),
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/deactivate",
+            format!("/v1/programs/{}/deactivate", w.spare_program),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/products",
+            "/v1/products".into(),
+            |_| Some(product_json(None)),
+            [401, 403, 201, 403, 201, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/products",
+            "/v1/products".into(),
+            none,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/products/{id}",
+            format!("/v1/products/{}", w.product),
+            none,
+            [401, 200, 404, 200, 200, 200],
+        ),
+        case(
+            M::PATCH,
+            "/v1/products/{id}",
+            format!("/v1/products/{}", w.product),
+            |_| Some(json!({"in_stock": true})),
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/links",
+            "/v1/links".into(),
+            |w| Some(json!({"program_id": w.program})),
+            [401, 201, 403, 403, 403, 201],
+        ),
+        case(
+            M::GET,
+            "/v1/links",
+            "/v1/links".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/links/{id}",
+            format!("/v1/links/{}", w.link),
+            none,
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::PATCH,
+            "/v1/links/{id}",
+            format!("/v1/links/{}", w.link),
+            |_| Some(json!({"is_active": true})),
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::DELETE,
+            "/v1/links/{id}",
+            format!("/v1/links/{}", w.spare_link),
+            none,
+            [401, 404, 403, 403, 403, 204],
+        ),
+        case(
+            M::GET,
+            "/v1/admin/users",
+            "/v1/admin/users".into(),
+            none,
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/admin/users/{id}/deactivate",
+            format!("/v1/admin/users/{}/deactivate", w.spare_user),
+            none,
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/admin/merchants/{id}/deactivate",
+            format!("/v1/admin/merchants/{}/deactivate", w.spare_merchant),
+            none,
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(M::GET, "/healthz", "/healthz".into(), none, [200; 6]),
+        case(M::GET, "/readyz", "/readyz".into(), none, [200; 6]),
+        case(M::GET, "/metrics", "/metrics".into(), none, [200; 6]),
+        case(
+            M::GET,
+            "/openapi.json",
+            "/openapi.json".into(),
+            none,
+            [200; 6],
+        ),
+    ]
+}
+
+async fn walk(app: TestApp) {
+    let w = world(&app).await;
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for case in cases(&w) {
+        for (role, expected) in ORDER.iter().zip(case.expect) {
+            let token = match (role, case.fresh_token) {
+                (Anonymous, _) => None,
+                (_, false) => w.token(*role),
+                (_, true) => Some(fresh_token(&app, &w, *role).await),
+            };
+            let reply = app
+                .call(
+                    case.method.clone(),
+                    &case.path,
+                    token.as_deref(),
+                    (case.body)(&w),
+                )
+                .await;
+            calls += 1;
+            if reply.status.as_u16() != expected {
+                failures.push(format!(
+                    "{} {} as {role:?}: expected {expected}, got {} {}",
+                    case.method, case.route, reply.status, reply.text
+                ));
+            }
+            if !reply.status.is_success() {
+                assert!(
+                    reply.json["message"].is_string(),
+                    "{} {} as {role:?}: error body without a message: {}",
+                    case.method,
+                    case.route,
+                    reply.text
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A token of its own for `role`, for calls that spend one.
+async fn fresh_token(app: &TestApp, w: &World, role: Role) -> String {
+    let token = w.token(role).unwrap();
+    let me = app.call(Method::GET, "/v1/me", Some(&token), None).await;
+    app.login(me.json["email"].as_str().unwrap()).await
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_exactly_on_memory() {
+    walk(TestApp::memory()).await;
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn every_route_answers_every_role_exactly_on_postgres(pool: sqlx::PgPool) {
+    walk(TestApp::postgres(pool)).await;
+}
+
+#[tokio::test]
+async fn the_matrix_covers_exactly_the_routes_the_openapi_document_lists() {
+    let app = TestApp::memory();
+    let served = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(served.json["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in served.json["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let w = world(&app).await;
+    let walked: BTreeSet<String> = cases(&w)
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.route))
+        .collect();
+    assert_eq!(walked, documented);
+    // Every operation outside `ops` needs the bearer token and documents its 401 with the
+    // error schema; every documented error response has a body schema.
+    for (path, item) in served.json["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            let ops = op["tags"].as_array().unwrap().contains(&json!("ops"));
+            let public = ops || path == "/v1/auth/register" || path == "/v1/auth/login";
+            if !public {
+                assert_eq!(op["security"], json!([{"bearer": []}]), "{name}");
+                assert!(op["responses"]["401"].is_object(), "{name} lacks its 401");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{name} {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(served.json["components"]["securitySchemes"]["bearer"].is_object());
+    // And the router really has each documented route: none answers 404/405 for lack of one
+    // (a 404 from a handler carries a JSON message; the router's own has an empty body).
+    for case in cases(&w) {
+        let reply = app
+            .call(
+                case.method.clone(),
+                &case.path,
+                w.token(Admin).as_deref(),
+                (case.body)(&w),
+            )
+            .await;
+        assert_ne!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{}",
+            case.route
+        );
+        if reply.status == StatusCode::NOT_FOUND {
+            assert!(
+                reply.json["message"].is_string(),
+                "{} not routed",
+                case.route
+            );
+        }
+    }
+}
