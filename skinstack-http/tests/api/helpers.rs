@@ -6,12 +6,9 @@ use axum::Router;
 use governor::Quota;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use skinstack_core::redirect::SnapshotParts;
-use skinstack_core::repo::RepoResult;
 use skinstack_core::service::accounts;
 use skinstack_core::{
-    Argon2Hasher, ClickRecorder, Email, FlushConfig, LinkResolver, LinkSnapshot, MemoryStore,
-    Password, RepoError, Slug, Store,
+    Argon2Hasher, ClickRecorder, Email, FlushConfig, MemoryStore, Password, Store,
 };
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::{ApiState, LoginLimits};
@@ -86,13 +83,12 @@ impl TestApp {
         Self::with_resolver(Arc::new(store), Some(redirects), generous_limits())
     }
 
-    /// On PostgreSQL, with redirects resolved through the repository traits (clicks are
-    /// recorded in memory: these tests are about the API, not the click sink).
+    /// On PostgreSQL, with redirects.
     pub fn postgres(pool: sqlx::PgPool) -> Self {
-        let store: Arc<dyn Store> = Arc::new(skinstack_pg::PgStore::new(pool, Some(cipher())));
-        let (recorder, _flusher) = ClickRecorder::start(MemoryStore::new(), FlushConfig::default());
-        let redirects = RedirectState::new(Arc::new(RepoResolver(store.clone())), recorder);
-        Self::with_resolver(store, Some(redirects), generous_limits())
+        let store = skinstack_pg::PgStore::new(pool, Some(cipher()));
+        let (recorder, _flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
+        let redirects = RedirectState::new(Arc::new(store.clone()), recorder);
+        Self::with_resolver(Arc::new(store), Some(redirects), generous_limits())
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -184,35 +180,6 @@ impl TestApp {
             reply.text
         );
         reply.json
-    }
-}
-
-/// Resolves slugs with the plain repository calls, for stores without a resolver of their own.
-struct RepoResolver(Arc<dyn Store>);
-
-#[async_trait::async_trait]
-impl LinkResolver for RepoResolver {
-    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>> {
-        let link = match self.0.link_by_slug(slug).await {
-            Ok(link) => link,
-            Err(RepoError::NotFound(_)) => return Ok(None),
-            Err(other) => return Err(other),
-        };
-        let program = self.0.program_by_id(link.program_id).await?;
-        let merchant = self.0.merchant_by_id(program.merchant_id).await?;
-        Ok(Some(Arc::new(LinkSnapshot::new(SnapshotParts {
-            link_id: link.id,
-            influencer_id: link.influencer_id,
-            program_id: link.program_id,
-            merchant_id: program.merchant_id,
-            product_id: link.product_id,
-            destination: &link.destination_url,
-            utm: &link.utm,
-            link_active: link.is_active,
-            program_active: program.is_active,
-            merchant_active: merchant.is_active,
-            expires_at: link.expires_at,
-        }))))
     }
 }
 
