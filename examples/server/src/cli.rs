@@ -19,6 +19,42 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply, revert or list the database schema's migrations.
     Migrate(MigrateArgs),
+    /// Create an administrator account (password from a prompt, or stdin when piped).
+    CreateAdmin(CreateAdminArgs),
+    /// Import a merchant's catalogue from CSV or a Shopify products.json export.
+    ImportProducts(ImportProductsArgs),
+}
+
+/// `skinstack-server create-admin --email <email>`
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// The administrator's login address.
+    #[arg(long)]
+    pub email: String,
+
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `skinstack-server import-products --merchant <id> <file>`
+#[derive(Debug, Args)]
+pub struct ImportProductsArgs {
+    /// The merchant whose catalogue this is.
+    #[arg(long, value_name = "ID")]
+    pub merchant: uuid::Uuid,
+
+    /// Put every imported product in this program (one of the merchant's).
+    #[arg(long, value_name = "ID")]
+    pub program: Option<uuid::Uuid>,
+
+    /// A CSV file (external_id, name, description, price, image_url, product_url, category,
+    /// in_stock) or a Shopify `products.json` export.
+    pub file: std::path::PathBuf,
+
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// `skinstack-server migrate ...`

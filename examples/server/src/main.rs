@@ -2,7 +2,9 @@
 //! failure into one line on stderr and a non-zero exit.
 
 mod cli;
+mod create_admin;
 mod demo;
+mod import_products;
 mod migrate;
 mod serve;
 
@@ -22,6 +24,8 @@ async fn main() -> ExitCode {
     let result = match command {
         cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Migrate(args) => migrate::run(args).await,
+        cli::Command::CreateAdmin(args) => create_admin::run(args).await,
+        cli::Command::ImportProducts(args) => import_products::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -90,15 +90,16 @@ where
 
 /// Creates or updates `merchant`'s product with the input's external id, atomically. For
 /// trusted callers such as the catalogue import, which act for a merchant by id.
+/// `NotFound(Merchant)` if there is no such merchant (the store reports it, so the merchant's
+/// credentials are never read).
 pub async fn upsert_for_merchant<S>(
     store: &S,
     merchant: MerchantId,
     input: ProductInput,
 ) -> ServiceResult<(Product, Upserted)>
 where
-    S: MerchantRepo + ProgramRepo + ProductRepo + ?Sized,
+    S: ProgramRepo + ProductRepo + ?Sized,
 {
-    store.merchant_by_id(merchant).await?;
     check_program(store, merchant, input.program_id).await?;
     Ok(store.upsert_product(input.for_merchant(merchant)).await?)
 }
