@@ -195,6 +195,17 @@ fn import_products_upserts_csv_rows_and_reports_each_rejected_line() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// external_id, price, description, product_url, image_url, category, in_stock
+type ShopifyRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
 #[test]
 fn import_products_maps_a_shopify_export() {
     let db = migrated();
@@ -234,15 +245,7 @@ fn import_products_maps_a_shopify_export() {
         text.contains("rejected product 3: name must not be empty; price"),
         "{text}"
     );
-    let rows: Vec<(
-        String,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-    )> = block_on(query(
+    let rows: Vec<ShopifyRow> = block_on(query(
         &db.url,
         "SELECT external_id, price::text, description, product_url, image_url, category, in_stock \
              FROM products ORDER BY external_id",
