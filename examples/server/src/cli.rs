@@ -15,7 +15,7 @@ pub struct Cli {
 /// The server's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the redirect (and, as they land, the API) on --listen.
+    /// Serve the API and the redirect on --listen.
     Serve(ServeArgs),
     /// Apply, revert or list the database schema's migrations.
     Migrate(MigrateArgs),
@@ -108,4 +108,17 @@ pub struct ServeArgs {
     /// The public base URL of short links, for the start-up banner (default: http://<listen>).
     #[arg(long)]
     pub public_url: Option<String>,
+
+    /// Log lines as text or as one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }

@@ -2,16 +2,18 @@
 //! in-memory store, until SIGTERM or Ctrl-C; then it stops accepting, finishes the requests in
 //! flight and drains the click buffer before it exits.
 
-use crate::cli::ServeArgs;
+use crate::cli::{LogFormat, ServeArgs};
 use crate::demo;
 use anyhow::Context;
-use axum::routing::get;
 use axum::Router;
 use skinstack_core::recorder::ClickFlusher;
 use skinstack_core::redirect::CacheConfig;
-use skinstack_core::{CachedResolver, ClickRecorder, FlushConfig, LinkResolver, MemoryStore};
+use skinstack_core::{
+    CachedResolver, ClickRecorder, FlushConfig, LinkResolver, MemoryStore, Store,
+};
 use skinstack_http::client_ip::ClientIpSource;
 use skinstack_http::redirect::{self, RedirectState};
+use skinstack_http::ApiState;
 use skinstack_pg::{ChangeListener, Cipher, PgStore, MIGRATOR, SECRET_KEY_VAR};
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
@@ -25,8 +27,9 @@ const DRAIN_GRACE: Duration = Duration::from_secs(60);
 
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging();
+    init_logging(args.log_format);
     let Parts {
+        store,
         resolver,
         recorder,
         flusher,
@@ -36,13 +39,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => on_postgres(url, !args.no_migrate).await?,
         None => on_memory().await?,
     };
-    let mut state = RedirectState::new(resolver, recorder);
-    if args.trust_forwarded_for {
-        state = state.client_ip(ClientIpSource::RightmostForwardedFor);
-    }
+    let client_ip = if args.trust_forwarded_for {
+        ClientIpSource::RightmostForwardedFor
+    } else {
+        ClientIpSource::Peer
+    };
+    let state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
     let metrics = Arc::clone(state.metrics());
+    let api = ApiState::new(store)
+        .with_client_ip(client_ip)
+        .with_redirect_metrics(Arc::clone(&metrics))
+        .with_click_recorder(recorder);
+    // The API first: its static paths (/healthz, /metrics, /v1/...) win over `/{slug}`.
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(skinstack_http::api(api))
         .merge(redirect::router(state));
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -89,6 +99,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// What serving needs from a store.
 struct Parts {
+    store: Arc<dyn Store>,
     resolver: Arc<dyn LinkResolver>,
     recorder: ClickRecorder,
     flusher: ClickFlusher,
@@ -130,8 +141,9 @@ async fn on_postgres(url: &str, migrate: bool) -> anyhow::Result<Parts> {
         Ok(count) => tracing::info!(links = count, "link cache warmed"),
         Err(error) => tracing::warn!(%error, "link cache not warmed; misses will fill it"),
     }
-    let (recorder, flusher) = ClickRecorder::start(store, FlushConfig::default());
+    let (recorder, flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
     Ok(Parts {
+        store: Arc::new(store),
         resolver: cache,
         recorder,
         flusher,
@@ -151,6 +163,7 @@ async fn on_memory() -> anyhow::Result<Parts> {
         format!("demo short link: {{base}}/{} -> {}", link.slug, link.destination_url),
     ];
     Ok(Parts {
+        store: Arc::new(store.clone()),
         resolver: Arc::new(store),
         recorder,
         flusher,
@@ -183,11 +196,15 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight, then draining clicks");
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // One JSON object per line, for log shippers.
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

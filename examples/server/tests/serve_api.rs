@@ -1,0 +1,195 @@
+//! `skinstack-server serve` with the API mounted: the README's walkthrough over real HTTP,
+//! on the in-memory store and on PostgreSQL, and the static routes next to `/{slug}`.
+
+// A failed step must fail the test, helpers included.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{FreshDatabase, Server};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One HTTP/1.1 request over a fresh connection: (status, head, body).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+async fn json_of(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    expect: u16,
+) -> Value {
+    let (status, _, body) = http(addr, method, path, token, body).await;
+    assert_eq!(status, expect, "{method} {path}: {body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+async fn walkthrough(addr: SocketAddr) {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let password = "correct horse battery";
+    let merchant_email = format!("shop-{suffix}@example.com");
+    json_of(
+        addr,
+        "POST",
+        "/v1/auth/register",
+        None,
+        Some(json!({"email": merchant_email, "password": password, "role": "merchant"})),
+        201,
+    )
+    .await;
+    let login = json_of(
+        addr,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": merchant_email, "password": password})),
+        200,
+    )
+    .await;
+    let shop = login["token"].as_str().unwrap().to_owned();
+    json_of(
+        addr,
+        "POST",
+        "/v1/merchant",
+        Some(&shop),
+        Some(json!({"business_name": "Glow Co", "website_url": "https://glowco.com"})),
+        201,
+    )
+    .await;
+    let program = json_of(
+        addr,
+        "POST",
+        "/v1/programs",
+        Some(&shop),
+        Some(
+            json!({"name": "Glow Ambassadors", "network": "shopify_refersion",
+                    "commission_type": "percentage", "commission_rate": "20"}),
+        ),
+        201,
+    )
+    .await;
+    let product = json_of(
+        addr,
+        "POST",
+        "/v1/products",
+        Some(&shop),
+        Some(
+            json!({"program_id": program["id"], "external_id": "serum-30ml",
+                    "name": "Vitamin C Serum", "price": "38.50",
+                    "product_url": "https://glowco.com/products/vitamin-c-serum"}),
+        ),
+        201,
+    )
+    .await;
+
+    let influencer_email = format!("ana-{suffix}@example.com");
+    json_of(
+        addr,
+        "POST",
+        "/v1/auth/register",
+        None,
+        Some(json!({"email": influencer_email, "password": password, "role": "influencer"})),
+        201,
+    )
+    .await;
+    let login = json_of(
+        addr,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": influencer_email, "password": password})),
+        200,
+    )
+    .await;
+    let ana = login["token"].as_str().unwrap().to_owned();
+    json_of(
+        addr,
+        "POST",
+        "/v1/influencer",
+        Some(&ana),
+        Some(json!({"display_name": "Ana Glow"})),
+        201,
+    )
+    .await;
+    let slug = format!("ana-{}", &suffix[..8]);
+    json_of(
+        addr,
+        "POST",
+        "/v1/links",
+        Some(&ana),
+        Some(json!({"program_id": program["id"], "product_id": product["id"], "slug": slug})),
+        201,
+    )
+    .await;
+
+    let (status, head, _) = http(addr, "GET", &format!("/{slug}"), None, None).await;
+    assert_eq!(status, 302);
+    assert!(
+        head.to_lowercase()
+            .contains("location: https://glowco.com/products/vitamin-c-serum?utm_source=skinstack"),
+        "{head}"
+    );
+    // The ops routes are the API's, not slugs.
+    let (status, head, body) = http(addr, "GET", "/healthz", None, None).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert!(head.to_lowercase().contains("x-request-id: "), "{head}");
+    assert_eq!(http(addr, "GET", "/readyz", None, None).await.0, 200);
+    let (status, _, metrics) = http(addr, "GET", "/metrics", None, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(r#"skinstack_redirects_total{outcome="redirected"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skinstack_click_buffer_depth"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"route="/v1/links""#), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_against_the_server_in_memory() {
+    let server = Server::start(None);
+    walkthrough(server.addr).await;
+    let (ok, _) = server.stop();
+    assert!(ok);
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_against_the_server_on_postgres() {
+    let db = FreshDatabase::create();
+    let server = Server::start(Some(&db.url));
+    walkthrough(server.addr).await;
+    let (ok, _) = server.stop();
+    assert!(ok);
+}
