@@ -88,6 +88,37 @@ pub struct Click {
     pub referer: Option<String>,
     /// Whether a robot made it ([`crate::bot::is_bot`]); robots are kept but not counted.
     pub is_bot: bool,
+    /// How the shopper reached the link.
+    pub source: ClickSource,
+}
+
+/// How a shopper reached a link: the link itself, or a scan of its QR code (whose URL carries
+/// `?via=qr`), so that print and packaging can be measured apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ClickSource {
+    /// The short link, as shared.
+    #[default]
+    Link,
+    /// The link's QR code.
+    Qr,
+}
+
+impl ClickSource {
+    /// The value stored in `clicks.source`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClickSource::Link => "link",
+            ClickSource::Qr => "qr",
+        }
+    }
+
+    /// The source a redirect's query string names (`via=qr`); anything else is the link.
+    pub fn from_query(query: Option<&str>) -> Self {
+        match query {
+            Some(q) if q.split('&').any(|pair| pair == "via=qr") => ClickSource::Qr,
+            _ => ClickSource::Link,
+        }
+    }
 }
 
 impl Click {
@@ -125,7 +156,14 @@ impl Click {
             is_bot: agent != crate::bot::Agent::Shopper,
             user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             referer: referer.map(|r| truncate(r, MAX_REFERER)),
+            source: ClickSource::Link,
         }
+    }
+
+    /// The same click, reached from `source`.
+    pub fn from_source(mut self, source: ClickSource) -> Self {
+        self.source = source;
+        self
     }
 }
 
@@ -161,6 +199,14 @@ pub fn anonymize_ip(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_via_qr_marks_a_qr_scan() {
+        assert_eq!(ClickSource::from_query(Some("via=qr")), ClickSource::Qr);
+        assert_eq!(ClickSource::from_query(Some("a=1&via=qr")), ClickSource::Qr);
+        assert_eq!(ClickSource::from_query(Some("via=qrx")), ClickSource::Link);
+        assert_eq!(ClickSource::from_query(None), ClickSource::Link);
+    }
 
     #[test]
     fn ipv4_keeps_its_slash_24() {

@@ -42,7 +42,7 @@ pub mod slug;
 pub mod testkit;
 
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
-pub use click::{Click, ClickId};
+pub use click::{Click, ClickId, ClickSource};
 pub use commission::{CommissionError, CommissionSplit};
 pub use domain::*;
 pub use error::{Invalid, ValidationError};

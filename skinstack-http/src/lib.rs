@@ -38,6 +38,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod preview;
+pub mod qr;
 pub mod redirect;
 pub mod routes;
 pub mod state;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use skinstack_core::bot::{self, Agent};
 use skinstack_core::redirect::LinkStatus;
-use skinstack_core::{Click, ClickId, ClickRecorder, LinkId, LinkResolver, Slug};
+use skinstack_core::{Click, ClickId, ClickRecorder, ClickSource, LinkId, LinkResolver, Slug};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -137,7 +137,8 @@ async fn redirect(
             ip,
             user_agent,
             text(header::REFERER),
-        );
+        )
+        .from_source(ClickSource::from_query(request.uri().query()));
         let location = snapshot.location(click.id);
         if let Err(error) = state.recorder.record(click).await {
             // Only after shutdown began; the shopper still gets where they were going.

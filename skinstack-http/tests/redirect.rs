@@ -285,3 +285,27 @@ async fn preview_fetchers_get_a_card_and_shoppers_the_redirect() {
     assert_eq!(clicks.len(), 1, "previews are not clicks");
     assert!(!clicks[0].is_bot);
 }
+
+#[tokio::test]
+async fn a_qr_scan_is_recorded_as_its_own_source() {
+    let app = app().await;
+    let scan = get(&format!("/{}?via=qr", app.link.slug));
+    assert_eq!(
+        app.router.clone().oneshot(scan).await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    let click = get(&format!("/{}", app.link.slug));
+    assert_eq!(
+        app.router.oneshot(click).await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let sources: Vec<_> = app.store.clicks().iter().map(|c| c.source).collect();
+    assert_eq!(
+        sources,
+        vec![
+            skinstack_core::ClickSource::Qr,
+            skinstack_core::ClickSource::Link
+        ]
+    );
+}

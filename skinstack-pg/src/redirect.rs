@@ -153,11 +153,11 @@ impl LinkResolver for PgStore {
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
 const RECORD_BATCH: &str = "\
     WITH incoming AS ( \
-        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[]) \
-            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot) \
+        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[]) \
+            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source) \
     ), inserted AS ( \
-        INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot) \
-        SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot \
+        INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source) \
+        SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source \
         FROM incoming c \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id) DO NOTHING \
@@ -181,6 +181,7 @@ impl ClickSink for PgStore {
         let mut agents = Vec::with_capacity(clicks.len());
         let mut referers = Vec::with_capacity(clicks.len());
         let mut bots = Vec::with_capacity(clicks.len());
+        let mut sources = Vec::with_capacity(clicks.len());
         for click in clicks {
             ids.push(click.id.as_uuid());
             links.push(click.link_id.as_uuid());
@@ -189,6 +190,7 @@ impl ClickSink for PgStore {
             agents.push(click.user_agent.as_deref());
             referers.push(click.referer.as_deref());
             bots.push(click.is_bot);
+            sources.push(click.source.as_str());
         }
         sqlx::query(RECORD_BATCH)
             .bind(&ids)
@@ -198,6 +200,7 @@ impl ClickSink for PgStore {
             .bind(&agents)
             .bind(&referers)
             .bind(&bots)
+            .bind(&sources)
             .execute(&self.pool)
             .await
             .repo()?;

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 
 /// Every migration's name, by version: the seed's six tables, then the clicks table, the
-/// link change feed (triggers only) and the sessions table.
-const NAMES: [&str; 9] = [
+/// link change feed (triggers only), the sessions table and the clicks' source column.
+const NAMES: [&str; 10] = [
     "users",
     "influencers",
     "merchants",
@@ -21,6 +21,7 @@ const NAMES: [&str; 9] = [
     "clicks",
     "link_change_feed",
     "sessions",
+    "click_source",
 ];
 
 /// The table each migration creates, by version (0008 creates none).

@@ -91,18 +91,20 @@ async fn a_batch_is_stored_and_counted_once_even_when_retried(pool: PgPool) {
         "the bot is stored, not counted"
     );
     assert_eq!(store.link_by_id(b.id).await.unwrap().total_clicks, 100);
-    let stored: (String, String, bool) =
-        sqlx::query_as("SELECT host(ip_prefix), user_agent, is_bot FROM clicks WHERE id = $1")
-            .bind(batch[0].id.as_uuid())
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let stored: (String, String, bool, String) = sqlx::query_as(
+        "SELECT host(ip_prefix), user_agent, is_bot, source FROM clicks WHERE id = $1",
+    )
+    .bind(batch[0].id.as_uuid())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(
         stored,
         (
             "203.0.113.0".to_owned(),
             "Mozilla/5.0 (iPhone)".to_owned(),
-            false
+            false,
+            "link".to_owned()
         )
     );
 }

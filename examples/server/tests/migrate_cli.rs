@@ -31,7 +31,7 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "users",
     "influencers",
     "merchants",
@@ -41,9 +41,10 @@ const NAMES: [&str; 9] = [
     "clicks",
     "link_change_feed",
     "sessions",
+    "click_source",
 ];
 
-fn status_lines(states: [&str; 9]) -> Vec<String> {
+fn status_lines(states: [&str; 10]) -> Vec<String> {
     (1..)
         .zip(NAMES.iter().zip(states))
         .map(|(v, (name, state))| format!("{v} {name} {state}"))
@@ -57,7 +58,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 9])
+        status_lines(["pending"; 10])
     );
 
     let applied: Vec<String> = (1..)
@@ -67,16 +68,17 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 9])
+        status_lines(["applied"; 10])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 9 migrations are applied"]
+        vec!["nothing to apply: all 10 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 10 click_source",
             "reverted 9 sessions",
             "reverted 8 link_change_feed",
             "reverted 7 clicks",
@@ -89,7 +91,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         ok_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending"
+            "pending", "pending"
         ])
     );
 
@@ -107,7 +109,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 6 tracking_links",
             "applied 7 clicks",
             "applied 8 link_change_feed",
-            "applied 9 sessions"
+            "applied 9 sessions",
+            "applied 10 click_source"
         ]
     );
 }

@@ -1,0 +1,120 @@
+//! QR codes of short links, as SVG (print) or PNG (chat apps, slides).
+
+use qrcode::{EcLevel, QrCode};
+
+/// Smallest and largest image side accepted, in pixels (SVG user units).
+pub const SIZES: std::ops::RangeInclusive<u32> = 64..=2048;
+/// Side used when none is asked for.
+pub const DEFAULT_SIZE: u32 = 512;
+/// Light modules around the code, as the QR standard requires for reliable scanning.
+const QUIET_ZONE: u32 = 4;
+
+/// Why a QR code could not be made.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QrError {
+    /// The requested size is outside [`SIZES`].
+    #[error("size must be between 64 and 2048 pixels")]
+    Size,
+    /// The content does not fit in a QR code.
+    #[error("content too long for a QR code")]
+    TooLong,
+}
+
+fn code(content: &str, size: u32) -> Result<QrCode, QrError> {
+    if !SIZES.contains(&size) {
+        return Err(QrError::Size);
+    }
+    // Level M survives a smudge or a logo sticker (15 %) and keeps short URLs at version 2-3.
+    QrCode::with_error_correction_level(content, EcLevel::M).map_err(|_| QrError::TooLong)
+}
+
+/// An SVG QR code of `content`, about `size` units square.
+pub fn svg(content: &str, size: u32) -> Result<String, QrError> {
+    let code = code(content, size)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(size, size)
+        .quiet_zone(true)
+        .build())
+}
+
+/// A PNG QR code of `content` (8-bit greyscale), at least `size` pixels square: each module is
+/// a whole number of pixels, so scanners see sharp edges.
+pub fn png(content: &str, size: u32) -> Result<Vec<u8>, QrError> {
+    let code = code(content, size)?;
+    let modules = u32::try_from(code.width()).map_err(|_| QrError::TooLong)?;
+    let colors = code.to_colors();
+    let total = modules + 2 * QUIET_ZONE;
+    let scale = size.div_ceil(total).max(1);
+    let side = total * scale;
+    let mut pixels = vec![255u8; (side * side) as usize];
+    for (i, color) in colors.iter().enumerate() {
+        if *color != qrcode::Color::Dark {
+            continue;
+        }
+        let (mx, my) = (
+            i as u32 % modules + QUIET_ZONE,
+            i as u32 / modules + QUIET_ZONE,
+        );
+        for y in my * scale..(my + 1) * scale {
+            let row = (y * side) as usize;
+            pixels[row + (mx * scale) as usize..row + ((mx + 1) * scale) as usize].fill(0);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        // Writing into a Vec cannot fail for IO reasons; an encoder error would be a bug here.
+        let written = encoder
+            .write_header()
+            .and_then(|mut writer| writer.write_image_data(&pixels));
+        if written.is_err() {
+            return Err(QrError::TooLong);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_png(bytes: &[u8]) -> String {
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let (w, h) = (info.width as usize, info.height as usize);
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the image");
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn a_png_decodes_back_to_the_short_url() {
+        let url = "https://skin.st/glow-demo?via=qr";
+        for size in [64, 300, 512] {
+            let png = png(url, size).unwrap();
+            assert_eq!(decode_png(&png), url, "size {size}");
+        }
+    }
+
+    #[test]
+    fn an_svg_is_an_svg_of_about_the_size_asked() {
+        let svg = svg("https://skin.st/glow-demo?via=qr", 300).unwrap();
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg") && svg.trim_end().ends_with("</svg>")
+        );
+        assert!(svg.contains("width=\"3"), "{}", &svg[..200]);
+    }
+
+    #[test]
+    fn sizes_outside_the_range_are_refused() {
+        assert_eq!(png("x", 10).unwrap_err(), QrError::Size);
+        assert_eq!(svg("x", 5000).unwrap_err(), QrError::Size);
+        assert_eq!(png(&"x".repeat(8000), 512).unwrap_err(), QrError::TooLong);
+    }
+}
