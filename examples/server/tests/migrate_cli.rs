@@ -31,22 +31,25 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const NAMES: [&str; 9] = [
-    "users",
-    "influencers",
-    "merchants",
-    "programs",
-    "products",
-    "tracking_links",
-    "clicks",
-    "link_change_feed",
-    "sessions",
+/// Every migration by version; the ledger is numbered from 20, leaving room below it.
+const MIGRATIONS: [(i64, &str); 10] = [
+    (1, "users"),
+    (2, "influencers"),
+    (3, "merchants"),
+    (4, "programs"),
+    (5, "products"),
+    (6, "tracking_links"),
+    (7, "clicks"),
+    (8, "link_change_feed"),
+    (9, "sessions"),
+    (20, "commission_ledger"),
 ];
 
-fn status_lines(states: [&str; 9]) -> Vec<String> {
-    (1..)
-        .zip(NAMES.iter().zip(states))
-        .map(|(v, (name, state))| format!("{v} {name} {state}"))
+fn status_lines(states: [&str; 10]) -> Vec<String> {
+    MIGRATIONS
+        .iter()
+        .zip(states)
+        .map(|((v, name), state)| format!("{v} {name} {state}"))
         .collect()
 }
 
@@ -57,26 +60,27 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 9])
+        status_lines(["pending"; 10])
     );
 
-    let applied: Vec<String> = (1..)
-        .zip(NAMES)
+    let applied: Vec<String> = MIGRATIONS
+        .iter()
         .map(|(v, name)| format!("applied {v} {name}"))
         .collect();
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 9])
+        status_lines(["applied"; 10])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 9 migrations are applied"]
+        vec!["nothing to apply: all 10 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 20 commission_ledger",
             "reverted 9 sessions",
             "reverted 8 link_change_feed",
             "reverted 7 clicks",
@@ -89,7 +93,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         ok_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending"
+            "pending", "pending"
         ])
     );
 
@@ -107,7 +111,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 6 tracking_links",
             "applied 7 clicks",
             "applied 8 link_change_feed",
-            "applied 9 sessions"
+            "applied 9 sessions",
+            "applied 20 commission_ledger"
         ]
     );
 }
