@@ -13,7 +13,7 @@ use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
 use crate::error::{ForField, ValidationError};
 use crate::ledger::ConversionRepo;
 use crate::repo::{Entity, MerchantRepo, RepoError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 /// An order as the shop reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +137,8 @@ const REFUND_ATTEMPTS: usize = 16;
 /// Records an order: attributes it ([`crate::attribution`]), computes its commission with the
 /// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
 /// with the same amount returns the stored conversion (`duplicate`); with another amount it
-/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused.
+/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
+/// merchant are still recorded: the sale happened, and its links may have earned it.
 pub async fn record_conversion<S>(
     store: &S,
     now: DateTime<Utc>,
@@ -157,6 +158,9 @@ where
             currency: order.currency,
         });
     }
+    // PostgreSQL keeps microseconds: deciding on the stored precision keeps every store's
+    // window and hold boundaries identical.
+    let (now, ordered_at) = (now.trunc_subsecs(6), order.ordered_at.trunc_subsecs(6));
     // One order must fit tracking_links.total_revenue (DECIMAL(10,2)).
     let amount = order.amount.fit_digits(10).field("amount")?;
     store.merchant_by_id(order.merchant_id).await?;
@@ -181,7 +185,7 @@ where
     };
     let decision = attribute(
         order.merchant_id,
-        order.ordered_at,
+        ordered_at,
         order.click_id,
         click.as_ref(),
         order.coupon_code.as_ref(),
@@ -190,7 +194,7 @@ where
     let (commission, hold_until) = match &decision.winner {
         Some((terms, _)) => (
             terms.split(amount),
-            Some(order.ordered_at + terms.hold_days.duration()),
+            Some(ordered_at + terms.hold_days.duration()),
         ),
         None => (CommissionSplit::default(), None),
     };
@@ -200,7 +204,7 @@ where
         order_id: order.order_id,
         amount,
         currency: Currency::USD,
-        ordered_at: order.ordered_at,
+        ordered_at,
         recorded_at: now,
         click_id: order.click_id,
         coupon_code: order.coupon_code,
@@ -249,6 +253,7 @@ pub async fn record_refund<S>(
 where
     S: ConversionRepo + ?Sized,
 {
+    let now = now.trunc_subsecs(6);
     for _ in 0..REFUND_ATTEMPTS {
         if let Some(stored) = store
             .refund_by_id(refund.merchant_id, &refund.refund_id)
@@ -323,7 +328,7 @@ pub async fn approve_due<S>(store: &S, now: DateTime<Utc>) -> Result<Vec<Convers
 where
     S: ConversionRepo + ?Sized,
 {
-    store.approve_due(now).await
+    store.approve_due(now.trunc_subsecs(6)).await
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::domain::{InfluencerId, Money};
 use crate::ledger::PayoutRepo;
 use crate::payout::{plan_payouts, DeliveryError, PayoutBatch, PayoutProvider, SkippedPayout};
 use crate::repo::{Entity, InfluencerRepo, RepoError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::collections::{BTreeSet, HashMap};
 
 /// What a payout run did.
@@ -57,6 +57,8 @@ where
     S: PayoutRepo + InfluencerRepo + ?Sized,
     P: PayoutProvider + ?Sized,
 {
+    // The batch's time as PostgreSQL keeps it (microseconds), whichever store holds it.
+    let now = now.trunc_subsecs(6);
     for _ in 0..ATTEMPTS {
         let events = store.unsettled_approved_events().await?;
         let ids: BTreeSet<InfluencerId> = events.iter().map(|e| e.influencer_id).collect();
