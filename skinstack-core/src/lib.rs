@@ -8,6 +8,9 @@
 //! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
 //! - [`redirect`]: slug resolution for the redirect, with a caching decorator.
 //! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
+//! - [`conversion`], [`attribution`], [`ledger`], [`payout`], [`shopify`]: orders and refunds,
+//!   which link earns them, the append-only commission ledger and its totals, payouts, and
+//!   Shopify's webhooks.
 //! - [`memory`]: a thread-safe in-memory store implementing every trait.
 //! - [`service`]: the business rules that need storage (creating a link, ...).
 //! - `testkit` (feature `testkit`): the storage contract suite every backend runs.
@@ -26,17 +29,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attribution;
 pub mod auth;
 pub mod bot;
 pub mod click;
 pub mod commission;
+pub mod conversion;
 pub mod domain;
 pub mod error;
+pub mod ledger;
 pub mod memory;
+pub mod payout;
 pub mod recorder;
 pub mod redirect;
 pub mod repo;
 pub mod service;
+pub mod shopify;
 pub mod slug;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -44,9 +52,18 @@ pub mod testkit;
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
 pub use click::{Click, ClickId, ClickSource};
 pub use commission::{CommissionError, CommissionSplit};
+pub use conversion::{
+    Conversion, ConversionId, Currency, EventId, HoldDays, OrderId, PayoutBatchId, RefundId,
+    ShopRef,
+};
 pub use domain::*;
 pub use error::{Invalid, ValidationError};
+pub use ledger::{
+    CommissionEvent, ConversionRepo, EventKind, LedgerQueries, LedgerStore, PayoutRepo,
+    WebhookSecrets,
+};
 pub use memory::MemoryStore;
+pub use payout::{PayoutBatch, PayoutProvider};
 pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
 pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
 pub use repo::{

@@ -19,6 +19,8 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+mod ledger;
+
 #[derive(Default)]
 struct State {
     users: HashMap<UserId, User>,
@@ -30,6 +32,7 @@ struct State {
     slugs: HashMap<Slug, LinkId>,
     clicks: HashMap<ClickId, Click>,
     sessions: HashMap<TokenHash, Session>,
+    ledger: ledger::LedgerState,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.

@@ -63,7 +63,21 @@ macro_rules! contract_suite {
             sessions_round_trip_and_can_be_revoked,
             expired_sessions_are_purged,
             deleting_a_user_ends_their_sessions,
-            stores_report_healthy
+            stores_report_healthy,
+            conversions_are_recorded_once_per_order,
+            fifty_concurrent_deliveries_of_one_order_make_one_conversion,
+            fifty_concurrent_orders_make_fifty_conversions_with_exact_totals,
+            clicks_attribute_within_the_window_on_this_merchants_links_only,
+            coupons_attribute_and_other_orders_stay_unattributed_but_visible,
+            refunds_reverse_in_proportion_once_per_refund_id,
+            concurrent_refunds_of_one_order_never_exceed_it,
+            approval_waits_for_the_programs_hold_and_happens_once,
+            payouts_pay_approved_balances_once_and_carry_negative_ones,
+            payouts_skip_influencers_without_a_payout_method,
+            daily_link_stats_add_up_to_the_link_totals,
+            conversions_are_listed_in_pages,
+            webhook_secrets_round_trip,
+            random_sequences_keep_every_total_equal_to_the_ledger
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -253,9 +267,12 @@ impl Fixture {
     }
 }
 
+pub mod ledger;
+
 /// The contract cases. Each takes a fresh, empty store and panics on a broken promise.
 #[allow(missing_docs)]
 pub mod cases {
+    pub use super::ledger::cases::*;
     use super::*;
     use crate::repo::{Entity, RepoError};
     use chrono::{Duration, Utc};

@@ -7,6 +7,9 @@
 //! - The redirect path: `PgStore` is a [`LinkResolver`](skinstack_core::LinkResolver) (one
 //!   indexed query per slug) and a [`ClickSink`](skinstack_core::ClickSink) (one statement per
 //!   batch, idempotent by click id); [`ChangeListener`] keeps every process's link cache fresh.
+//! - The commission ledger: `PgStore` implements the core's `ConversionRepo`, `PayoutRepo`,
+//!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
+//!   transaction, and unique constraints make orders, refunds and payouts idempotent.
 //! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
 //!   their row and column.
 //!
@@ -26,11 +29,13 @@
 #![deny(missing_docs)]
 
 mod change_feed;
+mod conversions;
 mod crypto;
 mod error;
 mod influencers;
 mod links;
 mod merchants;
+mod payouts;
 mod products;
 mod programs;
 mod redirect;

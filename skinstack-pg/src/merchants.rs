@@ -14,7 +14,11 @@ use skinstack_core::{
 use uuid::Uuid;
 
 /// The columns holding ciphertext, in the order [`crate::PgStore::check_secrets`] tries them.
-pub(crate) const SECRET_COLUMNS: [&str; 2] = ["shopify_api_key", "refersion_secret_key"];
+pub(crate) const SECRET_COLUMNS: [&str; 3] = [
+    "shopify_api_key",
+    "refersion_secret_key",
+    "shopify_webhook_secret",
+];
 
 /// The columns a `MerchantRow` reads; the seed's totals are nullable with DEFAULT 0.
 macro_rules! columns {
@@ -78,7 +82,7 @@ impl PgStore {
     }
 
     /// Encrypts a credential for its column and row; refused without a key.
-    fn seal(
+    pub(crate) fn seal(
         &self,
         column: &'static str,
         merchant: MerchantId,
@@ -91,7 +95,7 @@ impl PgStore {
     }
 
     /// Decrypts a stored credential; the error never contains the value.
-    fn open(
+    pub(crate) fn open(
         &self,
         column: &'static str,
         merchant: MerchantId,

@@ -9,23 +9,25 @@ use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 
-/// Every migration's name, by version: the seed's six tables, then the clicks table, the
-/// link change feed (triggers only), the sessions table and the clicks' source column.
-const NAMES: [&str; 10] = [
-    "users",
-    "influencers",
-    "merchants",
-    "programs",
-    "products",
-    "tracking_links",
-    "clicks",
-    "link_change_feed",
-    "sessions",
-    "click_source",
+/// Every migration by version and name: the seed's six tables, then the clicks table, the
+/// link change feed (triggers only), the sessions table and the commission ledger (numbered from 20 so other
+/// branches' migrations fit below it).
+const MIGRATIONS: [(i64, &str); 11] = [
+    (1, "users"),
+    (2, "influencers"),
+    (3, "merchants"),
+    (4, "programs"),
+    (5, "products"),
+    (6, "tracking_links"),
+    (7, "clicks"),
+    (8, "link_change_feed"),
+    (9, "sessions"),
+    (10, "click_source"),
+    (20, "commission_ledger"),
 ];
 
-/// The table each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 8] = [
+/// The tables each migration creates, by version (0008 creates none).
+const TABLES: [(i64, &str); 13] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -34,12 +36,21 @@ const TABLES: [(i64, &str); 8] = [
     (6, "tracking_links"),
     (7, "clicks"),
     (9, "sessions"),
+    (20, "conversions"),
+    (20, "refunds"),
+    (20, "payout_batches"),
+    (20, "payout_items"),
+    (20, "commission_events"),
 ];
 
 /// Version of the link change feed migration.
 const FEED: i64 = 8;
 
-const LATEST: i64 = NAMES.len() as i64;
+const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
+}
 
 /// Everything of ours in the `public` schema, one line per object with its full definition,
 /// sorted. sqlx's own `_sqlx_migrations` table (and its primary key) is not ours.
@@ -116,7 +127,10 @@ async fn all_up_lists_every_migration_starting_with_the_six_seed_tables(pool: Pg
             .fetch_all(&pool)
             .await
             .unwrap();
-    let expected: Vec<(i32, String)> = (1..).zip(NAMES.map(String::from)).collect();
+    let expected: Vec<(i32, String)> = MIGRATIONS
+        .iter()
+        .map(|(v, name)| (i32::try_from(*v).unwrap(), (*name).to_owned()))
+        .collect();
     assert_eq!(listed, expected);
     for (_, table) in TABLES {
         assert!(table_exists(&pool, table).await, "{table} missing");
@@ -129,27 +143,22 @@ async fn running_up_twice_changes_nothing(pool: PgPool) {
     let first = schema_snapshot(&pool).await;
     MIGRATOR.run(&pool).await.unwrap();
     assert_eq!(schema_snapshot(&pool).await, first);
-    assert_eq!(
-        applied_versions(&pool).await,
-        (1..=LATEST).collect::<Vec<_>>()
-    );
+    assert_eq!(applied_versions(&pool).await, versions());
 }
 
 #[sqlx::test(migrations = false)]
 async fn down_one_by_one_leaves_an_empty_schema(pool: PgPool) {
     assert!(schema_snapshot(&pool).await.is_empty(), "fresh database");
     MIGRATOR.run(&pool).await.unwrap();
-    for target in (0..LATEST).rev() {
+    let all = versions();
+    for kept in (0..all.len()).rev() {
+        let target = if kept == 0 { 0 } else { all[kept - 1] };
         MIGRATOR.undo(&pool, target).await.unwrap();
-        assert_eq!(
-            applied_versions(&pool).await,
-            (1..=target).collect::<Vec<_>>()
-        );
+        assert_eq!(applied_versions(&pool).await, all[..kept].to_vec());
         for (version, table) in TABLES {
-            let kept = version <= target;
             assert_eq!(
                 table_exists(&pool, table).await,
-                kept,
+                version <= target,
                 "{table} after reverting to {target}"
             );
         }
@@ -161,7 +170,7 @@ async fn down_one_by_one_leaves_an_empty_schema(pool: PgPool) {
         .unwrap();
         assert_eq!(
             feed,
-            target >= FEED,
+            FEED <= target,
             "the link change feed outlives its migration"
         );
     }
@@ -239,14 +248,9 @@ async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
         "the statements before the failing one were rolled back"
     );
     assert!(!table_exists(&pool, "half_done").await);
-    assert_eq!(
-        applied_versions(&pool).await,
-        (1..=LATEST).collect::<Vec<_>>()
-    );
+    assert_eq!(applied_versions(&pool).await, versions());
     // Nothing half-applied was recorded, so the schema can still move either way.
     MIGRATOR.undo(&pool, LATEST - 1).await.unwrap();
-    assert_eq!(
-        applied_versions(&pool).await,
-        (1..LATEST).collect::<Vec<_>>()
-    );
+    let all = versions();
+    assert_eq!(applied_versions(&pool).await, all[..all.len() - 1].to_vec());
 }

@@ -1,7 +1,10 @@
 //! The command line: `skinstack-server <command>`.
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use skinstack_core::{Money, PayoutBatchId};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// SkinStack's reference server.
 #[derive(Debug, Parser)]
@@ -23,6 +26,10 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Import a merchant's catalogue from CSV or a Shopify products.json export.
     ImportProducts(ImportProductsArgs),
+    /// Approve every commission whose hold period has passed (idempotent; run it daily).
+    ApproveDue(ApproveDueArgs),
+    /// Create, list or re-export payout batches.
+    Payouts(PayoutsArgs),
 }
 
 /// `skinstack-server create-admin --email <email>`
@@ -55,6 +62,75 @@ pub struct ImportProductsArgs {
     /// PostgreSQL URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+/// `skinstack-server approve-due`
+#[derive(Debug, Args)]
+pub struct ApproveDueArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Approve as of this instant (RFC 3339) instead of now: to replay a missed day.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// `skinstack-server payouts ...`
+#[derive(Debug, Args)]
+pub struct PayoutsArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub action: PayoutsAction,
+}
+
+/// What `payouts` does.
+#[derive(Debug, Subcommand)]
+pub enum PayoutsAction {
+    /// Pay every influencer's approved, unpaid earnings of at least --min, one CSV per payout
+    /// method in --out; those left out are listed and stay payable.
+    Create {
+        /// Smallest payout, in USD.
+        #[arg(long, value_name = "AMOUNT", default_value = "50.00", value_parser = parse_money)]
+        min: Money,
+        /// Directory for the CSV files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Create the batch as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// List every batch, newest first.
+    List,
+    /// Write a committed batch's CSV files again (its events stay paid once).
+    Export {
+        /// The batch.
+        #[arg(value_parser = parse_batch)]
+        batch: PayoutBatchId,
+        /// Directory for the CSV files.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+fn parse_instant(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "expected an RFC 3339 time such as 2025-03-01T00:00:00Z".to_owned())
+}
+
+fn parse_money(value: &str) -> Result<Money, String> {
+    Money::parse(value).map_err(|reason| format!("amount {reason}"))
+}
+
+fn parse_batch(value: &str) -> Result<PayoutBatchId, String> {
+    uuid::Uuid::try_parse(value)
+        .map(PayoutBatchId::from_uuid)
+        .map_err(|_| "expected a batch id (a UUID)".to_owned())
 }
 
 /// `skinstack-server migrate ...`

@@ -5,6 +5,7 @@ mod cli;
 mod create_admin;
 mod demo;
 mod import_products;
+mod ledger;
 mod migrate;
 mod serve;
 
@@ -26,6 +27,8 @@ async fn main() -> ExitCode {
         cli::Command::Migrate(args) => migrate::run(args).await,
         cli::Command::CreateAdmin(args) => create_admin::run(args).await,
         cli::Command::ImportProducts(args) => import_products::run(args).await,
+        cli::Command::ApproveDue(args) => ledger::approve(args).await,
+        cli::Command::Payouts(args) => ledger::payouts(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

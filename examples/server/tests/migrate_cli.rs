@@ -31,23 +31,26 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const NAMES: [&str; 10] = [
-    "users",
-    "influencers",
-    "merchants",
-    "programs",
-    "products",
-    "tracking_links",
-    "clicks",
-    "link_change_feed",
-    "sessions",
-    "click_source",
+/// Every migration by version; the ledger is numbered from 20, leaving room below it.
+const MIGRATIONS: [(i64, &str); 11] = [
+    (1, "users"),
+    (2, "influencers"),
+    (3, "merchants"),
+    (4, "programs"),
+    (5, "products"),
+    (6, "tracking_links"),
+    (7, "clicks"),
+    (8, "link_change_feed"),
+    (9, "sessions"),
+    (10, "click_source"),
+    (20, "commission_ledger"),
 ];
 
-fn status_lines(states: [&str; 10]) -> Vec<String> {
-    (1..)
-        .zip(NAMES.iter().zip(states))
-        .map(|(v, (name, state))| format!("{v} {name} {state}"))
+fn status_lines(states: [&str; 11]) -> Vec<String> {
+    MIGRATIONS
+        .iter()
+        .zip(states)
+        .map(|((v, name), state)| format!("{v} {name} {state}"))
         .collect()
 }
 
@@ -58,26 +61,27 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 10])
+        status_lines(["pending"; 11])
     );
 
-    let applied: Vec<String> = (1..)
-        .zip(NAMES)
+    let applied: Vec<String> = MIGRATIONS
+        .iter()
         .map(|(v, name)| format!("applied {v} {name}"))
         .collect();
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 10])
+        status_lines(["applied"; 11])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 10 migrations are applied"]
+        vec!["nothing to apply: all 11 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 20 commission_ledger",
             "reverted 10 click_source",
             "reverted 9 sessions",
             "reverted 8 link_change_feed",
@@ -91,7 +95,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         ok_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending", "pending"
+            "pending", "pending", "pending"
         ])
     );
 
@@ -110,7 +114,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 7 clicks",
             "applied 8 link_change_feed",
             "applied 9 sessions",
-            "applied 10 click_source"
+            "applied 10 click_source",
+            "applied 20 commission_ledger"
         ]
     );
 }

@@ -196,9 +196,10 @@ pub struct Influencer {
     pub payout: PayoutSettings,
     /// Audience size.
     pub total_followers: u32,
-    /// Everything earned so far (net of platform fees and reversals).
+    /// Everything earned so far, paid or not: influencer earnings net of platform fees and
+    /// refund reversals (see [`crate::ledger`]).
     pub total_earned: Decimal,
-    /// Everything paid out so far.
+    /// Earnings paid out in payouts so far.
     pub total_paid: Decimal,
     /// When it was created.
     pub created_at: DateTime<Utc>,

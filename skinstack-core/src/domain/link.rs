@@ -154,11 +154,11 @@ pub struct TrackingLink {
     pub utm: Utm,
     /// Clicks recorded.
     pub total_clicks: i64,
-    /// Conversions attributed.
+    /// Conversions attributed (refunded ones included).
     pub total_conversions: i64,
-    /// Order amounts attributed.
+    /// Attributed order amounts net of refunds.
     pub total_revenue: Decimal,
-    /// Commission earned (gross).
+    /// Gross commission net of refund reversals.
     pub total_commission: Decimal,
     /// Inactive links answer 410.
     pub is_active: bool,

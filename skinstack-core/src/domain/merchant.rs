@@ -85,9 +85,9 @@ pub struct Merchant {
     pub refersion_public_key: Option<Name>,
     /// Refersion secret key (redacted in `Debug`).
     pub refersion_secret_key: Option<Secret>,
-    /// Sum of attributed order amounts.
+    /// Attributed order amounts net of refunds (unattributed orders are not counted).
     pub total_sales: Decimal,
-    /// Sum of commissions paid out.
+    /// Gross commissions paid out in payouts.
     pub total_commissions_paid: Decimal,
     /// Inactive merchants' links stop redirecting.
     pub is_active: bool,

@@ -8,7 +8,9 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod conversions;
 pub mod links;
+pub mod payouts;
 pub mod products;
 pub mod profiles;
 pub mod programs;

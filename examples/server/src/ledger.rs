@@ -1,0 +1,207 @@
+//! `skinstack-server approve-due` and `payouts create | list | export`: the ledger's jobs,
+//! over a migrated PostgreSQL database. The rules live in `skinstack_core::service`; this
+//! file connects, runs them, prints what happened, and writes payout CSV files.
+
+use crate::cli::{ApproveDueArgs, PayoutsAction, PayoutsArgs};
+use anyhow::{bail, Context};
+use async_trait::async_trait;
+use chrono::Utc;
+use skinstack_core::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
+use skinstack_core::service::conversions::approve_due;
+use skinstack_core::service::payouts::{create_payouts, PayoutError};
+use skinstack_core::{PayoutMethod, PayoutRepo};
+use skinstack_pg::{Cipher, PgStore, SECRET_KEY_VAR};
+use sqlx::postgres::PgPoolOptions;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+async fn connect(url: Option<String>) -> anyhow::Result<PgStore> {
+    let Some(url) = url else {
+        bail!("DATABASE_URL is not set (or pass --database-url)");
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&url)
+        .await
+        .context("cannot connect to the database at DATABASE_URL")?;
+    // These jobs never read a merchant's credentials, so a missing key is no reason to refuse;
+    // a key that is set must still be valid.
+    let cipher = match std::env::var_os(SECRET_KEY_VAR) {
+        Some(_) => Some(Cipher::from_env().context("SKINSTACK_SECRET_KEY is not a valid key")?),
+        None => None,
+    };
+    Ok(PgStore::new(pool, cipher))
+}
+
+/// `approve-due`: approves every commission whose hold has passed.
+pub async fn approve(args: ApproveDueArgs) -> anyhow::Result<()> {
+    let store = connect(args.database_url).await?;
+    let now = args.as_of.unwrap_or_else(Utc::now);
+    let approved = approve_due(&store, now)
+        .await
+        .context("cannot approve commissions (is the database migrated?)")?;
+    let plural = if approved.len() == 1 { "" } else { "s" };
+    println!(
+        "approved {} conversion{plural} as of {}",
+        approved.len(),
+        now.to_rfc3339()
+    );
+    Ok(())
+}
+
+/// `payouts ...`
+pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
+    let store = connect(args.database_url).await?;
+    match args.action {
+        PayoutsAction::Create { min, out, as_of } => {
+            let provider = CsvPayouts::new(out);
+            let now = as_of.unwrap_or_else(Utc::now);
+            let run = match create_payouts(&store, &provider, now, min).await {
+                Ok(run) => run,
+                Err(PayoutError::Delivery { batch, error }) => {
+                    bail!(
+                        "batch {} is committed (its earnings are paid) but its files were not written: {error}; \
+                         write them with `skinstack-server payouts export {} --out DIR`",
+                        batch.id,
+                        batch.id
+                    )
+                }
+                Err(other) => {
+                    return Err(other).context("cannot create payouts (is the database migrated?)")
+                }
+            };
+            match &run.batch {
+                Some(batch) => println!(
+                    "batch {}: {} payout{}, {} USD",
+                    batch.id,
+                    batch.items.len(),
+                    if batch.items.len() == 1 { "" } else { "s" },
+                    batch.total()
+                ),
+                None => println!("nothing to pay"),
+            }
+            for line in &run.delivered {
+                println!("wrote {line}");
+            }
+            for skipped in &run.skipped {
+                let why = match skipped.reason {
+                    SkipReason::BelowMinimum => "below the minimum",
+                    SkipReason::NotPositive => "not positive (carried to the next payout)",
+                    SkipReason::NoPayoutMethod => "no payout method",
+                    SkipReason::UnknownInfluencer => "profile deleted",
+                };
+                println!(
+                    "skipped influencer {} balance {} USD: {why}",
+                    skipped.influencer_id, skipped.balance
+                );
+            }
+        }
+        PayoutsAction::List => {
+            let batches = store
+                .payout_batches()
+                .await
+                .context("cannot list payouts")?;
+            if batches.is_empty() {
+                println!("no payout batches");
+            }
+            for batch in batches {
+                println!(
+                    "{} {} {} payout{} {} USD (minimum {})",
+                    batch.id,
+                    batch.created_at.to_rfc3339(),
+                    batch.items.len(),
+                    if batch.items.len() == 1 { "" } else { "s" },
+                    batch.total(),
+                    batch.minimum
+                );
+            }
+        }
+        PayoutsAction::Export { batch, out } => {
+            let batches = store
+                .payout_batches()
+                .await
+                .context("cannot list payouts")?;
+            let Some(found) = batches.into_iter().find(|b| b.id == batch) else {
+                bail!("no payout batch {batch}");
+            };
+            for line in CsvPayouts::new(out).deliver(&found).await? {
+                println!("wrote {line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The payout provider of this version: one CSV file per payout method, for a person to pay
+/// from (Stripe dashboard, PayPal mass payout, bank). Columns: influencer_id, display_name,
+/// payout_account, amount, currency, reference.
+pub struct CsvPayouts {
+    dir: PathBuf,
+}
+
+impl CsvPayouts {
+    /// Writes into `dir`, creating it if needed.
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn write(&self, batch: &PayoutBatch) -> anyhow::Result<Vec<String>> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let mut written = Vec::new();
+        for method in [
+            PayoutMethod::Stripe,
+            PayoutMethod::PayPal,
+            PayoutMethod::Ach,
+        ] {
+            let items: Vec<_> = batch.items.iter().filter(|i| i.method == method).collect();
+            if items.is_empty() {
+                continue;
+            }
+            let path = self
+                .dir
+                .join(format!("payouts-{}-{}.csv", batch.id, method.as_str()));
+            // Written aside and renamed: a reader never sees half a file.
+            let partial = path.with_extension("csv.partial");
+            write_csv(&partial, &items)?;
+            std::fs::rename(&partial, &path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path.display().to_string());
+        }
+        Ok(written)
+    }
+}
+
+fn write_csv(path: &Path, items: &[&skinstack_core::payout::PayoutItem]) -> anyhow::Result<()> {
+    let mut out =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    out.write_record([
+        "influencer_id",
+        "display_name",
+        "payout_account",
+        "amount",
+        "currency",
+        "reference",
+    ])?;
+    for item in items {
+        out.write_record([
+            item.influencer_id.to_string().as_str(),
+            item.display_name.as_str(),
+            item.account.as_str(),
+            item.amount.to_string().as_str(),
+            item.currency.as_str(),
+            item.reference.as_str(),
+        ])?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[async_trait]
+impl PayoutProvider for CsvPayouts {
+    async fn deliver(&self, batch: &PayoutBatch) -> Result<Vec<String>, DeliveryError> {
+        self.write(batch).map_err(|err| DeliveryError(err.into()))
+    }
+}

@@ -1,0 +1,391 @@
+//! Conversions: orders a merchant's shop reports, the link they are attributed to, and the
+//! refunds that follow.
+//!
+//! A conversion is identified by `(merchant, order id)`: recording the same order again is a
+//! no-op (see [`crate::service::conversions`]). Its commission is decided once, when it is
+//! recorded, with [`crate::Program::split`]'s math, and stored with it so refunds reverse
+//! exactly what was accrued ([`crate::CommissionSplit::reversal`]).
+
+use crate::click::ClickId;
+use crate::commission::CommissionSplit;
+use crate::domain::{CampaignCode, ExternalId, InfluencerId, LinkId, MerchantId, Money, ProgramId};
+use crate::error::Invalid;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+macro_rules! ledger_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered (UUIDv7) id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            /// Wraps an id read from storage or a request.
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+
+            /// The underlying UUID.
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+ledger_id!(
+    /// Identifies a [`Conversion`].
+    ConversionId
+);
+ledger_id!(
+    /// Identifies a [`crate::ledger::CommissionEvent`].
+    EventId
+);
+ledger_id!(
+    /// Identifies a [`crate::payout::PayoutBatch`].
+    PayoutBatchId
+);
+ledger_id!(
+    /// Identifies one influencer's line of a payout batch.
+    PayoutItemId
+);
+
+/// An identifier chosen by the merchant's shop (an order id, a refund id): 1–255 characters,
+/// trimmed, no control characters. Compared exactly (shops' ids are case-sensitive).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ShopRef(String);
+
+impl ShopRef {
+    /// Trims and checks `value`.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Invalid::Empty);
+        }
+        if value.chars().count() > 255 {
+            return Err(Invalid::TooLong { max: 255 });
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Invalid::ControlCharacter);
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ShopRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ShopRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The shop's order id, unique per merchant.
+pub type OrderId = ShopRef;
+/// The shop's refund id, unique per merchant.
+pub type RefundId = ShopRef;
+
+/// An ISO 4217 code as reported (three ASCII letters, upper-cased). Only [`Currency::USD`] is
+/// accepted for conversions in this version; others are refused, never converted.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// US dollars, the one currency commissions are kept in.
+    pub const USD: Currency = Currency(*b"USD");
+
+    /// Trims, upper-cases and checks the three-letter form.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim().to_ascii_uppercase();
+        match value.as_bytes() {
+            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
+            _ => Err(Invalid::Format("a three-letter currency code such as USD")),
+        }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How long an accrued commission is held before it is approved for payout (returns and
+/// chargebacks settle meanwhile): 0–365 days, 30 by default (`programs.hold_days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct HoldDays(u16);
+
+impl HoldDays {
+    /// Checks the 0..=365 range.
+    pub fn new(days: i64) -> Result<Self, Invalid> {
+        match u16::try_from(days) {
+            Ok(d @ 0..=365) => Ok(Self(d)),
+            _ => Err(Invalid::OutOfRange("between 0 and 365 days")),
+        }
+    }
+
+    /// The hold in days.
+    pub const fn days(&self) -> u16 {
+        self.0
+    }
+
+    /// The hold as a duration.
+    pub fn duration(&self) -> Duration {
+        Duration::days(i64::from(self.0))
+    }
+}
+
+impl Default for HoldDays {
+    fn default() -> Self {
+        Self(30)
+    }
+}
+
+/// What attributed an order to a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum AttributedBy {
+    /// The shopper's last click (`ssclid`) on the link, within the program's cookie window.
+    Click {
+        /// The click.
+        click_id: ClickId,
+    },
+    /// The order's coupon matched the link's campaign code.
+    Coupon {
+        /// The code.
+        code: CampaignCode,
+    },
+}
+
+impl Serialize for ClickId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The link an order was attributed to, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    /// The link credited.
+    pub link_id: LinkId,
+    /// Its influencer, who earns the commission.
+    pub influencer_id: InfluencerId,
+    /// Its program, whose terms set the commission.
+    pub program_id: ProgramId,
+    /// The rule that decided it.
+    pub by: AttributedBy,
+}
+
+/// A conversion ready to be stored: built by [`crate::service::conversions::record_conversion`],
+/// which has attributed it and computed its commission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversion {
+    /// Its id.
+    pub id: ConversionId,
+    /// The merchant whose shop reported it.
+    pub merchant_id: MerchantId,
+    /// The shop's order id; `(merchant_id, order_id)` is unique.
+    pub order_id: OrderId,
+    /// The subtotal the commission is computed on.
+    pub amount: Money,
+    /// Always [`Currency::USD`] in this version.
+    pub currency: Currency,
+    /// When the shopper ordered.
+    pub ordered_at: DateTime<Utc>,
+    /// When SkinStack recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// The click id the shop reported, attributed or not.
+    pub click_id: Option<ClickId>,
+    /// The coupon the shop reported, attributed or not.
+    pub coupon_code: Option<CampaignCode>,
+    /// The products ordered, by the shop's ids.
+    pub product_external_ids: Vec<ExternalId>,
+    /// The link credited; `None` for an unattributed order (kept, earns nothing).
+    pub attribution: Option<Attribution>,
+    /// The commission accrued: zero when unattributed.
+    pub commission: CommissionSplit,
+    /// When the commission may be approved; `None` when unattributed.
+    pub hold_until: Option<DateTime<Utc>>,
+    /// The id of the `accrued` ledger event the store writes with an attributed conversion.
+    pub accrual_event_id: EventId,
+}
+
+/// A stored conversion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversion {
+    /// Its id.
+    pub id: ConversionId,
+    /// The merchant.
+    pub merchant_id: MerchantId,
+    /// The shop's order id.
+    pub order_id: OrderId,
+    /// The subtotal the commission was computed on.
+    pub amount: Money,
+    /// The currency (USD).
+    pub currency: Currency,
+    /// When the shopper ordered.
+    pub ordered_at: DateTime<Utc>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The reported click id.
+    pub click_id: Option<ClickId>,
+    /// The reported coupon.
+    pub coupon_code: Option<CampaignCode>,
+    /// The products ordered.
+    #[serde(serialize_with = "external_ids")]
+    pub product_external_ids: Vec<ExternalId>,
+    /// The link credited, if any.
+    pub attribution: Option<Attribution>,
+    /// The commission accrued when it was recorded (before refunds).
+    pub commission: CommissionSplit,
+    /// When the commission may be approved.
+    pub hold_until: Option<DateTime<Utc>>,
+    /// When it was approved, once it is.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The total refunded so far; never more than `amount`.
+    pub refunded_amount: Money,
+}
+
+fn external_ids<S: serde::Serializer>(ids: &[ExternalId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(ExternalId::as_str))
+}
+
+impl Conversion {
+    /// The order amount net of refunds.
+    pub fn net_amount(&self) -> Money {
+        // refunded_amount ≤ amount is kept by every store (and a CHECK in PostgreSQL).
+        Money::new(self.amount.amount() - self.refunded_amount.amount()).unwrap_or(Money::ZERO)
+    }
+}
+
+/// A refund ready to be stored, with the reversal computed by
+/// [`crate::service::conversions::record_refund`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRefund {
+    /// The merchant.
+    pub merchant_id: MerchantId,
+    /// The shop's refund id; `(merchant_id, refund_id)` is unique.
+    pub refund_id: RefundId,
+    /// The refunded conversion.
+    pub conversion_id: ConversionId,
+    /// How much of the order is refunded.
+    pub amount: Money,
+    /// The conversion's refunded total the reversal was computed from. The store applies the
+    /// refund only if it still is (compare-and-set), else answers [`RefundInsert::Stale`].
+    pub refunded_before: Money,
+    /// The `reversed` ledger event for an attributed conversion: its id and its split (≤ 0).
+    pub reversal: Option<(EventId, CommissionSplit)>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A stored refund.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refund {
+    /// The merchant.
+    pub merchant_id: MerchantId,
+    /// The shop's refund id.
+    pub refund_id: RefundId,
+    /// The refunded conversion.
+    pub conversion_id: ConversionId,
+    /// The amount refunded.
+    pub amount: Money,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What inserting a conversion did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversionInsert {
+    /// It was new: stored, with its ledger event and totals.
+    Inserted(Conversion),
+    /// The merchant already had this order id: nothing changed; here is the stored one.
+    Existing(Conversion),
+}
+
+/// What inserting a refund did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefundInsert {
+    /// It was new: stored, with its reversal and totals.
+    Inserted(Refund),
+    /// The merchant already had this refund id: nothing changed; here is the stored one.
+    Existing(Refund),
+    /// The conversion's refunded total changed since the reversal was computed: nothing
+    /// changed; compute again.
+    Stale,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shop_refs_are_trimmed_and_refuse_blank_long_or_control_text() {
+        assert_eq!(ShopRef::parse(" 5012345 ").unwrap().as_str(), "5012345");
+        assert_eq!(ShopRef::parse(" "), Err(Invalid::Empty));
+        assert_eq!(ShopRef::parse("a\nb"), Err(Invalid::ControlCharacter));
+        assert!(ShopRef::parse(&"x".repeat(256)).is_err());
+        assert!(ShopRef::parse(&"x".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn currencies_are_three_letters_upper_cased() {
+        assert_eq!(Currency::parse(" usd ").unwrap(), Currency::USD);
+        assert_eq!(Currency::parse("EUR").unwrap().as_str(), "EUR");
+        for bad in ["", "US", "USDT", "U$D", "€"] {
+            assert!(Currency::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hold_days_are_zero_to_365_defaulting_to_30() {
+        assert_eq!(HoldDays::default().days(), 30);
+        assert!(HoldDays::new(0).is_ok());
+        assert!(HoldDays::new(365).is_ok());
+        assert!(HoldDays::new(366).is_err());
+        assert!(HoldDays::new(-1).is_err());
+    }
+}

@@ -1,0 +1,636 @@
+//! The in-memory store's conversions, ledger and payouts. Every write happens under the
+//! store's one lock, so an event and the totals it changes are never seen apart.
+
+use super::{MemoryStore, State};
+use crate::attribution::{ClickFacts, LinkTerms};
+use crate::click::ClickId;
+use crate::commission::CommissionSplit;
+use crate::conversion::*;
+use crate::domain::*;
+use crate::ledger::*;
+use crate::payout::{PayoutBatch, PayoutPlan, UnsettledEvent};
+use crate::repo::{Entity, RepoError, RepoResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+
+/// The ledger's part of the store's state.
+#[derive(Default)]
+pub(super) struct LedgerState {
+    conversions: HashMap<ConversionId, Conversion>,
+    by_order: HashMap<(MerchantId, OrderId), ConversionId>,
+    refunds: HashMap<(MerchantId, RefundId), Refund>,
+    /// Append-only, oldest first.
+    events: Vec<CommissionEvent>,
+    settled: HashSet<EventId>,
+    batches: Vec<PayoutBatch>,
+    hold_days: HashMap<ProgramId, HoldDays>,
+    webhook_secrets: HashMap<MerchantId, Secret>,
+}
+
+impl State {
+    fn link_terms(&self, link: &TrackingLink) -> RepoResult<LinkTerms> {
+        let program = self
+            .programs
+            .get(&link.program_id)
+            .ok_or(RepoError::NotFound(Entity::Program))?;
+        Ok(LinkTerms {
+            link_id: link.id,
+            influencer_id: link.influencer_id,
+            program_id: program.id,
+            merchant_id: program.merchant_id,
+            campaign_code: link.campaign_code.clone(),
+            is_active: link.is_active,
+            created_at: link.created_at,
+            commission: program.commission,
+            platform_fee_rate: program.platform_fee_rate,
+            cookie_window: program.cookie_window,
+            hold_days: self
+                .ledger
+                .hold_days
+                .get(&program.id)
+                .copied()
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Appends `event` and applies its [`TotalsDelta`] to the rows that still exist (a deleted
+    /// link's or profile's totals went with it; the ledger keeps its history).
+    fn append(&mut self, event: CommissionEvent) {
+        let delta = TotalsDelta::of_event(&event);
+        if let Some(link) = self.links.get_mut(&event.link_id) {
+            link.total_conversions += delta.conversions;
+            link.total_revenue += delta.sales;
+            link.total_commission += delta.commission;
+        }
+        if let Some(influencer) = self.influencers.get_mut(&event.influencer_id) {
+            influencer.total_earned += delta.earned;
+            influencer.total_paid += delta.paid;
+        }
+        if let Some(merchant) = self.merchants.get_mut(&event.merchant_id) {
+            merchant.total_sales += delta.sales;
+            merchant.total_commissions_paid += delta.commissions_paid;
+        }
+        self.ledger.events.push(event);
+    }
+
+    fn view(&self, conversion: &Conversion) -> ConversionView {
+        let mut net = CommissionSplit::default();
+        let mut paid = CommissionSplit::default();
+        let mut unsettled = false;
+        for e in self
+            .ledger
+            .events
+            .iter()
+            .filter(|e| e.conversion_id == conversion.id)
+        {
+            match e.kind {
+                EventKind::Accrued | EventKind::Reversed => {
+                    net = net.plus(&e.split);
+                    unsettled |= !self.ledger.settled.contains(&e.id);
+                }
+                EventKind::Paid => paid = paid.plus(&e.split),
+                EventKind::Approved => {}
+            }
+        }
+        ConversionView::new(conversion.clone(), net, paid, unsettled)
+    }
+
+    fn page(
+        &self,
+        keep: impl Fn(&Conversion) -> bool,
+        page: ConversionPage,
+    ) -> Vec<ConversionView> {
+        let mut mine: Vec<&Conversion> = self
+            .ledger
+            .conversions
+            .values()
+            .filter(|c| keep(c) && page.after.is_none_or(|after| c.id > after))
+            .collect();
+        mine.sort_by_key(|c| c.id);
+        mine.into_iter()
+            .take(page.limit() as usize)
+            .map(|c| self.view(c))
+            .collect()
+    }
+
+    fn approved(&self, conversion: ConversionId) -> bool {
+        self.ledger
+            .conversions
+            .get(&conversion)
+            .is_some_and(|c| c.approved_at.is_some())
+    }
+}
+
+fn event(
+    id: EventId,
+    conversion: &Conversion,
+    attribution: &Attribution,
+    kind: EventKind,
+    split: CommissionSplit,
+    sales: Decimal,
+    at: DateTime<Utc>,
+) -> CommissionEvent {
+    CommissionEvent {
+        id,
+        conversion_id: conversion.id,
+        kind,
+        split,
+        sales,
+        link_id: attribution.link_id,
+        influencer_id: attribution.influencer_id,
+        merchant_id: conversion.merchant_id,
+        refund_id: None,
+        payout_batch_id: None,
+        settles: None,
+        occurred_at: at,
+    }
+}
+
+#[async_trait]
+impl ConversionRepo for MemoryStore {
+    async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
+        let state = self.lock();
+        let Some(click) = state.clicks.get(&id) else {
+            return Ok(None);
+        };
+        let Some(link) = state.links.get(&click.link_id) else {
+            return Ok(None);
+        };
+        Ok(Some(ClickFacts {
+            click_id: click.id,
+            clicked_at: click.at,
+            is_bot: click.is_bot,
+            link: state.link_terms(link)?,
+        }))
+    }
+
+    async fn links_by_campaign_code(
+        &self,
+        merchant: MerchantId,
+        code: &CampaignCode,
+    ) -> RepoResult<Vec<LinkTerms>> {
+        let state = self.lock();
+        let mut found = Vec::new();
+        for link in state.links.values() {
+            if link.campaign_code.as_ref() == Some(code) {
+                let terms = state.link_terms(link)?;
+                if terms.merchant_id == merchant {
+                    found.push(terms);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms> {
+        let state = self.lock();
+        let link = state
+            .links
+            .get(&link)
+            .ok_or(RepoError::NotFound(Entity::Link))?;
+        state.link_terms(link)
+    }
+
+    async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert> {
+        let mut state = self.lock();
+        let key = (new.merchant_id, new.order_id.clone());
+        if let Some(id) = state.ledger.by_order.get(&key) {
+            let existing = state.ledger.conversions[id].clone();
+            return Ok(ConversionInsert::Existing(existing));
+        }
+        let conversion = Conversion {
+            id: new.id,
+            merchant_id: new.merchant_id,
+            order_id: new.order_id,
+            amount: new.amount,
+            currency: new.currency,
+            ordered_at: new.ordered_at,
+            recorded_at: new.recorded_at,
+            click_id: new.click_id,
+            coupon_code: new.coupon_code,
+            product_external_ids: new.product_external_ids,
+            attribution: new.attribution,
+            commission: new.commission,
+            hold_until: new.hold_until,
+            approved_at: None,
+            refunded_amount: Money::ZERO,
+        };
+        state.ledger.by_order.insert(key, conversion.id);
+        state
+            .ledger
+            .conversions
+            .insert(conversion.id, conversion.clone());
+        if let Some(attribution) = &conversion.attribution {
+            let accrued = event(
+                new.accrual_event_id,
+                &conversion,
+                attribution,
+                EventKind::Accrued,
+                conversion.commission,
+                conversion.amount.amount(),
+                conversion.recorded_at,
+            );
+            state.append(accrued);
+        }
+        Ok(ConversionInsert::Inserted(conversion))
+    }
+
+    async fn conversion_by_order(
+        &self,
+        merchant: MerchantId,
+        order: &OrderId,
+    ) -> RepoResult<Option<Conversion>> {
+        let state = self.lock();
+        Ok(state
+            .ledger
+            .by_order
+            .get(&(merchant, order.clone()))
+            .map(|id| state.ledger.conversions[id].clone()))
+    }
+
+    async fn refund_by_id(
+        &self,
+        merchant: MerchantId,
+        refund: &RefundId,
+    ) -> RepoResult<Option<Refund>> {
+        Ok(self
+            .lock()
+            .ledger
+            .refunds
+            .get(&(merchant, refund.clone()))
+            .cloned())
+    }
+
+    async fn insert_refund(&self, new: NewRefund) -> RepoResult<RefundInsert> {
+        let mut state = self.lock();
+        let key = (new.merchant_id, new.refund_id.clone());
+        if let Some(existing) = state.ledger.refunds.get(&key) {
+            return Ok(RefundInsert::Existing(existing.clone()));
+        }
+        let Some(conversion) = state.ledger.conversions.get_mut(&new.conversion_id) else {
+            return Ok(RefundInsert::Stale);
+        };
+        if conversion.refunded_amount != new.refunded_before {
+            return Ok(RefundInsert::Stale);
+        }
+        let refunded = Money::new(conversion.refunded_amount.amount() + new.amount.amount())
+            .map_err(|reason| crate::ValidationError::new("amount", reason))?;
+        if refunded > conversion.amount {
+            return Err(RepoError::Invalid(crate::ValidationError::new(
+                "amount",
+                crate::error::Invalid::OutOfRange("at most the order's unrefunded amount"),
+            )));
+        }
+        conversion.refunded_amount = refunded;
+        let conversion = conversion.clone();
+        let refund = Refund {
+            merchant_id: new.merchant_id,
+            refund_id: new.refund_id.clone(),
+            conversion_id: new.conversion_id,
+            amount: new.amount,
+            recorded_at: new.recorded_at,
+        };
+        state.ledger.refunds.insert(key, refund.clone());
+        if let (Some((id, split)), Some(attribution)) = (new.reversal, &conversion.attribution) {
+            let mut reversed = event(
+                id,
+                &conversion,
+                attribution,
+                EventKind::Reversed,
+                split,
+                -new.amount.amount(),
+                new.recorded_at,
+            );
+            reversed.refund_id = Some(new.refund_id);
+            state.append(reversed);
+        }
+        Ok(RefundInsert::Inserted(refund))
+    }
+
+    async fn approve_due(&self, now: DateTime<Utc>) -> RepoResult<Vec<ConversionId>> {
+        let mut state = self.lock();
+        let mut due: Vec<ConversionId> = state
+            .ledger
+            .conversions
+            .values()
+            .filter(|c| {
+                c.attribution.is_some()
+                    && c.approved_at.is_none()
+                    && c.hold_until.is_some_and(|t| t <= now)
+            })
+            .map(|c| c.id)
+            .collect();
+        due.sort();
+        for id in &due {
+            let Some(conversion) = state.ledger.conversions.get_mut(id) else {
+                continue;
+            };
+            conversion.approved_at = Some(now);
+            let conversion = conversion.clone();
+            let Some(attribution) = &conversion.attribution else {
+                continue;
+            };
+            let net = sum_splits(
+                state
+                    .ledger
+                    .events
+                    .iter()
+                    .filter(|e| {
+                        e.conversion_id == *id
+                            && matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
+                    })
+                    .map(|e| &e.split),
+            );
+            let approved = event(
+                EventId::new(),
+                &conversion,
+                attribution,
+                EventKind::Approved,
+                net,
+                Decimal::ZERO,
+                now,
+            );
+            state.append(approved);
+        }
+        Ok(due)
+    }
+
+    async fn program_hold_days(&self, program: ProgramId) -> RepoResult<HoldDays> {
+        let state = self.lock();
+        if !state.programs.contains_key(&program) {
+            return Err(RepoError::NotFound(Entity::Program));
+        }
+        Ok(state
+            .ledger
+            .hold_days
+            .get(&program)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn set_program_hold_days(&self, program: ProgramId, days: HoldDays) -> RepoResult<()> {
+        let mut state = self.lock();
+        if !state.programs.contains_key(&program) {
+            return Err(RepoError::NotFound(Entity::Program));
+        }
+        state.ledger.hold_days.insert(program, days);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PayoutRepo for MemoryStore {
+    async fn unsettled_approved_events(&self) -> RepoResult<Vec<UnsettledEvent>> {
+        let state = self.lock();
+        Ok(state
+            .ledger
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
+                    && !state.ledger.settled.contains(&e.id)
+                    && state.approved(e.conversion_id)
+            })
+            .map(|e| UnsettledEvent {
+                event_id: e.id,
+                conversion_id: e.conversion_id,
+                influencer_id: e.influencer_id,
+                merchant_id: e.merchant_id,
+                split: e.split,
+            })
+            .collect())
+    }
+
+    async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>> {
+        let mut state = self.lock();
+        let by_id: HashMap<EventId, CommissionEvent> = state
+            .ledger
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Accrued | EventKind::Reversed))
+            .map(|e| (e.id, e.clone()))
+            .collect();
+        // Check everything before changing anything: the batch is all or nothing.
+        for planned in &plan.items {
+            for id in &planned.events {
+                if state.ledger.settled.contains(id) || !by_id.contains_key(id) {
+                    return Ok(None);
+                }
+            }
+        }
+        for planned in &plan.items {
+            for id in &planned.events {
+                let settled = &by_id[id];
+                let paid = CommissionEvent {
+                    id: EventId::new(),
+                    kind: EventKind::Paid,
+                    sales: Decimal::ZERO,
+                    refund_id: None,
+                    payout_batch_id: Some(plan.batch_id),
+                    settles: Some(*id),
+                    occurred_at: plan.created_at,
+                    ..settled.clone()
+                };
+                state.ledger.settled.insert(*id);
+                state.append(paid);
+            }
+        }
+        let batch = plan.batch();
+        state.ledger.batches.push(batch.clone());
+        Ok(Some(batch))
+    }
+
+    async fn payout_batches(&self) -> RepoResult<Vec<PayoutBatch>> {
+        let state = self.lock();
+        let mut batches = state.ledger.batches.clone();
+        batches.sort_by_key(|b| std::cmp::Reverse((b.created_at, b.id)));
+        Ok(batches)
+    }
+}
+
+#[async_trait]
+impl LedgerQueries for MemoryStore {
+    async fn events_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<CommissionEvent>> {
+        Ok(self
+            .lock()
+            .ledger
+            .events
+            .iter()
+            .filter(|e| e.merchant_id == merchant)
+            .cloned()
+            .collect())
+    }
+
+    async fn conversions_by_merchant(
+        &self,
+        merchant: MerchantId,
+        filter: ConversionFilter,
+        page: ConversionPage,
+    ) -> RepoResult<Vec<ConversionView>> {
+        let state = self.lock();
+        Ok(state.page(
+            |c| {
+                c.merchant_id == merchant
+                    && (filter == ConversionFilter::All || c.attribution.is_none())
+            },
+            page,
+        ))
+    }
+
+    async fn conversions_by_influencer(
+        &self,
+        influencer: InfluencerId,
+        page: ConversionPage,
+    ) -> RepoResult<Vec<ConversionView>> {
+        let state = self.lock();
+        Ok(state.page(
+            |c| {
+                c.attribution
+                    .as_ref()
+                    .is_some_and(|a| a.influencer_id == influencer)
+            },
+            page,
+        ))
+    }
+
+    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary> {
+        let state = self.lock();
+        let mut s = EarningsSummary::default();
+        for e in state
+            .ledger
+            .events
+            .iter()
+            .filter(|e| e.influencer_id == influencer)
+        {
+            let earnings = e.split.influencer_earnings;
+            match e.kind {
+                EventKind::Paid => s.paid += earnings,
+                EventKind::Approved => {}
+                _ if !state.approved(e.conversion_id) => s.pending += earnings,
+                _ if !state.ledger.settled.contains(&e.id) => s.approved += earnings,
+                _ => {} // settled: counted by its paid event
+            }
+        }
+        s.balance = s.pending + s.approved;
+        Ok(s)
+    }
+
+    async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions> {
+        let state = self.lock();
+        let mut s = MerchantCommissions::default();
+        for e in state
+            .ledger
+            .events
+            .iter()
+            .filter(|e| e.merchant_id == merchant)
+        {
+            let gross = e.split.gross;
+            match e.kind {
+                EventKind::Paid => s.paid += gross,
+                EventKind::Approved => {}
+                _ if !state.approved(e.conversion_id) => s.pending += gross,
+                _ if !state.ledger.settled.contains(&e.id) => s.approved += gross,
+                _ => {}
+            }
+        }
+        s.owed = s.pending + s.approved;
+        for c in state
+            .ledger
+            .conversions
+            .values()
+            .filter(|c| c.merchant_id == merchant && c.attribution.is_none())
+        {
+            s.unattributed_orders += 1;
+            s.unattributed_sales += c.net_amount().amount();
+        }
+        Ok(s)
+    }
+
+    async fn link_daily_stats(
+        &self,
+        link: LinkId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<DailyLinkStats>> {
+        let state = self.lock();
+        let mut days: Vec<DailyLinkStats> = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|day| DailyLinkStats {
+                day,
+                clicks: 0,
+                conversions: 0,
+                revenue: Decimal::ZERO,
+                commission: Decimal::ZERO,
+            })
+            .collect();
+        let len = days.len();
+        let slot = |day: NaiveDate| {
+            usize::try_from((day - from).num_days())
+                .ok()
+                .filter(|i| *i < len)
+        };
+        let click_days: Vec<NaiveDate> = state
+            .clicks
+            .values()
+            .filter(|c| c.link_id == link && !c.is_bot)
+            .map(|c| c.at.date_naive())
+            .collect();
+        let mut updates: Vec<(usize, i64, i64, Decimal, Decimal)> = Vec::new();
+        for day in click_days {
+            if let Some(i) = slot(day) {
+                updates.push((i, 1, 0, Decimal::ZERO, Decimal::ZERO));
+            }
+        }
+        for e in state.ledger.events.iter().filter(|e| e.link_id == link) {
+            let Some(conversion) = state.ledger.conversions.get(&e.conversion_id) else {
+                continue;
+            };
+            let Some(i) = slot(conversion.ordered_at.date_naive()) else {
+                continue;
+            };
+            match e.kind {
+                EventKind::Accrued => updates.push((i, 0, 1, e.sales, e.split.gross)),
+                EventKind::Reversed => updates.push((i, 0, 0, e.sales, e.split.gross)),
+                _ => {}
+            }
+        }
+        for (i, clicks, conversions, revenue, commission) in updates {
+            let d = &mut days[i];
+            d.clicks += clicks;
+            d.conversions += conversions;
+            d.revenue += revenue;
+            d.commission += commission;
+        }
+        Ok(days)
+    }
+}
+
+#[async_trait]
+impl WebhookSecrets for MemoryStore {
+    async fn shopify_webhook_secret(&self, merchant: MerchantId) -> RepoResult<Option<Secret>> {
+        let state = self.lock();
+        if !state.merchants.contains_key(&merchant) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        Ok(state.ledger.webhook_secrets.get(&merchant).cloned())
+    }
+
+    async fn set_shopify_webhook_secret(
+        &self,
+        merchant: MerchantId,
+        secret: Option<Secret>,
+    ) -> RepoResult<()> {
+        let mut state = self.lock();
+        if !state.merchants.contains_key(&merchant) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        match secret {
+            Some(secret) => state.ledger.webhook_secrets.insert(merchant, secret),
+            None => state.ledger.webhook_secrets.remove(&merchant),
+        };
+        Ok(())
+    }
+}

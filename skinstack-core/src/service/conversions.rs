@@ -1,0 +1,405 @@
+//! Recording orders and refunds reported by a merchant's shop, and approving commissions
+//! whose hold has passed.
+//!
+//! Both recordings are idempotent: the same order id (per merchant) or refund id delivered any
+//! number of times, one after another or at once, is stored and counted once. A redelivery
+//! that disagrees with what was stored (another amount) is a conflict, never a second record.
+
+use crate::attribution::{attribute, ClickRejection};
+use crate::click::ClickId;
+use crate::commission::{CommissionError, CommissionSplit};
+use crate::conversion::*;
+use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::error::{ForField, ValidationError};
+use crate::ledger::ConversionRepo;
+use crate::repo::{Entity, MerchantRepo, RepoError};
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// An order as the shop reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordConversion {
+    /// The merchant whose shop reports it (the caller has authenticated the shop).
+    pub merchant_id: MerchantId,
+    /// The shop's order id.
+    pub order_id: OrderId,
+    /// The subtotal the commission is computed on (after discounts, before tax and shipping).
+    pub amount: Money,
+    /// Its currency: only USD is accepted.
+    pub currency: Currency,
+    /// When the shopper ordered.
+    pub ordered_at: DateTime<Utc>,
+    /// The `ssclid` the shopper arrived with, if any.
+    pub click_id: Option<ClickId>,
+    /// The coupon used, if any.
+    pub coupon_code: Option<CampaignCode>,
+    /// The products ordered, by the shop's ids.
+    pub product_external_ids: Vec<ExternalId>,
+}
+
+/// A recorded order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The conversion as stored.
+    pub conversion: Conversion,
+    /// `true` if it was stored by an earlier delivery and nothing changed now.
+    pub duplicate: bool,
+    /// Why the reported click id did not attribute, if it did not (for the merchant's logs).
+    pub click_rejected: Option<ClickRejection>,
+}
+
+/// A refund as the shop reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRefund {
+    /// The merchant.
+    pub merchant_id: MerchantId,
+    /// The refunded order.
+    pub order_id: OrderId,
+    /// The shop's refund id.
+    pub refund_id: RefundId,
+    /// How much of the order's subtotal is refunded.
+    pub amount: Money,
+}
+
+/// A recorded refund.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecorded {
+    /// The refund as stored.
+    pub refund: Refund,
+    /// `true` if an earlier delivery stored it and nothing changed now.
+    pub duplicate: bool,
+    /// The commission reversed now (≤ 0); `None` for a duplicate or an unattributed order.
+    pub reversal: Option<CommissionSplit>,
+}
+
+/// Why an order or refund was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversionError {
+    /// No such merchant.
+    #[error("merchant not found")]
+    MerchantNotFound,
+    /// Only USD is accepted in this version; nothing is converted.
+    #[error("currency {currency} is not supported: only USD orders are recorded")]
+    UnsupportedCurrency {
+        /// The currency reported.
+        currency: Currency,
+    },
+    /// The order id was recorded before with another amount.
+    #[error("order {order_id} was recorded with amount {stored}, not {reported}")]
+    OrderConflict {
+        /// The order.
+        order_id: OrderId,
+        /// The amount stored.
+        stored: Money,
+        /// The amount reported now.
+        reported: Money,
+    },
+    /// A refund names an order the merchant never reported.
+    #[error("order {order_id} not found")]
+    OrderNotFound {
+        /// The order.
+        order_id: OrderId,
+    },
+    /// The refund id was recorded before for another order or amount.
+    #[error("refund {refund_id} was recorded before with another order or amount")]
+    RefundConflict {
+        /// The refund.
+        refund_id: RefundId,
+    },
+    /// The refunds would add up to more than the order.
+    #[error(transparent)]
+    RefundExceedsOrder(#[from] CommissionError),
+    /// A value the store cannot keep.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Concurrent refunds of one order kept changing it; retry later.
+    #[error("the order is being refunded concurrently; retry")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Storage(RepoError),
+}
+
+impl From<RepoError> for ConversionError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::NotFound(Entity::Merchant) => ConversionError::MerchantNotFound,
+            RepoError::Invalid(invalid) => ConversionError::Invalid(invalid),
+            other => ConversionError::Storage(other),
+        }
+    }
+}
+
+/// How often a refund is recomputed when concurrent refunds of the same order change it.
+// Each failed attempt means another refund of the order succeeded, and an order takes only so
+// many before it is fully refunded; 16 outlasts any realistic burst.
+const REFUND_ATTEMPTS: usize = 16;
+
+/// Records an order: attributes it ([`crate::attribution`]), computes its commission with the
+/// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
+/// with the same amount returns the stored conversion (`duplicate`); with another amount it
+/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
+/// merchant are still recorded: the sale happened, and its links may have earned it.
+pub async fn record_conversion<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    order: RecordConversion,
+) -> Result<Recorded, ConversionError>
+where
+    S: MerchantRepo + ConversionRepo + ?Sized,
+{
+    if order.currency != Currency::USD {
+        tracing::warn!(
+            merchant = %order.merchant_id,
+            order_id = %order.order_id,
+            currency = %order.currency,
+            "order refused: only USD conversions are recorded"
+        );
+        return Err(ConversionError::UnsupportedCurrency {
+            currency: order.currency,
+        });
+    }
+    // PostgreSQL keeps microseconds: deciding on the stored precision keeps every store's
+    // window and hold boundaries identical.
+    let (now, ordered_at) = (now.trunc_subsecs(6), order.ordered_at.trunc_subsecs(6));
+    // One order must fit tracking_links.total_revenue (DECIMAL(10,2)).
+    let amount = order.amount.fit_digits(10).field("amount")?;
+    store.merchant_by_id(order.merchant_id).await?;
+    // Most redeliveries stop here, before the attribution lookups.
+    if let Some(stored) = store
+        .conversion_by_order(order.merchant_id, &order.order_id)
+        .await?
+    {
+        return duplicate(stored, amount);
+    }
+    let click = match order.click_id {
+        Some(id) => store.click_facts(id).await?,
+        None => None,
+    };
+    let coupon_links = match &order.coupon_code {
+        Some(code) => {
+            store
+                .links_by_campaign_code(order.merchant_id, code)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let decision = attribute(
+        order.merchant_id,
+        ordered_at,
+        order.click_id,
+        click.as_ref(),
+        order.coupon_code.as_ref(),
+        &coupon_links,
+    );
+    let (commission, hold_until) = match &decision.winner {
+        Some((terms, _)) => (
+            terms.split(amount),
+            Some(ordered_at + terms.hold_days.duration()),
+        ),
+        None => (CommissionSplit::default(), None),
+    };
+    let new = NewConversion {
+        id: ConversionId::new(),
+        merchant_id: order.merchant_id,
+        order_id: order.order_id,
+        amount,
+        currency: Currency::USD,
+        ordered_at,
+        recorded_at: now,
+        click_id: order.click_id,
+        coupon_code: order.coupon_code,
+        product_external_ids: order.product_external_ids,
+        attribution: decision.attribution(),
+        commission,
+        hold_until,
+        accrual_event_id: EventId::new(),
+    };
+    match store.insert_conversion(new).await? {
+        ConversionInsert::Inserted(conversion) => Ok(Recorded {
+            conversion,
+            duplicate: false,
+            click_rejected: decision.click_rejected,
+        }),
+        // Another delivery of the same order won the race.
+        ConversionInsert::Existing(stored) => duplicate(stored, amount),
+    }
+}
+
+fn duplicate(stored: Conversion, reported: Money) -> Result<Recorded, ConversionError> {
+    if stored.amount != reported {
+        return Err(ConversionError::OrderConflict {
+            order_id: stored.order_id,
+            stored: stored.amount,
+            reported,
+        });
+    }
+    Ok(Recorded {
+        conversion: stored,
+        duplicate: true,
+        click_rejected: None,
+    })
+}
+
+/// Records a refund of part or all of an order: reverses the commission in proportion
+/// ([`CommissionSplit::reversal`], on the cumulative refunded amount), with its `reversed`
+/// event and totals. A redelivered refund id changes nothing; refunds beyond the order are
+/// refused. A reversal after the commission was paid leaves a negative balance that the next
+/// payout nets.
+pub async fn record_refund<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    refund: RecordRefund,
+) -> Result<RefundRecorded, ConversionError>
+where
+    S: ConversionRepo + ?Sized,
+{
+    let now = now.trunc_subsecs(6);
+    for _ in 0..REFUND_ATTEMPTS {
+        if let Some(stored) = store
+            .refund_by_id(refund.merchant_id, &refund.refund_id)
+            .await?
+        {
+            return same_refund(stored, &refund, None);
+        }
+        let conversion = store
+            .conversion_by_order(refund.merchant_id, &refund.order_id)
+            .await?
+            .ok_or_else(|| ConversionError::OrderNotFound {
+                order_id: refund.order_id.clone(),
+            })?;
+        // The zero split of an unattributed order reverses nothing but still refuses refunds
+        // beyond the order, with the same rule.
+        let reversal = conversion.commission.reversal(
+            conversion.amount,
+            conversion.refunded_amount,
+            refund.amount,
+        )?;
+        let new = NewRefund {
+            merchant_id: refund.merchant_id,
+            refund_id: refund.refund_id.clone(),
+            conversion_id: conversion.id,
+            amount: refund.amount,
+            refunded_before: conversion.refunded_amount,
+            reversal: conversion
+                .attribution
+                .as_ref()
+                .map(|_| (EventId::new(), reversal)),
+            recorded_at: now,
+        };
+        let reversed = new.reversal.map(|(_, split)| split);
+        match store.insert_refund(new).await? {
+            RefundInsert::Inserted(stored) => {
+                return Ok(RefundRecorded {
+                    refund: stored,
+                    duplicate: false,
+                    reversal: reversed,
+                })
+            }
+            RefundInsert::Existing(stored) => {
+                return same_refund(stored, &refund, Some(conversion.id))
+            }
+            RefundInsert::Stale => continue,
+        }
+    }
+    Err(ConversionError::Busy)
+}
+
+fn same_refund(
+    stored: Refund,
+    reported: &RecordRefund,
+    conversion: Option<ConversionId>,
+) -> Result<RefundRecorded, ConversionError> {
+    let same_order = conversion.is_none_or(|c| c == stored.conversion_id);
+    if stored.amount != reported.amount || !same_order {
+        return Err(ConversionError::RefundConflict {
+            refund_id: stored.refund_id,
+        });
+    }
+    Ok(RefundRecorded {
+        refund: stored,
+        duplicate: true,
+        reversal: None,
+    })
+}
+
+/// Approves every commission whose hold has passed as of `now` (the `approve-due` job).
+/// Idempotent: running it again approves nothing twice.
+pub async fn approve_due<S>(store: &S, now: DateTime<Utc>) -> Result<Vec<ConversionId>, RepoError>
+where
+    S: ConversionRepo + ?Sized,
+{
+    store.approve_due(now.trunc_subsecs(6)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Fixture;
+    use crate::MemoryStore;
+    use rust_decimal_macros::dec;
+
+    fn order(f: &Fixture, id: &str, amount: rust_decimal::Decimal) -> RecordConversion {
+        RecordConversion {
+            merchant_id: f.merchant.id,
+            order_id: ShopRef::parse(id).unwrap(),
+            amount: Money::new(amount).unwrap(),
+            currency: Currency::USD,
+            ordered_at: Utc::now(),
+            click_id: None,
+            coupon_code: Some(CampaignCode::parse("ANA20").unwrap()),
+            product_external_ids: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn other_currencies_are_refused_not_converted() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let mut eur = order(&f, "1001", dec!(45));
+        eur.currency = Currency::parse("EUR").unwrap();
+        let err = record_conversion(&store, Utc::now(), eur)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConversionError::UnsupportedCurrency { currency } if currency.as_str() == "EUR")
+        );
+        assert!(store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("1001").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn orders_of_unknown_merchants_and_refunds_of_unknown_orders_are_refused() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let mut stray = order(&f, "1", dec!(10));
+        stray.merchant_id = MerchantId::new();
+        assert!(matches!(
+            record_conversion(&store, Utc::now(), stray).await,
+            Err(ConversionError::MerchantNotFound)
+        ));
+        let refund = RecordRefund {
+            merchant_id: f.merchant.id,
+            order_id: ShopRef::parse("nope").unwrap(),
+            refund_id: ShopRef::parse("r1").unwrap(),
+            amount: Money::new(dec!(1)).unwrap(),
+        };
+        assert!(matches!(
+            record_refund(&store, Utc::now(), refund).await,
+            Err(ConversionError::OrderNotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn orders_beyond_the_link_revenue_column_are_invalid() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let huge = order(&f, "1", dec!(100000000.00));
+        match record_conversion(&store, Utc::now(), huge).await {
+            Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "amount"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+}

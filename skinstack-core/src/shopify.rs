@@ -1,0 +1,505 @@
+//! Shopify webhooks: verifying their signature and reading `orders/create` and
+//! `refunds/create` payloads into [`RecordConversion`] and [`RecordRefund`]. Pure: the HTTP
+//! layer hands over the raw body and the `X-Shopify-Hmac-Sha256` header.
+//!
+//! What is read:
+//! - order: `id`; `created_at`; `currency` (the shop's currency, which the amounts are in);
+//!   the amount from `current_subtotal_price` — the subtotal after discounts, before tax and
+//!   shipping, as a decimal string; the click id from the `ssclid` query parameter of
+//!   `landing_site`; the coupon from `discount_codes[0].code`; products from
+//!   `line_items[].product_id` as `gid://shopify/Product/<id>`.
+//! - refund: `id`, `order_id`, and as amount the sum of `refund_line_items[].subtotal_set.shop_money.amount`:
+//!   the refunded subtotal, on the same basis as the order amount. `transactions` are not used:
+//!   they include refunded tax and shipping, which earn no commission. A refund without line
+//!   items (shipping only, or an order-level adjustment) therefore reverses nothing.
+
+use crate::click::ClickId;
+use crate::conversion::{Currency, ShopRef};
+use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::error::Invalid;
+use crate::redirect::CLICK_ID_PARAM;
+use crate::service::conversions::{RecordConversion, RecordRefund};
+use crate::Secret;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sha2::Sha256;
+
+/// The header carrying the signature.
+pub const HMAC_HEADER: &str = "X-Shopify-Hmac-Sha256";
+
+/// Why a payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// Not JSON (a truncated body, for example), or not an object.
+    #[error("the body is not a JSON object: {0}")]
+    NotJson(String),
+    /// A required field is absent or null.
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    /// A field holds something else than expected.
+    #[error("{field} {reason}")]
+    Invalid {
+        /// The field (a JSON path).
+        field: &'static str,
+        /// Why.
+        reason: Invalid,
+    },
+}
+
+/// The signature did not match the body under the merchant's secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the webhook signature does not match its body")]
+pub struct BadSignature;
+
+/// Checks `header` (base64 HMAC-SHA256 of `body` under `secret`) in constant time.
+pub fn verify_hmac(secret: &Secret, body: &[u8], header: &str) -> Result<(), BadSignature> {
+    let tag = STANDARD.decode(header.trim()).map_err(|_| BadSignature)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).map_err(|_| BadSignature)?;
+    mac.update(body);
+    mac.verify_slice(&tag).map_err(|_| BadSignature)
+}
+
+/// The signature Shopify would send for `body`: for tests and tools.
+pub fn sign(secret: &Secret, body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, PayloadError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(PayloadError::NotJson("not an object".to_owned())),
+        Err(err) => Err(PayloadError::NotJson(err.to_string())),
+    }
+}
+
+fn invalid(field: &'static str, reason: Invalid) -> PayloadError {
+    PayloadError::Invalid { field, reason }
+}
+
+fn present<'a>(
+    map: &'a serde_json::Map<String, Value>,
+    field: &'static str,
+) -> Result<&'a Value, PayloadError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Err(PayloadError::Missing(field)),
+        Some(value) => Ok(value),
+    }
+}
+
+/// Shopify ids are JSON integers; a string of digits is accepted too.
+fn shop_id(value: &Value, field: &'static str) -> Result<ShopRef, PayloadError> {
+    let text = match value {
+        Value::Number(n) if n.is_u64() => n.to_string(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+        _ => return Err(invalid(field, Invalid::Format("a numeric Shopify id"))),
+    };
+    ShopRef::parse(&text).map_err(|reason| invalid(field, reason))
+}
+
+/// Amounts are decimal strings ("45.00"); JSON numbers (binary floats) are refused.
+fn amount(value: Option<&Value>, field: &'static str) -> Result<Money, PayloadError> {
+    match value {
+        None | Some(Value::Null) => Err(PayloadError::Missing(field)),
+        Some(Value::String(s)) => Money::parse(s).map_err(|reason| invalid(field, reason)),
+        Some(_) => Err(invalid(
+            field,
+            Invalid::Format("a decimal string such as \"45.00\""),
+        )),
+    }
+}
+
+fn string<'a>(value: &'a Value, field: &'static str) -> Result<&'a str, PayloadError> {
+    value
+        .as_str()
+        .ok_or(invalid(field, Invalid::Format("a string")))
+}
+
+fn timestamp(value: &Value, field: &'static str) -> Result<DateTime<Utc>, PayloadError> {
+    DateTime::parse_from_rfc3339(string(value, field)?)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| invalid(field, Invalid::Format("an RFC 3339 timestamp")))
+}
+
+/// The `ssclid` of a landing site such as `/products/serum?ssclid=...&utm_source=skinstack`
+/// (relative or absolute). An id SkinStack did not issue is ignored, as if absent.
+fn click_from_landing_site(landing_site: &str) -> Option<ClickId> {
+    let base = url::Url::parse("https://shop.invalid/").ok()?;
+    let url = base.join(landing_site).ok()?;
+    let value = url
+        .query_pairs()
+        .find(|(name, _)| name == CLICK_ID_PARAM)
+        .map(|(_, value)| value.into_owned())?;
+    ClickId::parse(&value)
+}
+
+/// Reads an `orders/create` payload of `merchant`'s shop.
+pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion, PayloadError> {
+    let order = object(body)?;
+    let order_id = shop_id(present(&order, "id")?, "id")?;
+    let ordered_at = timestamp(present(&order, "created_at")?, "created_at")?;
+    let currency = Currency::parse(string(present(&order, "currency")?, "currency")?)
+        .map_err(|reason| invalid("currency", reason))?;
+    let amount = amount(
+        order.get("current_subtotal_price"),
+        "current_subtotal_price",
+    )?;
+    let click_id = match order.get("landing_site") {
+        Some(Value::String(site)) => click_from_landing_site(site),
+        _ => None,
+    };
+    let coupon_code = match order
+        .get("discount_codes")
+        .and_then(|codes| codes.get(0))
+        .and_then(|first| first.get("code"))
+    {
+        None | Some(Value::Null) => None,
+        Some(code) => {
+            let code = string(code, "discount_codes[0].code")?;
+            // A shop's code SkinStack could never have issued attributes nothing.
+            CampaignCode::parse(code).ok()
+        }
+    };
+    let mut product_external_ids = Vec::new();
+    if let Some(Value::Array(items)) = order.get("line_items") {
+        for item in items {
+            if let Some(Value::Number(id)) = item.get("product_id") {
+                let gid = format!("gid://shopify/Product/{id}");
+                let id = ExternalId::parse(&gid)
+                    .map_err(|reason| invalid("line_items[].product_id", reason))?;
+                if !product_external_ids.contains(&id) {
+                    product_external_ids.push(id);
+                }
+            }
+        }
+    }
+    Ok(RecordConversion {
+        merchant_id: merchant,
+        order_id,
+        amount,
+        currency,
+        ordered_at,
+        click_id,
+        coupon_code,
+        product_external_ids,
+    })
+}
+
+/// Reads a `refunds/create` payload of `merchant`'s shop. Line amounts in another currency
+/// than USD are refused.
+pub fn parse_refund(merchant: MerchantId, body: &[u8]) -> Result<RecordRefund, PayloadError> {
+    let refund = object(body)?;
+    let refund_id = shop_id(present(&refund, "id")?, "id")?;
+    let order_id = shop_id(present(&refund, "order_id")?, "order_id")?;
+    let mut total = Decimal::ZERO;
+    if let Some(lines) = refund.get("refund_line_items") {
+        let lines = lines
+            .as_array()
+            .ok_or(invalid("refund_line_items", Invalid::Format("an array")))?;
+        for line in lines {
+            const FIELD: &str = "refund_line_items[].subtotal_set.shop_money.amount";
+            let money = line
+                .get("subtotal_set")
+                .and_then(|set| set.get("shop_money"))
+                .ok_or(PayloadError::Missing(FIELD))?;
+            if let Some(code) = money.get("currency_code").and_then(Value::as_str) {
+                let currency = Currency::parse(code).map_err(|reason| {
+                    invalid(
+                        "refund_line_items[].subtotal_set.shop_money.currency_code",
+                        reason,
+                    )
+                })?;
+                if currency != Currency::USD {
+                    return Err(invalid(
+                        "refund_line_items[].subtotal_set.shop_money.currency_code",
+                        Invalid::Format("USD"),
+                    ));
+                }
+            }
+            total += amount(money.get("amount"), FIELD)?.amount();
+        }
+    }
+    let amount = Money::new(total).map_err(|reason| invalid("refund_line_items", reason))?;
+    Ok(RecordRefund {
+        merchant_id: merchant,
+        order_id,
+        refund_id,
+        amount,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    const ORDER: &str = r##"{
+      "id": 5712345678901,
+      "admin_graphql_api_id": "gid://shopify/Order/5712345678901",
+      "name": "#1042",
+      "email": "shopper@example.com",
+      "created_at": "2025-03-01T07:15:42-05:00",
+      "currency": "USD",
+      "presentment_currency": "USD",
+      "current_subtotal_price": "40.50",
+      "current_total_price": "47.83",
+      "subtotal_price": "40.50",
+      "total_discounts": "4.50",
+      "landing_site": "/products/vitamin-c-serum?utm_source=skinstack&utm_medium=affiliate&ssclid=0195a3b2c4d57e8f9a0b1c2d3e4f5a6b",
+      "referring_site": "https://www.instagram.com/",
+      "discount_codes": [{"code": "ana20", "amount": "4.50", "type": "percentage"}],
+      "line_items": [
+        {"id": 1, "product_id": 8123456789, "title": "Vitamin C Serum", "quantity": 1, "price": "38.50"},
+        {"id": 2, "product_id": 8123456790, "title": "Travel Cleanser", "quantity": 1, "price": "6.50"},
+        {"id": 3, "product_id": null, "title": "Custom tip", "quantity": 1, "price": "0.00"}
+      ]
+    }"##;
+
+    const REFUND: &str = r#"{
+      "id": 930123456,
+      "order_id": 5712345678901,
+      "created_at": "2025-03-05T10:00:00-05:00",
+      "note": "damaged",
+      "refund_line_items": [
+        {"id": 61, "quantity": 1, "line_item_id": 2, "subtotal": 5.85,
+         "subtotal_set": {"shop_money": {"amount": "5.85", "currency_code": "USD"},
+                          "presentment_money": {"amount": "5.85", "currency_code": "USD"}},
+         "total_tax": 0.47}
+      ],
+      "transactions": [{"id": 77, "kind": "refund", "status": "success", "amount": "6.32"}]
+    }"#;
+
+    fn merchant() -> MerchantId {
+        MerchantId::new()
+    }
+
+    #[test]
+    fn an_order_yields_its_id_subtotal_click_coupon_and_products() {
+        let m = merchant();
+        let order = parse_order(m, ORDER.as_bytes()).unwrap();
+        assert_eq!(order.merchant_id, m);
+        assert_eq!(order.order_id.as_str(), "5712345678901");
+        assert_eq!(order.amount.amount(), dec!(40.50));
+        assert_eq!(order.currency, Currency::USD);
+        assert_eq!(order.ordered_at.to_rfc3339(), "2025-03-01T12:15:42+00:00");
+        assert_eq!(
+            order.click_id.unwrap().to_string(),
+            "0195a3b2c4d57e8f9a0b1c2d3e4f5a6b"
+        );
+        assert_eq!(order.coupon_code.unwrap().as_str(), "ANA20");
+        let products: Vec<_> = order
+            .product_external_ids
+            .iter()
+            .map(ExternalId::as_str)
+            .collect();
+        assert_eq!(
+            products,
+            [
+                "gid://shopify/Product/8123456789",
+                "gid://shopify/Product/8123456790"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_order_without_landing_site_or_codes_has_neither_click_nor_coupon() {
+        let body = r#"{"id": 1, "created_at": "2025-03-01T12:00:00Z", "currency": "USD",
+                       "current_subtotal_price": "10.00", "landing_site": null, "discount_codes": []}"#;
+        let order = parse_order(merchant(), body.as_bytes()).unwrap();
+        assert_eq!((order.click_id, order.coupon_code), (None, None));
+    }
+
+    #[test]
+    fn a_landing_site_with_a_foreign_or_v4_ssclid_has_no_click() {
+        for site in [
+            "/?ssclid=not-an-id",
+            "/?ssclid=9f1c2d3e4f5a4b6c8d7e6f5a4b3c2d1e",
+            "https://glowco.com/p?x=1",
+        ] {
+            assert_eq!(click_from_landing_site(site), None, "{site}");
+        }
+        let id = ClickId::new();
+        assert_eq!(
+            click_from_landing_site(&format!("https://glowco.com/p?a=b&ssclid={id}")),
+            Some(id)
+        );
+    }
+
+    #[test]
+    fn a_truncated_body_is_not_json() {
+        let cut = &ORDER.as_bytes()[..ORDER.len() / 2];
+        assert!(matches!(
+            parse_order(merchant(), cut),
+            Err(PayloadError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_refund(merchant(), b"[1,2]"),
+            Err(PayloadError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn amounts_in_the_wrong_format_are_refused() {
+        for (bad, why) in [
+            (r#""40,50""#, "decimal comma"),
+            (r#""4.05e1""#, "exponent"),
+            (r#""40.505""#, "fraction of a cent"),
+            (r#""-40.50""#, "negative"),
+            (r#""""#, "empty"),
+            ("40.5", "a JSON number"),
+        ] {
+            let body = ORDER.replace(
+                r#""current_subtotal_price": "40.50""#,
+                &format!(r#""current_subtotal_price": {bad}"#),
+            );
+            assert!(
+                matches!(
+                    parse_order(merchant(), body.as_bytes()),
+                    Err(PayloadError::Invalid {
+                        field: "current_subtotal_price",
+                        ..
+                    })
+                ),
+                "{why}: {bad}"
+            );
+        }
+        let body = ORDER.replace(r#""current_subtotal_price": "40.50","#, "");
+        assert_eq!(
+            parse_order(merchant(), body.as_bytes()).unwrap_err(),
+            PayloadError::Missing("current_subtotal_price")
+        );
+    }
+
+    #[test]
+    fn malformed_ids_and_timestamps_are_refused() {
+        let body = ORDER.replace("\"id\": 5712345678901", "\"id\": -4");
+        assert!(matches!(
+            parse_order(merchant(), body.as_bytes()),
+            Err(PayloadError::Invalid { field: "id", .. })
+        ));
+        let body = ORDER.replace("2025-03-01T07:15:42-05:00", "01/03/2025");
+        assert!(matches!(
+            parse_order(merchant(), body.as_bytes()),
+            Err(PayloadError::Invalid {
+                field: "created_at",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn other_currencies_parse_so_the_service_can_refuse_them_by_name() {
+        let body = ORDER.replace("\"currency\": \"USD\"", "\"currency\": \"EUR\"");
+        assert_eq!(
+            parse_order(merchant(), body.as_bytes())
+                .unwrap()
+                .currency
+                .as_str(),
+            "EUR"
+        );
+    }
+
+    #[test]
+    fn a_refund_sums_its_line_subtotals_not_its_transactions() {
+        let refund = parse_refund(merchant(), REFUND.as_bytes()).unwrap();
+        assert_eq!(refund.refund_id.as_str(), "930123456");
+        assert_eq!(refund.order_id.as_str(), "5712345678901");
+        assert_eq!(
+            refund.amount.amount(),
+            dec!(5.85),
+            "tax in the transaction is not refunded commission"
+        );
+        let two = REFUND.replace(
+            r#""refund_line_items": ["#,
+            r#""refund_line_items": [{"subtotal_set": {"shop_money": {"amount": "10.15", "currency_code": "USD"}}},"#,
+        );
+        assert_eq!(
+            parse_refund(merchant(), two.as_bytes())
+                .unwrap()
+                .amount
+                .amount(),
+            dec!(16.00)
+        );
+        let none = r#"{"id": 1, "order_id": 2, "refund_line_items": []}"#;
+        assert_eq!(
+            parse_refund(merchant(), none.as_bytes()).unwrap().amount,
+            Money::ZERO
+        );
+    }
+
+    #[test]
+    fn refund_lines_in_another_currency_or_format_are_refused() {
+        let eur = REFUND.replace(
+            r#""amount": "5.85", "currency_code": "USD"},
+                          "presentment"#,
+            r#""amount": "5.85", "currency_code": "EUR"},
+                          "presentment"#,
+        );
+        assert!(parse_refund(merchant(), eur.as_bytes()).is_err());
+        let float = REFUND.replace(
+            r#"{"amount": "5.85", "currency_code": "USD"},
+                          "presentment"#,
+            r#"{"amount": 5.85, "currency_code": "USD"},
+                          "presentment"#,
+        );
+        assert!(matches!(
+            parse_refund(merchant(), float.as_bytes()),
+            Err(PayloadError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn signatures_verify_only_for_the_exact_body_and_secret() {
+        let secret = Secret::parse("shpss_0123456789abcdef").unwrap();
+        let header = sign(&secret, ORDER.as_bytes());
+        assert_eq!(verify_hmac(&secret, ORDER.as_bytes(), &header), Ok(()));
+        // One byte changed, a truncated body, another secret, garbage or an empty header.
+        let tampered = ORDER.replace("40.50", "40.51");
+        assert_eq!(
+            verify_hmac(&secret, tampered.as_bytes(), &header),
+            Err(BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(&secret, &ORDER.as_bytes()[..100], &header),
+            Err(BadSignature)
+        );
+        let other = Secret::parse("shpss_other").unwrap();
+        assert_eq!(
+            verify_hmac(&other, ORDER.as_bytes(), &header),
+            Err(BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(&secret, ORDER.as_bytes(), "not base64!"),
+            Err(BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(&secret, ORDER.as_bytes(), ""),
+            Err(BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(&secret, ORDER.as_bytes(), &header[..20]),
+            Err(BadSignature)
+        );
+    }
+
+    #[test]
+    fn the_signature_matches_a_known_hmac_sha256_vector() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let secret = Secret::parse("Jefe").unwrap();
+        let expected = STANDARD.encode([
+            0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+            0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9,
+            0x64, 0xec, 0x38, 0x43,
+        ]);
+        assert_eq!(sign(&secret, b"what do ya want for nothing?"), expected);
+        assert!(verify_hmac(&secret, b"what do ya want for nothing?", &expected).is_ok());
+    }
+}

@@ -1,0 +1,988 @@
+//! The ledger's contract: conversions, attribution through the store, refunds, approvals,
+//! payouts and the read side, with every denormalized total checked against the ledger.
+
+use super::{new_influencer, new_link, new_user, Fixture};
+use crate::click::{Click, ClickId};
+use crate::commission::CommissionSplit;
+use crate::conversion::*;
+use crate::domain::*;
+use crate::ledger::*;
+use crate::payout::{DeliveryError, PayoutBatch, PayoutProvider};
+use crate::service::conversions::*;
+use crate::service::payouts::create_payouts;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// A provider that keeps the batches it is handed, for tests.
+#[derive(Debug, Default)]
+pub struct RecordingProvider {
+    /// Every batch delivered, in order.
+    pub batches: Mutex<Vec<PayoutBatch>>,
+}
+
+#[async_trait]
+impl PayoutProvider for RecordingProvider {
+    async fn deliver(&self, batch: &PayoutBatch) -> Result<Vec<String>, DeliveryError> {
+        self.batches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(batch.clone());
+        Ok(vec![format!("batch {}", batch.id)])
+    }
+}
+
+/// A fixed instant (whole seconds: every store keeps at least microseconds).
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// Cents as money.
+pub fn cents(value: i64) -> Money {
+    Money::new(Decimal::new(value, 2)).expect("non-negative cents")
+}
+
+/// An order of the fixture's merchant, in USD, with neither click nor coupon.
+pub fn order(f: &Fixture, id: &str, amount: Money, at: DateTime<Utc>) -> RecordConversion {
+    RecordConversion {
+        merchant_id: f.merchant.id,
+        order_id: ShopRef::parse(id).expect("valid order id"),
+        amount,
+        currency: Currency::USD,
+        ordered_at: at,
+        click_id: None,
+        coupon_code: None,
+        product_external_ids: Vec::new(),
+    }
+}
+
+/// A refund of `order`.
+pub fn refund(f: &Fixture, order: &str, id: &str, amount: Money) -> RecordRefund {
+    RecordRefund {
+        merchant_id: f.merchant.id,
+        order_id: ShopRef::parse(order).expect("valid order id"),
+        refund_id: ShopRef::parse(id).expect("valid refund id"),
+        amount,
+    }
+}
+
+/// Records a click on `link` at `at` through the store's click sink.
+pub async fn click_at<S: LedgerStore + ?Sized>(
+    store: &S,
+    link: LinkId,
+    at: DateTime<Utc>,
+    is_bot: bool,
+) -> ClickId {
+    let mut click = Click::new(link, None, Some("Mozilla/5.0 (iPhone)"), None);
+    click.at = at;
+    click.is_bot = is_bot;
+    store
+        .record_clicks(&[click.clone()])
+        .await
+        .expect("click stored");
+    click.id
+}
+
+/// Checks every denormalized total of `merchant`, its `links` and `influencers` against the
+/// ledger and the conversions, to the cent, plus the ledger's own rules: one accrual and at
+/// most one approval per conversion, every settlement of an accrued or reversed event exactly
+/// once, refunds within their order, and earned = pending + approved + paid.
+pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
+    store: &S,
+    merchant: MerchantId,
+    links: &[LinkId],
+    influencers: &[InfluencerId],
+) {
+    let events = store.events_by_merchant(merchant).await.expect("events");
+    let mut conversions = Vec::new();
+    let mut page = ConversionPage::new(100, None);
+    loop {
+        let batch = store
+            .conversions_by_merchant(merchant, ConversionFilter::All, page)
+            .await
+            .expect("conversions");
+        let Some(last) = batch.last() else { break };
+        page = ConversionPage::new(100, Some(last.conversion.id));
+        conversions.extend(batch);
+    }
+    let by_id: HashMap<EventId, &CommissionEvent> = events.iter().map(|e| (e.id, e)).collect();
+    let mut settled = HashSet::new();
+    let mut accrued = HashSet::new();
+    let mut approved = HashSet::new();
+    for e in &events {
+        assert_eq!(
+            e.split.platform_fee + e.split.influencer_earnings,
+            e.split.gross,
+            "{e:?}"
+        );
+        match e.kind {
+            EventKind::Accrued => assert!(accrued.insert(e.conversion_id), "two accruals: {e:?}"),
+            EventKind::Approved => {
+                assert!(approved.insert(e.conversion_id), "two approvals: {e:?}")
+            }
+            EventKind::Reversed => assert!(e.refund_id.is_some()),
+            EventKind::Paid => {
+                let target = e.settles.expect("a paid event settles one");
+                assert!(settled.insert(target), "{target} settled twice");
+                let original = by_id
+                    .get(&target)
+                    .expect("settles an event of this merchant");
+                assert!(matches!(
+                    original.kind,
+                    EventKind::Accrued | EventKind::Reversed
+                ));
+                assert_eq!(original.split, e.split, "a payment copies what it settles");
+                assert!(e.payout_batch_id.is_some());
+            }
+        }
+    }
+    let mut net_sales = Decimal::ZERO;
+    for view in &conversions {
+        let c = &view.conversion;
+        assert!(c.refunded_amount <= c.amount, "{c:?}");
+        if c.attribution.is_some() {
+            assert!(accrued.contains(&c.id), "attributed without accrual: {c:?}");
+            net_sales += c.net_amount().amount();
+            assert_eq!(c.approved_at.is_some(), approved.contains(&c.id));
+        } else {
+            assert!(!accrued.contains(&c.id));
+        }
+    }
+    let sum = |keep: &dyn Fn(&CommissionEvent) -> bool| -> TotalsDelta {
+        events
+            .iter()
+            .filter(|e| keep(e))
+            .map(TotalsDelta::of_event)
+            .fold(TotalsDelta::default(), |a, d| TotalsDelta {
+                conversions: a.conversions + d.conversions,
+                sales: a.sales + d.sales,
+                commission: a.commission + d.commission,
+                earned: a.earned + d.earned,
+                paid: a.paid + d.paid,
+                commissions_paid: a.commissions_paid + d.commissions_paid,
+            })
+    };
+    let m = store.merchant_by_id(merchant).await.expect("merchant");
+    let all = sum(&|_| true);
+    assert_eq!(m.total_sales, all.sales, "merchants.total_sales");
+    assert_eq!(
+        all.sales, net_sales,
+        "sales in the ledger = attributed net order amounts"
+    );
+    assert_eq!(
+        m.total_commissions_paid, all.commissions_paid,
+        "merchants.total_commissions_paid"
+    );
+    let commissions = store.merchant_commissions(merchant).await.expect("summary");
+    assert_eq!(commissions.paid, all.commissions_paid);
+    assert_eq!(commissions.owed + commissions.paid, all.commission);
+    for link in links {
+        let l = store.link_by_id(*link).await.expect("link");
+        let t = sum(&|e| e.link_id == *link);
+        assert_eq!(
+            l.total_conversions, t.conversions,
+            "total_conversions of {link}"
+        );
+        assert_eq!(l.total_revenue, t.sales, "total_revenue of {link}");
+        assert_eq!(
+            l.total_commission, t.commission,
+            "total_commission of {link}"
+        );
+        let attributed = conversions
+            .iter()
+            .filter(|v| {
+                v.conversion
+                    .attribution
+                    .as_ref()
+                    .is_some_and(|a| a.link_id == *link)
+            })
+            .count();
+        assert_eq!(l.total_conversions, attributed as i64);
+    }
+    for influencer in influencers {
+        let i = store
+            .influencer_by_id(*influencer)
+            .await
+            .expect("influencer");
+        let t = sum(&|e| e.influencer_id == *influencer);
+        assert_eq!(i.total_earned, t.earned, "total_earned of {influencer}");
+        assert_eq!(i.total_paid, t.paid, "total_paid of {influencer}");
+        let s = store.earnings_summary(*influencer).await.expect("summary");
+        assert_eq!(s.pending + s.approved + s.paid, i.total_earned, "{s:?}");
+        assert_eq!(s.paid, i.total_paid);
+        assert_eq!(s.balance, s.pending + s.approved);
+    }
+}
+
+/// The contract cases for the ledger.
+#[allow(missing_docs)]
+pub mod cases {
+    use super::*;
+
+    async fn cast<S: LedgerStore>(store: &S) -> (Fixture, TrackingLink) {
+        let f = Fixture::create(store).await;
+        let link = store.insert_link(new_link(&f, "ana-serum")).await.unwrap();
+        (f, link)
+    }
+
+    pub async fn conversions_are_recorded_once_per_order<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let mut o = order(&f, "1001", cents(4500), t0());
+        o.coupon_code = Some(CampaignCode::parse("ana20").unwrap());
+        let first = record_conversion(store, t0(), o.clone()).await.unwrap();
+        assert!(!first.duplicate);
+        let attribution = first
+            .conversion
+            .attribution
+            .clone()
+            .expect("attributed by coupon");
+        assert_eq!(attribution.link_id, link.id);
+        assert_eq!(first.conversion.commission.gross, Decimal::new(900, 2));
+        assert_eq!(first.conversion.hold_until, Some(t0() + Duration::days(30)));
+        for _ in 0..3 {
+            let again = record_conversion(store, t0() + Duration::hours(1), o.clone())
+                .await
+                .unwrap();
+            assert!(again.duplicate);
+            assert_eq!(again.conversion, first.conversion);
+        }
+        let mut other_amount = o.clone();
+        other_amount.amount = cents(4600);
+        match record_conversion(store, t0(), other_amount).await {
+            Err(ConversionError::OrderConflict {
+                stored, reported, ..
+            }) => {
+                assert_eq!((stored, reported), (cents(4500), cents(4600)));
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(
+            (l.total_conversions, l.total_revenue),
+            (1, Decimal::new(4500, 2))
+        );
+        let i = store.influencer_by_id(f.influencer.id).await.unwrap();
+        assert_eq!(i.total_earned, Decimal::new(720, 2));
+        // The same order id at another merchant is another order.
+        let other = Fixture::create(store).await;
+        let theirs = record_conversion(store, t0(), order(&other, "1001", cents(100), t0()))
+            .await
+            .unwrap();
+        assert!(!theirs.duplicate);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn fifty_concurrent_deliveries_of_one_order_make_one_conversion<
+        S: LedgerStore + Clone,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let clicked = click_at(store, link.id, t0() - Duration::hours(2), false).await;
+        let mut o = order(&f, "race-1", cents(8999), t0());
+        o.click_id = Some(clicked);
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (store, o) = (store.clone(), o.clone());
+                tokio::spawn(async move { record_conversion(&store, t0(), o).await })
+            })
+            .collect();
+        let mut ids = HashSet::new();
+        let mut fresh = 0;
+        for task in tasks {
+            let recorded = task.await.expect("task ran").expect("recorded");
+            fresh += usize::from(!recorded.duplicate);
+            ids.insert(recorded.conversion.id);
+        }
+        assert_eq!((fresh, ids.len()), (1, 1));
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(l.total_conversions, 1);
+        assert_eq!(l.total_revenue, Decimal::new(8999, 2));
+        assert_eq!(l.total_commission, Decimal::new(1800, 2)); // 17.998 → 18.00
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn fifty_concurrent_orders_make_fifty_conversions_with_exact_totals<
+        S: LedgerStore + Clone,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let tasks: Vec<_> = (0..50)
+            .map(|n| {
+                let mut o = order(&f, &format!("order-{n}"), cents(1000 + n), t0());
+                o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+                let store = store.clone();
+                tokio::spawn(async move { record_conversion(&store, t0(), o).await })
+            })
+            .collect();
+        for task in tasks {
+            assert!(!task.await.expect("task ran").expect("recorded").duplicate);
+        }
+        let expected_revenue: Decimal = (0..50).map(|n| Decimal::new(1000 + n, 2)).sum();
+        let expected_gross: Decimal = (0..50)
+            .map(|n| f.program.split(cents(1000 + n)).gross)
+            .sum();
+        let expected_earned: Decimal = (0..50)
+            .map(|n| f.program.split(cents(1000 + n)).influencer_earnings)
+            .sum();
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(l.total_conversions, 50);
+        assert_eq!(l.total_revenue, expected_revenue);
+        assert_eq!(l.total_commission, expected_gross);
+        let i = store.influencer_by_id(f.influencer.id).await.unwrap();
+        assert_eq!(i.total_earned, expected_earned);
+        let m = store.merchant_by_id(f.merchant.id).await.unwrap();
+        assert_eq!(m.total_sales, expected_revenue);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn clicks_attribute_within_the_window_on_this_merchants_links_only<S: LedgerStore>(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let window = f.program.cookie_window.duration();
+        let cases = [
+            ("at-window-end", t0() - window, false, true),
+            (
+                "after-window",
+                t0() - window - Duration::seconds(1),
+                false,
+                false,
+            ),
+            ("robot", t0() - Duration::hours(1), true, false),
+            ("after-order", t0() + Duration::seconds(1), false, false),
+            ("same-instant", t0(), false, true),
+        ];
+        for (id, at, bot, attributes) in cases {
+            let clicked = click_at(store, link.id, at, bot).await;
+            let mut o = order(&f, id, cents(2000), t0());
+            o.click_id = Some(clicked);
+            let recorded = record_conversion(store, t0(), o).await.unwrap();
+            assert_eq!(
+                recorded.conversion.attribution.is_some(),
+                attributes,
+                "{id}"
+            );
+            assert_eq!(
+                recorded.conversion.click_id,
+                Some(clicked),
+                "the reported click is kept"
+            );
+        }
+        // A click on another merchant's link, and an id never stored.
+        let other = Fixture::create(store).await;
+        let their_link = store
+            .insert_link(new_link(&other, "their-link"))
+            .await
+            .unwrap();
+        let theirs = click_at(store, their_link.id, t0() - Duration::hours(1), false).await;
+        for (id, click) in [("foreign", theirs), ("unknown", ClickId::new())] {
+            let mut o = order(&f, id, cents(2000), t0());
+            o.click_id = Some(click);
+            let recorded = record_conversion(store, t0(), o).await.unwrap();
+            assert_eq!(recorded.conversion.attribution, None, "{id}");
+        }
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(l.total_conversions, 2);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn coupons_attribute_and_other_orders_stay_unattributed_but_visible<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        store
+            .update_link(
+                link.id,
+                LinkPatch {
+                    is_active: Some(false),
+                    ..LinkPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut by_coupon = order(&f, "c-1", cents(5000), t0());
+        by_coupon.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        let recorded = record_conversion(store, t0(), by_coupon).await.unwrap();
+        assert_eq!(
+            recorded.conversion.attribution.map(|a| (a.link_id, a.by)),
+            Some((
+                link.id,
+                AttributedBy::Coupon {
+                    code: CampaignCode::parse("ANA20").unwrap()
+                }
+            )),
+            "an inactive link's coupon still attributes"
+        );
+        let mut unknown_code = order(&f, "c-2", cents(3000), t0());
+        unknown_code.coupon_code = Some(CampaignCode::parse("NOBODY").unwrap());
+        let plain = order(&f, "c-3", cents(1000), t0());
+        for o in [unknown_code, plain] {
+            let r = record_conversion(store, t0(), o).await.unwrap();
+            assert_eq!(r.conversion.attribution, None);
+            assert_eq!(r.conversion.commission, CommissionSplit::default());
+            assert_eq!(r.conversion.hold_until, None);
+        }
+        let unattributed = store
+            .conversions_by_merchant(
+                f.merchant.id,
+                ConversionFilter::Unattributed,
+                ConversionPage::default(),
+            )
+            .await
+            .unwrap();
+        let ids: Vec<_> = unattributed
+            .iter()
+            .map(|v| v.conversion.order_id.as_str())
+            .collect();
+        assert_eq!(ids, ["c-2", "c-3"]);
+        assert!(unattributed
+            .iter()
+            .all(|v| v.status == ConversionStatus::Unattributed));
+        let s = store.merchant_commissions(f.merchant.id).await.unwrap();
+        assert_eq!(
+            (s.unattributed_orders, s.unattributed_sales),
+            (2, Decimal::new(4000, 2))
+        );
+        let m = store.merchant_by_id(f.merchant.id).await.unwrap();
+        assert_eq!(
+            m.total_sales,
+            Decimal::new(5000, 2),
+            "only attributed sales"
+        );
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn refunds_reverse_in_proportion_once_per_refund_id<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let mut o = order(&f, "r-1", cents(4500), t0());
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        record_conversion(store, t0(), o).await.unwrap();
+        let half = record_refund(store, t0(), refund(&f, "r-1", "ref-1", cents(2250)))
+            .await
+            .unwrap();
+        assert_eq!(
+            half.reversal,
+            Some(CommissionSplit {
+                gross: Decimal::new(-450, 2),
+                platform_fee: Decimal::new(-90, 2),
+                influencer_earnings: Decimal::new(-360, 2)
+            })
+        );
+        let again = record_refund(store, t0(), refund(&f, "r-1", "ref-1", cents(2250)))
+            .await
+            .unwrap();
+        assert!(again.duplicate && again.reversal.is_none());
+        assert!(matches!(
+            record_refund(store, t0(), refund(&f, "r-1", "ref-1", cents(100))).await,
+            Err(ConversionError::RefundConflict { .. })
+        ));
+        assert!(matches!(
+            record_refund(store, t0(), refund(&f, "r-1", "ref-2", cents(2251))).await,
+            Err(ConversionError::RefundExceedsOrder(_))
+        ));
+        record_refund(store, t0(), refund(&f, "r-1", "ref-3", cents(2250)))
+            .await
+            .unwrap();
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(
+            (l.total_conversions, l.total_revenue, l.total_commission),
+            (1, Decimal::new(0, 2), Decimal::new(0, 2)),
+            "a fully refunded order still counts as a conversion, earning nothing"
+        );
+        let i = store.influencer_by_id(f.influencer.id).await.unwrap();
+        assert_eq!(i.total_earned, Decimal::ZERO);
+        // Refunds of unattributed orders are tracked too.
+        record_conversion(store, t0(), order(&f, "u-1", cents(1000), t0()))
+            .await
+            .unwrap();
+        let r = record_refund(store, t0(), refund(&f, "u-1", "ref-u", cents(400)))
+            .await
+            .unwrap();
+        assert_eq!(r.reversal, None);
+        let c = store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("u-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.refunded_amount, cents(400));
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn concurrent_refunds_of_one_order_never_exceed_it<S: LedgerStore + Clone>(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let mut o = order(&f, "cr-1", cents(1000), t0());
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        record_conversion(store, t0(), o).await.unwrap();
+        // Twelve refunds of 1.00 on a 10.00 order, some delivered twice: ten fit.
+        let tasks: Vec<_> = (0..12)
+            .flat_map(|n| [n, n])
+            .map(|n| {
+                let (store, r) = (
+                    store.clone(),
+                    refund(&f, "cr-1", &format!("cr-ref-{n}"), cents(100)),
+                );
+                tokio::spawn(async move { record_refund(&store, t0(), r).await })
+            })
+            .collect();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.expect("task ran") {
+                Ok(_) => {}
+                Err(ConversionError::RefundExceedsOrder(_)) => refused += 1,
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(refused >= 2, "{refused}");
+        let c = store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("cr-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.refunded_amount, cents(1000));
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(
+            (l.total_revenue, l.total_commission),
+            (Decimal::new(0, 2), Decimal::new(0, 2))
+        );
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn approval_waits_for_the_programs_hold_and_happens_once<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        assert_eq!(
+            store.program_hold_days(f.program.id).await.unwrap(),
+            HoldDays::default()
+        );
+        store
+            .set_program_hold_days(f.program.id, HoldDays::new(10).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.program_hold_days(f.program.id).await.unwrap().days(),
+            10
+        );
+        let mut o = order(&f, "a-1", cents(4500), t0());
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        let r = record_conversion(store, t0(), o).await.unwrap();
+        assert_eq!(r.conversion.hold_until, Some(t0() + Duration::days(10)));
+        record_conversion(store, t0(), order(&f, "a-2", cents(100), t0()))
+            .await
+            .unwrap(); // unattributed
+        let due = t0() + Duration::days(10);
+        assert!(approve_due(store, due - Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            approve_due(store, due).await.unwrap(),
+            vec![r.conversion.id]
+        );
+        assert!(approve_due(store, due + Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty());
+        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(
+            (s.pending, s.approved, s.paid),
+            (Decimal::ZERO, Decimal::new(720, 2), Decimal::ZERO)
+        );
+        let views = store
+            .conversions_by_influencer(f.influencer.id, ConversionPage::default())
+            .await
+            .unwrap();
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].status, ConversionStatus::Approved);
+        assert_eq!(views[0].conversion.approved_at, Some(due));
+        assert!(matches!(
+            store
+                .set_program_hold_days(ProgramId::new(), HoldDays::default())
+                .await,
+            Err(crate::RepoError::NotFound(crate::Entity::Program))
+        ));
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn payouts_pay_approved_balances_once_and_carry_negative_ones<S: LedgerStore>(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let provider = RecordingProvider::default();
+        let min = cents(5000);
+        let coupon = |id: &str, amount| {
+            let mut o = order(&f, id, amount, t0());
+            o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+            o
+        };
+        // 300.00 at 20 % → 60.00 gross, 48.00 earnings; 100.00 → 16.00 earnings.
+        record_conversion(store, t0(), coupon("p-1", cents(30000)))
+            .await
+            .unwrap();
+        let later = t0() + Duration::days(20);
+        let mut o2 = coupon("p-2", cents(10000));
+        o2.ordered_at = later;
+        record_conversion(store, t0(), o2).await.unwrap();
+        // Nothing approved yet: nothing to pay.
+        let run = create_payouts(store, &provider, t0(), min).await.unwrap();
+        assert_eq!(run.batch, None);
+        // p-1 approved: 48.00 is below the 50.00 minimum, reported and kept.
+        approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        let run = create_payouts(store, &provider, t0() + Duration::days(30), min)
+            .await
+            .unwrap();
+        assert_eq!(run.batch, None);
+        assert_eq!(run.skipped.len(), 1);
+        assert_eq!(run.skipped[0].balance, Decimal::new(4800, 2));
+        assert_eq!(
+            run.skipped[0].reason,
+            crate::payout::SkipReason::BelowMinimum
+        );
+        // With p-2 approved too: 64.00 paid in one batch, by PayPal.
+        approve_due(store, later + Duration::days(30))
+            .await
+            .unwrap();
+        let run = create_payouts(store, &provider, later + Duration::days(30), min)
+            .await
+            .unwrap();
+        let batch = run.batch.expect("a batch");
+        assert_eq!(batch.items.len(), 1);
+        assert_eq!(batch.items[0].amount, cents(6400));
+        assert_eq!(batch.items[0].method, PayoutMethod::PayPal);
+        assert_eq!(batch.items[0].account, "ana@paypal.example.com");
+        assert_eq!(provider.batches.lock().unwrap().len(), 1);
+        // Running it again pays nothing.
+        let again = create_payouts(store, &provider, later + Duration::days(31), cents(1))
+            .await
+            .unwrap();
+        assert_eq!(again.batch, None);
+        assert!(again.skipped.is_empty());
+        let i = store.influencer_by_id(f.influencer.id).await.unwrap();
+        assert_eq!(
+            (i.total_earned, i.total_paid),
+            (Decimal::new(6400, 2), Decimal::new(6400, 2))
+        );
+        let m = store.merchant_by_id(f.merchant.id).await.unwrap();
+        assert_eq!(m.total_commissions_paid, Decimal::new(8000, 2));
+        // A full refund of p-2 after the payout: −16.00, carried, never lost.
+        record_refund(store, t0(), refund(&f, "p-2", "pr-1", cents(10000)))
+            .await
+            .unwrap();
+        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(
+            (s.approved, s.paid, s.balance),
+            (
+                Decimal::new(-1600, 2),
+                Decimal::new(6400, 2),
+                Decimal::new(-1600, 2)
+            )
+        );
+        let run = create_payouts(store, &provider, later + Duration::days(32), cents(1))
+            .await
+            .unwrap();
+        assert_eq!(run.batch, None);
+        assert_eq!(
+            run.skipped[0].reason,
+            crate::payout::SkipReason::NotPositive
+        );
+        // The next 100.00 order (16.00) nets the debt to zero: still nothing to pay…
+        let mut o3 = coupon("p-3", cents(10000));
+        o3.ordered_at = later;
+        record_conversion(store, t0(), o3).await.unwrap();
+        approve_due(store, later + Duration::days(30))
+            .await
+            .unwrap();
+        let run = create_payouts(store, &provider, later + Duration::days(33), cents(1))
+            .await
+            .unwrap();
+        assert_eq!(run.batch, None);
+        // …and the one after it is paid net of nothing more.
+        let mut o4 = coupon("p-4", cents(40000)); // 64.00
+        o4.ordered_at = later;
+        record_conversion(store, t0(), o4).await.unwrap();
+        approve_due(store, later + Duration::days(30))
+            .await
+            .unwrap();
+        let run = create_payouts(store, &provider, later + Duration::days(34), min)
+            .await
+            .unwrap();
+        let batch = run.batch.expect("a batch");
+        assert_eq!(batch.items[0].amount, cents(6400));
+        let i = store.influencer_by_id(f.influencer.id).await.unwrap();
+        assert_eq!(
+            (i.total_earned, i.total_paid),
+            (Decimal::new(12800, 2), Decimal::new(12800, 2))
+        );
+        let batches = store.payout_batches().await.unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].id, batch.id, "newest first");
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn payouts_skip_influencers_without_a_payout_method<S: LedgerStore>(store: &S) {
+        let (f, _) = cast(store).await;
+        let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+        let undecided = store
+            .create_influencer(NewInfluencer {
+                payout: PayoutSettings::default(),
+                ..new_influencer(user.id)
+            })
+            .await
+            .unwrap();
+        let link = store
+            .insert_link(NewLink {
+                influencer_id: undecided.id,
+                campaign_code: Some(CampaignCode::parse("UNDECIDED").unwrap()),
+                ..new_link(&f, "undecided")
+            })
+            .await
+            .unwrap();
+        let mut o = order(&f, "nd-1", cents(100000), t0());
+        o.coupon_code = Some(CampaignCode::parse("UNDECIDED").unwrap());
+        record_conversion(store, t0(), o).await.unwrap();
+        approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        let run = create_payouts(
+            store,
+            &RecordingProvider::default(),
+            t0() + Duration::days(30),
+            cents(5000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(run.batch, None);
+        assert_eq!(
+            run.skipped[0].reason,
+            crate::payout::SkipReason::NoPayoutMethod
+        );
+        assert_eq!(run.skipped[0].balance, Decimal::new(16000, 2));
+        let s = store.earnings_summary(undecided.id).await.unwrap();
+        assert_eq!(s.approved, Decimal::new(16000, 2), "still payable later");
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[undecided.id]).await;
+    }
+
+    pub async fn daily_link_stats_add_up_to_the_link_totals<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let day = |n: i64| t0() + Duration::days(n);
+        click_at(store, link.id, day(0), false).await;
+        click_at(store, link.id, day(0) + Duration::hours(3), false).await;
+        click_at(store, link.id, day(0), true).await; // robots do not count
+        let c2 = click_at(store, link.id, day(2), false).await;
+        let mut o = order(&f, "d-1", cents(5000), day(2) + Duration::hours(1));
+        o.click_id = Some(c2);
+        record_conversion(store, day(2), o).await.unwrap();
+        let mut o = order(&f, "d-2", cents(2000), day(3));
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        record_conversion(store, day(3), o).await.unwrap();
+        record_refund(store, day(5), refund(&f, "d-2", "dr-1", cents(1000)))
+            .await
+            .unwrap();
+        let from = day(-1).date_naive();
+        let stats = store
+            .link_daily_stats(link.id, from, day(4).date_naive())
+            .await
+            .unwrap();
+        assert_eq!(stats.len(), 6);
+        assert_eq!(stats[0].day, from);
+        let row = |n: usize| {
+            let s = stats[n];
+            (s.clicks, s.conversions, s.revenue, s.commission)
+        };
+        assert_eq!(row(0), (0, 0, Decimal::ZERO, Decimal::ZERO));
+        assert_eq!(row(1), (2, 0, Decimal::ZERO, Decimal::ZERO));
+        assert_eq!(row(3), (1, 1, Decimal::new(5000, 2), Decimal::new(1000, 2)));
+        assert_eq!(
+            row(4),
+            (0, 1, Decimal::new(1000, 2), Decimal::new(200, 2)),
+            "net of the later refund"
+        );
+        let l = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(stats.iter().map(|s| s.clicks).sum::<i64>(), l.total_clicks);
+        assert_eq!(
+            stats.iter().map(|s| s.conversions).sum::<i64>(),
+            l.total_conversions
+        );
+        assert_eq!(
+            stats.iter().map(|s| s.revenue).sum::<Decimal>(),
+            l.total_revenue
+        );
+        assert_eq!(
+            stats.iter().map(|s| s.commission).sum::<Decimal>(),
+            l.total_commission
+        );
+        assert!(store
+            .link_daily_stats(link.id, day(4).date_naive(), day(3).date_naive())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    pub async fn conversions_are_listed_in_pages<S: LedgerStore>(store: &S) {
+        let (f, _) = cast(store).await;
+        for n in 0..5 {
+            let mut o = order(&f, &format!("pg-{n}"), cents(1000), t0());
+            o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+            record_conversion(store, t0(), o).await.unwrap();
+        }
+        let first = store
+            .conversions_by_influencer(f.influencer.id, ConversionPage::new(2, None))
+            .await
+            .unwrap();
+        let rest = store
+            .conversions_by_influencer(
+                f.influencer.id,
+                ConversionPage::new(10, Some(first[1].conversion.id)),
+            )
+            .await
+            .unwrap();
+        let orders: Vec<_> = first
+            .iter()
+            .chain(&rest)
+            .map(|v| v.conversion.order_id.as_str().to_owned())
+            .collect();
+        assert_eq!(orders, ["pg-0", "pg-1", "pg-2", "pg-3", "pg-4"]);
+        assert!(first.iter().all(|v| v.status == ConversionStatus::Pending));
+        assert_eq!(first[0].net_commission.gross, Decimal::new(200, 2));
+    }
+
+    pub async fn webhook_secrets_round_trip<S: LedgerStore>(store: &S) {
+        let f = Fixture::create(store).await;
+        assert_eq!(
+            store.shopify_webhook_secret(f.merchant.id).await.unwrap(),
+            None
+        );
+        let secret = Secret::parse("shpss_webhook_fixture").unwrap();
+        store
+            .set_shopify_webhook_secret(f.merchant.id, Some(secret.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.shopify_webhook_secret(f.merchant.id).await.unwrap(),
+            Some(secret)
+        );
+        store
+            .set_shopify_webhook_secret(f.merchant.id, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.shopify_webhook_secret(f.merchant.id).await.unwrap(),
+            None
+        );
+        assert!(matches!(
+            store.shopify_webhook_secret(MerchantId::new()).await,
+            Err(crate::RepoError::NotFound(crate::Entity::Merchant))
+        ));
+    }
+
+    pub async fn random_sequences_keep_every_total_equal_to_the_ledger<S: LedgerStore>(store: &S) {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let provider = RecordingProvider::default();
+        let mut refunded = 0;
+        for seed in 0..4u64 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let f = Fixture::create(store).await;
+            let link = store
+                .insert_link(new_link(&f, &format!("first-{seed}")))
+                .await
+                .unwrap();
+            let second = store
+                .insert_link(NewLink {
+                    campaign_code: Some(CampaignCode::parse("GLOW5").unwrap()),
+                    ..new_link(&f, &format!("second-{seed}"))
+                })
+                .await
+                .unwrap();
+            let links = [link.id, second.id];
+            let mut now = t0();
+            let mut orders: Vec<(String, Money)> = Vec::new();
+            let mut refunds: Vec<(String, String, Money)> = Vec::new();
+            for step in 0..40 {
+                now += Duration::hours(rng.random_range(1..=72));
+                match rng.random_range(0..10) {
+                    0..=3 => {
+                        let amount = cents(rng.random_range(0..=50_000));
+                        let id = format!("o-{seed}-{step}");
+                        let mut o = order(
+                            &f,
+                            &id,
+                            amount,
+                            now - Duration::hours(rng.random_range(0..48)),
+                        );
+                        match rng.random_range(0..4) {
+                            0 => o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap()),
+                            1 => o.coupon_code = Some(CampaignCode::parse("GLOW5").unwrap()),
+                            2 => {
+                                let back = Duration::days(rng.random_range(0..40));
+                                let at = o.ordered_at - back;
+                                let target = links[rng.random_range(0..2)];
+                                o.click_id =
+                                    Some(click_at(store, target, at, rng.random_bool(0.2)).await);
+                            }
+                            _ => {}
+                        }
+                        record_conversion(store, now, o).await.unwrap();
+                        orders.push((id, amount));
+                    }
+                    4 if !orders.is_empty() => {
+                        let (id, amount) = orders[rng.random_range(0..orders.len())].clone();
+                        let mut o = order(&f, &id, amount, now);
+                        if rng.random_bool(0.3) {
+                            o.amount = cents(amount.amount().mantissa() as i64 + 1);
+                            assert!(matches!(
+                                record_conversion(store, now, o).await,
+                                Err(ConversionError::OrderConflict { .. })
+                            ));
+                        } else {
+                            assert!(record_conversion(store, now, o).await.unwrap().duplicate);
+                        }
+                    }
+                    5 | 6 if !orders.is_empty() => {
+                        let (id, amount) = orders[rng.random_range(0..orders.len())].clone();
+                        let part =
+                            cents(rng.random_range(0..=amount.amount().mantissa().max(1) as i64));
+                        let refund_id = format!("r-{seed}-{step}");
+                        match record_refund(store, now, refund(&f, &id, &refund_id, part)).await {
+                            Ok(r) => {
+                                assert!(!r.duplicate);
+                                refunded += 1;
+                                refunds.push((id, refund_id, part));
+                            }
+                            Err(ConversionError::RefundExceedsOrder(_)) => {}
+                            Err(other) => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    7 if !refunds.is_empty() => {
+                        let (id, refund_id, part) =
+                            refunds[rng.random_range(0..refunds.len())].clone();
+                        let r = record_refund(store, now, refund(&f, &id, &refund_id, part))
+                            .await
+                            .unwrap();
+                        assert!(r.duplicate);
+                    }
+                    8 => {
+                        approve_due(store, now).await.unwrap();
+                    }
+                    _ => {
+                        let min = cents(rng.random_range(1..=8_000));
+                        create_payouts(store, &provider, now, min).await.unwrap();
+                    }
+                }
+                assert_totals_match_ledger(store, f.merchant.id, &links, &[f.influencer.id]).await;
+            }
+        }
+        // The sequences must reach the interesting states, not just record orders.
+        let paid = provider.batches.lock().unwrap().len();
+        assert!(
+            paid >= 2 && refunded >= 4,
+            "{paid} payouts, {refunded} refunds"
+        );
+    }
+}
