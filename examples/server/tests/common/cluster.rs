@@ -27,6 +27,14 @@ impl PgCluster {
         });
         // initdb and postgres refuse to run as root.
         let run_as = is_root().then_some("postgres");
+        if run_as.is_some() {
+            let found = Command::new("id").arg("postgres").output().unwrap();
+            assert!(
+                found.status.success(),
+                "running as root, the fault tests run initdb as the `postgres` system user, and \
+                 there is none (installing PostgreSQL's packages creates it)"
+            );
+        }
         let dir = std::env::temp_dir().join(format!("skinstack-fault-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&dir).unwrap();
         let mut cluster = PgCluster {
