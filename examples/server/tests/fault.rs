@@ -24,6 +24,15 @@ use tokio::task::spawn_blocking;
 use tokio::time::sleep;
 use uuid::Uuid;
 
+/// Prints a test's figures where CI logs show them: straight to stderr, past the test
+/// harness's capture of `println!`, which hides a passing test's output.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 static TAKE_TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Concurrent shoppers per test: enough to keep both cores busy, few enough that the machine
@@ -159,7 +168,7 @@ async fn a_graceful_stop_under_load_stores_and_counts_every_redirect_it_answered
         "one row per redirect the server answered"
     );
     assert_eq!(assert_counters_match_rows(&pool).await, stored.len() as i64);
-    println!(
+    report!(
         "graceful stop under load: {} redirects received by the clients, {server_answered} answered by the server, {} rows; {} ({:.1?})",
         answered.len(),
         stored.len(),
@@ -224,7 +233,7 @@ async fn redirects_keep_answering_while_postgres_is_stopped_and_every_click_is_s
     let (clean_exit, stdout) = spawn_blocking(move || server.stop()).await.unwrap();
     assert!(clean_exit, "{stdout:?}");
     assert_eq!(rows, answered.len() as i64);
-    println!(
+    report!(
         "postgres stopped 5 s under load: {} redirects, {while_down} while it was down, {rows} rows, every row in place {:.1?} after the restart ({:.1?})",
         answered.len(),
         up.elapsed(),
@@ -265,7 +274,7 @@ async fn kill_under_load(
     assert!(clean_exit, "{stdout:?}");
     let stored = stored_ids(&pool).await;
     assert_counters_match_rows(&pool).await;
-    println!(
+    report!(
         "kill -9 under load ({}): {} redirects received, {} rows before the restart, {} after",
         journal.map_or("no journal", |_| "click journal"),
         answered.len(),
@@ -293,7 +302,7 @@ async fn a_killed_server_loses_at_most_the_clicks_of_its_last_flush_interval() {
         .filter(|a| a.status == 302 && killed.saturating_duration_since(a.at) <= UNFLUSHED_AT_MOST)
         .count();
     let oldest = lost.iter().max().copied().unwrap_or_default();
-    println!(
+    report!(
         "kill -9 loss without a journal: {} of {} redirects ({:.2} %), the oldest answered {oldest:?} before the kill; {recent} were answered in the last {UNFLUSHED_AT_MOST:?} ({:.1?})",
         lost.len(),
         answered.len(),
@@ -388,7 +397,7 @@ async fn two_servers_on_one_database_share_links_deactivations_and_counts() {
         assert_counters_match_rows(&pool).await,
         answered.len() as i64
     );
-    println!(
+    report!(
         "two servers: {} redirects through both, deactivation seen by both within {took:?} ({:.1?})",
         answered.len(),
         started.elapsed()
@@ -420,7 +429,7 @@ async fn with_a_click_journal_a_killed_server_loses_no_click() {
     let (_, answered, stored, _, _pg) = kill_under_load(journal.0.to_str()).await;
 
     let lost = answered.difference(&stored).count();
-    println!(
+    report!(
         "kill -9 loss with the click journal: {lost} of {} redirects ({:.1?})",
         answered.len(),
         started.elapsed()
