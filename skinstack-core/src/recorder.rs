@@ -7,6 +7,10 @@
 //! instead of dropping. When the sink fails, the flusher keeps the batch and retries with
 //! exponential backoff; sinks are idempotent by click id, so a batch retried after an
 //! ambiguous failure is not stored twice. [`ClickFlusher::shutdown`] drains everything.
+//!
+//! With a [`ClickJournal`] ([`ClickRecorder::start_journaled`]) a click is also appended to the
+//! journal before `record` returns, and the journal is told once the sink has stored it; a
+//! process killed with clicks in its buffer replays them from the journal when it starts again.
 
 use crate::click::Click;
 use crate::repo::RepoResult;
@@ -27,6 +31,33 @@ pub trait ClickSink: Send + Sync + 'static {
     /// is neither stored nor counted again, so a retried batch changes nothing twice.
     async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()>;
 }
+
+/// A local record of accepted clicks that outlives the process: [`ClickRecorder::record`]
+/// appends every click before it returns (so before the redirect answers), and the flusher
+/// hands back the click's ticket once the sink has stored it, so the journal can forget it.
+/// Replaying what is left after a crash is the journal owner's job, at start-up, through the
+/// same idempotent sink.
+///
+/// `append` runs on the request path of every click: it must be a short, non-blocking-in-
+/// practice write (a page-cache `write(2)`), not an fsync.
+pub trait ClickJournal: Send + Sync + 'static {
+    /// Records `click`; the ticket identifies where, for [`ClickJournal::stored`].
+    fn append(&self, click: &Click) -> Result<JournalTicket, JournalError>;
+
+    /// The clicks appended under these tickets are stored by the sink (one call per batch).
+    fn stored(&self, tickets: &[JournalTicket]);
+}
+
+/// Where a journal put a click (a segment number, say): opaque to the recorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JournalTicket(pub u64);
+
+/// The journal could not record a click. The recorder still buffers it (the redirect is not
+/// refused), counts it in [`ClickMetrics::journal_failures`] and logs it: that click has only
+/// the guarantees of an unjournaled one.
+#[derive(Debug, thiserror::Error)]
+#[error("click journal: {0}")]
+pub struct JournalError(#[from] pub std::io::Error);
 
 /// Buffer and flush settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +103,8 @@ pub struct ClickMetrics {
     pub last_batch_size: AtomicU64,
     /// Milliseconds between the oldest click of the last batch and its commit.
     pub last_flush_lag_ms: AtomicU64,
+    /// Clicks the journal failed to append (buffered all the same).
+    pub journal_failures: AtomicU64,
 }
 
 impl ClickMetrics {
@@ -91,21 +124,47 @@ pub struct RecorderClosed;
 /// The request-path handle: cheap to clone, pushes clicks into the buffer.
 #[derive(Clone)]
 pub struct ClickRecorder {
-    tx: mpsc::Sender<Click>,
+    tx: mpsc::Sender<Pending>,
+    journal: Option<Arc<dyn ClickJournal>>,
     metrics: Arc<ClickMetrics>,
     batch_ready: Arc<Notify>,
     batch_size: usize,
 }
 
+/// A buffered click, with its journal ticket when it was journaled.
+struct Pending {
+    click: Click,
+    ticket: Option<JournalTicket>,
+}
+
 impl ClickRecorder {
     /// Starts a flusher writing to `sink` on the current tokio runtime.
     pub fn start<S: ClickSink>(sink: S, config: FlushConfig) -> (ClickRecorder, ClickFlusher) {
+        Self::start_with(sink, config, None)
+    }
+
+    /// As [`ClickRecorder::start`], appending every click to `journal` before `record` returns
+    /// and telling it which clicks the sink stored.
+    pub fn start_journaled<S: ClickSink>(
+        sink: S,
+        config: FlushConfig,
+        journal: Arc<dyn ClickJournal>,
+    ) -> (ClickRecorder, ClickFlusher) {
+        Self::start_with(sink, config, Some(journal))
+    }
+
+    fn start_with<S: ClickSink>(
+        sink: S,
+        config: FlushConfig,
+        journal: Option<Arc<dyn ClickJournal>>,
+    ) -> (ClickRecorder, ClickFlusher) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let metrics = Arc::new(ClickMetrics::default());
         let batch_ready = Arc::new(Notify::new());
         let task = tokio::spawn(run(
             sink,
+            journal.clone(),
             rx,
             stop_rx,
             Arc::clone(&batch_ready),
@@ -115,6 +174,7 @@ impl ClickRecorder {
         (
             ClickRecorder {
                 tx,
+                journal,
                 metrics: Arc::clone(&metrics),
                 batch_ready,
                 batch_size: config.max_batch.max(1),
@@ -127,9 +187,22 @@ impl ClickRecorder {
         )
     }
 
-    /// Puts `click` in the buffer, waiting for room if it is full.
+    /// Puts `click` in the buffer (and the journal, if any), waiting for room if it is full.
     pub async fn record(&self, click: Click) -> Result<(), RecorderClosed> {
-        match self.tx.try_send(click) {
+        let ticket = match &self.journal {
+            None => None,
+            Some(journal) => match journal.append(&click) {
+                Ok(ticket) => Some(ticket),
+                Err(error) => {
+                    self.metrics
+                        .journal_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%error, click = %click.id, "click not journaled; buffering it all the same");
+                    None
+                }
+            },
+        };
+        match self.tx.try_send(Pending { click, ticket }) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(click)) => {
                 self.metrics
@@ -197,7 +270,8 @@ impl ClickFlusher {
 
 async fn run<S: ClickSink>(
     sink: S,
-    mut rx: mpsc::Receiver<Click>,
+    journal: Option<Arc<dyn ClickJournal>>,
+    mut rx: mpsc::Receiver<Pending>,
     mut stop: oneshot::Receiver<()>,
     batch_ready: Arc<Notify>,
     config: FlushConfig,
@@ -205,6 +279,7 @@ async fn run<S: ClickSink>(
 ) {
     let max_batch = config.max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch);
+    let mut tickets = Vec::new();
     let mut stopping = false;
     loop {
         // Wake on the interval, a full batch or a stop — never per click, so a busy buffer
@@ -226,7 +301,10 @@ async fn run<S: ClickSink>(
         loop {
             while batch.len() < max_batch {
                 match rx.try_recv() {
-                    Ok(click) => batch.push(click),
+                    Ok(Pending { click, ticket }) => {
+                        batch.push(click);
+                        tickets.extend(ticket);
+                    }
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => {
                         closed = true; // closed and empty
@@ -238,7 +316,11 @@ async fn run<S: ClickSink>(
                 break;
             }
             flush(&sink, &batch, &config, &metrics).await;
+            if let Some(journal) = &journal {
+                journal.stored(&tickets);
+            }
             batch.clear();
+            tickets.clear();
         }
         if closed {
             return;
@@ -378,6 +460,65 @@ mod tests {
         sink.down.store(false, Ordering::SeqCst);
         assert_eq!(flusher.shutdown(Duration::from_secs(10)).await, Ok(25));
         assert_eq!(sink.stored.lock().unwrap().len(), 25);
+    }
+
+    /// Remembers what was appended and what was reported stored; fails on demand.
+    #[derive(Default)]
+    struct TestJournal {
+        appended: Mutex<Vec<crate::click::ClickId>>,
+        stored: Mutex<Vec<JournalTicket>>,
+        broken: AtomicBool,
+    }
+
+    impl ClickJournal for TestJournal {
+        fn append(&self, click: &Click) -> Result<JournalTicket, JournalError> {
+            if self.broken.load(Ordering::SeqCst) {
+                return Err(std::io::Error::other("disk full").into());
+            }
+            let mut appended = self.appended.lock().unwrap();
+            appended.push(click.id);
+            Ok(JournalTicket(appended.len() as u64))
+        }
+
+        fn stored(&self, tickets: &[JournalTicket]) {
+            self.stored.lock().unwrap().extend_from_slice(tickets);
+        }
+    }
+
+    #[tokio::test]
+    async fn journaled_clicks_are_appended_before_record_returns_and_released_once_stored() {
+        let sink = TestSink::default();
+        sink.down.store(true, Ordering::SeqCst);
+        let journal = Arc::new(TestJournal::default());
+        let (recorder, flusher) = ClickRecorder::start_journaled(
+            sink.clone(),
+            config(),
+            Arc::clone(&journal) as Arc<dyn ClickJournal>,
+        );
+        let clicks: Vec<Click> = (0..25).map(|_| click()).collect();
+        for c in &clicks {
+            recorder.record(c.clone()).await.unwrap();
+        }
+        let ids: Vec<_> = clicks.iter().map(|c| c.id).collect();
+        assert_eq!(*journal.appended.lock().unwrap(), ids);
+        sleep(Duration::from_millis(100)).await;
+        assert!(
+            journal.stored.lock().unwrap().is_empty(),
+            "nothing is released while the sink fails"
+        );
+
+        journal.broken.store(true, Ordering::SeqCst);
+        recorder.record(click()).await.unwrap();
+        assert_eq!(
+            recorder.metrics().journal_failures.load(Ordering::Relaxed),
+            1
+        );
+
+        sink.down.store(false, Ordering::SeqCst);
+        assert_eq!(flusher.shutdown(Duration::from_secs(10)).await, Ok(26));
+        let mut released = journal.stored.lock().unwrap().clone();
+        released.sort();
+        assert_eq!(released, (1..=25).map(JournalTicket).collect::<Vec<_>>());
     }
 
     #[tokio::test]

@@ -188,6 +188,12 @@ pub struct ServeArgs {
     /// Log lines as text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Append every click to a journal in this directory before answering, and replay what a
+    /// killed process left there at start-up: no click is lost to `kill -9` (only an OS crash
+    /// can lose the last flush interval's). One directory per process.
+    #[arg(long, value_name = "DIR")]
+    pub click_journal: Option<PathBuf>,
 }
 
 /// How log lines are written.

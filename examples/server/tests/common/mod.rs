@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod cluster;
+pub mod load;
+
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The server the other PostgreSQL tests use (scripts/test sets DATABASE_URL).
@@ -72,10 +75,16 @@ impl Server {
     /// Starts `serve` on an ephemeral port with `DATABASE_URL=database_url` (or in memory when
     /// `None`) and waits for its "listening on" line.
     pub fn start(database_url: Option<&str>) -> Server {
+        Self::start_with(database_url, &[])
+    }
+
+    /// As [`Server::start`], with more `serve` arguments.
+    pub fn start_with(database_url: Option<&str>, args: &[&str]) -> Server {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skinstack-server"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped());
@@ -121,6 +130,20 @@ impl Server {
         let exit = self.child.wait().unwrap();
         let lines = self.stdout.try_iter().collect();
         (exit.success(), lines)
+    }
+
+    /// `kill -9`: no shutdown, no drain.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    /// A failed test must not leave its server running (a no-op once it has exited).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

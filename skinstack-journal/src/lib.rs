@@ -1,0 +1,540 @@
+//! A click journal on local disk: the [`ClickJournal`] a SkinStack server plugs into its
+//! [`skinstack_core::ClickRecorder`] so that a `kill -9` (or an out-of-memory kill, or a panic
+//! that aborts) loses no click.
+//!
+//! Every click is appended as one line, with one `write(2)`, to the active segment file before
+//! the redirect answers. The write lands in the page cache, which outlives the process; only an
+//! operating-system crash or power loss can drop it, and [`FileJournal::sync`] (the server calls
+//! it every flush interval) bounds that to the clicks of the last interval. Once the sink has
+//! stored every click of a segment that is no longer active, the segment is deleted. At start-up
+//! the segments a previous process left behind are [`replay`]ed through the sink, which is
+//! idempotent by click id, so clicks that were in fact stored are not stored or counted twice.
+//!
+//! One directory belongs to one process: two processes sharing one would replay each other's
+//! live segments (harmlessly, by idempotence, but pointlessly).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use skinstack_core::{ClickRecorder, FlushConfig, MemoryStore};
+//! use skinstack_journal::{replay, FileJournal};
+//!
+//! let dir = std::env::temp_dir().join(format!("journal-doc-{}", std::process::id()));
+//! let store = MemoryStore::new();
+//! let (journal, left_behind) = FileJournal::open(&dir)?;
+//! replay(&store, &left_behind, 2_000).await?; // what a killed process left, before serving
+//! let journal = Arc::new(journal);
+//! let (recorder, flusher) = ClickRecorder::start_journaled(store, FlushConfig::default(), journal.clone());
+//! // ... serve redirects, recording clicks with `recorder` ...
+//! flusher.shutdown(std::time::Duration::from_secs(60)).await?;
+//! journal.close()?; // everything was stored: nothing is left to replay
+//! # drop(recorder);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use skinstack_core::recorder::{ClickJournal, ClickSink, JournalError, JournalTicket};
+use skinstack_core::repo::RepoError;
+use skinstack_core::{Click, ClickId, LinkId};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A segment is sealed (and a new one started) past this size...
+pub const SEGMENT_BYTES: u64 = 8 << 20;
+/// ...or this age, so that at low traffic a fully stored segment is deleted soon and a restart
+/// replays little.
+pub const SEGMENT_AGE: Duration = Duration::from_secs(10);
+
+const EXTENSION: &str = "clicks";
+
+/// An append-only journal of segment files in one directory.
+pub struct FileJournal {
+    dir: PathBuf,
+    state: Mutex<State>,
+}
+
+struct State {
+    active: Active,
+    /// Clicks appended and stored per segment still on disk (the active one included).
+    counts: BTreeMap<u64, Counts>,
+    /// Sealed segments whose last writes have not been synced yet.
+    unsynced: Vec<File>,
+}
+
+struct Active {
+    seq: u64,
+    file: File,
+    bytes: u64,
+    opened: Instant,
+}
+
+#[derive(Default)]
+struct Counts {
+    appended: u64,
+    stored: u64,
+}
+
+/// Why replaying a journal failed. The segment being replayed is kept for the next attempt.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A segment could not be read or deleted.
+    #[error("cannot replay {path}: {source}")]
+    Io {
+        /// The segment.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The sink refused a batch.
+    #[error("cannot store replayed clicks: {0}")]
+    Sink(#[from] RepoError),
+}
+
+/// What [`replay`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Replayed {
+    /// Segments replayed and deleted.
+    pub segments: usize,
+    /// Clicks handed to the sink (those already stored are no-ops there).
+    pub clicks: usize,
+    /// Lines that did not parse: a line torn by an operating-system crash, or not ours.
+    pub skipped_lines: usize,
+}
+
+impl FileJournal {
+    /// Opens (creating if needed) the journal in `dir` and starts a new segment. Returns the
+    /// journal and the segments a previous process left behind, oldest first: [`replay`] them.
+    pub fn open(dir: impl AsRef<Path>) -> std::io::Result<(FileJournal, Vec<PathBuf>)> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let mut left_behind: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)?
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                let seq = segment_seq(&path)?;
+                Some((seq, path))
+            })
+            .collect();
+        left_behind.sort();
+        let next = left_behind.last().map_or(1, |(seq, _)| seq + 1);
+        let active = Active::create(&dir, next)?;
+        let mut counts = BTreeMap::new();
+        counts.insert(next, Counts::default());
+        let journal = FileJournal {
+            dir,
+            state: Mutex::new(State {
+                active,
+                counts,
+                unsynced: Vec::new(),
+            }),
+        };
+        Ok((journal, left_behind.into_iter().map(|(_, p)| p).collect()))
+    }
+
+    /// Forces what was appended so far to disk (`fdatasync`), so that an operating-system crash
+    /// loses only what comes after. Appends go on meanwhile: the files are synced outside the
+    /// lock.
+    pub fn sync(&self) -> std::io::Result<()> {
+        let (active, sealed) = {
+            let mut state = self.lock();
+            (
+                state.active.file.try_clone()?,
+                std::mem::take(&mut state.unsynced),
+            )
+        };
+        for file in sealed.iter().chain(std::iter::once(&active)) {
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// After the recorder has drained: deletes the active segment if every click in it was
+    /// stored. Returns how many segments are left for the next start to replay.
+    pub fn close(&self) -> std::io::Result<usize> {
+        let mut state = self.lock();
+        let seq = state.active.seq;
+        if state
+            .counts
+            .get(&seq)
+            .is_some_and(|c| c.stored == c.appended)
+        {
+            std::fs::remove_file(segment_path(&self.dir, seq))?;
+            state.counts.remove(&seq);
+        }
+        Ok(state.counts.len())
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is counters and file handles, consistent after any panic between them.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ClickJournal for FileJournal {
+    fn append(&self, click: &Click) -> Result<JournalTicket, JournalError> {
+        let line = encode(click);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.active.bytes >= SEGMENT_BYTES || state.active.opened.elapsed() >= SEGMENT_AGE {
+            let next = Active::create(&self.dir, state.active.seq + 1)?;
+            let sealed = std::mem::replace(&mut state.active, next);
+            state.counts.insert(state.active.seq, Counts::default());
+            state.unsynced.push(sealed.file);
+            // Sealed and possibly already fully stored (all its clicks flushed before now).
+            remove_complete(&self.dir, state);
+        }
+        // One write(2): a file opened for appending gets the line whole, at its end.
+        state.active.file.write_all(line.as_bytes())?;
+        state.active.bytes += line.len() as u64;
+        let seq = state.active.seq;
+        state.counts.entry(seq).or_default().appended += 1;
+        Ok(JournalTicket(seq))
+    }
+
+    fn stored(&self, tickets: &[JournalTicket]) {
+        let mut state = self.lock();
+        for ticket in tickets {
+            if let Some(counts) = state.counts.get_mut(&ticket.0) {
+                counts.stored += 1;
+            }
+        }
+        remove_complete(&self.dir, &mut state);
+    }
+}
+
+/// Deletes sealed segments whose every click is stored. A failed delete is retried on the
+/// next call, and at worst the segment is replayed (a no-op) by the next start.
+fn remove_complete(dir: &Path, state: &mut State) {
+    let active = state.active.seq;
+    let complete: Vec<u64> = state
+        .counts
+        .iter()
+        .filter(|(&seq, c)| seq != active && c.stored >= c.appended)
+        .map(|(&seq, _)| seq)
+        .collect();
+    for seq in complete {
+        if std::fs::remove_file(segment_path(dir, seq)).is_ok() {
+            state.counts.remove(&seq);
+        }
+    }
+}
+
+impl Active {
+    fn create(dir: &Path, seq: u64) -> std::io::Result<Active> {
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(segment_path(dir, seq))?;
+        Ok(Active {
+            seq,
+            file,
+            bytes: 0,
+            opened: Instant::now(),
+        })
+    }
+}
+
+fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.{EXTENSION}"))
+}
+
+fn segment_seq(path: &Path) -> Option<u64> {
+    if path.extension()? != EXTENSION {
+        return None;
+    }
+    path.file_stem()?.to_str()?.parse().ok()
+}
+
+/// Stores the clicks of `segments` (from [`FileJournal::open`]) through `sink`, `batch` at a
+/// time, deleting each segment once it is stored. Run it before serving.
+pub async fn replay<S: ClickSink>(
+    sink: &S,
+    segments: &[PathBuf],
+    batch: usize,
+) -> Result<Replayed, ReplayError> {
+    let mut done = Replayed::default();
+    for path in segments {
+        let io = |source| ReplayError::Io {
+            path: path.clone(),
+            source,
+        };
+        let bytes = std::fs::read(path).map_err(io)?;
+        let (clicks, skipped) = read_segment(&bytes);
+        for chunk in clicks.chunks(batch.max(1)) {
+            sink.record_clicks(chunk).await?;
+        }
+        std::fs::remove_file(path).map_err(io)?;
+        done.segments += 1;
+        done.clicks += clicks.len();
+        done.skipped_lines += skipped;
+    }
+    Ok(done)
+}
+
+// --- the line format ---------------------------------------------------------------------------
+//
+// `v1 <tab> click id <tab> link id <tab> 0|1 (robot) <tab> ip or - <tab> user agent <tab> referer`
+// and a newline. Optional text is `-` when absent and `+` then the text when present, with `\`,
+// tab, CR and LF escaped, so a line never holds a raw tab or newline of its own. The time is
+// not written: a click id is a UUIDv7 that carries it.
+
+fn encode(click: &Click) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(
+        96 + click.user_agent.as_ref().map_or(0, String::len)
+            + click.referer.as_ref().map_or(0, String::len),
+    );
+    // Writing to a String cannot fail.
+    let _ = write!(
+        line,
+        "v1\t{}\t{}\t{}\t",
+        click.id,
+        click.link_id.as_uuid().simple(),
+        u8::from(click.is_bot)
+    );
+    match click.ip {
+        Some(ip) => {
+            let _ = write!(line, "{ip}");
+        }
+        None => line.push('-'),
+    }
+    for text in [&click.user_agent, &click.referer] {
+        line.push('\t');
+        match text {
+            None => line.push('-'),
+            Some(text) => {
+                line.push('+');
+                for c in text.chars() {
+                    match c {
+                        '\\' => line.push_str("\\\\"),
+                        '\t' => line.push_str("\\t"),
+                        '\n' => line.push_str("\\n"),
+                        '\r' => line.push_str("\\r"),
+                        c => line.push(c),
+                    }
+                }
+            }
+        }
+    }
+    line.push('\n');
+    line
+}
+
+/// The clicks of a segment's bytes, and how many lines were skipped. A last line without its
+/// newline was torn by a crash mid-write and is skipped like any line that does not parse.
+fn read_segment(bytes: &[u8]) -> (Vec<Click>, usize) {
+    let mut clicks = Vec::new();
+    let mut skipped = 0;
+    let mut lines = bytes.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let last = lines.peek().is_none();
+        if last {
+            // After the final newline: empty, or a torn line.
+            skipped += usize::from(!line.is_empty());
+            break;
+        }
+        match std::str::from_utf8(line).ok().and_then(decode) {
+            Some(click) => clicks.push(click),
+            None => skipped += 1,
+        }
+    }
+    (clicks, skipped)
+}
+
+fn decode(line: &str) -> Option<Click> {
+    let mut fields = line.split('\t');
+    if fields.next()? != "v1" {
+        return None;
+    }
+    let id = ClickId::parse(fields.next()?)?;
+    let link_id = LinkId::from_uuid(uuid::Uuid::try_parse(fields.next()?).ok()?);
+    let is_bot = match fields.next()? {
+        "0" => false,
+        "1" => true,
+        _ => return None,
+    };
+    let ip = match fields.next()? {
+        "-" => None,
+        ip => Some(ip.parse().ok()?),
+    };
+    let user_agent = optional_text(fields.next()?)?;
+    let referer = optional_text(fields.next()?)?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(Click {
+        id,
+        link_id,
+        at: id.issued_at(),
+        ip,
+        user_agent,
+        referer,
+        is_bot,
+    })
+}
+
+/// `-` → absent; `+text` → the unescaped text; anything else does not parse (outer `None`).
+fn optional_text(field: &str) -> Option<Option<String>> {
+    if field == "-" {
+        return Some(None);
+    }
+    let escaped = field.strip_prefix('+')?;
+    let mut text = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            text.push(c);
+            continue;
+        }
+        text.push(match chars.next()? {
+            '\\' => '\\',
+            't' => '\t',
+            'n' => '\n',
+            'r' => '\r',
+            _ => return None,
+        });
+    }
+    Some(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use skinstack_core::repo::RepoResult;
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            Self(std::env::temp_dir().join(format!("skinstack-journal-{}", uuid::Uuid::new_v4())))
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<Click>>);
+
+    #[async_trait::async_trait]
+    impl ClickSink for Collect {
+        async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()> {
+            self.0.lock().unwrap().extend_from_slice(clicks);
+            Ok(())
+        }
+    }
+
+    fn odd_click() -> Click {
+        Click::new(
+            LinkId::new(),
+            Some("2001:db8:abcd:12::1".parse().unwrap()),
+            Some("Mozilla/5.0 \\ tab\there"),
+            Some("https://example.com/?q=a\tb\\n"),
+        )
+    }
+
+    fn segments(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn every_kind_of_click_reads_back_as_it_was_written() {
+        let clicks = vec![
+            odd_click(),
+            Click::new(LinkId::new(), None, None, None),
+            Click::new(
+                LinkId::new(),
+                Some("10.1.2.3".parse().unwrap()),
+                Some(""),
+                Some("-"),
+            ),
+            Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None),
+        ];
+        let bytes: String = clicks.iter().map(encode).collect();
+        assert_eq!(read_segment(bytes.as_bytes()), (clicks, 0));
+    }
+
+    #[test]
+    fn a_torn_last_line_and_foreign_lines_are_skipped() {
+        let click = odd_click();
+        let mut bytes = encode(&click).into_bytes();
+        bytes.extend_from_slice(b"not a click\n");
+        let torn = encode(&odd_click());
+        bytes.extend_from_slice(&torn.as_bytes()[..torn.len() / 2]);
+        assert_eq!(read_segment(&bytes), (vec![click], 2));
+    }
+
+    #[tokio::test]
+    async fn what_a_killed_process_left_is_replayed_and_deleted() {
+        let dir = TempDir::new();
+        let (journal, left) = FileJournal::open(&dir.0).unwrap();
+        assert!(left.is_empty());
+        let clicks: Vec<Click> = (0..3).map(|_| odd_click()).collect();
+        let tickets: Vec<_> = clicks.iter().map(|c| journal.append(c).unwrap()).collect();
+        journal.stored(&tickets[..1]); // one was flushed, then the process died
+        drop(journal);
+
+        let (journal, left) = FileJournal::open(&dir.0).unwrap();
+        assert_eq!(left.len(), 1);
+        let sink = Collect::default();
+        let replayed = replay(&sink, &left, 2).await.unwrap();
+        assert_eq!(
+            replayed,
+            Replayed {
+                segments: 1,
+                clicks: 3,
+                skipped_lines: 0
+            }
+        );
+        assert_eq!(
+            *sink.0.lock().unwrap(),
+            clicks,
+            "idempotent sinks ignore the stored one"
+        );
+        assert_eq!(journal.close().unwrap(), 0);
+        assert_eq!(segments(&dir.0), 0, "nothing left once replayed and closed");
+    }
+
+    #[test]
+    fn a_sealed_segment_is_deleted_once_every_click_in_it_is_stored() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let first = journal.append(&odd_click()).unwrap();
+        // Seal it: the next append starts a new segment.
+        journal.lock().active.opened -= SEGMENT_AGE;
+        let second = journal.append(&odd_click()).unwrap();
+        assert_ne!(first, second);
+        journal.sync().unwrap();
+        assert_eq!(segments(&dir.0), 2);
+        journal.stored(&[second]);
+        assert_eq!(segments(&dir.0), 2, "the active segment stays while in use");
+        journal.stored(&[first]);
+        assert_eq!(segments(&dir.0), 1);
+        assert_eq!(journal.close().unwrap(), 0);
+        assert_eq!(segments(&dir.0), 0);
+    }
+
+    #[test]
+    fn close_keeps_a_segment_with_unstored_clicks() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        journal.append(&odd_click()).unwrap();
+        assert_eq!(journal.close().unwrap(), 1);
+        assert_eq!(FileJournal::open(&dir.0).unwrap().1.len(), 1);
+    }
+}
