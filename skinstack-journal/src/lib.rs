@@ -38,7 +38,7 @@
 
 use skinstack_core::recorder::{ClickJournal, ClickSink, JournalError, JournalTicket};
 use skinstack_core::repo::RepoError;
-use skinstack_core::{Click, ClickId, LinkId};
+use skinstack_core::{Click, ClickId, ClickSource, LinkId};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -327,6 +327,9 @@ fn encode(click: &Click) -> String {
             }
         }
     }
+    // The source came after v1's seven fields; v1 lines without it are link clicks.
+    line.push('\t');
+    line.push_str(click.source.as_str());
     line.push('\n');
     line
 }
@@ -370,6 +373,11 @@ fn decode(line: &str) -> Option<Click> {
     };
     let user_agent = optional_text(fields.next()?)?;
     let referer = optional_text(fields.next()?)?;
+    let source = match fields.next() {
+        None | Some("link") => ClickSource::Link,
+        Some("qr") => ClickSource::Qr,
+        Some(_) => return None,
+    };
     if fields.next().is_some() {
         return None;
     }
@@ -381,6 +389,7 @@ fn decode(line: &str) -> Option<Click> {
         user_agent,
         referer,
         is_bot,
+        source,
     })
 }
 
@@ -464,9 +473,21 @@ mod tests {
                 Some("-"),
             ),
             Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None),
+            Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None).from_source(ClickSource::Qr),
         ];
         let bytes: String = clicks.iter().map(encode).collect();
         assert_eq!(read_segment(bytes.as_bytes()), (clicks, 0));
+    }
+
+    #[test]
+    fn lines_written_before_the_source_field_read_as_link_clicks() {
+        let click = Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None);
+        let line = encode(&click);
+        let v1 = line
+            .trim_end_matches('\n')
+            .trim_end_matches("link")
+            .trim_end_matches('\t');
+        assert_eq!(read_segment(format!("{v1}\n").as_bytes()), (vec![click], 0));
     }
 
     #[test]
