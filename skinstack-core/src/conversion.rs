@@ -8,64 +8,28 @@
 
 use crate::click::ClickId;
 use crate::commission::CommissionSplit;
-use crate::domain::{CampaignCode, ExternalId, InfluencerId, LinkId, MerchantId, Money, ProgramId};
+use crate::domain::{
+    id_type, CampaignCode, ExternalId, InfluencerId, LinkId, MerchantId, Money, ProgramId,
+};
 use crate::error::Invalid;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
-macro_rules! ledger_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(Uuid);
-
-        impl $name {
-            /// A fresh, time-ordered (UUIDv7) id.
-            pub fn new() -> Self {
-                Self(Uuid::now_v7())
-            }
-
-            /// Wraps an id read from storage or a request.
-            pub const fn from_uuid(id: Uuid) -> Self {
-                Self(id)
-            }
-
-            /// The underlying UUID.
-            pub const fn as_uuid(&self) -> Uuid {
-                self.0
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-ledger_id!(
+id_type!(
     /// Identifies a [`Conversion`].
     ConversionId
 );
-ledger_id!(
+id_type!(
     /// Identifies a [`crate::ledger::CommissionEvent`].
     EventId
 );
-ledger_id!(
+id_type!(
     /// Identifies a [`crate::payout::PayoutBatch`].
     PayoutBatchId
 );
-ledger_id!(
+id_type!(
     /// Identifies one influencer's line of a payout batch.
     PayoutItemId
 );

@@ -54,6 +54,9 @@ macro_rules! id_type {
     };
 }
 
+// Other modules' ids (conversions, ledger events, payouts) use the same shape.
+pub(crate) use id_type;
+
 id_type!(
     /// Identifies a [`User`](crate::User).
     UserId

@@ -14,6 +14,7 @@ mod user;
 mod web_url;
 
 pub use email::Email;
+pub(crate) use ids::id_type;
 pub use ids::{InfluencerId, LinkId, MerchantId, ProductId, ProgramId, UserId};
 pub use influencer::{
     Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
