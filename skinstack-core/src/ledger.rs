@@ -105,6 +105,35 @@ pub struct CommissionEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+impl CommissionEvent {
+    /// An event of `kind` for `conversion`, attributed as `attribution` says, moving `split` of
+    /// commission and `sales` of attributed sales; not yet tied to a refund or a payout.
+    pub fn of_conversion(
+        id: EventId,
+        conversion: &Conversion,
+        attribution: &Attribution,
+        kind: EventKind,
+        split: CommissionSplit,
+        sales: Decimal,
+        at: DateTime<Utc>,
+    ) -> Self {
+        CommissionEvent {
+            id,
+            conversion_id: conversion.id,
+            kind,
+            split,
+            sales,
+            link_id: attribution.link_id,
+            influencer_id: attribution.influencer_id,
+            merchant_id: conversion.merchant_id,
+            refund_id: None,
+            payout_batch_id: None,
+            settles: None,
+            occurred_at: at,
+        }
+    }
+}
+
 /// How one event changes the denormalized totals of its link, influencer and merchant. Both
 /// stores apply exactly these deltas with the event, atomically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

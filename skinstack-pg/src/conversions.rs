@@ -318,31 +318,6 @@ async fn append(conn: &mut PgConnection, event: &CommissionEvent) -> RepoResult<
     .await
 }
 
-fn ledger_event(
-    id: EventId,
-    conversion: &Conversion,
-    attribution: &Attribution,
-    kind: EventKind,
-    split: CommissionSplit,
-    sales: Decimal,
-    at: DateTime<Utc>,
-) -> CommissionEvent {
-    CommissionEvent {
-        id,
-        conversion_id: conversion.id,
-        kind,
-        split,
-        sales,
-        link_id: attribution.link_id,
-        influencer_id: attribution.influencer_id,
-        merchant_id: conversion.merchant_id,
-        refund_id: None,
-        payout_batch_id: None,
-        settles: None,
-        occurred_at: at,
-    }
-}
-
 #[async_trait]
 impl ConversionRepo for PgStore {
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
@@ -452,7 +427,7 @@ impl ConversionRepo for PgStore {
         };
         let conversion = Conversion::try_from(row)?;
         if let Some(attribution) = &conversion.attribution {
-            let accrued = ledger_event(
+            let accrued = CommissionEvent::of_conversion(
                 new.accrual_event_id,
                 &conversion,
                 attribution,
@@ -540,7 +515,7 @@ impl ConversionRepo for PgStore {
         };
         let conversion = Conversion::try_from(conversion)?;
         if let (Some((id, split)), Some(attribution)) = (new.reversal, &conversion.attribution) {
-            let mut reversed = ledger_event(
+            let mut reversed = CommissionEvent::of_conversion(
                 id,
                 &conversion,
                 attribution,

@@ -123,31 +123,6 @@ impl State {
     }
 }
 
-fn event(
-    id: EventId,
-    conversion: &Conversion,
-    attribution: &Attribution,
-    kind: EventKind,
-    split: CommissionSplit,
-    sales: Decimal,
-    at: DateTime<Utc>,
-) -> CommissionEvent {
-    CommissionEvent {
-        id,
-        conversion_id: conversion.id,
-        kind,
-        split,
-        sales,
-        link_id: attribution.link_id,
-        influencer_id: attribution.influencer_id,
-        merchant_id: conversion.merchant_id,
-        refund_id: None,
-        payout_batch_id: None,
-        settles: None,
-        occurred_at: at,
-    }
-}
-
 #[async_trait]
 impl ConversionRepo for MemoryStore {
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
@@ -223,7 +198,7 @@ impl ConversionRepo for MemoryStore {
             .conversions
             .insert(conversion.id, conversion.clone());
         if let Some(attribution) = &conversion.attribution {
-            let accrued = event(
+            let accrued = CommissionEvent::of_conversion(
                 new.accrual_event_id,
                 &conversion,
                 attribution,
@@ -294,7 +269,7 @@ impl ConversionRepo for MemoryStore {
         };
         state.ledger.refunds.insert(key, refund.clone());
         if let (Some((id, split)), Some(attribution)) = (new.reversal, &conversion.attribution) {
-            let mut reversed = event(
+            let mut reversed = CommissionEvent::of_conversion(
                 id,
                 &conversion,
                 attribution,
@@ -343,7 +318,7 @@ impl ConversionRepo for MemoryStore {
                     })
                     .map(|e| &e.split),
             );
-            let approved = event(
+            let approved = CommissionEvent::of_conversion(
                 EventId::new(),
                 &conversion,
                 attribution,
