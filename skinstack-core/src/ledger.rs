@@ -106,6 +106,21 @@ pub struct CommissionEvent {
 }
 
 impl CommissionEvent {
+    /// The accrual a newly recorded `conversion` books under `id`: its whole commission and
+    /// amount, at the moment it was recorded; `None` for an unattributed order, which earns none.
+    pub fn accrual(id: EventId, conversion: &Conversion) -> Option<Self> {
+        let attribution = conversion.attribution.as_ref()?;
+        Some(Self::of_conversion(
+            id,
+            conversion,
+            attribution,
+            EventKind::Accrued,
+            conversion.commission,
+            conversion.amount.amount(),
+            conversion.recorded_at,
+        ))
+    }
+
     /// An event of `kind` for `conversion`, attributed as `attribution` says, moving `split` of
     /// commission and `sales` of attributed sales; not yet tied to a refund or a payout.
     pub fn of_conversion(

@@ -426,16 +426,7 @@ impl ConversionRepo for PgStore {
             return Ok(ConversionInsert::Existing(row.try_into()?));
         };
         let conversion = Conversion::try_from(row)?;
-        if let Some(attribution) = &conversion.attribution {
-            let accrued = CommissionEvent::of_conversion(
-                new.accrual_event_id,
-                &conversion,
-                attribution,
-                EventKind::Accrued,
-                conversion.commission,
-                conversion.amount.amount(),
-                conversion.recorded_at,
-            );
+        if let Some(accrued) = CommissionEvent::accrual(new.accrual_event_id, &conversion) {
             append(&mut tx, &accrued).await?;
         }
         tx.commit().await.repo()?;

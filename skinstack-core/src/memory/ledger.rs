@@ -197,16 +197,7 @@ impl ConversionRepo for MemoryStore {
             .ledger
             .conversions
             .insert(conversion.id, conversion.clone());
-        if let Some(attribution) = &conversion.attribution {
-            let accrued = CommissionEvent::of_conversion(
-                new.accrual_event_id,
-                &conversion,
-                attribution,
-                EventKind::Accrued,
-                conversion.commission,
-                conversion.amount.amount(),
-                conversion.recorded_at,
-            );
+        if let Some(accrued) = CommissionEvent::accrual(new.accrual_event_id, &conversion) {
             state.append(accrued);
         }
         Ok(ConversionInsert::Inserted(conversion))
