@@ -8,7 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use skinstack_core::error::ValidationError;
-use skinstack_core::service::{Conflict, ServiceError};
+use skinstack_core::service::conversions::ConversionError;
+use skinstack_core::service::ServiceError;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -29,8 +30,8 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     /// 409: clashes with something stored.
-    #[error(transparent)]
-    Conflict(Conflict),
+    #[error("{0}")]
+    Conflict(String),
     /// 413: the body is larger than the API accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -120,12 +121,35 @@ impl From<ServiceError> for Error {
             ServiceError::Unauthenticated => Error::Unauthorized("invalid credentials"),
             ServiceError::Forbidden(why) => Error::Forbidden(why),
             ServiceError::NotFound(entity) => Error::NotFound(format!("{entity} not found")),
-            ServiceError::Conflict(conflict) => Error::Conflict(conflict),
+            ServiceError::Conflict(conflict) => Error::Conflict(conflict.to_string()),
             ServiceError::Invalid(invalid) => Error::invalid(&invalid),
             ServiceError::Rejected { field, message } => {
                 Error::Unprocessable(BTreeMap::from([(field.to_owned(), vec![message])]))
             }
             ServiceError::Internal(source) => Error::Internal(source.to_string()),
+        }
+    }
+}
+
+impl From<ConversionError> for Error {
+    fn from(err: ConversionError) -> Self {
+        let message = err.to_string();
+        match err {
+            ConversionError::MerchantNotFound | ConversionError::OrderNotFound { .. } => {
+                Error::NotFound(message)
+            }
+            ConversionError::OrderConflict { .. } | ConversionError::RefundConflict { .. } => {
+                Error::Conflict(message)
+            }
+            ConversionError::UnsupportedCurrency { .. } => {
+                Error::Unprocessable(BTreeMap::from([("currency".to_owned(), vec![message])]))
+            }
+            ConversionError::RefundExceedsOrder(_) => {
+                Error::Unprocessable(BTreeMap::from([("amount".to_owned(), vec![message])]))
+            }
+            ConversionError::Invalid(invalid) => Error::invalid(&invalid),
+            ConversionError::Busy => Error::Unavailable(message),
+            ConversionError::Storage(source) => Error::Internal(source.to_string()),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::metrics::HttpMetrics;
 use crate::redirect::RedirectMetrics;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use skinstack_core::{Argon2Hasher, ClickRecorder, PasswordHasher, SlugPolicy, Store};
+use skinstack_core::{Argon2Hasher, ClickRecorder, LedgerStore, PasswordHasher, SlugPolicy};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -80,7 +80,7 @@ impl LoginThrottle {
 /// and the counters `/metrics` reports.
 #[derive(Clone)]
 pub struct ApiState {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn LedgerStore>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) slug_policy: Arc<SlugPolicy>,
     pub(crate) throttle: Arc<LoginThrottle>,
@@ -95,7 +95,7 @@ pub struct ApiState {
 impl ApiState {
     /// An API over `store`, with argon2id at OWASP's cost, the default login limits, slug
     /// policy and 30-day sessions, client addresses from the TCP peer.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn LedgerStore>) -> Self {
         Self {
             store,
             hasher: Arc::new(Argon2Hasher::default()),

@@ -11,7 +11,7 @@ use axum::Router;
 use skinstack_core::recorder::{ClickFlusher, ClickSink};
 use skinstack_core::redirect::CacheConfig;
 use skinstack_core::{
-    CachedResolver, ClickRecorder, FlushConfig, LinkResolver, MemoryStore, Store,
+    CachedResolver, ClickRecorder, FlushConfig, LedgerStore, LinkResolver, MemoryStore,
 };
 use skinstack_http::client_ip::ClientIpSource;
 use skinstack_http::redirect::{self, RedirectState};
@@ -125,7 +125,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// What serving needs from a store.
 struct Parts {
-    store: Arc<dyn Store>,
+    store: Arc<dyn LedgerStore>,
     resolver: Arc<dyn LinkResolver>,
     recorder: ClickRecorder,
     flusher: ClickFlusher,

@@ -14,6 +14,7 @@ pub mod payouts;
 pub mod products;
 pub mod profiles;
 pub mod programs;
+pub mod statements;
 
 use crate::domain::{Role, User, UserId};
 use crate::error::ValidationError;

@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use skinstack_core::service::accounts;
 use skinstack_core::{
-    Argon2Hasher, ClickRecorder, Email, FlushConfig, MemoryStore, Password, Store,
+    Argon2Hasher, ClickRecorder, Email, FlushConfig, LedgerStore, MemoryStore, Password,
 };
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::{ApiState, LoginLimits};
@@ -23,7 +23,7 @@ pub const PASSWORD: &str = "correct horse battery";
 #[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn LedgerStore>,
 }
 
 /// A response, its body parsed as JSON when it is JSON.
@@ -51,12 +51,12 @@ pub fn generous_limits() -> LoginLimits {
 
 impl TestApp {
     /// The API alone (no redirects) over `store`, with `limits`.
-    pub fn api_only(store: Arc<dyn Store>, limits: LoginLimits) -> Self {
+    pub fn api_only(store: Arc<dyn LedgerStore>, limits: LoginLimits) -> Self {
         Self::with_resolver(store, None, limits)
     }
 
     fn with_resolver(
-        store: Arc<dyn Store>,
+        store: Arc<dyn LedgerStore>,
         redirects: Option<RedirectState>,
         limits: LoginLimits,
     ) -> Self {

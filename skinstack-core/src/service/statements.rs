@@ -1,0 +1,190 @@
+//! The ledger's read side for the people it concerns: an influencer's earnings, conversions
+//! and per-link daily series; a merchant's conversions, unattributed orders and commissions.
+//!
+//! Every function checks the actor here, as the rest of [`crate::service`] does: a wrong
+//! role is `Forbidden`, someone else's link is `NotFound`.
+
+use super::links::owned;
+use super::profiles::{own_influencer, own_merchant};
+use super::{Actor, ServiceError, ServiceResult};
+use crate::domain::LinkId;
+use crate::ledger::{
+    ConversionFilter, ConversionPage, ConversionView, DailyLinkStats, EarningsSummary,
+    LedgerQueries, MerchantCommissions,
+};
+use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo};
+use chrono::{Duration, NaiveDate};
+
+/// The longest daily series one request may ask for, in days.
+pub const MAX_SERIES_DAYS: i64 = 366;
+
+/// A span of UTC days, `from` to `to` inclusive, at most [`MAX_SERIES_DAYS`] long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl DayRange {
+    /// `from`..=`to`; `Rejected` if `to` is before `from` or the span is too long.
+    pub fn new(from: NaiveDate, to: NaiveDate) -> ServiceResult<Self> {
+        if to < from {
+            return Err(ServiceError::rejected("to", "must not be before from"));
+        }
+        if (to - from).num_days() >= MAX_SERIES_DAYS {
+            return Err(ServiceError::rejected(
+                "from",
+                format!("the series may span at most {MAX_SERIES_DAYS} days"),
+            ));
+        }
+        Ok(Self { from, to })
+    }
+
+    /// The `days` days ending with `today` (clamped to 1..=[`MAX_SERIES_DAYS`]).
+    pub fn last(days: i64, today: NaiveDate) -> Self {
+        let days = days.clamp(1, MAX_SERIES_DAYS);
+        Self {
+            from: today - Duration::days(days - 1),
+            to: today,
+        }
+    }
+
+    /// The first day.
+    pub const fn from(&self) -> NaiveDate {
+        self.from
+    }
+
+    /// The last day.
+    pub const fn to(&self) -> NaiveDate {
+        self.to
+    }
+}
+
+/// The actor's earnings: pending, approved, paid and balance.
+pub async fn influencer_earnings<S>(store: &S, actor: &Actor) -> ServiceResult<EarningsSummary>
+where
+    S: InfluencerRepo + LedgerQueries + ?Sized,
+{
+    let influencer = own_influencer(store, actor).await?;
+    Ok(store.earnings_summary(influencer.id).await?)
+}
+
+/// The conversions attributed to the actor's links, oldest first, one page at a time.
+pub async fn influencer_conversions<S>(
+    store: &S,
+    actor: &Actor,
+    page: ConversionPage,
+) -> ServiceResult<Vec<ConversionView>>
+where
+    S: InfluencerRepo + LedgerQueries + ?Sized,
+{
+    let influencer = own_influencer(store, actor).await?;
+    Ok(store.conversions_by_influencer(influencer.id, page).await?)
+}
+
+/// One row per day of `range` for the actor's link `link`: clicks, conversions, revenue and
+/// commission. Someone else's link is `NotFound`.
+pub async fn link_daily_series<S>(
+    store: &S,
+    actor: &Actor,
+    link: LinkId,
+    range: DayRange,
+) -> ServiceResult<Vec<DailyLinkStats>>
+where
+    S: InfluencerRepo + LinkRepo + LedgerQueries + ?Sized,
+{
+    let link = owned(store, actor, link).await?;
+    Ok(store
+        .link_daily_stats(link.id, range.from, range.to)
+        .await?)
+}
+
+/// The actor's merchant's conversions (all, or only the unattributed ones), oldest first.
+pub async fn merchant_conversions<S>(
+    store: &S,
+    actor: &Actor,
+    filter: ConversionFilter,
+    page: ConversionPage,
+) -> ServiceResult<Vec<ConversionView>>
+where
+    S: MerchantRepo + LedgerQueries + ?Sized,
+{
+    let merchant = own_merchant(store, actor).await?;
+    Ok(store
+        .conversions_by_merchant(merchant.id, filter, page)
+        .await?)
+}
+
+/// The actor's merchant's commissions: pending, approved, owed, paid, and unattributed sales.
+pub async fn merchant_commissions<S>(store: &S, actor: &Actor) -> ServiceResult<MerchantCommissions>
+where
+    S: MerchantRepo + LedgerQueries + ?Sized,
+{
+    let merchant = own_merchant(store, actor).await?;
+    Ok(store.merchant_commissions(merchant.id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::{LinkId, Role};
+    use crate::testkit::{new_link, Fixture};
+    use crate::MemoryStore;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_day_range_is_ordered_and_bounded() {
+        assert!(DayRange::new(day("2026-01-02"), day("2026-01-01")).is_err());
+        let one = DayRange::new(day("2026-01-01"), day("2026-01-01")).unwrap();
+        assert_eq!(
+            (one.from(), one.to()),
+            (day("2026-01-01"), day("2026-01-01"))
+        );
+        // 366 days inclusive is allowed, 367 is not.
+        assert!(DayRange::new(day("2026-01-01"), day("2027-01-01")).is_ok());
+        assert!(DayRange::new(day("2026-01-01"), day("2027-01-02")).is_err());
+        let last = DayRange::last(30, day("2026-03-30"));
+        assert_eq!(
+            (last.from(), last.to()),
+            (day("2026-03-01"), day("2026-03-30"))
+        );
+        assert_eq!(
+            DayRange::last(0, day("2026-03-30")).from(),
+            day("2026-03-30")
+        );
+    }
+
+    #[tokio::test]
+    async fn each_side_sees_only_its_own_statements() {
+        let store = MemoryStore::new();
+        let fx = Fixture::create(&store).await;
+        let link = store.insert_link(new_link(&fx, "statement")).await.unwrap();
+        let influencer = Actor::new(fx.influencer_user.clone()).unwrap();
+        let merchant = Actor::new(fx.merchant_user.clone()).unwrap();
+        assert_eq!(influencer.role(), Role::Influencer);
+
+        let earnings = influencer_earnings(&store, &influencer).await.unwrap();
+        assert_eq!(earnings, EarningsSummary::default());
+        assert!(matches!(
+            influencer_earnings(&store, &merchant).await,
+            Err(ServiceError::Forbidden(_))
+        ));
+        assert!(matches!(
+            merchant_commissions(&store, &influencer).await,
+            Err(ServiceError::Forbidden(_))
+        ));
+        let range = DayRange::last(7, day("2026-03-30"));
+        let series = link_daily_series(&store, &influencer, link.id, range)
+            .await
+            .unwrap();
+        assert_eq!(series.len(), 7);
+        assert!(matches!(
+            link_daily_series(&store, &influencer, LinkId::new(), range).await,
+            Err(ServiceError::NotFound(_))
+        ));
+    }
+}
