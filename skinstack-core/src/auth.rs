@@ -65,6 +65,12 @@ impl fmt::Debug for Password {
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+impl HashError {
+    pub(crate) fn new(cause: String) -> Self {
+        Self(cause)
+    }
+}
+
 /// Hashes and verifies passwords. Implementations must do the work off the async runtime's
 /// worker threads (a login storm must not stall redirects) and must spend the same work on a
 /// missing hash as on a wrong password.
@@ -206,7 +212,7 @@ impl SessionToken {
 
     /// What the store keeps instead of the token.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        TokenHash::digest(&self.0)
     }
 }
 
@@ -222,6 +228,11 @@ impl fmt::Debug for SessionToken {
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
+    /// The SHA-256 of a high-entropy secret (a session token, an API key).
+    pub(crate) fn digest(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
     /// Wraps a stored hash.
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)

@@ -441,14 +441,27 @@ pub trait WebhookSecrets: Send + Sync {
     ) -> RepoResult<()>;
 }
 
-/// Everything a store provides once it keeps the ledger.
+/// Everything a store provides once it keeps the ledger, with the merchants' API keys that
+/// report orders into it.
 pub trait LedgerStore:
-    Store + crate::ClickSink + ConversionRepo + PayoutRepo + LedgerQueries + WebhookSecrets
+    Store
+    + crate::ClickSink
+    + ConversionRepo
+    + PayoutRepo
+    + LedgerQueries
+    + WebhookSecrets
+    + crate::ApiKeyRepo
 {
 }
 
 impl<T> LedgerStore for T where
-    T: Store + crate::ClickSink + ConversionRepo + PayoutRepo + LedgerQueries + WebhookSecrets
+    T: Store
+        + crate::ClickSink
+        + ConversionRepo
+        + PayoutRepo
+        + LedgerQueries
+        + WebhookSecrets
+        + crate::ApiKeyRepo
 {
 }
 

@@ -5,6 +5,7 @@
 //! - [`commission`]: the money math: commission splits, platform fee, refund reversals.
 //! - [`slug`]: short-link slugs, generated from a CSPRNG or chosen by the influencer.
 //! - [`auth`]: passwords, their hashes, session tokens.
+//! - [`api_key`]: merchants' API keys, for reporting orders and refunds.
 //! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
 //! - [`redirect`]: slug resolution for the redirect, with a caching decorator.
 //! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api_key;
 pub mod attribution;
 pub mod auth;
 pub mod bot;
@@ -49,6 +51,7 @@ pub mod slug;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use api_key::{ApiKey, ApiKeyId, ApiKeyInfo, ApiKeyRepo};
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
 pub use click::{Click, ClickId, ClickSource};
 pub use commission::{CommissionError, CommissionSplit};

@@ -19,6 +19,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+mod api_keys;
 mod ledger;
 
 #[derive(Default)]
@@ -33,6 +34,7 @@ struct State {
     clicks: HashMap<ClickId, Click>,
     sessions: HashMap<TokenHash, Session>,
     ledger: ledger::LedgerState,
+    api_keys: HashMap<crate::ApiKeyId, api_keys::StoredKey>,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.
@@ -337,6 +339,7 @@ impl MerchantRepo for MemoryStore {
             .collect();
         state.programs.retain(|_, p| p.merchant_id != id);
         state.products.retain(|_, p| p.merchant_id != id);
+        state.api_keys.retain(|_, k| k.info.merchant_id != id);
         state.remove_links_where(|l| programs.contains(&l.program_id));
         // A link to a deleted product of another merchant's program cannot exist (the service
         // refuses it), but the seed's rule is SET NULL, so honour it all the same.

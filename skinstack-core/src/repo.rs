@@ -28,6 +28,7 @@ pub enum Entity {
     Product,
     Link,
     Session,
+    ApiKey,
 }
 
 impl fmt::Display for Entity {
@@ -40,6 +41,7 @@ impl fmt::Display for Entity {
             Entity::Product => "product",
             Entity::Link => "link",
             Entity::Session => "session",
+            Entity::ApiKey => "API key",
         })
     }
 }

@@ -77,7 +77,10 @@ macro_rules! contract_suite {
             daily_link_stats_add_up_to_the_link_totals,
             conversions_are_listed_in_pages,
             webhook_secrets_round_trip,
-            random_sequences_keep_every_total_equal_to_the_ledger
+            random_sequences_keep_every_total_equal_to_the_ledger,
+            api_keys_are_found_by_hash_until_revoked,
+            api_keys_need_and_go_with_their_merchant,
+            api_key_uses_only_move_forward
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -267,11 +270,13 @@ impl Fixture {
     }
 }
 
+pub mod api_keys;
 pub mod ledger;
 
 /// The contract cases. Each takes a fresh, empty store and panics on a broken promise.
 #[allow(missing_docs)]
 pub mod cases {
+    pub use super::api_keys::cases::*;
     pub use super::ledger::cases::*;
     use super::*;
     use crate::repo::{Entity, RepoError};

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
 pub mod conversions;
 pub mod links;
 pub mod payouts;
