@@ -54,7 +54,9 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         "influencers_user_id_fkey" | "merchants_user_id_fkey" | "sessions_user_id_fkey" => {
             Entity::User
         }
-        "programs_merchant_id_fkey" | "products_merchant_id_fkey" => Entity::Merchant,
+        "programs_merchant_id_fkey"
+        | "products_merchant_id_fkey"
+        | "merchant_api_keys_merchant_id_fkey" => Entity::Merchant,
         "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
         "tracking_links_influencer_id_fkey" => Entity::Influencer,
         "tracking_links_product_id_fkey" => Entity::Product,
@@ -209,6 +211,7 @@ mod tests {
             ("sessions_user_id_fkey", Entity::User),
             ("programs_merchant_id_fkey", Entity::Merchant),
             ("products_merchant_id_fkey", Entity::Merchant),
+            ("merchant_api_keys_merchant_id_fkey", Entity::Merchant),
             ("products_program_id_fkey", Entity::Program),
             ("tracking_links_influencer_id_fkey", Entity::Influencer),
             ("tracking_links_program_id_fkey", Entity::Program),

@@ -10,6 +10,7 @@
 //! - The commission ledger: `PgStore` implements the core's `ConversionRepo`, `PayoutRepo`,
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
+//! - Merchants' API keys (`ApiKeyRepo`): stored by SHA-256, found by a unique index on it.
 //! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
 //!   their row and column.
 //!
@@ -28,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod api_keys;
 mod change_feed;
 mod conversions;
 mod crypto;

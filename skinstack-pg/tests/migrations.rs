@@ -10,9 +10,9 @@ use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
-/// link change feed (triggers only), the sessions table and the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it).
-const MIGRATIONS: [(i64, &str); 11] = [
+/// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
+/// branches' migrations fit below it) and merchants' API keys.
+const MIGRATIONS: [(i64, &str); 12] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -24,10 +24,11 @@ const MIGRATIONS: [(i64, &str); 11] = [
     (9, "sessions"),
     (10, "click_source"),
     (20, "commission_ledger"),
+    (21, "merchant_api_keys"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 13] = [
+const TABLES: [(i64, &str); 14] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -41,6 +42,7 @@ const TABLES: [(i64, &str); 13] = [
     (20, "payout_batches"),
     (20, "payout_items"),
     (20, "commission_events"),
+    (21, "merchant_api_keys"),
 ];
 
 /// Version of the link change feed migration.

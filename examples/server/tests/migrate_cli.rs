@@ -32,7 +32,7 @@ fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
 }
 
 /// Every migration by version; the ledger is numbered from 20, leaving room below it.
-const MIGRATIONS: [(i64, &str); 11] = [
+const MIGRATIONS: [(i64, &str); 12] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -44,9 +44,10 @@ const MIGRATIONS: [(i64, &str); 11] = [
     (9, "sessions"),
     (10, "click_source"),
     (20, "commission_ledger"),
+    (21, "merchant_api_keys"),
 ];
 
-fn status_lines(states: [&str; 11]) -> Vec<String> {
+fn status_lines(states: [&str; 12]) -> Vec<String> {
     MIGRATIONS
         .iter()
         .zip(states)
@@ -61,7 +62,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 11])
+        status_lines(["pending"; 12])
     );
 
     let applied: Vec<String> = MIGRATIONS
@@ -71,16 +72,17 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         ok_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 11])
+        status_lines(["applied"; 12])
     );
     assert_eq!(
         ok_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 11 migrations are applied"]
+        vec!["nothing to apply: all 12 migrations are applied"]
     );
 
     assert_eq!(
         ok_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 21 merchant_api_keys",
             "reverted 20 commission_ledger",
             "reverted 10 click_source",
             "reverted 9 sessions",
@@ -95,7 +97,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         ok_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending", "pending", "pending"
+            "pending", "pending", "pending", "pending"
         ])
     );
 
@@ -115,7 +117,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 8 link_change_feed",
             "applied 9 sessions",
             "applied 10 click_source",
-            "applied 20 commission_ledger"
+            "applied 20 commission_ledger",
+            "applied 21 merchant_api_keys"
         ]
     );
 }
