@@ -10,7 +10,8 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use skinstack_core::error::Invalid;
-use skinstack_core::service::{accounts, Actor};
+use skinstack_core::service::{accounts, api_keys, Actor};
+use skinstack_core::{ApiKey, MerchantId};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -90,20 +91,7 @@ impl FromRequestParts<ApiState> for AuthUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Error> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(Error::Unauthorized("missing bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or(Error::Unauthorized(
-                "expected Authorization: Bearer <token>",
-            ))?;
+        let token = bearer(parts)?;
         let actor = accounts::authenticate(&*state.store, token, chrono::Utc::now())
             .await
             .map_err(|err| match Error::from(err) {
@@ -115,6 +103,53 @@ impl FromRequestParts<ApiState> for AuthUser {
             token: token.to_owned(),
         })
     }
+}
+
+/// The merchant a request acts for, from `Authorization: Bearer ssk_...` (a merchant API
+/// key). A missing, malformed, unknown or revoked key, a deactivated merchant's key, and a
+/// session token, are 401.
+#[derive(Debug, Clone, Copy)]
+pub struct MerchantKey {
+    /// The merchant the key belongs to.
+    pub merchant_id: MerchantId,
+}
+
+impl FromRequestParts<ApiState> for MerchantKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Error> {
+        let token = bearer(parts)?;
+        if !ApiKey::is_key_like(token) {
+            return Err(Error::Unauthorized(
+                "expected a merchant API key (Bearer ssk_...), not a session token",
+            ));
+        }
+        let merchant_id = api_keys::authenticate(&*state.store, token, chrono::Utc::now())
+            .await
+            .map_err(|err| match Error::from(err) {
+                Error::Unauthorized(_) => Error::Unauthorized("invalid or revoked API key"),
+                other => other,
+            })?;
+        Ok(MerchantKey { merchant_id })
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(parts: &Parts) -> Result<&str, Error> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(Error::Unauthorized("missing bearer token"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or(Error::Unauthorized(
+            "expected Authorization: Bearer <token>",
+        ))
 }
 
 /// The client's address as the state's [`ClientIpSource`](crate::client_ip::ClientIpSource)

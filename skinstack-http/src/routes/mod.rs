@@ -2,15 +2,19 @@
 //! description, so a route cannot exist without being documented.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
+pub mod conversions;
 pub mod links;
 pub mod ops;
 pub mod products;
 pub mod profiles;
 pub mod programs;
+pub mod statements;
 
 use crate::error::{Error, ErrorBody};
 use crate::state::ApiState;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use skinstack_core::{Page, ValidationError};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,11 +43,18 @@ impl PageQuery {
     }
 }
 
+/// An amount of money as the API writes it: a decimal string with exactly two places
+/// (`"0.00"`, `"9.00"`), whichever store computed it and however it summed.
+pub(crate) fn money(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "SkinStack API",
-        description = "Influencer affiliate platform for skincare brands: accounts, profiles, programs, products and tracking links.",
+        description = "Influencer affiliate platform for skincare brands: accounts, profiles, programs, products, tracking links, conversions and the statements of the commissions they earn.",
     ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
@@ -53,13 +64,17 @@ impl PageQuery {
         (name = "programs", description = "Commission programs"),
         (name = "products", description = "Merchants' catalogues"),
         (name = "links", description = "Influencers' tracking links"),
+        (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
+        (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
+        (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]
 struct ApiDoc;
 
-/// Declares the `bearer` scheme the routes' `security(("bearer" = []))` refer to.
+/// Declares the schemes the routes' `security(..)` refer to: `bearer` (a session token) and
+/// `merchant_api_key` (an `ssk_` key, sent as a bearer token too).
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -74,6 +89,18 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "merchant_api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ssk_...")
+                    .description(Some(
+                        "A merchant API key from POST /v1/merchant/api-keys; a session token is refused",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -85,6 +112,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(programs::router())
         .merge(products::router())
         .merge(links::router())
+        .merge(api_keys::router())
+        .merge(conversions::router())
+        .merge(statements::router())
         .merge(admin::router())
         .merge(ops::router())
 }

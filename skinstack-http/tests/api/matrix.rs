@@ -45,6 +45,8 @@ struct World {
     spare_user: String,
     spare_user_email: String,
     spare_merchant: String,
+    /// Merchant A's API key.
+    api_key: String,
 }
 
 impl World {
@@ -113,6 +115,13 @@ async fn world(app: &TestApp) -> World {
         .unwrap()
         .to_owned();
 
+    let api_key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Back end"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     World {
         tokens: vec![
             (Influencer, inf),
@@ -129,6 +138,7 @@ async fn world(app: &TestApp) -> World {
         spare_user,
         spare_user_email,
         spare_merchant,
+        api_key,
     }
 }
 
@@ -348,6 +358,82 @@ fn cases(w: &World) -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/links/{id}/daily",
+            format!("/v1/links/{}/daily", w.link),
+            none,
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::POST,
+            "/v1/merchant/api-keys",
+            "/v1/merchant/api-keys".into(),
+            |_| Some(json!({"name": "Back end"})),
+            [401, 403, 201, 403, 201, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/api-keys",
+            "/v1/merchant/api-keys".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::DELETE,
+            "/v1/merchant/api-keys/{id}",
+            format!("/v1/merchant/api-keys/{}", w.api_key),
+            none,
+            [401, 403, 404, 403, 204, 403],
+        ),
+        // A session token of any role is not a merchant API key.
+        case(
+            M::POST,
+            "/v1/conversions",
+            "/v1/conversions".into(),
+            |_| {
+                Some(
+                    json!({"order_id": "m-1", "amount": "45.00", "currency": "USD",
+                    "ordered_at": "2026-03-01T12:00:00Z"}),
+                )
+            },
+            [401; 6],
+        ),
+        case(
+            M::POST,
+            "/v1/refunds",
+            "/v1/refunds".into(),
+            |_| Some(json!({"order_id": "m-1", "refund_id": "r-1", "amount": "1.00"})),
+            [401; 6],
+        ),
+        case(
+            M::GET,
+            "/v1/influencer/earnings",
+            "/v1/influencer/earnings".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/influencer/conversions",
+            "/v1/influencer/conversions".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/conversions",
+            "/v1/merchant/conversions".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/commissions",
+            "/v1/merchant/commissions".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::GET,
             "/v1/admin/users",
             "/v1/admin/users".into(),
             none,
@@ -461,15 +547,21 @@ async fn the_matrix_covers_exactly_the_routes_the_openapi_document_lists() {
         .map(|c| format!("{} {}", c.method, c.route))
         .collect();
     assert_eq!(walked, documented);
-    // Every operation outside `ops` needs the bearer token and documents its 401 with the
-    // error schema; every documented error response has a body schema.
+    // Every operation outside `ops` needs the bearer token (a merchant API key for
+    // `conversions`) and documents its 401 with the error schema; every documented error
+    // response has a body schema.
     for (path, item) in served.json["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let name = format!("{method} {path}");
             let ops = op["tags"].as_array().unwrap().contains(&json!("ops"));
             let public = ops || path == "/v1/auth/register" || path == "/v1/auth/login";
+            let keyed = op["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("conversions"));
             if !public {
-                assert_eq!(op["security"], json!([{"bearer": []}]), "{name}");
+                let scheme = if keyed { "merchant_api_key" } else { "bearer" };
+                assert_eq!(op["security"], json!([{ scheme: [] }]), "{name}");
                 assert!(op["responses"]["401"].is_object(), "{name} lacks its 401");
             }
             for (status, response) in op["responses"].as_object().unwrap() {
@@ -484,6 +576,7 @@ async fn the_matrix_covers_exactly_the_routes_the_openapi_document_lists() {
         }
     }
     assert!(served.json["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(served.json["components"]["securitySchemes"]["merchant_api_key"].is_object());
     // And the router really has each documented route: none answers 404/405 for lack of one
     // (a 404 from a handler carries a JSON message; the router's own has an empty body).
     for case in cases(&w) {

@@ -1,0 +1,408 @@
+//! Orders and refunds reported by a merchant's own back end with a merchant API key
+//! (`Authorization: Bearer ssk_...`). Both are idempotent: the same order (or refund) again is
+//! 200 with what was stored, never a second record; the same id with another amount is 409.
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{Check, DecimalInput, Json, MerchantKey};
+use crate::routes::money;
+use crate::state::ApiState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use skinstack_core::attribution::ClickRejection;
+use skinstack_core::conversion::AttributedBy;
+use skinstack_core::error::Invalid;
+use skinstack_core::service::conversions::{
+    record_conversion, record_refund, RecordConversion, RecordRefund,
+};
+use skinstack_core::{
+    CampaignCode, ClickId, CommissionSplit, Conversion, Currency, ExternalId, Money, ShopRef,
+};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+/// Most product ids one order may list.
+pub const MAX_PRODUCTS_PER_ORDER: usize = 250;
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(record))
+        .routes(routes!(refund))
+}
+
+/// `POST /v1/conversions`: an order as the merchant's shop saw it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionRequest {
+    /// The shop's order id (1–255 characters); one conversion per order id.
+    #[schema(example = "1001")]
+    pub order_id: String,
+    /// The subtotal commission is computed on (after discounts, before tax and shipping): a
+    /// decimal string (preferred) or number, at most two decimal places.
+    #[schema(value_type = String, example = "45.00")]
+    pub amount: DecimalInput,
+    /// ISO 4217 code; only `USD` is accepted.
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// When the shopper ordered (RFC 3339).
+    #[schema(example = "2026-03-01T12:00:00Z")]
+    pub ordered_at: String,
+    /// The `ssclid` the shopper arrived with.
+    pub click_id: Option<String>,
+    /// The coupon used; a link's campaign code attributes the order to it.
+    pub coupon_code: Option<String>,
+    /// The products ordered, by the shop's ids (at most 250).
+    #[serde(default)]
+    pub product_external_ids: Vec<String>,
+}
+
+/// `POST /v1/refunds`: part or all of a reported order refunded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// The refunded order's id.
+    #[schema(example = "1001")]
+    pub order_id: String,
+    /// The shop's refund id; one refund per id.
+    #[schema(example = "r-1")]
+    pub refund_id: String,
+    /// How much of the order's subtotal is refunded (decimal string or number).
+    #[schema(value_type = String, example = "15.00")]
+    pub amount: DecimalInput,
+}
+
+/// How a commission divides (decimal strings; negative for a reversal).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SplitView {
+    /// The whole commission the merchant owes.
+    #[schema(value_type = String, example = "9.00")]
+    pub gross: Decimal,
+    /// The platform's share.
+    #[schema(value_type = String, example = "1.80")]
+    pub platform_fee: Decimal,
+    /// The influencer's share.
+    #[schema(value_type = String, example = "7.20")]
+    pub influencer_earnings: Decimal,
+}
+
+impl From<CommissionSplit> for SplitView {
+    fn from(s: CommissionSplit) -> Self {
+        Self {
+            gross: money(s.gross),
+            platform_fee: money(s.platform_fee),
+            influencer_earnings: money(s.influencer_earnings),
+        }
+    }
+}
+
+/// What attributed an order.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributedByView {
+    /// The shopper's click on the link, within the program's cookie window.
+    Click,
+    /// The order's coupon is the link's campaign code.
+    Coupon,
+}
+
+/// The link credited with an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttributionView {
+    /// The link.
+    pub link_id: Uuid,
+    /// Its influencer.
+    pub influencer_id: Uuid,
+    /// Its program.
+    pub program_id: Uuid,
+    /// The rule that decided it.
+    pub by: AttributedByView,
+}
+
+/// A recorded order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversionView {
+    /// Its id.
+    pub id: Uuid,
+    /// The shop's order id.
+    pub order_id: String,
+    /// The subtotal (decimal string).
+    #[schema(value_type = String, example = "45.00")]
+    pub amount: Decimal,
+    /// `USD`.
+    pub currency: String,
+    /// When the shopper ordered.
+    pub ordered_at: DateTime<Utc>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The click id reported, attributed or not.
+    pub click_id: Option<String>,
+    /// The coupon reported, attributed or not.
+    pub coupon_code: Option<String>,
+    /// The products ordered.
+    pub product_external_ids: Vec<String>,
+    /// The link credited; `null` for an unattributed order (kept, earns nothing).
+    pub attribution: Option<AttributionView>,
+    /// The commission accrued when recorded, before refunds.
+    pub commission: SplitView,
+    /// When the commission may be approved.
+    pub hold_until: Option<DateTime<Utc>>,
+    /// When it was approved.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Refunded so far (decimal string).
+    #[schema(value_type = String, example = "0.00")]
+    pub refunded_amount: Decimal,
+}
+
+impl From<Conversion> for ConversionView {
+    fn from(c: Conversion) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            order_id: c.order_id.as_str().to_owned(),
+            amount: money(c.amount.amount()),
+            currency: c.currency.as_str().to_owned(),
+            ordered_at: c.ordered_at,
+            recorded_at: c.recorded_at,
+            click_id: c.click_id.map(|id| id.to_string()),
+            coupon_code: c.coupon_code.map(|code| code.as_str().to_owned()),
+            product_external_ids: c
+                .product_external_ids
+                .iter()
+                .map(|id| id.as_str().to_owned())
+                .collect(),
+            attribution: c.attribution.map(|a| AttributionView {
+                link_id: a.link_id.as_uuid(),
+                influencer_id: a.influencer_id.as_uuid(),
+                program_id: a.program_id.as_uuid(),
+                by: match a.by {
+                    AttributedBy::Click { .. } => AttributedByView::Click,
+                    AttributedBy::Coupon { .. } => AttributedByView::Coupon,
+                },
+            }),
+            commission: c.commission.into(),
+            hold_until: c.hold_until,
+            approved_at: c.approved_at,
+            refunded_amount: money(c.refunded_amount.amount()),
+        }
+    }
+}
+
+/// Why a reported click id did not attribute the order.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClickRejectedView {
+    /// No such click was recorded.
+    Unknown,
+    /// The click was on another merchant's link.
+    OtherMerchant,
+    /// A robot made it.
+    Bot,
+    /// It came after the order.
+    AfterOrder,
+    /// It is older than the program's cookie window.
+    OutsideWindow,
+}
+
+impl From<ClickRejection> for ClickRejectedView {
+    fn from(r: ClickRejection) -> Self {
+        match r {
+            ClickRejection::Unknown => Self::Unknown,
+            ClickRejection::OtherMerchant => Self::OtherMerchant,
+            ClickRejection::Bot => Self::Bot,
+            ClickRejection::AfterOrder => Self::AfterOrder,
+            ClickRejection::OutsideWindow => Self::OutsideWindow,
+        }
+    }
+}
+
+/// The answer to `POST /v1/conversions`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedView {
+    /// The conversion as stored.
+    #[serde(flatten)]
+    pub conversion: ConversionView,
+    /// Set when `click_id` was given but did not attribute the order (only on 201).
+    pub click_rejected: Option<ClickRejectedView>,
+}
+
+/// The answer to `POST /v1/refunds`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    /// The shop's refund id.
+    pub refund_id: String,
+    /// The refunded order's id.
+    pub order_id: String,
+    /// The refunded conversion.
+    pub conversion_id: Uuid,
+    /// The amount refunded (decimal string).
+    #[schema(value_type = String, example = "15.00")]
+    pub amount: Decimal,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The commission this request reversed (≤ 0); `null` for a repeated refund or an
+    /// unattributed order.
+    pub reversal: Option<SplitView>,
+}
+
+fn rfc3339(value: &str) -> Result<DateTime<Utc>, Invalid> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| Invalid::Format("an RFC 3339 date-time such as 2026-03-01T12:00:00Z"))
+}
+
+fn click_id(value: &str) -> Result<ClickId, Invalid> {
+    ClickId::parse(value.trim()).ok_or(Invalid::Format("an ssclid issued by SkinStack (a UUIDv7)"))
+}
+
+/// Records an order reported by the key's merchant: attributed by `click_id` or
+/// `coupon_code` to an influencer's link (or kept unattributed), its commission computed
+/// with the program's split.
+#[utoipa::path(
+    post,
+    path = "/v1/conversions",
+    tag = "conversions",
+    security(("merchant_api_key" = [])),
+    request_body = ConversionRequest,
+    responses(
+        (status = 201, description = "Recorded", body = RecordedView),
+        (status = 200, description = "Already recorded with this amount: nothing changed", body = RecordedView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or revoked API key, or a session token", body = ErrorBody),
+        (status = 409, description = "The order id was recorded with another amount", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or a currency other than USD", body = ErrorBody),
+    )
+)]
+async fn record(
+    State(state): State<ApiState>,
+    key: MerchantKey,
+    Json(body): Json<ConversionRequest>,
+) -> Result<(StatusCode, axum::Json<RecordedView>)> {
+    let mut c = Check::default();
+    let order_id = c.req("order_id", ShopRef::parse(&body.order_id));
+    let amount = c.req("amount", Money::parse(&body.amount.text()));
+    let currency = c.req("currency", Currency::parse(&body.currency));
+    let ordered_at = c.req("ordered_at", rfc3339(&body.ordered_at));
+    let click = c.opt("click_id", body.click_id.as_deref(), click_id);
+    let coupon_code = c.opt(
+        "coupon_code",
+        body.coupon_code.as_deref(),
+        CampaignCode::parse,
+    );
+    if body.product_external_ids.len() > MAX_PRODUCTS_PER_ORDER {
+        c.refuse(
+            "product_external_ids",
+            format!("must list at most {MAX_PRODUCTS_PER_ORDER} products"),
+        );
+    }
+    let products: Vec<ExternalId> = body
+        .product_external_ids
+        .iter()
+        .take(MAX_PRODUCTS_PER_ORDER)
+        .enumerate()
+        .filter_map(|(i, id)| c.req(&format!("product_external_ids[{i}]"), ExternalId::parse(id)))
+        .collect();
+    c.finish()?;
+    let (
+        Some(order_id),
+        Some(amount),
+        Some(currency),
+        Some(ordered_at),
+        Some(click_id),
+        Some(coupon_code),
+    ) = (order_id, amount, currency, ordered_at, click, coupon_code)
+    else {
+        return Err(Error::Internal("checked fields missing".to_owned()));
+    };
+    let recorded = record_conversion(
+        &*state.store,
+        Utc::now(),
+        RecordConversion {
+            merchant_id: key.merchant_id,
+            order_id,
+            amount,
+            currency,
+            ordered_at,
+            click_id,
+            coupon_code,
+            product_external_ids: products,
+        },
+    )
+    .await?;
+    let status = if recorded.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        axum::Json(RecordedView {
+            conversion: recorded.conversion.into(),
+            click_rejected: recorded.click_rejected.map(Into::into),
+        }),
+    ))
+}
+
+/// Records a refund of a reported order: the commission is reversed in proportion to the
+/// amount refunded.
+#[utoipa::path(
+    post,
+    path = "/v1/refunds",
+    tag = "conversions",
+    security(("merchant_api_key" = [])),
+    request_body = RefundRequest,
+    responses(
+        (status = 201, description = "Recorded", body = RefundView),
+        (status = 200, description = "Already recorded with this order and amount: nothing changed", body = RefundView),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or revoked API key, or a session token", body = ErrorBody),
+        (status = 404, description = "The merchant never reported this order", body = ErrorBody),
+        (status = 409, description = "The refund id was recorded for another order or amount", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or refunds beyond the order amount", body = ErrorBody),
+        (status = 503, description = "Concurrent refunds of the order kept changing it; retry", body = ErrorBody),
+    )
+)]
+async fn refund(
+    State(state): State<ApiState>,
+    key: MerchantKey,
+    Json(body): Json<RefundRequest>,
+) -> Result<(StatusCode, axum::Json<RefundView>)> {
+    let mut c = Check::default();
+    let order_id = c.req("order_id", ShopRef::parse(&body.order_id));
+    let refund_id = c.req("refund_id", ShopRef::parse(&body.refund_id));
+    let amount = c.req("amount", Money::parse(&body.amount.text()));
+    c.finish()?;
+    let (Some(order_id), Some(refund_id), Some(amount)) = (order_id, refund_id, amount) else {
+        return Err(Error::Internal("checked fields missing".to_owned()));
+    };
+    let recorded = record_refund(
+        &*state.store,
+        Utc::now(),
+        RecordRefund {
+            merchant_id: key.merchant_id,
+            order_id: order_id.clone(),
+            refund_id,
+            amount,
+        },
+    )
+    .await?;
+    let status = if recorded.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let r = recorded.refund;
+    Ok((
+        status,
+        axum::Json(RefundView {
+            refund_id: r.refund_id.as_str().to_owned(),
+            order_id: order_id.as_str().to_owned(),
+            conversion_id: r.conversion_id.as_uuid(),
+            amount: money(r.amount.amount()),
+            recorded_at: r.recorded_at,
+            reversal: recorded.reversal.map(Into::into),
+        }),
+    ))
+}

@@ -1,0 +1,362 @@
+//! Statements from the commission ledger: an influencer's earnings, conversions and per-link
+//! daily series; a merchant's conversions (or only the unattributed ones) and commissions.
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{AuthUser, Check, Path, Query};
+use crate::routes::conversions::{ConversionView, SplitView};
+use crate::routes::{money, PageQuery};
+use crate::state::ApiState;
+use axum::extract::State;
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use skinstack_core::error::Invalid;
+use skinstack_core::ledger::{
+    ConversionFilter, ConversionPage, ConversionStatus, ConversionView as LedgerConversion,
+};
+use skinstack_core::service::statements::{self, DayRange};
+use skinstack_core::{ConversionId, LinkId};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+/// Days a daily series covers when `from` is not given.
+pub const DEFAULT_SERIES_DAYS: i64 = 30;
+
+pub(crate) fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(influencer_earnings))
+        .routes(routes!(influencer_conversions))
+        .routes(routes!(link_daily))
+        .routes(routes!(merchant_conversions))
+        .routes(routes!(merchant_commissions))
+}
+
+/// An influencer's earnings, net of refunds (decimal strings).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarningsView {
+    /// On conversions still in their hold period.
+    #[schema(value_type = String, example = "7.20")]
+    pub pending: Decimal,
+    /// Approved, not yet paid out (negative when refunds after a payout exceed new
+    /// approvals: carried into the next payout).
+    #[schema(value_type = String, example = "0.00")]
+    pub approved: Decimal,
+    /// Paid out.
+    #[schema(value_type = String, example = "0.00")]
+    pub paid: Decimal,
+    /// Earned and not yet paid: `pending + approved`.
+    #[schema(value_type = String, example = "7.20")]
+    pub balance: Decimal,
+}
+
+/// A merchant's commissions, gross (decimal strings).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommissionsView {
+    /// Still in the hold period.
+    #[schema(value_type = String, example = "9.00")]
+    pub pending: Decimal,
+    /// Approved, not yet paid out.
+    #[schema(value_type = String, example = "0.00")]
+    pub approved: Decimal,
+    /// Owed in all: `pending + approved`.
+    #[schema(value_type = String, example = "9.00")]
+    pub owed: Decimal,
+    /// Paid out.
+    #[schema(value_type = String, example = "0.00")]
+    pub paid: Decimal,
+    /// Orders recorded without attribution.
+    pub unattributed_orders: i64,
+    /// Their amounts, net of refunds.
+    #[schema(value_type = String, example = "0.00")]
+    pub unattributed_sales: Decimal,
+}
+
+/// Where a conversion's commission stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusView {
+    /// No link credited: no commission.
+    Unattributed,
+    /// In its hold period.
+    Pending,
+    /// Approved; some of it not yet paid out.
+    Approved,
+    /// Approved and paid out.
+    Paid,
+}
+
+/// A conversion in a statement, with where its commission stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementConversionView {
+    /// The conversion.
+    #[serde(flatten)]
+    pub conversion: ConversionView,
+    /// Its commission net of refunds.
+    pub net_commission: SplitView,
+    /// What of it was paid out.
+    pub paid_commission: SplitView,
+    /// Where it stands.
+    pub status: StatusView,
+}
+
+impl From<LedgerConversion> for StatementConversionView {
+    fn from(v: LedgerConversion) -> Self {
+        Self {
+            conversion: v.conversion.into(),
+            net_commission: v.net_commission.into(),
+            paid_commission: v.paid_commission.into(),
+            status: match v.status {
+                ConversionStatus::Unattributed => StatusView::Unattributed,
+                ConversionStatus::Pending => StatusView::Pending,
+                ConversionStatus::Approved => StatusView::Approved,
+                ConversionStatus::Paid => StatusView::Paid,
+            },
+        }
+    }
+}
+
+/// A page of conversions, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversionPageView {
+    /// The conversions.
+    pub items: Vec<StatementConversionView>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_after: Option<Uuid>,
+}
+
+fn conversion_page(items: Vec<LedgerConversion>, page: ConversionPage) -> ConversionPageView {
+    let next_after = (items.len() == page.limit() as usize)
+        .then(|| items.last().map(|v| v.conversion.id.as_uuid()))
+        .flatten();
+    ConversionPageView {
+        items: items.into_iter().map(Into::into).collect(),
+        next_after,
+    }
+}
+
+impl PageQuery {
+    fn conversion_page(&self) -> Result<ConversionPage> {
+        let page = self.page(ConversionId::from_uuid)?;
+        Ok(ConversionPage::new(page.limit(), page.after))
+    }
+}
+
+/// One UTC day of a link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DailyView {
+    /// The day.
+    #[schema(value_type = String, format = Date, example = "2026-03-01")]
+    pub day: NaiveDate,
+    /// Human clicks that day.
+    pub clicks: i64,
+    /// Conversions ordered that day.
+    pub conversions: i64,
+    /// Their amounts net of refunds (decimal string).
+    #[schema(value_type = String, example = "45.00")]
+    pub revenue: Decimal,
+    /// Their gross commission net of refunds (decimal string).
+    #[schema(value_type = String, example = "9.00")]
+    pub commission: Decimal,
+}
+
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD`: UTC days, both inclusive.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The first day; 30 days before `to` if absent.
+    pub from: Option<String>,
+    /// The last day; today (UTC) if absent.
+    pub to: Option<String>,
+}
+
+fn date(value: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::Format("a date such as 2026-03-01"))
+}
+
+impl DayQuery {
+    fn range(&self, today: NaiveDate) -> Result<DayRange> {
+        let mut c = Check::default();
+        let from = c.opt("from", self.from.as_deref(), date);
+        let to = c.opt("to", self.to.as_deref(), date);
+        c.finish()?;
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(Error::Internal("checked fields missing".to_owned()));
+        };
+        let to = to.unwrap_or(today);
+        Ok(match from {
+            Some(from) => DayRange::new(from, to)?,
+            None => DayRange::last(DEFAULT_SERIES_DAYS, to),
+        })
+    }
+}
+
+/// `?limit&after&unattributed=true`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MerchantConversionsQuery {
+    /// Page size, 1–100 (50 if absent).
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page.
+    pub after: Option<Uuid>,
+    /// Only orders attributed to no link.
+    pub unattributed: Option<bool>,
+}
+
+/// The caller's earnings: pending, approved, paid and balance.
+#[utoipa::path(
+    get,
+    path = "/v1/influencer/earnings",
+    tag = "statements",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's earnings", body = EarningsView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No influencer profile", body = ErrorBody),
+    )
+)]
+async fn influencer_earnings(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+) -> Result<axum::Json<EarningsView>> {
+    let e = statements::influencer_earnings(&*state.store, &auth.actor).await?;
+    Ok(axum::Json(EarningsView {
+        pending: money(e.pending),
+        approved: money(e.approved),
+        paid: money(e.paid),
+        balance: money(e.balance),
+    }))
+}
+
+/// The conversions attributed to the caller's links, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/influencer/conversions",
+    tag = "statements",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of conversions", body = ConversionPageView),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No influencer profile", body = ErrorBody),
+        (status = 422, description = "limit out of range", body = ErrorBody),
+    )
+)]
+async fn influencer_conversions(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<ConversionPageView>> {
+    let page = query.conversion_page()?;
+    let items = statements::influencer_conversions(&*state.store, &auth.actor, page).await?;
+    Ok(axum::Json(conversion_page(items, page)))
+}
+
+/// One of the caller's links, day by day: clicks, conversions, revenue and commission.
+#[utoipa::path(
+    get,
+    path = "/v1/links/{id}/daily",
+    tag = "statements",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id"), DayQuery),
+    responses(
+        (status = 200, description = "One row per day, zeros included", body = Vec<DailyView>),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+        (status = 422, description = "Invalid dates, to before from, or more than 366 days", body = ErrorBody),
+    )
+)]
+async fn link_daily(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DayQuery>,
+) -> Result<axum::Json<Vec<DailyView>>> {
+    let range = query.range(Utc::now().date_naive())?;
+    let days =
+        statements::link_daily_series(&*state.store, &auth.actor, LinkId::from_uuid(id), range)
+            .await?;
+    Ok(axum::Json(
+        days.into_iter()
+            .map(|d| DailyView {
+                day: d.day,
+                clicks: d.clicks,
+                conversions: d.conversions,
+                revenue: money(d.revenue),
+                commission: money(d.commission),
+            })
+            .collect(),
+    ))
+}
+
+/// The caller's merchant's conversions (or only the unattributed ones), oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/merchant/conversions",
+    tag = "statements",
+    security(("bearer" = [])),
+    params(MerchantConversionsQuery),
+    responses(
+        (status = 200, description = "A page of conversions", body = ConversionPageView),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        (status = 404, description = "No merchant profile", body = ErrorBody),
+        (status = 422, description = "limit out of range", body = ErrorBody),
+    )
+)]
+async fn merchant_conversions(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Query(query): Query<MerchantConversionsQuery>,
+) -> Result<axum::Json<ConversionPageView>> {
+    let page = PageQuery {
+        limit: query.limit,
+        after: query.after,
+    }
+    .conversion_page()?;
+    let filter = if query.unattributed.unwrap_or(false) {
+        ConversionFilter::Unattributed
+    } else {
+        ConversionFilter::All
+    };
+    let items = statements::merchant_conversions(&*state.store, &auth.actor, filter, page).await?;
+    Ok(axum::Json(conversion_page(items, page)))
+}
+
+/// The caller's merchant's commissions: pending, approved, owed, paid, and unattributed sales.
+#[utoipa::path(
+    get,
+    path = "/v1/merchant/commissions",
+    tag = "statements",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The merchant's commissions", body = CommissionsView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        (status = 404, description = "No merchant profile", body = ErrorBody),
+    )
+)]
+async fn merchant_commissions(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+) -> Result<axum::Json<CommissionsView>> {
+    let m = statements::merchant_commissions(&*state.store, &auth.actor).await?;
+    Ok(axum::Json(CommissionsView {
+        pending: money(m.pending),
+        approved: money(m.approved),
+        owed: money(m.owed),
+        paid: money(m.paid),
+        unattributed_orders: m.unattributed_orders,
+        unattributed_sales: money(m.unattributed_sales),
+    }))
+}
