@@ -4,7 +4,7 @@
 //! in core. Two routers:
 //!
 //! - [`api`]: the JSON API under `/v1` (accounts, profiles, programs, products, tracking
-//!   links, administration) with `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+//!   links, merchants' API keys, conversions and refunds, statements, administration) with `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
 //! - [`redirect::router`]: the shopper-facing `GET /{slug}`. Merge it after the API: axum
 //!   prefers the API's static paths over its `/{slug}` capture.
 //!

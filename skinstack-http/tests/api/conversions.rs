@@ -221,7 +221,10 @@ async fn a_reported_order_shows_in_every_statement_with_exact_amounts(app: TestA
         Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"),
         None,
     );
-    app.store.record_clicks(std::slice::from_ref(&click)).await.unwrap();
+    app.store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
     let mut by_click = order("1002");
     by_click["coupon_code"] = Value::Null;
     by_click["amount"] = json!(19.99);
