@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use skinstack_core::service::api_keys;
 use skinstack_core::{ApiKeyId, ApiKeyInfo, Name};
+use std::fmt;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,8 +61,8 @@ impl From<ApiKeyInfo> for ApiKeyView {
     }
 }
 
-/// A key just created: the key, shown this once, and its description.
-#[derive(Debug, Serialize, ToSchema)]
+/// A key just created: the key, shown this once, and its description. `Debug` hides the key.
+#[derive(Serialize, ToSchema)]
 pub struct CreatedApiKeyView {
     /// The key: send it as `Authorization: Bearer <key>`. Only its hash is stored, so it
     /// cannot be shown again.
@@ -70,6 +71,15 @@ pub struct CreatedApiKeyView {
     /// Its description.
     #[serde(flatten)]
     pub info: ApiKeyView,
+}
+
+impl fmt::Debug for CreatedApiKeyView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedApiKeyView")
+            .field("key", &"[redacted]")
+            .field("info", &self.info)
+            .finish()
+    }
 }
 
 /// Creates an API key for the caller's merchant, for `POST /v1/conversions` and

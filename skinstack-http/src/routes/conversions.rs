@@ -270,7 +270,7 @@ fn click_id(value: &str) -> Result<ClickId, Invalid> {
         (status = 201, description = "Recorded", body = RecordedView),
         (status = 200, description = "Already recorded with this amount: nothing changed", body = RecordedView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or revoked API key, or a session token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or revoked API key, a deactivated merchant's key, or a session token", body = ErrorBody),
         (status = 409, description = "The order id was recorded with another amount", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a currency other than USD", body = ErrorBody),
     )
@@ -357,7 +357,7 @@ async fn record(
         (status = 201, description = "Recorded", body = RefundView),
         (status = 200, description = "Already recorded with this order and amount: nothing changed", body = RefundView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or revoked API key, or a session token", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or revoked API key, a deactivated merchant's key, or a session token", body = ErrorBody),
         (status = 404, description = "The merchant never reported this order", body = ErrorBody),
         (status = 409, description = "The refund id was recorded for another order or amount", body = ErrorBody),
         (status = 422, description = "Invalid fields, or refunds beyond the order amount", body = ErrorBody),
