@@ -8,12 +8,13 @@ pub mod ops;
 pub mod products;
 pub mod profiles;
 pub mod programs;
+pub mod webhooks;
 
 use crate::error::{Error, ErrorBody};
 use crate::state::ApiState;
 use serde::Deserialize;
 use skinstack_core::{Page, ValidationError};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
@@ -53,13 +54,15 @@ impl PageQuery {
         (name = "programs", description = "Commission programs"),
         (name = "products", description = "Merchants' catalogues"),
         (name = "links", description = "Influencers' tracking links"),
+        (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]
 struct ApiDoc;
 
-/// Declares the `bearer` scheme the routes' `security(("bearer" = []))` refer to.
+/// Declares the `bearer` scheme the routes' `security(("bearer" = []))` refer to, and the
+/// `shopify_hmac` scheme of the webhook route.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -74,6 +77,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "shopify_hmac",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                skinstack_core::shopify::HMAC_HEADER,
+                "Base64 HMAC-SHA256 of the raw body under the merchant's webhook secret",
+            ))),
+        );
     }
 }
 
@@ -85,6 +95,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(programs::router())
         .merge(products::router())
         .merge(links::router())
+        .merge(webhooks::router())
         .merge(admin::router())
         .merge(ops::router())
 }

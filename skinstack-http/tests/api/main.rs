@@ -6,3 +6,4 @@ mod behaviour;
 mod helpers;
 mod matrix;
 mod walkthrough;
+mod webhooks;
