@@ -570,6 +570,25 @@ fn hostile_deliveries_to_the_real_server_are_refused_and_store_nothing() {
     block_on(async {
         let ana = shop(addr, "Ana Glow", "ana@paypal.example.com").await;
         let pg = store(&url).await;
+        // The secret set through the API is stored encrypted and shown by no route.
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let column: String =
+            sqlx::query_scalar("SELECT shopify_webhook_secret FROM merchants WHERE id = $1")
+                .bind(ana.merchant.as_uuid())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(!column.contains(ana.secret.expose()), "stored in plaintext");
+        let profile = send(
+            addr,
+            "GET",
+            "/v1/merchant",
+            &[("Authorization", &format!("Bearer {}", ana.merchant_token))],
+            b"",
+        )
+        .await;
+        assert_eq!(profile.status, 200);
+        assert!(!profile.body.contains(ana.secret.expose()));
         let ssclid = shopper_clicks(addr, &ana).await;
         let me = ana.merchant.to_string();
         let order = order_body(1001, "40.50", &ssclid);

@@ -244,6 +244,9 @@ on_memory_and_postgres!(signed_orders_and_refunds_are_recorded_once:
     signed_orders_and_refunds_are_recorded_once_on_memory,
     signed_orders_and_refunds_are_recorded_once_on_postgres);
 
+/// Why, merchant id, topic, signature, body.
+type Attempt<'a> = (&'a str, String, Option<&'a str>, Option<String>, String);
+
 async fn unsigned_deliveries_get_one_401_and_store_nothing(app: TestApp) {
     let shop = shop(&app).await;
     // A merchant who never set a secret, and one whose secret was removed.
@@ -254,7 +257,7 @@ async fn unsigned_deliveries_get_one_401_and_store_nothing(app: TestApp) {
     let good = sign(&shop.secret, body.as_bytes());
     let foreign = sign(&Secret::parse("someone else's").unwrap(), body.as_bytes());
     let me = shop.merchant.to_string();
-    let cases: Vec<(&str, String, Option<&str>, Option<String>, String)> = vec![
+    let cases: Vec<Attempt> = vec![
         (
             "wrong HMAC",
             me.clone(),
