@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use skinstack_core::error::ValidationError;
 use skinstack_core::service::conversions::ConversionError;
+use skinstack_core::service::shopify_webhooks::WebhookError;
 use skinstack_core::service::ServiceError;
+use skinstack_core::shopify::PayloadError;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -150,6 +152,28 @@ impl From<ConversionError> for Error {
             ConversionError::Invalid(invalid) => Error::invalid(&invalid),
             ConversionError::Busy => Error::Unavailable(message),
             ConversionError::Storage(source) => Error::Internal(source.to_string()),
+        }
+    }
+}
+
+impl From<WebhookError> for Error {
+    fn from(err: WebhookError) -> Self {
+        let message = err.to_string();
+        match err {
+            WebhookError::Unauthenticated => {
+                Error::Unauthorized("the webhook is not signed with this merchant's secret")
+            }
+            WebhookError::MissingTopic | WebhookError::Payload(PayloadError::NotJson(_)) => {
+                Error::BadRequest(message)
+            }
+            WebhookError::Payload(PayloadError::Missing(field)) => Error::Unprocessable(
+                BTreeMap::from([(field.to_owned(), vec!["is missing".to_owned()])]),
+            ),
+            WebhookError::Payload(PayloadError::Invalid { field, reason }) => Error::Unprocessable(
+                BTreeMap::from([(field.to_owned(), vec![reason.to_string()])]),
+            ),
+            WebhookError::Conversion(err) => err.into(),
+            WebhookError::Storage(source) => Error::Internal(source.to_string()),
         }
     }
 }

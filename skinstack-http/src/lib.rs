@@ -4,7 +4,9 @@
 //! in core. Two routers:
 //!
 //! - [`api`]: the JSON API under `/v1` (accounts, profiles, programs, products, tracking
-//!   links, merchants' API keys, conversions and refunds, statements, administration) with `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+//!   links, merchants' API keys, conversions and refunds, statements, administration) with
+//!   `/healthz`, `/readyz`, `/metrics` and `/openapi.json`, and the Shopify webhook receiver
+//!   `POST /webhooks/shopify/{merchant_id}`.
 //! - [`redirect::router`]: the shopper-facing `GET /{slug}`. Merge it after the API: axum
 //!   prefers the API's static paths over its `/{slug}` capture.
 //!
@@ -74,10 +76,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_routes().split_for_parts().1
 }
 
-/// The API router: everything under `/v1`, plus `/healthz`, `/readyz`, `/metrics` and
-/// `/openapi.json`. Every response carries an `x-request-id` (the client's, or a new
-/// UUIDv7), every request is logged on one line and counted by route template, JSON bodies
-/// are limited to [`BODY_LIMIT`]. It has no fallback, so it merges with other routers.
+/// The API router: everything under `/v1`, plus `/healthz`, `/readyz`, `/metrics`,
+/// `/openapi.json` and `/webhooks/shopify/{merchant_id}`. Every response carries an
+/// `x-request-id` (the client's, or a new UUIDv7), every request is logged on one line and
+/// counted by route template, JSON bodies are limited to [`BODY_LIMIT`] (webhooks to
+/// [`routes::webhooks::WEBHOOK_BODY_LIMIT`]). It has no fallback, so it merges with other
+/// routers.
 pub fn api(state: ApiState) -> Router {
     let (router, doc) = routes::api_routes().split_for_parts();
     let mut state = state;

@@ -15,6 +15,7 @@ pub mod payouts;
 pub mod products;
 pub mod profiles;
 pub mod programs;
+pub mod shopify_webhooks;
 pub mod statements;
 
 use crate::domain::{Role, User, UserId};

@@ -2,6 +2,7 @@
 
 use super::{Actor, Conflict, ServiceError, ServiceResult};
 use crate::domain::*;
+use crate::ledger::WebhookSecrets;
 use crate::repo::{Entity, InfluencerRepo, MerchantRepo, RepoError};
 
 /// An influencer's profile as they describe it.
@@ -190,6 +191,22 @@ where
         Err(RepoError::NotFound(_)) => Err(ServiceError::NotFound(Entity::Merchant)),
         other => Ok(other?),
     }
+}
+
+/// Sets (`Some`) or removes (`None`) the actor's merchant's Shopify webhook secret: the key
+/// Shopify signs that shop's webhooks with. Write-only: no service returns it.
+pub async fn set_shopify_webhook_secret<S>(
+    store: &S,
+    actor: &Actor,
+    secret: Option<Secret>,
+) -> ServiceResult<()>
+where
+    S: MerchantRepo + WebhookSecrets + ?Sized,
+{
+    let merchant = own_merchant(store, actor).await?;
+    Ok(store
+        .set_shopify_webhook_secret(merchant.id, secret)
+        .await?)
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ pub mod products;
 pub mod profiles;
 pub mod programs;
 pub mod statements;
+pub mod webhooks;
 
 use crate::error::{Error, ErrorBody};
 use crate::state::ApiState;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use skinstack_core::{Page, ValidationError};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
@@ -67,14 +68,16 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
+        (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
     )
 )]
 struct ApiDoc;
 
-/// Declares the schemes the routes' `security(..)` refer to: `bearer` (a session token) and
-/// `merchant_api_key` (an `ssk_` key, sent as a bearer token too).
+/// Declares the schemes the routes' `security(..)` refer to: `bearer` (a session token),
+/// `merchant_api_key` (an `ssk_` key, sent as a bearer token too) and `shopify_hmac` (the
+/// webhook route's signature header).
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -101,6 +104,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "shopify_hmac",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                skinstack_core::shopify::HMAC_HEADER,
+                "Base64 HMAC-SHA256 of the raw body under the merchant's webhook secret",
+            ))),
+        );
     }
 }
 
@@ -115,6 +125,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(api_keys::router())
         .merge(conversions::router())
         .merge(statements::router())
+        .merge(webhooks::router())
         .merge(admin::router())
         .merge(ops::router())
 }

@@ -7,3 +7,4 @@ mod conversions;
 mod helpers;
 mod matrix;
 mod walkthrough;
+mod webhooks;

@@ -453,6 +453,28 @@ fn cases(w: &World) -> Vec<Case> {
             none,
             [401, 403, 403, 200, 403, 403],
         ),
+        case(
+            M::PUT,
+            "/v1/merchant/shopify-webhook-secret",
+            "/v1/merchant/shopify-webhook-secret".into(),
+            |_| Some(json!({"secret": "shpss_matrix"})),
+            [401, 403, 204, 403, 204, 403],
+        ),
+        case(
+            M::DELETE,
+            "/v1/merchant/shopify-webhook-secret",
+            "/v1/merchant/shopify-webhook-secret".into(),
+            none,
+            [401, 403, 204, 403, 204, 403],
+        ),
+        // Signed by the shop, not by a session: a bearer token opens nothing here.
+        case(
+            M::POST,
+            "/webhooks/shopify/{merchant_id}",
+            format!("/webhooks/shopify/{}", w.spare_merchant),
+            |_| Some(json!({"id": 1})),
+            [401; 6],
+        ),
         case(M::GET, "/healthz", "/healthz".into(), none, [200; 6]),
         case(M::GET, "/readyz", "/readyz".into(), none, [200; 6]),
         case(M::GET, "/metrics", "/metrics".into(), none, [200; 6]),
@@ -559,7 +581,10 @@ async fn the_matrix_covers_exactly_the_routes_the_openapi_document_lists() {
                 .as_array()
                 .unwrap()
                 .contains(&json!("conversions"));
-            if !public {
+            if path.starts_with("/webhooks/shopify/") {
+                assert_eq!(op["security"], json!([{"shopify_hmac": []}]), "{name}");
+                assert!(op["responses"]["401"].is_object(), "{name} lacks its 401");
+            } else if !public {
                 let scheme = if keyed { "merchant_api_key" } else { "bearer" };
                 assert_eq!(op["security"], json!([{ scheme: [] }]), "{name}");
                 assert!(op["responses"]["401"].is_object(), "{name} lacks its 401");
@@ -577,6 +602,10 @@ async fn the_matrix_covers_exactly_the_routes_the_openapi_document_lists() {
     }
     assert!(served.json["components"]["securitySchemes"]["bearer"].is_object());
     assert!(served.json["components"]["securitySchemes"]["merchant_api_key"].is_object());
+    assert_eq!(
+        served.json["components"]["securitySchemes"]["shopify_hmac"]["name"],
+        "X-Shopify-Hmac-Sha256"
+    );
     // And the router really has each documented route: none answers 404/405 for lack of one
     // (a 404 from a handler carries a JSON message; the router's own has an empty body).
     for case in cases(&w) {
