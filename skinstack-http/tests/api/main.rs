@@ -4,5 +4,6 @@
 
 mod behaviour;
 mod helpers;
+mod hostile;
 mod matrix;
 mod walkthrough;
