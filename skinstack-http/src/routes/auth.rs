@@ -2,7 +2,7 @@
 //! `GET /v1/me`.
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{AuthUser, Check, ClientIp, Json};
+use crate::extract::{AuthUser, Check, ClientIp, Json, WriteOnly};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -41,8 +41,8 @@ pub struct RegisterRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// 12–1024 characters.
-    #[schema(example = "correct horse battery staple")]
-    pub password: String,
+    #[schema(value_type = String, example = "correct horse battery staple")]
+    pub password: WriteOnly,
     /// `influencer` or `merchant`.
     pub role: SignUpRole,
 }
@@ -124,7 +124,8 @@ pub struct LoginRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// The password.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: WriteOnly,
 }
 
 /// A new session.

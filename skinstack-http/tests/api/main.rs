@@ -6,4 +6,5 @@ mod behaviour;
 mod helpers;
 mod hostile;
 mod matrix;
+mod sessions;
 mod walkthrough;
