@@ -6,5 +6,6 @@ mod behaviour;
 mod helpers;
 mod hostile;
 mod matrix;
+mod metacharacters;
 mod sessions;
 mod walkthrough;
