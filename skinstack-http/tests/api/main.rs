@@ -7,5 +7,6 @@ mod helpers;
 mod hostile;
 mod matrix;
 mod metacharacters;
+mod secrets;
 mod sessions;
 mod walkthrough;
