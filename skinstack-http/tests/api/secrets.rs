@@ -2,7 +2,7 @@
 //! set to unique markers never come back: not in any body or header of any route the OpenAPI
 //! document lists, called by every role with every id, nor of the redirect and its preview
 //! card; not in `Debug` output; and on PostgreSQL only as ciphertext. (The server's logs are
-//! grepped by `examples/server/tests/hostile_server.rs`.)
+//! grepped by `examples/server/tests/secret_logs.rs`.)
 
 use crate::helpers::*;
 use axum::body::Body;
