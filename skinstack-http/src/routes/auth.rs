@@ -128,8 +128,8 @@ pub struct LoginRequest {
     pub password: WriteOnly,
 }
 
-/// A new session.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new session. Its `Debug` leaves the token out.
+#[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Send it as `Authorization: Bearer <token>`. Shown once; only its hash is stored.
     pub token: String,
@@ -140,6 +140,16 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
     /// The account.
     pub user: UserView,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Logs in. Wrong email and wrong password are the same 401; repeated attempts are 429.

@@ -211,8 +211,20 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
     .unwrap();
     let login: skinstack_http::routes::auth::LoginRequest =
         serde_json::from_value(json!({"email": "a@example.com", "password": m.marker})).unwrap();
+    let session = skinstack_http::routes::auth::LoginResponse {
+        token: m.marker.clone(),
+        token_type: "Bearer",
+        expires_at: chrono::Utc::now(),
+        user: skinstack_http::routes::auth::UserView {
+            id: uuid::Uuid::new_v4(),
+            email: "a@example.com".to_owned(),
+            role: skinstack_core::Role::Merchant,
+            is_active: true,
+            created_at: chrono::Utc::now(),
+        },
+    };
     let debug = format!(
-        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?}"
+        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?} {session:?}"
     );
     assert!(!debug.contains(&m.marker), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
