@@ -88,6 +88,45 @@ fn known_open_redirect_tricks_are_refused_or_resolved_to_the_real_host() {
         ("https://127.0.0.1/", OffSite),
         ("https://[::1]/", OffSite),
         ("https://2130706433/", OffSite),
+        ("https://0x7f.0.0.1/", OffSite),
+        ("https://0177.0.0.1/", OffSite),
+        ("https://[::ffff:127.0.0.1]/", OffSite),
+        // missing or extra slashes after the scheme: browsers still find the host
+        ("https:evil.com", OffSite),
+        ("https:/evil.com", OffSite),
+        ("https:///evil.com", OffSite),
+        ("https:glowco.com/serum", Allowed("glowco.com")),
+        ("https:\\/\\/evil.com", OffSite),
+        ("\\\\evil.com", Refused),
+        // the host named only after a path, query or fragment delimiter is not the host
+        ("https://glowco.com#@evil.com", Allowed("glowco.com")),
+        ("https://glowco.com?@evil.com", Allowed("glowco.com")),
+        ("https://glowco.com//evil.com", Allowed("glowco.com")),
+        ("https://glowco.com/..//evil.com", Allowed("glowco.com")),
+        ("https://evil.com#glowco.com", OffSite),
+        ("https://evil.com?.glowco.com", OffSite),
+        ("https://evil.com/glowco.com", OffSite),
+        ("https://evil.com\\.glowco.com", OffSite),
+        ("https://evil.glowco.com.evil.com/", OffSite),
+        // unicode dots, full-width letters and signs are mapped (IDNA) before comparing
+        ("https://glowco。com/", Allowed("glowco.com")),
+        ("https://evil。com/", OffSite),
+        ("https://ｇｌｏｗｃｏ.com/", Allowed("glowco.com")),
+        ("https://glowco.com＠evil.com/", Refused),
+        ("https://glowco.com／@evil.com/", Refused),
+        ("https://glowco.com%40evil.com/", Refused),
+        // case, padding and ports the parser normalises
+        ("HTTPS://GLOWCO.COM/", Allowed("glowco.com")),
+        ("  https://glowco.com/  ", Allowed("glowco.com")),
+        ("  https://evil.com/", OffSite),
+        ("https://glowco.com:/", Allowed("glowco.com")),
+        ("https://glowco.com:0443/", Allowed("glowco.com")),
+        // schemes disguised by case, whitespace or control characters
+        (" javascript:alert(1)", Refused),
+        ("java\tscript:alert(1)", Refused),
+        ("\u{0}javascript:alert(1)", Refused),
+        ("javascript://glowco.com/%0aalert(1)", Refused),
+        ("blob:https://glowco.com/uuid", Refused),
     ];
     let wrong: Vec<String> = table
         .iter()

@@ -215,13 +215,13 @@ impl Check {
     pub(crate) fn patch<T>(
         &mut self,
         field: &str,
-        value: Option<Option<String>>,
+        value: Option<Option<impl AsRef<str>>>,
         parse: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Option<Option<T>> {
         match value {
             None => None,
             Some(None) => Some(None),
-            Some(Some(v)) => self.req(field, parse(&v)).map(Some),
+            Some(Some(v)) => self.req(field, parse(v.as_ref())).map(Some),
         }
     }
 
@@ -249,6 +249,32 @@ impl Check {
         } else {
             Err(Error::Unprocessable(self.fields))
         }
+    }
+}
+
+/// A write-only string from a request body — a password or a credential. `Debug` prints
+/// `[redacted]`, so a request struct can derive `Debug` without ever printing one.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct WriteOnly(String);
+
+impl std::ops::Deref for WriteOnly {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for WriteOnly {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WriteOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
     }
 }
 

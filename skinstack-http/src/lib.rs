@@ -80,8 +80,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `/openapi.json` and `/webhooks/shopify/{merchant_id}`. Every response carries an
 /// `x-request-id` (the client's, or a new UUIDv7), every request is logged on one line and
 /// counted by route template, JSON bodies are limited to [`BODY_LIMIT`] (webhooks to
-/// [`routes::webhooks::WEBHOOK_BODY_LIMIT`]). It has no fallback, so it merges with other
-/// routers.
+/// [`routes::webhooks::WEBHOOK_BODY_LIMIT`]).
+///
+/// A path no route matches gets the JSON 404 and a known path asked with another method the
+/// JSON 405, like every other API error, instead of axum's empty bodies. That fallback is
+/// the merged app's: merge the API into routers without a fallback of their own (or call
+/// [`Router::reset_fallback`] on one of the two), since axum refuses to merge two.
 pub fn api(state: ApiState) -> Router {
     let (router, doc) = routes::api_routes().split_for_parts();
     let mut state = state;
@@ -90,6 +94,8 @@ pub fn api(state: ApiState) -> Router {
         .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
         .into();
     router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -98,4 +104,12 @@ pub fn api(state: ApiState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RequestIdV7))
         .with_state(state)
+}
+
+async fn no_route() -> Error {
+    Error::NotFound("no route matches this path".to_owned())
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> Error {
+    Error::MethodNotAllowed(method.to_string())
 }

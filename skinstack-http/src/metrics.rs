@@ -35,7 +35,7 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
-        let key = (method.as_str().to_owned(), route.to_owned());
+        let key = (method_label(method).to_owned(), route.to_owned());
         // A panic while holding these locks cannot leave a half-updated counter behind that
         // matters more than losing metrics, so a poisoned lock is simply reused.
         {
@@ -108,6 +108,26 @@ fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
         out,
         "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
     );
+}
+
+/// The method as a label: HTTP's own methods by name, any other as `OTHER`. Clients may send
+/// any token as a method, and each would otherwise add series to `/metrics` for good.
+fn method_label(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", |known| known.as_str())
 }
 
 /// Label values are route templates and method names, but escape them all the same.

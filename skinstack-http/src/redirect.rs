@@ -66,11 +66,22 @@ impl RedirectState {
 }
 
 /// The redirect router: `GET /{slug}` and `HEAD /{slug}`. Mount it last (or with
-/// `fallback`-free merging), since `/{slug}` matches any single path segment.
+/// `fallback`-free merging), since `/{slug}` matches any single path segment. Other methods
+/// on `/{slug}` get a small 405 page (JSON for clients that ask for it), like its 404.
 pub fn router(state: RedirectState) -> Router {
     Router::new()
         .route("/{slug}", get(redirect))
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+async fn method_not_allowed(headers: HeaderMap) -> Response {
+    page(
+        &headers,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Short links only open with GET.",
+    )
 }
 
 // Shoppers' browsers are the audience: no caching (each click must reach us to be counted and

@@ -2,7 +2,7 @@
 //! `GET /v1/me`.
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{AuthUser, Check, ClientIp, Json};
+use crate::extract::{AuthUser, Check, ClientIp, Json, WriteOnly};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -41,8 +41,8 @@ pub struct RegisterRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// 12–1024 characters.
-    #[schema(example = "correct horse battery staple")]
-    pub password: String,
+    #[schema(value_type = String, example = "correct horse battery staple")]
+    pub password: WriteOnly,
     /// `influencer` or `merchant`.
     pub role: SignUpRole,
 }
@@ -124,11 +124,12 @@ pub struct LoginRequest {
     #[schema(example = "ana@example.com")]
     pub email: String,
     /// The password.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: WriteOnly,
 }
 
-/// A new session.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new session. Its `Debug` leaves the token out.
+#[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Send it as `Authorization: Bearer <token>`. Shown once; only its hash is stored.
     pub token: String,
@@ -139,6 +140,16 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
     /// The account.
     pub user: UserView,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Logs in. Wrong email and wrong password are the same 401; repeated attempts are 429.

@@ -2,7 +2,7 @@
 //! Merchant credentials are write-only: responses only say whether each is set.
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Json};
+use crate::extract::{double_option, AuthUser, Check, Json, WriteOnly};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -304,11 +304,13 @@ pub struct MerchantRequest {
     /// `<name>.myshopify.com`.
     pub shopify_shop_domain: Option<String>,
     /// Write-only: stored encrypted, never returned.
-    pub shopify_api_key: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub shopify_api_key: Option<WriteOnly>,
     /// Refersion public key.
     pub refersion_public_key: Option<String>,
     /// Write-only: stored encrypted, never returned.
-    pub refersion_secret_key: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub refersion_secret_key: Option<WriteOnly>,
 }
 
 /// `PATCH /v1/merchant`: absent fields stay, `null` clears an optional one.
@@ -330,7 +332,7 @@ pub struct MerchantPatchRequest {
     /// New credential, or `null` to remove it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    pub shopify_api_key: Option<Option<String>>,
+    pub shopify_api_key: Option<Option<WriteOnly>>,
     /// New key, or `null`.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -338,7 +340,7 @@ pub struct MerchantPatchRequest {
     /// New credential, or `null` to remove it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    pub refersion_secret_key: Option<Option<String>>,
+    pub refersion_secret_key: Option<Option<WriteOnly>>,
 }
 
 /// A merchant as its owner sees it: credentials only as "set or not".

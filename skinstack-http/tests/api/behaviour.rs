@@ -429,3 +429,69 @@ async fn metrics_count_requests_by_route_template_and_report_redirects() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn unrouted_paths_and_methods_get_the_json_error_not_an_empty_body() {
+    let app = TestApp::memory();
+    for (method, path, status, kind) in [
+        (Method::GET, "/v1/nothing/here", 404, "not_found"),
+        (Method::GET, "/", 404, "not_found"),
+        (Method::GET, "/healthz/", 404, "not_found"),
+        (Method::PUT, "/v1/me", 405, "method_not_allowed"),
+        (Method::DELETE, "/v1/programs", 405, "method_not_allowed"),
+        (
+            Method::from_bytes(b"PROPFIND").unwrap(),
+            "/healthz",
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        let reply = app.call(method.clone(), path, None, None).await;
+        assert_eq!(reply.status.as_u16(), status, "{method} {path}");
+        assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(reply.json["error"], kind, "{method} {path}: {}", reply.text);
+        assert!(!reply.json["message"].as_str().unwrap().is_empty());
+        assert!(
+            reply.headers.contains_key("x-request-id"),
+            "{method} {path}"
+        );
+    }
+    let reply = app.call(Method::PUT, "/v1/me", None, None).await;
+    assert_eq!(reply.headers[header::ALLOW], "GET,HEAD");
+    // The shopper's /{slug}: a page for browsers, JSON for clients that ask for it.
+    let reply = app.call(Method::POST, "/some-slug", None, None).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(reply.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(reply.text.contains("only open with GET"), "{}", reply.text);
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri("/some-slug")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.json["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn made_up_methods_cannot_grow_the_metrics_without_bound() {
+    let app = TestApp::memory();
+    for i in 0..50 {
+        let method = Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let reply = app.call(method, "/healthz", None, None).await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let metrics = app.call(Method::GET, "/metrics", None, None).await;
+    assert!(!metrics.text.contains("MADEUP"), "{}", metrics.text);
+    assert!(
+        metrics.text.contains(
+            "skinstack_http_requests_total{method=\"OTHER\",route=\"/healthz\",status=\"405\"} 50"
+        ),
+        "{}",
+        metrics.text
+    );
+}

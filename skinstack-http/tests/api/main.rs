@@ -5,6 +5,10 @@
 mod behaviour;
 mod conversions;
 mod helpers;
+mod hostile;
 mod matrix;
+mod metacharacters;
+mod secrets;
+mod sessions;
 mod walkthrough;
 mod webhooks;

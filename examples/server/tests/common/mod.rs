@@ -66,6 +66,8 @@ pub struct Server {
     /// Where it listens.
     pub addr: std::net::SocketAddr,
     stdout: std::sync::mpsc::Receiver<String>,
+    /// Lines read while waiting for the "listening on" line.
+    early: Vec<String>,
 }
 
 /// The key the process tests give servers and stores alike.
@@ -80,43 +82,63 @@ impl Server {
 
     /// As [`Server::start`], with more `serve` arguments.
     pub fn start_with(database_url: Option<&str>, args: &[&str]) -> Server {
+        Self::launch(database_url, args, "warn", false)
+    }
+
+    /// As [`Server::start`] with `RUST_LOG=rust_log`, its stderr (the logs) captured with its
+    /// stdout: [`Server::stop`] returns both.
+    pub fn start_logging(database_url: Option<&str>, rust_log: &str) -> Server {
+        Self::launch(database_url, &[], rust_log, true)
+    }
+
+    fn launch(database_url: Option<&str>, args: &[&str], rust_log: &str, logs: bool) -> Server {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skinstack-server"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(std::process::Stdio::piped());
+        if logs {
+            command.stderr(std::process::Stdio::piped());
+        }
         match database_url {
             Some(url) => command.env("DATABASE_URL", url),
             None => command.env_remove("DATABASE_URL"),
         };
         let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
+        let forward = |pipe: Box<dyn std::io::Read + Send>, tx: std::sync::mpsc::Sender<String>| {
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
                 }
+            });
+        };
+        forward(Box::new(child.stdout.take().unwrap()), tx.clone());
+        if let Some(stderr) = child.stderr.take() {
+            forward(Box::new(stderr), tx);
+        }
+        let mut early = Vec::new();
+        let addr = loop {
+            let line = rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("server printed its address");
+            // With logs captured, log lines may come first.
+            match line.strip_prefix("listening on http://") {
+                Some(addr) => break addr.parse().unwrap(),
+                None if logs => early.push(line),
+                None => panic!("expected a listening line, got {line:?}"),
             }
-        });
-        let first = rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("server printed its address");
-        let addr = first
-            .strip_prefix("listening on http://")
-            .expect("a listening line")
-            .parse()
-            .unwrap();
+        };
         Server {
             child,
             addr,
             stdout: rx,
+            early,
         }
     }
 
@@ -128,7 +150,11 @@ impl Server {
             .unwrap();
         assert!(status.success());
         let exit = self.child.wait().unwrap();
-        let lines = self.stdout.try_iter().collect();
+        let mut lines = std::mem::take(&mut self.early);
+        // The readers end at the pipes' end, now that the process has exited.
+        while let Ok(line) = self.stdout.recv_timeout(std::time::Duration::from_secs(10)) {
+            lines.push(line);
+        }
         (exit.success(), lines)
     }
 
@@ -215,4 +241,46 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// One HTTP/1.1 request over a fresh connection: (status, head, body).
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, String, String) {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    http_raw(addr, method, path, &auth, body).await
+}
+
+/// As [`http`], with `headers` (each line ending in `\r\n`) instead of a token.
+pub async fn http_raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
 }
