@@ -5,6 +5,7 @@
 //!
 //! - [`api`]: the JSON API under `/v1` (accounts, profiles, programs, products, tracking
 //!   links, administration) with `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+//! - [`dashboard::router`]: the server-rendered dashboard at `/dashboard`, over the same state.
 //! - [`redirect::router`]: the shopper-facing `GET /{slug}`. Merge it after the API: axum
 //!   prefers the API's static paths over its `/{slug}` capture.
 //!
@@ -34,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod client_ip;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;

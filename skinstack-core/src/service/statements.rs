@@ -12,8 +12,11 @@ use crate::ledger::{
     ConversionFilter, ConversionPage, ConversionView, DailyLinkStats, EarningsSummary,
     LedgerQueries, MerchantCommissions,
 };
-use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo};
+use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo, RepoError};
+use crate::slug::Slug;
 use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
 
 /// The longest daily series one request may ask for, in days.
 pub const MAX_SERIES_DAYS: i64 = 366;
@@ -124,6 +127,80 @@ where
     Ok(store.merchant_commissions(merchant.id).await?)
 }
 
+/// One of a merchant's links by what it sold: attributed conversions, their amounts net of
+/// refunds, and the gross commission they carry net of reversals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopLink {
+    /// The link.
+    pub link: LinkId,
+    /// Its slug.
+    pub slug: Slug,
+    /// Conversions attributed to it.
+    pub conversions: i64,
+    /// Their amounts, net of refunds.
+    pub revenue: Decimal,
+    /// The commission they carry, net of reversals.
+    pub commission: Decimal,
+}
+
+/// The actor's merchant's `limit` links with the most revenue, best first. It reads every
+/// conversion of the merchant's, a page at a time: fine for a dashboard over a catalogue's
+/// worth of orders; a very large shop would want it precomputed.
+pub async fn merchant_top_links<S>(
+    store: &S,
+    actor: &Actor,
+    limit: usize,
+) -> ServiceResult<Vec<TopLink>>
+where
+    S: MerchantRepo + LinkRepo + LedgerQueries + ?Sized,
+{
+    const PAGE: u32 = 100;
+    let merchant = own_merchant(store, actor).await?;
+    let mut totals: HashMap<LinkId, (i64, Decimal, Decimal)> = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .conversions_by_merchant(
+                merchant.id,
+                ConversionFilter::All,
+                ConversionPage::new(PAGE, after),
+            )
+            .await?;
+        for view in &page {
+            let conversion = &view.conversion;
+            if let Some(attribution) = &conversion.attribution {
+                let entry = totals.entry(attribution.link_id).or_default();
+                entry.0 += 1;
+                entry.1 += conversion.amount.amount() - conversion.refunded_amount.amount();
+                entry.2 += view.net_commission.gross;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = Some(last.conversion.id),
+            _ => break,
+        }
+    }
+    let mut ranked: Vec<_> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)));
+    let mut top = Vec::with_capacity(limit.min(ranked.len()));
+    for (link, (conversions, revenue, commission)) in ranked.into_iter().take(limit) {
+        // A deleted link keeps its conversions but has no slug left to show.
+        let slug = match store.link_by_id(link).await {
+            Ok(found) => found.slug,
+            Err(RepoError::NotFound(_)) => continue,
+            Err(other) => return Err(other.into()),
+        };
+        top.push(TopLink {
+            link,
+            slug,
+            conversions,
+            revenue,
+            commission,
+        });
+    }
+    Ok(top)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -185,6 +262,14 @@ mod tests {
         assert!(matches!(
             link_daily_series(&store, &influencer, LinkId::new(), range).await,
             Err(ServiceError::NotFound(_))
+        ));
+        assert_eq!(
+            merchant_top_links(&store, &merchant, 5).await.unwrap(),
+            vec![]
+        );
+        assert!(matches!(
+            merchant_top_links(&store, &influencer, 5).await,
+            Err(ServiceError::Forbidden(_))
         ));
     }
 }

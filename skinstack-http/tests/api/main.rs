@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
 mod behaviour;
+mod dashboard;
 mod helpers;
 mod matrix;
 mod walkthrough;
