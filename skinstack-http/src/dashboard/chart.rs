@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use skinstack_core::ledger::DailyLinkStats;
 
 const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 120.0;
-const TOP: f64 = 26.0;
-const BOTTOM: f64 = 18.0;
+const HEIGHT: f64 = 100.0;
+/// Headroom above the best day's bar.
+const TOP: f64 = 10.0;
 
 /// One panel per measure — clicks, conversions, commission — over the same days, so a spike
 /// in one can be read against the others.
@@ -49,26 +49,32 @@ fn panel(
     let n = values.len().max(1) as f64;
     let slot = WIDTH / n;
     let bar = (slot * 0.7).max(1.0);
-    let plot = HEIGHT - TOP - BOTTOM;
+    let plot = HEIGHT - TOP;
     let first = series.first().map(|d| d.day.format("%b %-d").to_string());
     let last = series.last().map(|d| d.day.format("%b %-d").to_string());
+    // The SVG stretches to its box (bars may widen, nothing else is drawn in it), so every
+    // text stays HTML and keeps its size on a phone.
     html! {
         figure.chart {
-            figcaption { span.title { (title) } " " span.total { (total) } span.muted { " · last " (series.len()) " days" } }
-            svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(format!("{title} per day, {total} in all")) preserveAspectRatio="none" {
-                line.axis x1="0" y1=(HEIGHT - BOTTOM) x2=(WIDTH) y2=(HEIGHT - BOTTOM) {}
-                line.grid x1="0" y1=(TOP) x2=(WIDTH) y2=(TOP) {}
-                text.label x="2" y=(TOP - 6.0) { "max " (label(max)) }
-                @for (i, (value, day)) in values.iter().zip(series).enumerate() {
-                    @let h = if *value > 0.0 { (value / scale * plot).max(2.0) } else { 0.0 };
-                    rect class=(format!("bar {class}")) x=(format!("{:.1}", i as f64 * slot + (slot - bar) / 2.0))
-                        y=(format!("{:.1}", HEIGHT - BOTTOM - h)) width=(format!("{bar:.1}")) height=(format!("{h:.1}")) {
-                        title { (day.day.format("%b %-d")) ": " (label(*value)) }
+            figcaption {
+                span.title { (title) } " " span.total { (total) }
+                @if max > 0.0 { span.muted { " · best day " (label(max)) } }
+            }
+            div.plot {
+                svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" aria-label=(format!("{title} per day, {total} in all")) preserveAspectRatio="none" {
+                    line.grid x1="0" y1=(TOP) x2=(WIDTH) y2=(TOP) vector-effect="non-scaling-stroke" {}
+                    line.axis x1="0" y1=(HEIGHT) x2=(WIDTH) y2=(HEIGHT) vector-effect="non-scaling-stroke" {}
+                    @for (i, (value, day)) in values.iter().zip(series).enumerate() {
+                        @let h = if *value > 0.0 { (value / scale * plot).max(2.0) } else { 0.0 };
+                        rect class=(format!("bar {class}")) x=(format!("{:.1}", i as f64 * slot + (slot - bar) / 2.0))
+                            y=(format!("{:.1}", HEIGHT - h)) width=(format!("{bar:.1}")) height=(format!("{h:.1}")) {
+                            title { (day.day.format("%b %-d")) ": " (label(*value)) }
+                        }
                     }
                 }
-                @if let Some(first) = first { text.label x="2" y=(HEIGHT - 4.0) { (first) } }
-                @if let Some(last) = last { text.label.end x=(WIDTH - 2.0) y=(HEIGHT - 4.0) { (last) } }
+                @if max == 0.0 { span.empty { "None yet" } }
             }
+            div.days { span { (first.unwrap_or_default()) } span { (last.unwrap_or_default()) } }
         }
     }
 }
@@ -107,5 +113,13 @@ mod tests {
         );
         assert!(svg.contains("<title>Mar 2: $3.00</title>"), "{svg}");
         assert!(svg.contains("15</span>"), "total clicks: {svg}");
+        assert!(svg.contains("best day 10"), "{svg}");
+        assert_eq!(
+            daily(&[day(1, 0, 0)])
+                .into_string()
+                .matches("None yet")
+                .count(),
+            3
+        );
     }
 }

@@ -176,7 +176,7 @@ fn new_link_form(
                         }
                     }
                 }
-                label { "Product " span.muted { "(optional)" }
+                label { span { "Product " span.muted { "(optional)" } }
                     select name="product_id" {
                         option value="" { "The brand's website" }
                         @for product in open_products {
@@ -190,7 +190,7 @@ fn new_link_form(
                         }
                     }
                 }
-                label { "Custom slug " span.muted { "(optional)" }
+                label { span { "Custom slug " span.muted { "(optional)" } }
                     input type="text" name="slug" value=(kept.map_or("", |f| f.slug.as_str()))
                         placeholder="ana-glow" pattern="[a-z0-9_-]{3,64}" autocapitalize="off" spellcheck="false";
                     span.hint { "3–64 of a–z, 0–9, - and _; random if left empty." }
@@ -218,30 +218,28 @@ fn link_card(
     let short = state.short_url(&link.slug);
     let detail = format!("/dashboard/links/{}", link.id);
     html! {
+        @if is_new { p.notice.ok role="status" { "Your new link " strong { (link.slug.as_str()) } " is ready to share." } }
         article.card.link.new[is_new] id=(format!("link-{}", link.slug.as_str())) {
             a.qr href=(detail) title="QR code and chart" {
                 img src=(format!("{detail}/qr.svg?size=128")) width="96" height="96" alt=(format!("QR code for {short}")) loading="lazy";
             }
-            div.body {
-                @if is_new { p.notice.ok role="status" { "Your new link is ready to share." } }
-                div.copy {
-                    input.short type="text" readonly value=(short) aria-label="Short link";
-                    button.copy-button type="button" data-copy=(short) { "Copy" }
+            p.meta {
+                @if let Some(product) = link.product_id.and_then(|p| product_names.get(&p)) {
+                    strong { (product) } br;
                 }
-                p.meta {
-                    @if let Some(product) = link.product_id.and_then(|p| product_names.get(&p)) {
-                        (product) " · "
-                    }
-                    (program_names.get(&link.program_id).copied().unwrap_or("Program"))
-                    @if !link.is_active { " · " span.badge { "off" } }
-                }
-                dl.counters {
-                    div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
-                    div { dt { "Sales" } dd { (count(link.total_conversions)) } }
-                    div { dt { "Commission" } dd { (dollars(link.total_commission)) } }
-                }
-                a.more href=(detail) { "Chart & QR code →" }
+                (program_names.get(&link.program_id).copied().unwrap_or("Program"))
+                @if !link.is_active { " " span.badge { "off" } }
             }
+            div.copy {
+                input.short type="text" readonly value=(short) aria-label="Short link";
+                button.copy-button type="button" data-copy=(short) { "Copy" }
+            }
+            dl.counters {
+                div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
+                div { dt { "Sales" } dd { (count(link.total_conversions)) } }
+                div { dt { "Commission" } dd { (dollars(link.total_commission)) } }
+            }
+            a.more href=(detail) { "Chart & QR code →" }
         }
     }
 }

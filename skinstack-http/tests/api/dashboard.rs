@@ -233,7 +233,9 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
         "{}",
         listed.text
     );
-    assert!(listed.text.contains("Your new link is ready"));
+    assert!(listed
+        .text
+        .contains("Your new link <strong>ana-dash</strong> is ready"));
 
     // A taken slug is shown on the form, not an error page.
     let taken = post_form(

@@ -164,6 +164,50 @@ pub async fn get_status(addr: std::net::SocketAddr, path: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// One HTTP/1.1 request over a fresh connection: (status, head, body).
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+pub async fn json_of(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    expect: u16,
+) -> serde_json::Value {
+    let (status, _, body) = http(addr, method, path, token, body).await;
+    assert_eq!(status, expect, "{method} {path}: {body}");
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
 /// A TCP proxy in front of PostgreSQL that a test can cut (every connection dropped, new ones
 /// refused) and restore: the database "goes away" without touching the shared server.
 pub struct TcpProxy {
