@@ -4,8 +4,8 @@
 //!
 //! The demo influencer logs in, creates a link to a local shop, sees it listed, opens its QR
 //! code, follows the short link to the shop's page (which records the query string it got)
-//! and finds the click counted; screenshots at phone and laptop sizes go to
-//! `target/browser-test/`. A missing Chromium fails the test: it is never skipped.
+//! and finds the click counted, then logs out; the demo merchant logs in and sees the brand's
+//! page. Screenshots at phone and laptop sizes go to `target/browser-test/`. A missing Chromium fails the test: it is never skipped.
 
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const DEMO_INFLUENCER: &str = "ana@demo.skinstack.dev";
+const DEMO_MERCHANT: &str = "brand@demo.skinstack.dev";
 const DEMO_PASSWORD: &str = "demo password for the browser";
 /// A shopper's browser: HeadlessChrome's own user agent is (rightly) classified as a robot,
 /// and robots' clicks are not counted.
@@ -285,27 +286,7 @@ async fn drive(
         .path()
         .ends_with("/dashboard/login"));
     screenshot(client, out, "login-phone", 390, 844).await;
-    client
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_INFLUENCER)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(client, DEMO_INFLUENCER).await;
     let greeting = text_of(client, ".hello h1").await;
     assert_eq!(greeting, "Hi, Ana Glow");
     // The demo link is there already.
@@ -437,7 +418,57 @@ async fn drive(
     text_of(client, "figure.chart").await;
     screenshot(client, out, "link-laptop", 1280, 860).await;
     screenshot(client, out, "link-phone", 390, 844).await;
+
+    // Logging out ends the session; the demo merchant sees the brand's side.
+    client
+        .find(Locator::Css(".account button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_of(client, "input[name=email]").await;
+    client.goto(&format!("{base}/dashboard")).await.unwrap();
+    assert!(client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/dashboard/login"));
+    log_in(client, DEMO_MERCHANT).await;
+    assert_eq!(text_of(client, ".hello h1").await, "Glow Co");
+    let page = text_of(client, "main").await;
+    assert!(
+        page.contains("Glow Ambassadors") && page.contains("Vitamin C Serum"),
+        "{page}"
+    );
+    screenshot(client, out, "merchant-laptop", 1280, 860).await;
+    screenshot(client, out, "merchant-phone", 390, 844).await;
     Ok(())
+}
+
+async fn log_in(client: &Client, email: &str) {
+    client
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// A fresh Chromium profile directory under `out`.

@@ -183,7 +183,10 @@ where
     let mut ranked: Vec<_> = totals.into_iter().collect();
     ranked.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)));
     let mut top = Vec::with_capacity(limit.min(ranked.len()));
-    for (link, (conversions, revenue, commission)) in ranked.into_iter().take(limit) {
+    for (link, (conversions, revenue, commission)) in ranked {
+        if top.len() == limit {
+            break;
+        }
         // A deleted link keeps its conversions but has no slug left to show.
         let slug = match store.link_by_id(link).await {
             Ok(found) => found.slug,
@@ -233,6 +236,59 @@ mod tests {
             DayRange::last(0, day("2026-03-30")).from(),
             day("2026-03-30")
         );
+    }
+
+    #[tokio::test]
+    async fn top_links_rank_a_merchants_links_by_revenue_net_of_refunds() {
+        use crate::service::conversions::{record_conversion, record_refund};
+        use crate::testkit::ledger::{cents, click_at, order, refund, t0};
+        let store = MemoryStore::new();
+        let fx = Fixture::create(&store).await;
+        let small = store.insert_link(new_link(&fx, "small")).await.unwrap();
+        let big = store.insert_link(new_link(&fx, "big")).await.unwrap();
+        let gone = store.insert_link(new_link(&fx, "gone")).await.unwrap();
+        let sell = |id: &'static str, link: LinkId, amount: i64| {
+            let store = store.clone();
+            let fx = fx.clone();
+            async move {
+                let clicked = click_at(&store, link, t0() - Duration::hours(1), false).await;
+                let mut o = order(&fx, id, cents(amount), t0());
+                o.click_id = Some(clicked);
+                record_conversion(&store, t0(), o).await.unwrap()
+            }
+        };
+        sell("1", small.id, 3000).await;
+        sell("2", big.id, 5000).await;
+        sell("3", big.id, 2000).await;
+        sell("4", gone.id, 9000).await;
+        // Unattributed: no click, no coupon.
+        record_conversion(&store, t0(), order(&fx, "5", cents(10_000), t0()))
+            .await
+            .unwrap();
+        // A refund brings `big` down to 45.00, still above `small`.
+        record_refund(&store, t0(), refund(&fx, "2", "r1", cents(2500)))
+            .await
+            .unwrap();
+        store.delete_link(gone.id).await.unwrap();
+
+        let merchant = Actor::new(fx.merchant_user.clone()).unwrap();
+        let top = merchant_top_links(&store, &merchant, 10).await.unwrap();
+        let ranked: Vec<_> = top
+            .iter()
+            .map(|t| (t.slug.as_str(), t.conversions, t.revenue))
+            .collect();
+        assert_eq!(
+            ranked,
+            vec![
+                ("big", 2, Decimal::new(4500, 2)),
+                ("small", 1, Decimal::new(3000, 2))
+            ]
+        );
+        assert!(top[0].commission > top[1].commission);
+        // A deleted link does not take a place in the top.
+        let first = merchant_top_links(&store, &merchant, 1).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].slug.as_str(), "big");
     }
 
     #[tokio::test]

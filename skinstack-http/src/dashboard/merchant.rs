@@ -69,6 +69,20 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         }
         div.columns {
             section.card {
+                h2 { "Programs" }
+                @if mine.is_empty() { p.muted { "No programs yet." } }
+                ul.plain {
+                    @for program in &mine {
+                        li {
+                            strong { (program.name.as_str()) }
+                            " · " (commission_text(program))
+                            " · " (program.cookie_window.days()) "-day window"
+                            @if !program.is_active { " " span.badge { "closed" } }
+                        }
+                    }
+                }
+            }
+            section.card {
                 h2 { "Top links" }
                 @if top.is_empty() {
                     p.muted { "No sale has come through a link yet." }
@@ -84,20 +98,6 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                                     td.num { (dollars(link.commission)) }
                                 }
                             }
-                        }
-                    }
-                }
-            }
-            section.card {
-                h2 { "Programs" }
-                @if mine.is_empty() { p.muted { "No programs yet." } }
-                ul.plain {
-                    @for program in &mine {
-                        li {
-                            strong { (program.name.as_str()) }
-                            " · " (commission_text(program))
-                            " · " (program.cookie_window.days()) "-day window"
-                            @if !program.is_active { " " span.badge { "closed" } }
                         }
                     }
                 }
