@@ -87,6 +87,12 @@ pub fn api(state: ApiState) -> Router {
         .to_json()
         .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
         .into();
+    observed(router, state)
+}
+
+/// The layers the API and the dashboard share: request ids, one log line and metrics per
+/// request, the body limit.
+fn observed(router: Router<ApiState>, state: ApiState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -98,13 +98,13 @@ mod tests {
     fn the_tallest_bar_is_the_busiest_day_and_empty_days_have_none() {
         let svg = daily(&[day(1, 0, 0), day(2, 10, 3), day(3, 5, 0)]).into_string();
         assert_eq!(svg.matches("<svg").count(), 3);
-        // The busiest day fills the plot (120 - 26 - 18 = 76 units); half as busy is half.
+        // The busiest day fills the plot (100 - 10 = 90 units); half as busy is half.
         assert!(
-            svg.contains("height=\"76.0\"><title>Mar 2: 10</title>"),
+            svg.contains("height=\"90.0\"><title>Mar 2: 10</title>"),
             "{svg}"
         );
         assert!(
-            svg.contains("height=\"38.0\"><title>Mar 3: 5</title>"),
+            svg.contains("height=\"45.0\"><title>Mar 3: 5</title>"),
             "{svg}"
         );
         assert!(

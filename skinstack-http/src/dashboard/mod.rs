@@ -51,10 +51,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// The dashboard's router, over the same state as [`crate::api`]. It has no fallback, so it
-/// merges with the API and the redirect router.
+/// The dashboard's router, over the same state as [`crate::api`], with the API's request ids,
+/// request log, metrics and body limit. It has no fallback, so it merges with the API and the
+/// redirect router.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/dashboard", get(home))
         .route("/dashboard/", get(|| async { Redirect::to(BASE) }))
         .route("/dashboard/login", get(auth::form).post(auth::login))
@@ -64,8 +65,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/dashboard/links/{id}/qr.svg", get(influencer::qr_svg))
         .route("/dashboard/links/{id}/qr.png", get(influencer::qr_png))
         .route("/dashboard/assets/{file}", get(assets::serve))
-        .layer(axum::middleware::from_fn(security_headers))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(security_headers));
+    crate::observed(router, state)
 }
 
 /// Each role's home page; an administrator is pointed to the API.

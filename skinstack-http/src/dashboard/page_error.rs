@@ -2,6 +2,7 @@
 //! JSON, and a trip to the login form when there is no session.
 
 use super::layout;
+use crate::error::InternalCause;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use skinstack_core::service::ServiceError;
@@ -51,16 +52,13 @@ impl IntoResponse for PageError {
                 StatusCode::NOT_FOUND,
                 "There is nothing here, or it is not yours.".to_owned(),
             ),
-            PageError::Internal(cause) => {
-                tracing::error!(%cause, "dashboard page failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong on our side. Please try again.".to_owned(),
-                )
-            }
+            PageError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again.".to_owned(),
+            ),
         };
         let title = status.canonical_reason().unwrap_or("Error");
-        (
+        let mut response = (
             status,
             layout::page(
                 title,
@@ -74,6 +72,11 @@ impl IntoResponse for PageError {
                 },
             ),
         )
-            .into_response()
+            .into_response();
+        // The request log records the cause next to the request id; the page never shows it.
+        if let PageError::Internal(cause) = self {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
+        response
     }
 }

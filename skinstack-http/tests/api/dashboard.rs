@@ -377,6 +377,13 @@ async fn every_page_carries_a_csp_without_inline_script_and_assets_are_served() 
             .status,
         StatusCode::NOT_FOUND
     );
+    // Dashboard requests carry request ids and are counted like the API's.
+    assert!(js.headers.contains_key("x-request-id"));
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains(r#"skinstack_http_requests_total{method="GET",route="/dashboard/links/{id}",status="404"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
