@@ -421,17 +421,7 @@ async fn merchant_strings_are_escaped_on_every_page() {
     let mut product = product_json(Some(&own_program));
     product["name"] = json!(hostile);
     app.create(&mer_token, "/v1/products", product).await;
-    let form = get(&app, "/dashboard/login", None).await;
-    let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
-    let csrf = csrf_in(&form.text);
-    let reply = post_form(
-        &app,
-        "/dashboard/login",
-        Some(&login_cookie),
-        &[("email", &email), ("password", PASSWORD), ("csrf", &csrf)],
-    )
-    .await;
-    let (merchant_session, _) = set_cookie(&reply, "skinstack_session");
+    let merchant_session = session_for(&app, &email).await;
     let page = get(&app, "/dashboard", Some(&merchant_session)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -442,4 +432,48 @@ async fn merchant_strings_are_escaped_on_every_page() {
     assert!(page.text.contains("&lt;script&gt;alert(1)"));
     assert!(!page.text.contains("<script>alert") && !page.text.contains("<b>Bold"));
     assert!(page.text.contains("Top links") && page.text.contains("Glow Ambassadors"));
+}
+
+#[tokio::test]
+async fn accounts_without_a_profile_and_administrators_get_a_page_not_an_error() {
+    let app = TestApp::memory();
+    for role in ["influencer", "merchant"] {
+        let (token, _) = app.account(role).await;
+        let email = app
+            .call(Method::GET, "/v1/me", Some(&token), None)
+            .await
+            .json["email"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let session = session_for(&app, &email).await;
+        let home = get(&app, "/dashboard", Some(&session)).await;
+        assert_eq!(home.status, StatusCode::OK, "{role}");
+        assert!(
+            home.text.contains(&format!("no {role} profile yet")),
+            "{}",
+            home.text
+        );
+    }
+    let (_, _, admin_email) = app.admin().await;
+    let session = session_for(&app, &admin_email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text.contains("Administrators work through the API"));
+}
+
+/// Logs `email` in through the dashboard's form: the session cookie pair.
+async fn session_for(app: &TestApp, email: &str) -> String {
+    let form = get(app, "/dashboard/login", None).await;
+    let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
+    let csrf = csrf_in(&form.text);
+    let reply = post_form(
+        app,
+        "/dashboard/login",
+        Some(&login_cookie),
+        &[("email", email), ("password", PASSWORD), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    set_cookie(&reply, "skinstack_session").0
 }
