@@ -138,6 +138,18 @@ impl From<ServiceError> for Error {
     }
 }
 
+impl From<crate::qr::QrError> for Error {
+    fn from(err: crate::qr::QrError) -> Self {
+        match err {
+            crate::qr::QrError::Size => {
+                Error::Unprocessable(BTreeMap::from([("size".to_owned(), vec![err.to_string()])]))
+            }
+            // Short URLs are a few dozen characters: only a misconfigured base URL gets here.
+            crate::qr::QrError::TooLong => Error::Internal(err.to_string()),
+        }
+    }
+}
+
 impl From<ConversionError> for Error {
     fn from(err: ConversionError) -> Self {
         let message = err.to_string();

@@ -7,6 +7,7 @@
 //!   links, merchants' API keys, conversions and refunds, statements, administration) with
 //!   `/healthz`, `/readyz`, `/metrics` and `/openapi.json`, and the Shopify webhook receiver
 //!   `POST /webhooks/shopify/{merchant_id}`.
+//! - [`dashboard::router`]: the server-rendered dashboard at `/dashboard`, over the same state.
 //! - [`redirect::router`]: the shopper-facing `GET /{slug}`. Merge it after the API: axum
 //!   prefers the API's static paths over its `/{slug}` capture.
 //!
@@ -36,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod client_ip;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -93,8 +95,13 @@ pub fn api(state: ApiState) -> Router {
         .to_json()
         .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
         .into();
+    observed(router.fallback(no_route), state)
+}
+
+/// The layers the API and the dashboard share: request ids, one log line and metrics per
+/// request, the body limit, the JSON 405.
+fn observed(router: Router<ApiState>, state: ApiState) -> Router {
     router
-        .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,7 @@
 //! QR codes of short links, as SVG (print) or PNG (chat apps, slides).
 
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use qrcode::{EcLevel, QrCode};
 
 /// Smallest and largest image side accepted, in pixels (SVG user units).
@@ -75,6 +77,43 @@ pub fn png(content: &str, size: u32) -> Result<Vec<u8>, QrError> {
         }
     }
     Ok(out)
+}
+
+/// The two image formats a link's QR code comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `image/svg+xml`.
+    Svg,
+    /// `image/png`.
+    Png,
+}
+
+/// What a QR code of a short link encodes: the short URL with `?via=qr`, so a scan is recorded
+/// as its own click source ([`skinstack_core::ClickSource::Qr`]).
+pub fn scan_url(short_url: &str) -> String {
+    format!("{short_url}?via=qr")
+}
+
+/// The QR code of `short_url` in `format`, as a response. Private caching: the image only
+/// changes with the slug, but it is the owner's.
+pub fn response(short_url: &str, format: Format, size: Option<u32>) -> Result<Response, QrError> {
+    let content = scan_url(short_url);
+    let size = size.unwrap_or(DEFAULT_SIZE);
+    let (content_type, body) = match format {
+        Format::Svg => ("image/svg+xml", svg(&content, size)?.into_bytes()),
+        Format::Png => ("image/png", png(&content, size)?),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

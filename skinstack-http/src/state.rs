@@ -5,7 +5,9 @@ use crate::metrics::HttpMetrics;
 use crate::redirect::RedirectMetrics;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use skinstack_core::{Argon2Hasher, ClickRecorder, LedgerStore, PasswordHasher, SlugPolicy};
+use skinstack_core::{
+    Argon2Hasher, ClickRecorder, LedgerStore, PasswordHasher, Slug, SlugPolicy, WebUrl,
+};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -90,7 +92,12 @@ pub struct ApiState {
     pub(crate) redirect_metrics: Option<Arc<RedirectMetrics>>,
     pub(crate) clicks: Option<ClickRecorder>,
     pub(crate) openapi_json: Arc<str>,
+    /// Where short links are served, without a trailing slash: `https://skin.st`.
+    pub(crate) public_base_url: Arc<str>,
 }
+
+/// The public base URL when none is given: the reference server's default address.
+pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
 
 impl ApiState {
     /// An API over `store`, with argon2id at OWASP's cost, the default login limits, slug
@@ -107,6 +114,7 @@ impl ApiState {
             redirect_metrics: None,
             clicks: None,
             openapi_json: Arc::from(""),
+            public_base_url: Arc::from(DEFAULT_PUBLIC_BASE_URL),
         }
     }
 
@@ -139,6 +147,24 @@ impl ApiState {
     pub fn with_redirect_metrics(mut self, metrics: Arc<RedirectMetrics>) -> Self {
         self.redirect_metrics = Some(metrics);
         self
+    }
+
+    /// Serves short links under `url` (such as `https://skin.st`): QR codes and the dashboard
+    /// show `<url>/<slug>`. Defaults to [`DEFAULT_PUBLIC_BASE_URL`].
+    pub fn with_public_base_url(mut self, url: &WebUrl) -> Self {
+        self.public_base_url = Arc::from(url.as_str().trim_end_matches('/'));
+        self
+    }
+
+    /// The short URL of `slug`.
+    pub fn short_url(&self, slug: &Slug) -> String {
+        format!("{}/{}", self.public_base_url, slug.as_str())
+    }
+
+    /// Whether short links (and the dashboard beside them) are served over https, so cookies
+    /// can be marked `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_base_url.starts_with("https://")
     }
 
     /// Reports this click recorder's buffer depth and flush counters on `/metrics`.

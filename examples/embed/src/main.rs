@@ -53,9 +53,10 @@ async fn main() -> anyhow::Result<()> {
         .route("/", get(|| async { "my skincare app\n" }))
         .route("/internal/stats", get(stats))
         .with_state(AppState { pool })
-        // SkinStack's routers carry their own state: merge them as they are. The API goes
-        // first so its static paths win over the redirect's `/{slug}`.
-        .merge(skinstack_http::api(api))
+        // SkinStack's routers carry their own state: merge them as they are. The API and the
+        // dashboard go first so their static paths win over the redirect's `/{slug}`.
+        .merge(skinstack_http::api(api.clone()))
+        .merge(skinstack_http::dashboard::router(api))
         .merge(redirect::router(redirects));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;

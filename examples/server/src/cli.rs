@@ -181,9 +181,17 @@ pub struct ServeArgs {
     #[arg(long)]
     pub trust_forwarded_for: bool,
 
-    /// The public base URL of short links, for the start-up banner (default: http://<listen>).
-    #[arg(long)]
+    /// The public base URL of short links, such as https://skin.st: QR codes and the dashboard
+    /// show links under it, and the dashboard's cookie is `Secure` when it is https
+    /// (default: http://<listen address>).
+    #[arg(long, env = "SKINSTACK_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer, and
+    /// brand@demo.skinstack.dev, the merchant) log in with this password (12 characters or
+    /// more). Without it they cannot log in.
+    #[arg(long, env = "SKINSTACK_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
 
     /// Log lines as text or as one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]

@@ -3,6 +3,7 @@
 
 use rust_decimal::Decimal;
 use skinstack_core::service::links::{create_link, CreateLink, LinkError};
+use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
     Category, Commission, CommissionRate, CookieWindow, Description, Email, ExternalId, FeeRate,
     Handle, MemoryStore, Money, Name, Network, NewInfluencer, NewMerchant, NewProduct, NewProgram,
@@ -23,6 +24,9 @@ pub enum DemoError {
     /// The link could not be created.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// The demo password could not be hashed.
+    #[error(transparent)]
+    Hash(#[from] skinstack_core::auth::HashError),
 }
 
 fn field<T>(
@@ -32,13 +36,20 @@ fn field<T>(
     Ok(parsed.map_err(|reason| skinstack_core::ValidationError::new(name, reason))?)
 }
 
-/// Creates the demo cast and returns the demo link (slug `glow-demo`).
-pub async fn seed(store: &MemoryStore) -> Result<TrackingLink, DemoError> {
-    // Demo accounts cannot log in until a password is set: this hash matches no password.
-    let locked = field(
-        "password_hash",
-        PasswordHash::parse("$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$bG9ja2Vk"),
-    )?;
+/// Creates the demo cast and returns the demo link (slug `glow-demo`). The two demo accounts
+/// log in with `password`; without one they cannot log in at all.
+pub async fn seed(
+    store: &MemoryStore,
+    password: Option<Password>,
+) -> Result<TrackingLink, DemoError> {
+    let locked = match password {
+        Some(password) => Argon2Hasher::default().hash(password).await?,
+        // This hash matches no password.
+        None => field(
+            "password_hash",
+            PasswordHash::parse("$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$bG9ja2Vk"),
+        )?,
+    };
     let influencer_user = store
         .create_user(NewUser {
             email: field("email", Email::parse("ana@demo.skinstack.dev"))?,

@@ -11,7 +11,8 @@ use axum::Router;
 use skinstack_core::recorder::{ClickFlusher, ClickSink};
 use skinstack_core::redirect::CacheConfig;
 use skinstack_core::{
-    CachedResolver, ClickRecorder, FlushConfig, LedgerStore, LinkResolver, MemoryStore,
+    CachedResolver, ClickRecorder, FlushConfig, LedgerStore, LinkResolver, MemoryStore, Password,
+    WebUrl,
 };
 use skinstack_http::client_ip::ClientIpSource;
 use skinstack_http::redirect::{self, RedirectState};
@@ -41,11 +42,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         change_listener,
         journal,
     } = match &args.database_url {
+        Some(_) if args.demo_password.is_some() => anyhow::bail!(
+            "--demo-password is for the in-memory demo data; PostgreSQL has no demo accounts"
+        ),
         Some(url) => on_postgres(url, !args.no_migrate, args.click_journal.as_deref()).await?,
         None if args.click_journal.is_some() => anyhow::bail!(
             "--click-journal needs DATABASE_URL: the in-memory store loses every click when it stops anyway"
         ),
-        None => on_memory().await?,
+        None => on_memory(args.demo_password.as_deref()).await?,
     };
     let syncing = journal
         .as_ref()
@@ -55,31 +59,38 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         ClientIpSource::Peer
     };
-    let state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
-    let metrics = Arc::clone(state.metrics());
-    let api = ApiState::new(store)
-        .with_client_ip(client_ip)
-        .with_redirect_metrics(Arc::clone(&metrics))
-        .with_click_recorder(recorder);
-    // The API first: its static paths (/healthz, /metrics, /v1/...) win over `/{slug}`.
-    let app = Router::new()
-        .merge(skinstack_http::api(api))
-        .merge(redirect::router(state));
-
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
-    let shutdown = shutdown_signal()?;
-    // Tests and scripts read this line to learn the port when --listen asks for port 0.
-    println!("listening on http://{local}");
     let base = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
+    let public_url = WebUrl::parse(&base).map_err(|reason| {
+        anyhow::anyhow!("--public-url {reason}: expected a URL such as https://skin.st")
+    })?;
+    let state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
+    let metrics = Arc::clone(state.metrics());
+    let api = ApiState::new(store)
+        .with_client_ip(client_ip)
+        .with_public_base_url(&public_url)
+        .with_redirect_metrics(Arc::clone(&metrics))
+        .with_click_recorder(recorder);
+    // The API and the dashboard first: their static paths (/healthz, /v1/..., /dashboard)
+    // win over `/{slug}`.
+    let app = Router::new()
+        .merge(skinstack_http::api(api.clone()))
+        .merge(skinstack_http::dashboard::router(api))
+        .merge(redirect::router(state));
+
+    let shutdown = shutdown_signal()?;
+    // Tests and scripts read this line to learn the port when --listen asks for port 0.
+    println!("listening on http://{local}");
     for line in banner {
         println!("{}", line.replace("{base}", base.trim_end_matches('/')));
     }
+    println!("dashboard: http://{local}/dashboard");
 
     axum::serve(
         listener,
@@ -231,9 +242,13 @@ async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow
     })
 }
 
-async fn on_memory() -> anyhow::Result<Parts> {
+async fn on_memory(demo_password: Option<&str>) -> anyhow::Result<Parts> {
     let store = MemoryStore::new();
-    let link = demo::seed(&store)
+    let password = demo_password
+        .map(Password::parse)
+        .transpose()
+        .map_err(|reason| anyhow::anyhow!("--demo-password {reason}"))?;
+    let link = demo::seed(&store, password)
         .await
         .context("cannot create the demo data")?;
     let (recorder, flusher, journal) = start_recorder(store.clone(), None).await?;

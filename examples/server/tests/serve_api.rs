@@ -6,22 +6,9 @@
 
 mod common;
 
-use common::{http, FreshDatabase, Server};
-use serde_json::{json, Value};
+use common::{http, json_of, FreshDatabase, Server};
+use serde_json::json;
 use std::net::SocketAddr;
-
-async fn json_of(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    expect: u16,
-) -> Value {
-    let (status, _, body) = http(addr, method, path, token, body).await;
-    assert_eq!(status, expect, "{method} {path}: {body}");
-    serde_json::from_str(&body).unwrap_or(Value::Null)
-}
 
 async fn walkthrough(addr: SocketAddr) {
     let suffix = uuid::Uuid::new_v4().simple().to_string();

@@ -12,8 +12,11 @@ use crate::ledger::{
     ConversionFilter, ConversionPage, ConversionView, DailyLinkStats, EarningsSummary,
     LedgerQueries, MerchantCommissions,
 };
-use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo};
+use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo, RepoError};
+use crate::slug::Slug;
 use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
 
 /// The longest daily series one request may ask for, in days.
 pub const MAX_SERIES_DAYS: i64 = 366;
@@ -124,6 +127,83 @@ where
     Ok(store.merchant_commissions(merchant.id).await?)
 }
 
+/// One of a merchant's links by what it sold: attributed conversions, their amounts net of
+/// refunds, and the gross commission they carry net of reversals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopLink {
+    /// The link.
+    pub link: LinkId,
+    /// Its slug.
+    pub slug: Slug,
+    /// Conversions attributed to it.
+    pub conversions: i64,
+    /// Their amounts, net of refunds.
+    pub revenue: Decimal,
+    /// The commission they carry, net of reversals.
+    pub commission: Decimal,
+}
+
+/// The actor's merchant's `limit` links with the most revenue, best first. It reads every
+/// conversion of the merchant's, a page at a time: fine for a dashboard over a catalogue's
+/// worth of orders; a very large shop would want it precomputed.
+pub async fn merchant_top_links<S>(
+    store: &S,
+    actor: &Actor,
+    limit: usize,
+) -> ServiceResult<Vec<TopLink>>
+where
+    S: MerchantRepo + LinkRepo + LedgerQueries + ?Sized,
+{
+    const PAGE: u32 = 100;
+    let merchant = own_merchant(store, actor).await?;
+    let mut totals: HashMap<LinkId, (i64, Decimal, Decimal)> = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .conversions_by_merchant(
+                merchant.id,
+                ConversionFilter::All,
+                ConversionPage::new(PAGE, after),
+            )
+            .await?;
+        for view in &page {
+            let conversion = &view.conversion;
+            if let Some(attribution) = &conversion.attribution {
+                let entry = totals.entry(attribution.link_id).or_default();
+                entry.0 += 1;
+                entry.1 += conversion.amount.amount() - conversion.refunded_amount.amount();
+                entry.2 += view.net_commission.gross;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = Some(last.conversion.id),
+            _ => break,
+        }
+    }
+    let mut ranked: Vec<_> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(b.1 .0.cmp(&a.1 .0)));
+    let mut top = Vec::with_capacity(limit.min(ranked.len()));
+    for (link, (conversions, revenue, commission)) in ranked {
+        if top.len() == limit {
+            break;
+        }
+        // A deleted link keeps its conversions but has no slug left to show.
+        let slug = match store.link_by_id(link).await {
+            Ok(found) => found.slug,
+            Err(RepoError::NotFound(_)) => continue,
+            Err(other) => return Err(other.into()),
+        };
+        top.push(TopLink {
+            link,
+            slug,
+            conversions,
+            revenue,
+            commission,
+        });
+    }
+    Ok(top)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -159,6 +239,59 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn top_links_rank_a_merchants_links_by_revenue_net_of_refunds() {
+        use crate::service::conversions::{record_conversion, record_refund};
+        use crate::testkit::ledger::{cents, click_at, order, refund, t0};
+        let store = MemoryStore::new();
+        let fx = Fixture::create(&store).await;
+        let small = store.insert_link(new_link(&fx, "small")).await.unwrap();
+        let big = store.insert_link(new_link(&fx, "big")).await.unwrap();
+        let gone = store.insert_link(new_link(&fx, "gone")).await.unwrap();
+        let sell = |id: &'static str, link: LinkId, amount: i64| {
+            let store = store.clone();
+            let fx = fx.clone();
+            async move {
+                let clicked = click_at(&store, link, t0() - Duration::hours(1), false).await;
+                let mut o = order(&fx, id, cents(amount), t0());
+                o.click_id = Some(clicked);
+                record_conversion(&store, t0(), o).await.unwrap()
+            }
+        };
+        sell("1", small.id, 3000).await;
+        sell("2", big.id, 5000).await;
+        sell("3", big.id, 2000).await;
+        sell("4", gone.id, 9000).await;
+        // Unattributed: no click, no coupon.
+        record_conversion(&store, t0(), order(&fx, "5", cents(10_000), t0()))
+            .await
+            .unwrap();
+        // A refund brings `big` down to 45.00, still above `small`.
+        record_refund(&store, t0(), refund(&fx, "2", "r1", cents(2500)))
+            .await
+            .unwrap();
+        store.delete_link(gone.id).await.unwrap();
+
+        let merchant = Actor::new(fx.merchant_user.clone()).unwrap();
+        let top = merchant_top_links(&store, &merchant, 10).await.unwrap();
+        let ranked: Vec<_> = top
+            .iter()
+            .map(|t| (t.slug.as_str(), t.conversions, t.revenue))
+            .collect();
+        assert_eq!(
+            ranked,
+            vec![
+                ("big", 2, Decimal::new(4500, 2)),
+                ("small", 1, Decimal::new(3000, 2))
+            ]
+        );
+        assert!(top[0].commission > top[1].commission);
+        // A deleted link does not take a place in the top.
+        let first = merchant_top_links(&store, &merchant, 1).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].slug.as_str(), "big");
+    }
+
+    #[tokio::test]
     async fn each_side_sees_only_its_own_statements() {
         let store = MemoryStore::new();
         let fx = Fixture::create(&store).await;
@@ -185,6 +318,14 @@ mod tests {
         assert!(matches!(
             link_daily_series(&store, &influencer, LinkId::new(), range).await,
             Err(ServiceError::NotFound(_))
+        ));
+        assert_eq!(
+            merchant_top_links(&store, &merchant, 5).await.unwrap(),
+            vec![]
+        );
+        assert!(matches!(
+            merchant_top_links(&store, &influencer, 5).await,
+            Err(ServiceError::Forbidden(_))
         ));
     }
 }

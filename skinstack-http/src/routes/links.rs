@@ -1,10 +1,12 @@
 //! Tracking links: an influencer's own (create, list with counters, get, update, delete).
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Json, Path};
+use crate::extract::{double_option, AuthUser, Check, Json, Path, Query};
+use crate::qr;
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,7 @@ use skinstack_core::{
     CampaignCode, LinkId, LinkPatch, ProductId, ProgramId, Slug, TrackingLink, Utm, UtmValue,
     WebUrl,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -22,6 +24,79 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(get_one, update, delete))
+        .routes(routes!(qr_svg))
+        .routes(routes!(qr_png))
+}
+
+/// `?size=` of a QR code.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QrQuery {
+    /// Side in pixels, 64–2048 (512 if absent).
+    pub size: Option<u32>,
+}
+
+/// The QR code of one of the caller's links, as SVG: it encodes the short URL with `?via=qr`,
+/// so scans are counted as their own source.
+#[utoipa::path(
+    get,
+    path = "/v1/links/{id}/qr.svg",
+    tag = "links",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id"), QrQuery),
+    responses(
+        (status = 200, description = "The QR code", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+        (status = 422, description = "Size out of range", body = ErrorBody),
+    )
+)]
+async fn qr_svg(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<QrQuery>,
+) -> Result<Response> {
+    qr_image(&state, &auth, id, qr::Format::Svg, query.size).await
+}
+
+/// The QR code of one of the caller's links, as PNG (see the SVG route).
+#[utoipa::path(
+    get,
+    path = "/v1/links/{id}/qr.png",
+    tag = "links",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Link id"), QrQuery),
+    responses(
+        (status = 200, description = "The QR code", content_type = "image/png", body = Vec<u8>),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        (status = 404, description = "No such link, or not yours", body = ErrorBody),
+        (status = 422, description = "Size out of range", body = ErrorBody),
+    )
+)]
+async fn qr_png(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<QrQuery>,
+) -> Result<Response> {
+    qr_image(&state, &auth, id, qr::Format::Png, query.size).await
+}
+
+async fn qr_image(
+    state: &ApiState,
+    auth: &AuthUser,
+    id: Uuid,
+    format: qr::Format,
+    size: Option<u32>,
+) -> Result<Response> {
+    let link = links::owned(&*state.store, &auth.actor, LinkId::from_uuid(id)).await?;
+    Ok(qr::response(&state.short_url(&link.slug), format, size)?)
 }
 
 /// UTM parameters; an absent one gets the default (`skinstack`, `affiliate`, none), `null`

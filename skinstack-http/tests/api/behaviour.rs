@@ -495,3 +495,78 @@ async fn made_up_methods_cannot_grow_the_metrics_without_bound() {
         metrics.text
     );
 }
+
+/// Decodes the one QR code in a greyscale image.
+fn decode_qr(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> String {
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn a_links_qr_code_decodes_to_its_short_url_marked_as_a_scan() {
+    let app = TestApp::memory();
+    let (mer, _) = app.account("merchant").await;
+    app.create(&mer, "/v1/merchant", merchant_profile()).await;
+    let program = app.create(&mer, "/v1/programs", program_json()).await;
+    let (inf, _) = app.account("influencer").await;
+    app.create(&inf, "/v1/influencer", influencer_profile())
+        .await;
+    let link = app
+        .create(
+            &inf,
+            "/v1/links",
+            json!({"program_id": program["id"], "slug": "ana-qr"}),
+        )
+        .await;
+    let id = link["id"].as_str().unwrap();
+
+    let png = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{id}/qr.png?size=300"),
+            Some(&inf),
+            None,
+        )
+        .await;
+    assert_eq!(png.status, StatusCode::OK, "{}", png.text);
+    assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(png.bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    assert!(w >= 300, "at least the size asked for: {w}");
+    assert_eq!(
+        decode_qr(w, h, |x, y| buf[y * w + x]),
+        "https://skin.st/ana-qr?via=qr"
+    );
+
+    let svg = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{id}/qr.svg"),
+            Some(&inf),
+            None,
+        )
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(svg.text.contains("<svg"), "{}", svg.text);
+
+    let too_big = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{id}/qr.svg?size=9999"),
+            Some(&inf),
+            None,
+        )
+        .await;
+    assert_eq!(too_big.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_big.json["fields"]["size"].is_array(),
+        "{}",
+        too_big.text
+    );
+}

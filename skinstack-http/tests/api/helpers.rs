@@ -8,13 +8,16 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use skinstack_core::service::accounts;
 use skinstack_core::{
-    Argon2Hasher, ClickRecorder, Email, FlushConfig, LedgerStore, MemoryStore, Password,
+    Argon2Hasher, ClickRecorder, Email, FlushConfig, LedgerStore, MemoryStore, Password, WebUrl,
 };
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::{ApiState, LoginLimits};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use tower::ServiceExt;
+
+/// Where the test app says its short links live.
+pub const PUBLIC_URL: &str = "https://skin.st";
 
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery";
@@ -33,9 +36,10 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub json: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
-fn hasher() -> Arc<Argon2Hasher> {
+pub fn hasher() -> Arc<Argon2Hasher> {
     // A tiny cost: the real parameters are tested in core; here only the flow matters.
     Arc::new(Argon2Hasher::with_cost(64, 1, 1).unwrap())
 }
@@ -62,8 +66,10 @@ impl TestApp {
     ) -> Self {
         let mut api = ApiState::new(store.clone())
             .with_hasher(hasher())
-            .with_login_limits(limits);
-        let mut router = Router::new();
+            .with_login_limits(limits)
+            .with_public_base_url(&WebUrl::parse(PUBLIC_URL).unwrap());
+        // As the reference server mounts them: the dashboard beside the API.
+        let mut router = Router::new().merge(skinstack_http::dashboard::router(api.clone()));
         if let Some(redirects) = redirects {
             api = api.with_redirect_metrics(redirects.metrics().clone());
             router = router
@@ -103,6 +109,7 @@ impl TestApp {
             headers,
             json,
             text,
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod behaviour;
 mod conversions;
+mod dashboard;
 mod helpers;
 mod hostile;
 mod matrix;

@@ -343,6 +343,20 @@ fn cases(w: &World) -> Vec<Case> {
             [401, 404, 403, 403, 403, 200],
         ),
         case(
+            M::GET,
+            "/v1/links/{id}/qr.svg",
+            format!("/v1/links/{}/qr.svg", w.link),
+            none,
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/links/{id}/qr.png",
+            format!("/v1/links/{}/qr.png?size=128", w.link),
+            none,
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
             M::PATCH,
             "/v1/links/{id}",
             format!("/v1/links/{}", w.link),

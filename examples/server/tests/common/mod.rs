@@ -190,6 +190,20 @@ pub async fn get_status(addr: std::net::SocketAddr, path: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// `http` expecting `expect`: the body as JSON (`Null` if it is not JSON).
+pub async fn json_of(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    expect: u16,
+) -> serde_json::Value {
+    let (status, _, body) = http(addr, method, path, token, body).await;
+    assert_eq!(status, expect, "{method} {path}: {body}");
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+}
+
 /// A TCP proxy in front of PostgreSQL that a test can cut (every connection dropped, new ones
 /// refused) and restore: the database "goes away" without touching the shared server.
 pub struct TcpProxy {

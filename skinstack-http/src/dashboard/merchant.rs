@@ -1,0 +1,127 @@
+//! The merchant's page: commissions owed, programs, products and the links that sell most.
+
+use super::influencer::commission_text;
+use super::layout::{self, count, dollars};
+use super::session::Viewer;
+use super::PageError;
+use crate::state::ApiState;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use skinstack_core::service::products::ProductFilter;
+use skinstack_core::service::statements;
+use skinstack_core::service::{products, profiles, programs, ServiceError};
+use skinstack_core::{Page, ProgramId};
+use std::collections::HashMap;
+
+/// Links shown in the top list.
+const TOP_LINKS: usize = 10;
+/// Products listed (the API pages through the rest).
+const PRODUCTS: u32 = 100;
+
+/// The merchant's home page.
+pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, PageError> {
+    let store = &*state.store;
+    let actor = &viewer.actor;
+    let merchant = match profiles::own_merchant(store, actor).await {
+        Ok(merchant) => merchant,
+        Err(ServiceError::NotFound(_)) => {
+            return Ok(layout::page(
+                "Welcome",
+                Some(viewer),
+                html! {
+                    section.card {
+                        h1 { "Welcome" }
+                        p { "Your account has no merchant profile yet. Create one with "
+                            code { "POST /v1/merchant" } "." }
+                    }
+                },
+            )
+            .into_response())
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let internal = |e: skinstack_core::Invalid| PageError::Internal(e.to_string());
+    let commissions = statements::merchant_commissions(store, actor).await?;
+    let mine = programs::list(store, actor, Page::new(100, None).map_err(internal)?).await?;
+    let catalogue = products::list(
+        store,
+        actor,
+        ProductFilter {
+            program: None,
+            category: None,
+            in_stock: None,
+            page: Page::new(PRODUCTS, None).map_err(internal)?,
+        },
+    )
+    .await?;
+    let top = statements::merchant_top_links(store, actor, TOP_LINKS).await?;
+    let program_names: HashMap<ProgramId, &str> =
+        mine.iter().map(|p| (p.id, p.name.as_str())).collect();
+    let body = html! {
+        section.hello {
+            h1 { (merchant.business_name.as_str()) }
+            p.muted { (merchant.website_url.as_str()) }
+        }
+        section.stats aria-label="Commissions" {
+            div.stat { span.label { "Owed" } span.value { (dollars(commissions.owed)) } span.hint { (dollars(commissions.pending)) " pending · " (dollars(commissions.approved)) " approved" } }
+            div.stat { span.label { "Paid" } span.value { (dollars(commissions.paid)) } span.hint { "commissions paid out" } }
+            div.stat { span.label { "Unattributed" } span.value { (dollars(commissions.unattributed_sales)) } span.hint { (count(commissions.unattributed_orders)) " orders without a link" } }
+        }
+        div.columns {
+            section.card {
+                h2 { "Programs" }
+                @if mine.is_empty() { p.muted { "No programs yet." } }
+                ul.plain {
+                    @for program in &mine {
+                        li {
+                            strong { (program.name.as_str()) }
+                            " · " (commission_text(program))
+                            " · " (program.cookie_window.days()) "-day window"
+                            @if !program.is_active { " " span.badge { "closed" } }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { "Top links" }
+                @if top.is_empty() {
+                    p.muted { "No sale has come through a link yet." }
+                } @else {
+                    table {
+                        thead { tr { th { "Link" } th.num { "Sales" } th.num { "Revenue" } th.num { "Commission" } } }
+                        tbody {
+                            @for link in &top {
+                                tr {
+                                    td { code { (link.slug.as_str()) } }
+                                    td.num { (count(link.conversions)) }
+                                    td.num { (dollars(link.revenue)) }
+                                    td.num { (dollars(link.commission)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "Products " span.muted { "(" (catalogue.len()) ")" } }
+            @if catalogue.is_empty() { p.muted { "No products yet." } }
+            @else {
+                table {
+                    thead { tr { th { "Product" } th { "Program" } th.num { "Price" } th { "Stock" } } }
+                    tbody {
+                        @for product in &catalogue {
+                            tr {
+                                td { (product.name.as_str()) }
+                                td { (product.program_id.and_then(|p| program_names.get(&p)).copied().unwrap_or("—")) }
+                                td.num { (dollars(product.price.amount())) }
+                                td { @if product.in_stock { "in stock" } @else { span.badge { "out" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(merchant.business_name.as_str(), Some(viewer), body).into_response())
+}

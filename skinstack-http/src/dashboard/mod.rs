@@ -1,0 +1,121 @@
+//! A server-rendered dashboard at `/dashboard`, for people rather than programs: influencers
+//! see their links (with copy buttons, QR codes, counters and 30-day charts), create links and
+//! follow their earnings; merchants see their programs, products, top links and the
+//! commissions they owe.
+//!
+//! Mount it like the API (before the `/{slug}` redirect router):
+//!
+//! ```no_run
+//! # fn app(api: skinstack_http::ApiState) -> axum::Router {
+//! axum::Router::new()
+//!     .merge(skinstack_http::api(api.clone()))
+//!     .merge(skinstack_http::dashboard::router(api))
+//! # }
+//! ```
+//!
+//! Pages are [maud] templates, so every interpolated string is escaped; charts are SVG drawn on
+//! the server; the one small script (copy buttons) and the stylesheet are embedded in the
+//! binary and served from `/dashboard/assets/`. Security: the session cookie is the API's
+//! session token in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` when the public URL is
+//! https); every form carries a CSRF token (derived from the session, or a double-submit
+//! cookie on the login form); a Content-Security-Policy forbids inline script; every read
+//! and write goes through the same core services, with the same ownership rules, as the API.
+
+mod assets;
+mod auth;
+mod chart;
+mod influencer;
+mod layout;
+mod merchant;
+mod page_error;
+mod session;
+
+pub use page_error::PageError;
+
+use crate::state::ApiState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use session::Viewer;
+use skinstack_core::Role;
+
+/// Where the dashboard lives.
+pub const BASE: &str = "/dashboard";
+
+/// No inline script or style, no plugins, no framing; images from here or `data:` only.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// The dashboard's router, over the same state as [`crate::api`], with the API's request ids,
+/// request log, metrics and body limit. It has no fallback, so it merges with the API and the
+/// redirect router.
+pub fn router(state: ApiState) -> Router {
+    let router = Router::new()
+        .route("/dashboard", get(home))
+        .route("/dashboard/", get(|| async { Redirect::to(BASE) }))
+        .route("/dashboard/login", get(auth::form).post(auth::login))
+        .route("/dashboard/logout", post(auth::logout))
+        .route("/dashboard/links", post(influencer::create_link))
+        .route("/dashboard/links/{id}", get(influencer::link_page))
+        .route("/dashboard/links/{id}/qr.svg", get(influencer::qr_svg))
+        .route("/dashboard/links/{id}/qr.png", get(influencer::qr_png))
+        .route("/dashboard/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(security_headers));
+    crate::observed(router, state)
+}
+
+/// Each role's home page; an administrator is pointed to the API.
+async fn home(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    query: Result<Query<influencer::HomeQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    match viewer.actor.role() {
+        Role::Influencer => {
+            // A mangled `?created=` only loses the highlight.
+            let query = query.map(|Query(q)| q).unwrap_or_default();
+            influencer::home(&state, &viewer, query, None).await
+        }
+        Role::Merchant => merchant::home(&state, &viewer).await,
+        Role::Admin => Ok(layout::page(
+            "Administration",
+            Some(&viewer),
+            maud::html! {
+                section.card {
+                    h1 { "Administration" }
+                    p { "Administrators work through the API: see " a href="/openapi.json" { "/openapi.json" } "." }
+                }
+            },
+        )
+        .into_response()),
+    }
+}
+
+/// Headers on every dashboard response: the CSP, no sniffing, no framing, no referrer beyond
+/// this origin, and no caching of pages (they show private figures).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,479 @@
+//! The dashboard through the router: login cookies, CSRF, ownership, CSP, escaping.
+
+use crate::helpers::*;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::json;
+
+/// The value of `name="csrf"` in the first form of `html`.
+fn csrf_in(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// `name=value` of the `Set-Cookie` for `name`, and the whole header.
+fn set_cookie(reply: &Reply, name: &str) -> (String, String) {
+    let header = reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no Set-Cookie for {name}: {:?}", reply.headers));
+    let pair = header.split(';').next().unwrap().to_owned();
+    (pair, header)
+}
+
+async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> Reply {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    app.send(request.body(Body::from(body)).unwrap()).await
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Registers `role` with a profile through the API and logs in through the dashboard's form:
+/// (session cookie pair, the login reply, email).
+async fn dashboard_login(app: &TestApp, role: &str) -> (String, Reply, String) {
+    let (token, _) = app.account(role).await;
+    let me = app.call(Method::GET, "/v1/me", Some(&token), None).await;
+    let email = me.json["email"].as_str().unwrap().to_owned();
+    match role {
+        "influencer" => {
+            app.create(&token, "/v1/influencer", influencer_profile())
+                .await
+        }
+        _ => app.create(&token, "/v1/merchant", merchant_profile()).await,
+    };
+    let form = get(app, "/dashboard/login", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
+    let csrf = csrf_in(&form.text);
+    let reply = post_form(
+        app,
+        "/dashboard/login",
+        Some(&login_cookie),
+        &[("email", &email), ("password", PASSWORD), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let (session, _) = set_cookie(&reply, "skinstack_session");
+    (session, reply, email)
+}
+
+/// A merchant with a program and a product named `product_name`: (token, program id).
+async fn shop(app: &TestApp, product_name: &str) -> (String, String) {
+    let (mer, _) = app.account("merchant").await;
+    app.create(&mer, "/v1/merchant", merchant_profile()).await;
+    let program = app.create(&mer, "/v1/programs", program_json()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut product = product_json(Some(&program));
+    product["name"] = json!(product_name);
+    app.create(&mer, "/v1/products", product).await;
+    (mer, program)
+}
+
+#[tokio::test]
+async fn logging_in_sets_an_http_only_lax_secure_session_cookie() {
+    let app = TestApp::memory();
+    let (_, reply, _) = dashboard_login(&app, "influencer").await;
+    assert_eq!(reply.headers[header::LOCATION], "/dashboard");
+    let (_, cookie) = set_cookie(&reply, "skinstack_session");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/dashboard"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    // The login form's one-time token is spent.
+    let (_, spent) = set_cookie(&reply, "skinstack_login_csrf");
+    assert!(spent.contains("Max-Age=0"), "{spent}");
+}
+
+#[tokio::test]
+async fn a_login_without_its_double_submit_cookie_is_refused() {
+    let app = TestApp::memory();
+    let form = get(&app, "/dashboard/login", None).await;
+    let csrf = csrf_in(&form.text);
+    let (token, _) = app.account("influencer").await;
+    let email = app
+        .call(Method::GET, "/v1/me", Some(&token), None)
+        .await
+        .json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fields = [
+        ("email", email.as_str()),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    let no_cookie = post_form(&app, "/dashboard/login", None, &fields).await;
+    assert_eq!(no_cookie.status, StatusCode::FORBIDDEN);
+    let other = post_form(
+        &app,
+        "/dashboard/login",
+        Some("skinstack_login_csrf=forged"),
+        &fields,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert!(other.headers.get(header::SET_COOKIE).is_none());
+    let wrong_password = post_form(
+        &app,
+        "/dashboard/login",
+        Some(&format!("skinstack_login_csrf={csrf}")),
+        &[
+            ("email", &email),
+            ("password", "not the password"),
+            ("csrf", &csrf),
+        ],
+    )
+    .await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong_password.text.contains("Wrong email or password."));
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::memory();
+    let (_, program) = shop(&app, "Serum").await;
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let token = session.split_once('=').unwrap().1.to_owned();
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let csrf = csrf_in(&home.text);
+
+    // Another session's token, a made-up one, none at all.
+    let (other_session, _, _) = dashboard_login(&app, "influencer").await;
+    let other_csrf = csrf_in(&get(&app, "/dashboard", Some(&other_session)).await.text);
+    for wrong in [other_csrf.as_str(), "AAAA", ""] {
+        let reply = post_form(
+            &app,
+            "/dashboard/links",
+            Some(&session),
+            &[
+                ("csrf", wrong),
+                ("program_id", &program),
+                ("slug", "sneaky"),
+            ],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "csrf {wrong:?}");
+    }
+    let missing = post_form(
+        &app,
+        "/dashboard/links",
+        Some(&session),
+        &[("program_id", &program)],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    let logout = post_form(
+        &app,
+        "/dashboard/logout",
+        Some(&session),
+        &[("csrf", "AAAA")],
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN);
+
+    // The session's cookie is an API session: the API shows nothing was made or ended.
+    let links = app.call(Method::GET, "/v1/links", Some(&token), None).await;
+    assert_eq!(links.status, StatusCode::OK, "the session still works");
+    assert_eq!(links.json.as_array().unwrap().len(), 0);
+
+    let made = post_form(
+        &app,
+        "/dashboard/links",
+        Some(&session),
+        &[
+            ("csrf", &csrf),
+            ("program_id", &program),
+            ("product_id", ""),
+            ("slug", "ana-dash"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let location = made.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.ends_with("#link-ana-dash"), "{location}");
+    let listed = get(&app, &location, Some(&session)).await;
+    assert!(
+        listed.text.contains("https://skin.st/ana-dash"),
+        "{}",
+        listed.text
+    );
+    assert!(listed
+        .text
+        .contains("Your new link <strong>ana-dash</strong> is ready"));
+
+    // A taken slug is shown on the form, not an error page.
+    let taken = post_form(
+        &app,
+        "/dashboard/links",
+        Some(&session),
+        &[
+            ("csrf", &csrf),
+            ("program_id", &program),
+            ("slug", "ana-dash"),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(
+        taken.text.contains("slug is already taken"),
+        "{}",
+        taken.text
+    );
+
+    let out = post_form(
+        &app,
+        "/dashboard/logout",
+        Some(&session),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let (_, cleared) = set_cookie(&out, "skinstack_session");
+    assert!(cleared.contains("Max-Age=0"));
+    let after = app.call(Method::GET, "/v1/links", Some(&token), None).await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "logout ends the session itself"
+    );
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.headers[header::LOCATION], "/dashboard/login");
+}
+
+#[tokio::test]
+async fn another_influencers_link_is_not_found() {
+    let app = TestApp::memory();
+    let (_, program) = shop(&app, "Serum").await;
+    let (inf, _) = app.account("influencer").await;
+    app.create(&inf, "/v1/influencer", influencer_profile())
+        .await;
+    let theirs = app
+        .create(&inf, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let mine = app
+        .create(
+            session.split_once('=').unwrap().1,
+            "/v1/links",
+            json!({"program_id": program}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in ["", "/qr.svg", "/qr.png"] {
+        let reply = get(
+            &app,
+            &format!("/dashboard/links/{theirs}{path}"),
+            Some(&session),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        let reply = get(
+            &app,
+            &format!("/dashboard/links/{mine}{path}"),
+            Some(&session),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+    }
+    let page = get(&app, &format!("/dashboard/links/{mine}"), Some(&session)).await;
+    assert_eq!(page.text.matches("<svg").count(), 3, "three daily charts");
+    assert_eq!(
+        get(&app, "/dashboard/links/not-a-uuid", Some(&session))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let (merchant_session, _, _) = dashboard_login(&app, "merchant").await;
+    let reply = get(
+        &app,
+        &format!("/dashboard/links/{mine}"),
+        Some(&merchant_session),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // Without a session: to the login form.
+    let reply = get(&app, &format!("/dashboard/links/{mine}"), None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn every_page_carries_a_csp_without_inline_script_and_assets_are_served() {
+    let app = TestApp::memory();
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    for (path, cookie) in [
+        ("/dashboard/login", None),
+        ("/dashboard", Some(session.as_str())),
+        (
+            "/dashboard/links/00000000-0000-0000-0000-000000000000",
+            Some(session.as_str()),
+        ),
+    ] {
+        let reply = get(&app, path, cookie).await;
+        let csp = reply.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(!reply.text.contains("<script>"), "{path}: no inline script");
+        assert!(!reply.text.contains("style=\""), "{path}: no inline style");
+    }
+    let css = get(&app, "/dashboard/assets/app-1.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let js = get(&app, "/dashboard/assets/app-1.js", None).await;
+    assert!(js.text.contains("data-copy"));
+    assert_eq!(
+        get(&app, "/dashboard/assets/../Cargo.toml", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Dashboard requests carry request ids and are counted like the API's.
+    assert!(js.headers.contains_key("x-request-id"));
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains(r#"skinstack_http_requests_total{method="GET",route="/dashboard/links/{id}",status="404"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn merchant_strings_are_escaped_on_every_page() {
+    let app = TestApp::memory();
+    let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    let (_, program) = shop(&app, hostile).await;
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert!(
+        home.text
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img"),
+        "{}",
+        home.text
+    );
+    assert!(!home.text.contains("<script>alert") && !home.text.contains("<img src=x"));
+    assert!(home.text.contains(&program), "the program is offered");
+
+    // The merchant's own page lists the same product, escaped too.
+    let (mer_token, _) = app.account("merchant").await;
+    let email = app
+        .call(Method::GET, "/v1/me", Some(&mer_token), None)
+        .await
+        .json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut profile = merchant_profile();
+    profile["business_name"] = json!("<b>Bold & Co</b>");
+    app.create(&mer_token, "/v1/merchant", profile).await;
+    let own_program = app.create(&mer_token, "/v1/programs", program_json()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut product = product_json(Some(&own_program));
+    product["name"] = json!(hostile);
+    app.create(&mer_token, "/v1/products", product).await;
+    let merchant_session = session_for(&app, &email).await;
+    let page = get(&app, "/dashboard", Some(&merchant_session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("&lt;b&gt;Bold &amp; Co&lt;/b&gt;"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("&lt;script&gt;alert(1)"));
+    assert!(!page.text.contains("<script>alert") && !page.text.contains("<b>Bold"));
+    assert!(page.text.contains("Top links") && page.text.contains("Glow Ambassadors"));
+}
+
+#[tokio::test]
+async fn accounts_without_a_profile_and_administrators_get_a_page_not_an_error() {
+    let app = TestApp::memory();
+    for role in ["influencer", "merchant"] {
+        let (token, _) = app.account(role).await;
+        let email = app
+            .call(Method::GET, "/v1/me", Some(&token), None)
+            .await
+            .json["email"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let session = session_for(&app, &email).await;
+        let home = get(&app, "/dashboard", Some(&session)).await;
+        assert_eq!(home.status, StatusCode::OK, "{role}");
+        assert!(
+            home.text.contains(&format!("no {role} profile yet")),
+            "{}",
+            home.text
+        );
+    }
+    let (_, _, admin_email) = app.admin().await;
+    let session = session_for(&app, &admin_email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text.contains("Administrators work through the API"));
+}
+
+/// Logs `email` in through the dashboard's form: the session cookie pair.
+async fn session_for(app: &TestApp, email: &str) -> String {
+    let form = get(app, "/dashboard/login", None).await;
+    let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
+    let csrf = csrf_in(&form.text);
+    let reply = post_form(
+        app,
+        "/dashboard/login",
+        Some(&login_cookie),
+        &[("email", email), ("password", PASSWORD), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    set_cookie(&reply, "skinstack_session").0
+}
