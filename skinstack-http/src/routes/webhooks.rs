@@ -3,7 +3,7 @@
 //! key the shop signs them with (write-only: no route returns it).
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, Json, WriteOnly};
 use crate::state::ApiState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -145,7 +145,8 @@ async fn shopify_webhook(
 pub struct WebhookSecretRequest {
     /// The key Shopify signs the shop's webhooks with (Settings › Notifications › Webhooks, or
     /// the app's client secret). Stored encrypted, never returned.
-    pub secret: String,
+    #[schema(value_type = String)]
+    pub secret: WriteOnly,
 }
 
 /// Sets the caller's merchant's Shopify webhook secret.

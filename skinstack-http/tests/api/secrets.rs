@@ -211,6 +211,8 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
     .unwrap();
     let login: skinstack_http::routes::auth::LoginRequest =
         serde_json::from_value(json!({"email": "a@example.com", "password": m.marker})).unwrap();
+    let set_webhook: skinstack_http::routes::webhooks::WebhookSecretRequest =
+        serde_json::from_value(json!({"secret": m.webhook_secret})).unwrap();
     let session = skinstack_http::routes::auth::LoginResponse {
         token: m.marker.clone(),
         token_type: "Bearer",
@@ -224,7 +226,7 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
         },
     };
     let debug = format!(
-        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?} {session:?}"
+        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?} {session:?} {set_webhook:?}"
     );
     assert!(!debug.contains(&m.marker), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
