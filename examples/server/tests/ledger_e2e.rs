@@ -9,7 +9,7 @@
 mod common;
 
 use chrono::{Duration, SubsecRound, Utc};
-use common::{block_on, FreshDatabase, SECRET_KEY};
+use common::{block_on, cli_lines, FreshDatabase, SECRET_KEY};
 use rust_decimal::Decimal;
 use skinstack_core::ledger::{ConversionStatus, LedgerQueries, WebhookSecrets};
 use skinstack_core::repo::{InfluencerRepo, LinkRepo, MerchantRepo};
@@ -19,26 +19,6 @@ use skinstack_core::testkit::ledger::assert_totals_match_ledger;
 use skinstack_core::testkit::{new_link, Fixture};
 use skinstack_core::{Click, ClickSink, Secret};
 use skinstack_pg::{Cipher, PgStore, MIGRATOR};
-use std::process::Command;
-
-fn server(database_url: &str, args: &[&str]) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
-        .env("DATABASE_URL", database_url)
-        .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
 
 #[test]
 fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
@@ -108,16 +88,16 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
 
         // A month and a day later the hold has passed.
         let later = (now + Duration::days(31)).to_rfc3339();
-        let lines = server(&url, &["approve-due", "--as-of", &later]);
+        let lines = cli_lines(&url, &["approve-due", "--as-of", &later]);
         assert_eq!(lines, vec![format!("approved 1 conversion as of {later}")]);
         assert_eq!(
-            server(&url, &["approve-due", "--as-of", &later])[0],
+            cli_lines(&url, &["approve-due", "--as-of", &later])[0],
             format!("approved 0 conversions as of {later}")
         );
         check("approval").await;
 
         let out = out_dir.to_str().unwrap();
-        let lines = server(
+        let lines = cli_lines(
             &url,
             &[
                 "payouts", "create", "--min", "5.00", "--out", out, "--as-of", &later,
@@ -156,7 +136,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         check("the payout").await;
 
         // Nothing is paid twice.
-        let again = server(
+        let again = cli_lines(
             &url,
             &[
                 "payouts", "create", "--min", "5.00", "--out", out, "--as-of", &later,
@@ -200,7 +180,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         check("the refund after the payout").await;
 
         // The debt is carried, reported, and not paid.
-        let carried = server(
+        let carried = cli_lines(
             &url,
             &[
                 "payouts", "create", "--min", "0.01", "--out", out, "--as-of", &later,
@@ -214,7 +194,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
                 f.influencer.id
             )
         );
-        let listed = server(&url, &["payouts", "list"]);
+        let listed = cli_lines(&url, &["payouts", "list"]);
         assert_eq!(listed.len(), 1);
         assert!(
             listed[0].contains(" 1 payout 6.48 USD (minimum 5.00)"),

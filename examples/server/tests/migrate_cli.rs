@@ -5,31 +5,7 @@
 
 mod common;
 
-use common::FreshDatabase;
-use std::process::{Command, Output};
-
-fn server(database_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
-        .env("DATABASE_URL", database_url)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Stdout of a successful run, as lines.
-fn ok_lines(database_url: &str, args: &[&str]) -> Vec<String> {
-    let out = server(database_url, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use common::{cli, cli_lines, FreshDatabase};
 
 /// Every migration by version; the ledger is numbered from 20, leaving room below it.
 const MIGRATIONS: [(i64, &str); 12] = [
@@ -61,7 +37,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     let url = db.url.as_str();
 
     assert_eq!(
-        ok_lines(url, &["migrate", "status"]),
+        cli_lines(url, &["migrate", "status"]),
         status_lines(["pending"; 12])
     );
 
@@ -69,18 +45,18 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         .iter()
         .map(|(v, name)| format!("applied {v} {name}"))
         .collect();
-    assert_eq!(ok_lines(url, &["migrate", "up"]), applied);
+    assert_eq!(cli_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
-        ok_lines(url, &["migrate", "status"]),
+        cli_lines(url, &["migrate", "status"]),
         status_lines(["applied"; 12])
     );
     assert_eq!(
-        ok_lines(url, &["migrate", "up"]),
+        cli_lines(url, &["migrate", "up"]),
         vec!["nothing to apply: all 12 migrations are applied"]
     );
 
     assert_eq!(
-        ok_lines(url, &["migrate", "down", "--to", "3"]),
+        cli_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
             "reverted 21 merchant_api_keys",
             "reverted 20 commission_ledger",
@@ -94,7 +70,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         ]
     );
     assert_eq!(
-        ok_lines(url, &["migrate", "status"]),
+        cli_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
             "pending", "pending", "pending", "pending"
@@ -103,11 +79,11 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     // Without --to, only the latest applied migration is reverted.
     assert_eq!(
-        ok_lines(url, &["migrate", "down"]),
+        cli_lines(url, &["migrate", "down"]),
         vec!["reverted 3 merchants"]
     );
     assert_eq!(
-        ok_lines(url, &["migrate", "up"]),
+        cli_lines(url, &["migrate", "up"]),
         vec![
             "applied 3 merchants",
             "applied 4 programs",
@@ -125,7 +101,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
 /// Exits non-zero with exactly one line on stderr and no panic.
 fn assert_one_line_failure(database_url: &str) -> String {
-    let out = server(database_url, &["migrate", "status"]);
+    let out = cli(database_url, &["migrate", "status"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

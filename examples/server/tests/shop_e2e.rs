@@ -10,7 +10,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{block_on, FreshDatabase, Server, SECRET_KEY};
+use common::{block_on, cli_lines, FreshDatabase, Server, SECRET_KEY};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use skinstack_core::ledger::{ConversionFilter, ConversionPage, LedgerQueries};
@@ -19,7 +19,6 @@ use skinstack_core::testkit::ledger::assert_totals_match_ledger;
 use skinstack_core::{InfluencerId, LinkId, MerchantId, Secret};
 use skinstack_pg::{Cipher, PgStore};
 use std::net::SocketAddr;
-use std::process::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -269,25 +268,6 @@ async fn signed(addr: SocketAddr, shop: &Shop, topic: &str, body: &str) -> Answe
     webhook(addr, &merchant, Some(topic), Some(&hmac), body.as_bytes()).await
 }
 
-fn run(database_url: &str, args: &[&str]) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
-        .env("DATABASE_URL", database_url)
-        .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 async fn store(url: &str) -> PgStore {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     PgStore::new(pool, Some(Cipher::from_key_base64(SECRET_KEY).unwrap()))
@@ -426,12 +406,12 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         // Nothing is due before the hold ends; 31 days later it is.
         let today = Utc::now().to_rfc3339();
         assert_eq!(
-            run(&url, &["approve-due", "--as-of", &today]),
+            cli_lines(&url, &["approve-due", "--as-of", &today]),
             vec![format!("approved 0 conversions as of {today}")]
         );
         let later = (Utc::now() + Duration::days(31)).to_rfc3339();
         assert_eq!(
-            run(&url, &["approve-due", "--as-of", &later]),
+            cli_lines(&url, &["approve-due", "--as-of", &later]),
             vec![format!("approved 1 conversion as of {later}")]
         );
         let summary = pg.earnings_summary(ana.influencer).await.unwrap();
@@ -445,7 +425,7 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         let args = [
             "payouts", "create", "--min", "50.00", "--out", &out, "--as-of", &later,
         ];
-        let lines = run(&url, &args);
+        let lines = cli_lines(&url, &args);
         assert!(lines[0].ends_with(": 1 payout, 64.00 USD"), "{lines:?}");
         let file = lines[1].strip_prefix("wrote ").unwrap();
         assert!(file.ends_with("-paypal.csv"), "{file}");
@@ -461,7 +441,7 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
             ana.influencer
         );
         assert!(rows[1].starts_with(&prefix), "{csv}");
-        assert_eq!(run(&url, &args), vec!["nothing to pay"]);
+        assert_eq!(cli_lines(&url, &args), vec!["nothing to pay"]);
         assert_eq!(
             shown(addr, &ana).await,
             Shown {
@@ -513,7 +493,7 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         exact("the refund after the payout").await;
 
         // The debt is carried to the next payout, not paid.
-        let lines = run(
+        let lines = cli_lines(
             &url,
             &[
                 "payouts", "create", "--min", "0.01", "--out", &out, "--as-of", &later,

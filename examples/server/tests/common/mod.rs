@@ -71,6 +71,31 @@ pub struct Server {
 }
 
 /// The key the process tests give servers and stores alike.
+/// Runs `skinstack-server args` against `database_url` (with [`SECRET_KEY`]) to its end.
+pub fn cli(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
+        .env("DATABASE_URL", database_url)
+        .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a run of [`cli`] that must succeed, as lines.
+pub fn cli_lines(database_url: &str, args: &[&str]) -> Vec<String> {
+    let out = cli(database_url, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 pub const SECRET_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 impl Server {
