@@ -87,8 +87,8 @@ fn csrf_matches(session_token: &str, presented: &str) -> bool {
 
 /// Whether two secrets are equal, in time independent of where they differ.
 pub(super) fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// The value of cookie `name`, if the request has it.
