@@ -296,6 +296,8 @@ pub struct DailyLinkStats {
     pub revenue: Decimal,
     /// Their gross commission net of reversals.
     pub commission: Decimal,
+    /// The influencer's share of that commission, net of reversals.
+    pub earnings: Decimal,
 }
 
 /// Which of a merchant's conversions to list.
@@ -418,8 +420,8 @@ pub trait LedgerQueries: Send + Sync {
     /// The merchant's commissions.
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions>;
     /// One row per UTC day from `from` to `to` (inclusive; empty if `to < from`), zeros
-    /// included. Clicks count by click time; conversions, revenue and commission by order
-    /// time, net of refunds and reversals recorded so far.
+    /// included. Clicks count by click time; conversions, revenue, commission and earnings by
+    /// order time, net of refunds and reversals recorded so far.
     async fn link_daily_stats(
         &self,
         link: LinkId,

@@ -749,7 +749,7 @@ impl LedgerQueries for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> RepoResult<Vec<DailyLinkStats>> {
-        let rows: Vec<(NaiveDate, i64, i64, Decimal, Decimal)> = sqlx::query_as(
+        let rows: Vec<(NaiveDate, i64, i64, Decimal, Decimal, Decimal)> = sqlx::query_as(
             "WITH days AS ( \
                  SELECT d::date AS day FROM generate_series($2::date, $3::date, interval '1 day') d), \
              clicked AS ( \
@@ -761,14 +761,16 @@ impl LedgerQueries for PgStore {
              converted AS ( \
                  SELECT (c.ordered_at AT TIME ZONE 'UTC')::date AS day, \
                         count(*) FILTER (WHERE e.kind = 'accrued') AS n, \
-                        sum(e.sales) AS revenue, sum(e.gross) AS commission \
+                        sum(e.sales) AS revenue, sum(e.gross) AS commission, \
+                        sum(e.influencer_earnings) AS earnings \
                  FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
                  WHERE e.link_id = $1 AND e.kind IN ('accrued', 'reversed') \
                    AND c.ordered_at >= ($2::date)::timestamp AT TIME ZONE 'UTC' \
                    AND c.ordered_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC' \
                  GROUP BY 1) \
              SELECT days.day, COALESCE(clicked.n, 0), COALESCE(converted.n, 0), \
-                    COALESCE(converted.revenue, 0), COALESCE(converted.commission, 0) \
+                    COALESCE(converted.revenue, 0), COALESCE(converted.commission, 0), \
+                    COALESCE(converted.earnings, 0) \
              FROM days LEFT JOIN clicked USING (day) LEFT JOIN converted USING (day) \
              ORDER BY days.day",
         )
@@ -781,12 +783,13 @@ impl LedgerQueries for PgStore {
         Ok(rows
             .into_iter()
             .map(
-                |(day, clicks, conversions, revenue, commission)| DailyLinkStats {
+                |(day, clicks, conversions, revenue, commission, earnings)| DailyLinkStats {
                     day,
                     clicks,
                     conversions,
                     revenue,
                     commission,
+                    earnings,
                 },
             )
             .collect())

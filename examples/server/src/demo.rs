@@ -1,16 +1,51 @@
 //! Demo data for the in-memory store: a merchant with a program and a product, an influencer,
-//! and a short link, so a fresh clone has something to click.
+//! and a short link with three weeks of clicks and orders, so a fresh clone has something to
+//! click and a dashboard with pending and approved earnings to look at.
 
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
+use skinstack_core::service::conversions::{
+    approve_due, record_conversion, record_refund, ConversionError, RecordConversion, RecordRefund,
+};
 use skinstack_core::service::links::{create_link, CreateLink, LinkError};
 use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
-    Category, Commission, CommissionRate, CookieWindow, Description, Email, ExternalId, FeeRate,
-    Handle, MemoryStore, Money, Name, Network, NewInfluencer, NewMerchant, NewProduct, NewProgram,
-    NewUser, PasswordHash, PayoutSettings, RepoError, Role, Slug, SlugPolicy, TrackingLink, Utm,
-    WebUrl,
+    Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
+    Email, ExternalId, FeeRate, Handle, HoldDays, MemoryStore, MerchantId, Money, Name, Network,
+    NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash, PayoutSettings,
+    RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
 };
-use skinstack_core::{InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo};
+use skinstack_core::{
+    ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
+};
+use uuid::Uuid;
+
+/// Human clicks on the demo link per day, from 20 days ago (first) to today (last).
+const DAILY_CLICKS: [i64; 21] = [
+    3, 5, 2, 6, 4, 8, 5, 3, 7, 9, 4, 6, 5, 11, 8, 6, 4, 7, 9, 5, 2,
+];
+/// The demo orders, each a few minutes after the first click of its day: (days ago, subtotal in
+/// cents; the serum is 38.50).
+const ORDERS: [(i64, i64); 11] = [
+    (18, 3850),
+    (16, 7700),
+    (14, 3850),
+    (12, 11550),
+    (10, 3850),
+    (8, 7700),
+    (6, 3850),
+    (5, 7700),
+    (3, 3850),
+    (2, 3850),
+    (1, 7700),
+];
+/// One of them partly refunded two days later: (index in [`ORDERS`], cents).
+const REFUND: (usize, i64) = (3, 3850);
+/// The demo program's hold, short enough that the older orders are approved by now.
+const HOLD_DAYS: i64 = 7;
+/// What the demo shoppers browse with (a person's browser, so their clicks count).
+const SHOPPER_AGENT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+     AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 340.0.0.22.109";
 
 /// Why the demo data could not be created (only a bug in this file can cause it).
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +62,9 @@ pub enum DemoError {
     /// The demo password could not be hashed.
     #[error(transparent)]
     Hash(#[from] skinstack_core::auth::HashError),
+    /// A demo order or refund was refused.
+    #[error(transparent)]
+    Conversion(#[from] ConversionError),
 }
 
 fn field<T>(
@@ -36,8 +74,9 @@ fn field<T>(
     Ok(parsed.map_err(|reason| skinstack_core::ValidationError::new(name, reason))?)
 }
 
-/// Creates the demo cast and returns the demo link (slug `glow-demo`). The two demo accounts
-/// log in with `password`; without one they cannot log in at all.
+/// Creates the demo cast and returns the demo link (slug `glow-demo`), with its clicks and
+/// orders of the last three weeks. The two demo accounts log in with `password`; without one
+/// they cannot log in at all.
 pub async fn seed(
     store: &MemoryStore,
     password: Option<Password>,
@@ -119,10 +158,14 @@ pub async fn seed(
             in_stock: true,
         })
         .await?;
+    store
+        .set_program_hold_days(program.id, field("hold_days", HoldDays::new(HOLD_DAYS))?)
+        .await?;
+    let now = Utc::now();
     let link = create_link(
         store,
         &SlugPolicy::default(),
-        chrono::Utc::now(),
+        now - Duration::days(DAILY_CLICKS.len() as i64),
         CreateLink {
             influencer_id: influencer.id,
             program_id: program.id,
@@ -135,5 +178,124 @@ pub async fn seed(
         },
     )
     .await?;
+    history(store, &link, merchant.id, now).await?;
     Ok(link)
+}
+
+/// The demo link's last three weeks, through the same core calls a shop's webhooks and the
+/// redirect make: clicks, orders credited by their click ids, a partial refund, and the
+/// approval of the orders whose hold has passed — every total follows from those.
+async fn history(
+    store: &MemoryStore,
+    link: &TrackingLink,
+    merchant: MerchantId,
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    let mut first_click_of = Vec::with_capacity(DAILY_CLICKS.len());
+    let mut clicks = Vec::new();
+    for (days_ago, count) in (0..DAILY_CLICKS.len() as i64).rev().zip(DAILY_CLICKS) {
+        for i in 0..count {
+            // Spread over the day before `now`, the first click latest.
+            let at = now - Duration::days(days_ago) - Duration::minutes(40 + 97 * i);
+            let click = click_at(link, at);
+            if i == 0 {
+                first_click_of.push((days_ago, click.id, click.at));
+            }
+            clicks.push(click);
+        }
+    }
+    store.record_clicks(&clicks).await?;
+    let refunded_order = ORDERS[REFUND.0];
+    for (days_ago, cents) in ORDERS {
+        let Some(&(_, click_id, clicked_at)) = first_click_of.iter().find(|c| c.0 == days_ago)
+        else {
+            continue;
+        };
+        let ordered_at = clicked_at + Duration::minutes(25);
+        let order_id = field("order_id", ShopRef::parse(&format!("demo-{days_ago}")))?;
+        record_conversion(
+            store,
+            ordered_at + Duration::minutes(2),
+            RecordConversion {
+                merchant_id: merchant,
+                order_id: order_id.clone(),
+                amount: field("amount", Money::new(Decimal::new(cents, 2)))?,
+                currency: Currency::USD,
+                ordered_at,
+                click_id: Some(click_id),
+                coupon_code: None,
+                product_external_ids: vec![field("product", ExternalId::parse("demo-serum"))?],
+            },
+        )
+        .await?;
+        if (days_ago, cents) == refunded_order {
+            record_refund(
+                store,
+                ordered_at + Duration::days(2),
+                RecordRefund {
+                    merchant_id: merchant,
+                    order_id,
+                    refund_id: field("refund_id", ShopRef::parse("demo-refund-1"))?,
+                    amount: field("amount", Money::new(Decimal::new(REFUND.1, 2)))?,
+                },
+            )
+            .await?;
+        }
+    }
+    approve_due(store, now).await?;
+    Ok(())
+}
+
+/// A shopper's click on `link` at `at` (to the millisecond, as click ids are).
+fn click_at(link: &TrackingLink, at: DateTime<Utc>) -> Click {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+    let id = ClickId::from_uuid(Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        millis / 1000,
+        u32::try_from(millis % 1000).unwrap_or_default() * 1_000_000,
+    )));
+    let mut click = Click::new(
+        link.id,
+        None,
+        Some(SHOPPER_AGENT),
+        Some("https://www.instagram.com/"),
+    );
+    click.id = id;
+    click.at = id.issued_at();
+    click
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skinstack_core::{LedgerQueries, LinkRepo};
+
+    /// The dashboard's demo: every click counted, each order credited to the link, the orders
+    /// past their 7-day hold approved and the rest pending, the refund taken off.
+    #[tokio::test]
+    async fn the_demo_link_has_three_weeks_of_clicks_and_earnings() {
+        let store = MemoryStore::new();
+        let link = seed(&store, None).await.unwrap();
+        let link = store.link_by_id(link.id).await.unwrap();
+        assert_eq!(link.total_clicks, DAILY_CLICKS.iter().sum::<i64>());
+        assert_eq!(link.total_conversions, 11);
+        // 17 serums of 38.50, one refunded.
+        assert_eq!(link.total_revenue, Decimal::new(61600, 2));
+        // 20 % of that, less the platform's 20 % of it: 6.16 a serum.
+        let earned = store.earnings_summary(link.influencer_id).await.unwrap();
+        assert_eq!(earned.approved, Decimal::new(5544, 2), "orders 8+ days old");
+        assert_eq!(
+            earned.pending,
+            Decimal::new(4312, 2),
+            "orders up to 6 days old"
+        );
+        let today = Utc::now().date_naive();
+        let days = store
+            .link_daily_stats(link.id, today - Duration::days(29), today)
+            .await
+            .unwrap();
+        let earnings: Decimal = days.iter().map(|d| d.earnings).sum();
+        assert_eq!(earnings, Decimal::new(9856, 2));
+        assert_eq!(days.iter().filter(|d| d.conversions > 0).count(), 11);
+    }
 }

@@ -4,8 +4,8 @@
 //!
 //! The demo influencer logs in, creates a link to a local shop, sees it listed, opens its QR
 //! code, follows the short link to the shop's page (which records the query string it got)
-//! and finds the click counted, then logs out; the demo merchant logs in and sees the brand's
-//! page. Screenshots at phone and laptop sizes go to `target/browser-test/`. A missing Chromium fails the test: it is never skipped.
+//! and finds the click counted, opens the demo link's charts, then logs out; the demo merchant
+//! logs in and sees the brand's page. Screenshots at phone and laptop sizes go to `target/browser-test/`. A missing Chromium fails the test: it is never skipped.
 
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
@@ -289,8 +289,14 @@ async fn drive(
     log_in(client, DEMO_INFLUENCER).await;
     let greeting = text_of(client, ".hello h1").await;
     assert_eq!(greeting, "Hi, Ana Glow");
-    // The demo link is there already.
+    // The demo link is there already, with three weeks of orders: those past their 7-day
+    // hold approved, the others pending (the influencer's share, 6.16 a serum).
     text_of(client, "#link-glow-demo").await;
+    let earnings = text_of(client, "section.stats").await;
+    assert!(
+        earnings.contains("$43.12") && earnings.contains("$55.44"),
+        "{earnings}"
+    );
 
     // A new link to the local shop's serum.
     client
@@ -371,7 +377,7 @@ async fn drive(
         .find_all(Locator::Css("figure.chart svg"))
         .await
         .unwrap();
-    assert_eq!(charts.len(), 3, "clicks, conversions and commission charts");
+    assert_eq!(charts.len(), 3, "clicks, conversions and earnings charts");
 
     // A shopper follows the short link to the shop, with UTM parameters and a click id.
     client.goto(&short).await.unwrap();
@@ -418,6 +424,23 @@ async fn drive(
     text_of(client, "figure.chart").await;
     screenshot(client, out, "link-laptop", 1280, 860).await;
     screenshot(client, out, "link-phone", 390, 844).await;
+
+    // The demo link's page: its three weeks, charted.
+    client.goto(&format!("{base}/dashboard")).await.unwrap();
+    client
+        .find(Locator::Css("#link-glow-demo a.more"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let charts = text_of(client, ".charts").await;
+    assert!(
+        charts.contains("Your earnings $98.56"),
+        "all of the demo's earnings in the last 30 days: {charts}"
+    );
+    screenshot(client, out, "demo-link-laptop", 1280, 860).await;
+    screenshot(client, out, "demo-link-phone", 390, 844).await;
 
     // Logging out ends the session; the demo merchant sees the brand's side.
     client

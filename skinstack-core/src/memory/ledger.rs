@@ -530,6 +530,7 @@ impl LedgerQueries for MemoryStore {
                 conversions: 0,
                 revenue: Decimal::ZERO,
                 commission: Decimal::ZERO,
+                earnings: Decimal::ZERO,
             })
             .collect();
         let len = days.len();
@@ -538,37 +539,31 @@ impl LedgerQueries for MemoryStore {
                 .ok()
                 .filter(|i| *i < len)
         };
-        let click_days: Vec<NaiveDate> = state
-            .clicks
-            .values()
-            .filter(|c| c.link_id == link && !c.is_bot)
-            .map(|c| c.at.date_naive())
-            .collect();
-        let mut updates: Vec<(usize, i64, i64, Decimal, Decimal)> = Vec::new();
-        for day in click_days {
-            if let Some(i) = slot(day) {
-                updates.push((i, 1, 0, Decimal::ZERO, Decimal::ZERO));
+        for click in state.clicks.values() {
+            if click.link_id != link || click.is_bot {
+                continue;
+            }
+            if let Some(i) = slot(click.at.date_naive()) {
+                days[i].clicks += 1;
             }
         }
         for e in state.ledger.events.iter().filter(|e| e.link_id == link) {
+            let conversions = match e.kind {
+                EventKind::Accrued => 1,
+                EventKind::Reversed => 0,
+                _ => continue,
+            };
             let Some(conversion) = state.ledger.conversions.get(&e.conversion_id) else {
                 continue;
             };
             let Some(i) = slot(conversion.ordered_at.date_naive()) else {
                 continue;
             };
-            match e.kind {
-                EventKind::Accrued => updates.push((i, 0, 1, e.sales, e.split.gross)),
-                EventKind::Reversed => updates.push((i, 0, 0, e.sales, e.split.gross)),
-                _ => {}
-            }
-        }
-        for (i, clicks, conversions, revenue, commission) in updates {
             let d = &mut days[i];
-            d.clicks += clicks;
             d.conversions += conversions;
-            d.revenue += revenue;
-            d.commission += commission;
+            d.revenue += e.sales;
+            d.commission += e.split.gross;
+            d.earnings += e.split.influencer_earnings;
         }
         Ok(days)
     }

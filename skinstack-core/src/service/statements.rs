@@ -85,8 +85,8 @@ where
     Ok(store.conversions_by_influencer(influencer.id, page).await?)
 }
 
-/// One row per day of `range` for the actor's link `link`: clicks, conversions, revenue and
-/// commission. Someone else's link is `NotFound`.
+/// One row per day of `range` for the actor's link `link`: clicks, conversions, revenue,
+/// commission and the influencer's earnings. Someone else's link is `NotFound`.
 pub async fn link_daily_series<S>(
     store: &S,
     actor: &Actor,

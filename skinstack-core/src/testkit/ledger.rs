@@ -784,6 +784,15 @@ pub mod cases {
         record_refund(store, day(5), refund(&f, "d-2", "dr-1", cents(1000)))
             .await
             .unwrap();
+        // 20 % of 19.99 is 4.00 (fee 0.80, earnings 3.20); refunding 7.77 of it later takes
+        // back round(0.80 × 7.77 / 19.99) = 0.31 of the fee and round(3.20 × …) = 1.24 of the
+        // earnings.
+        let mut o = order(&f, "d-3", cents(1999), day(1));
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        record_conversion(store, day(1), o).await.unwrap();
+        record_refund(store, day(6), refund(&f, "d-3", "dr-2", cents(777)))
+            .await
+            .unwrap();
         let from = day(-1).date_naive();
         let stats = store
             .link_daily_stats(link.id, from, day(4).date_naive())
@@ -793,16 +802,24 @@ pub mod cases {
         assert_eq!(stats[0].day, from);
         let row = |n: usize| {
             let s = stats[n];
-            (s.clicks, s.conversions, s.revenue, s.commission)
+            (s.clicks, s.conversions, s.revenue, s.commission, s.earnings)
         };
-        assert_eq!(row(0), (0, 0, Decimal::ZERO, Decimal::ZERO));
-        assert_eq!(row(1), (2, 0, Decimal::ZERO, Decimal::ZERO));
-        assert_eq!(row(3), (1, 1, Decimal::new(5000, 2), Decimal::new(1000, 2)));
+        let zero = Decimal::ZERO;
+        let c = |n: i64| Decimal::new(n, 2);
+        assert_eq!(row(0), (0, 0, zero, zero, zero));
+        assert_eq!(row(1), (2, 0, zero, zero, zero));
+        assert_eq!(
+            row(2),
+            (0, 1, c(1222), c(245), c(196)),
+            "net of the later partial refund"
+        );
+        assert_eq!(row(3), (1, 1, c(5000), c(1000), c(800)));
         assert_eq!(
             row(4),
-            (0, 1, Decimal::new(1000, 2), Decimal::new(200, 2)),
+            (0, 1, c(1000), c(200), c(160)),
             "net of the later refund"
         );
+        assert_eq!(row(5), (0, 0, zero, zero, zero));
         let l = store.link_by_id(link.id).await.unwrap();
         assert_eq!(stats.iter().map(|s| s.clicks).sum::<i64>(), l.total_clicks);
         assert_eq!(
@@ -816,6 +833,11 @@ pub mod cases {
         assert_eq!(
             stats.iter().map(|s| s.commission).sum::<Decimal>(),
             l.total_commission
+        );
+        let earned = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(
+            stats.iter().map(|s| s.earnings).sum::<Decimal>(),
+            earned.balance
         );
         assert!(store
             .link_daily_stats(link.id, day(4).date_naive(), day(3).date_naive())

@@ -13,23 +13,24 @@ const HEIGHT: f64 = 100.0;
 /// Headroom above the best day's bar.
 const TOP: f64 = 10.0;
 
-/// One panel per measure — clicks, conversions, commission — over the same days, so a spike
-/// in one can be read against the others.
+/// One panel per measure — clicks, conversions, the influencer's earnings — over the same
+/// days, so a spike in one can be read against the others. Earnings, not the gross commission:
+/// the page is the influencer's, and the platform's fee is not theirs.
 pub(super) fn daily(series: &[DailyLinkStats]) -> Markup {
     let clicks: Vec<f64> = series.iter().map(|d| d.clicks as f64).collect();
     let conversions: Vec<f64> = series.iter().map(|d| d.conversions as f64).collect();
-    let commission: Vec<f64> = series
+    let earnings: Vec<f64> = series
         .iter()
-        .map(|d| d.commission.to_f64().unwrap_or(0.0))
+        .map(|d| d.earnings.to_f64().unwrap_or(0.0))
         .collect();
     let total_clicks: i64 = series.iter().map(|d| d.clicks).sum();
     let total_conversions: i64 = series.iter().map(|d| d.conversions).sum();
-    let total_commission: Decimal = series.iter().map(|d| d.commission).sum();
+    let total_earnings: Decimal = series.iter().map(|d| d.earnings).sum();
     html! {
         div.charts {
             (panel(series, "Clicks", &count(total_clicks), "clicks", &clicks, |v| count(v as i64)))
             (panel(series, "Conversions", &count(total_conversions), "conversions", &conversions, |v| count(v as i64)))
-            (panel(series, "Commission", &dollars(total_commission), "commission", &commission, |v| {
+            (panel(series, "Your earnings", &dollars(total_earnings), "earnings", &earnings, |v| {
                 dollars(Decimal::from_f64_retain(v).unwrap_or_default())
             }))
         }
@@ -84,13 +85,16 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    fn day(d: u32, clicks: i64, commission: i64) -> DailyLinkStats {
+    /// A day whose gross commission is `earnings` plus the platform's fee (20 % of the gross),
+    /// so a chart of the commission would show other numbers.
+    fn day(d: u32, clicks: i64, earnings: i64) -> DailyLinkStats {
         DailyLinkStats {
             day: NaiveDate::from_ymd_opt(2026, 3, d).unwrap_or_default(),
             clicks,
-            conversions: i64::from(commission > 0),
-            revenue: Decimal::new(commission * 5, 0),
-            commission: Decimal::new(commission, 0),
+            conversions: i64::from(earnings > 0),
+            revenue: Decimal::new(earnings * 25, 1),
+            commission: Decimal::new(earnings * 125, 2),
+            earnings: Decimal::new(earnings, 0),
         }
     }
 
@@ -111,7 +115,9 @@ mod tests {
             svg.contains("height=\"0.0\"><title>Mar 1: 0</title>"),
             "{svg}"
         );
+        assert!(svg.contains("Your earnings"), "{svg}");
         assert!(svg.contains("<title>Mar 2: $3.00</title>"), "{svg}");
+        assert!(!svg.contains("$3.75"), "not the gross commission: {svg}");
         assert!(svg.contains("15</span>"), "total clicks: {svg}");
         assert!(svg.contains("best day 10"), "{svg}");
         assert_eq!(

@@ -237,7 +237,7 @@ fn link_card(
             dl.counters {
                 div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
                 div { dt { "Sales" } dd { (count(link.total_conversions)) } }
-                div { dt { "Commission" } dd { (dollars(link.total_commission)) } }
+                div { dt { "Revenue" } dd { (dollars(link.total_revenue)) } }
             }
             a.more href=(detail) { "Chart & QR code →" }
         }
@@ -380,7 +380,6 @@ pub(super) async fn link_page(
                     div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
                     div { dt { "Sales" } dd { (count(link.total_conversions)) } }
                     div { dt { "Revenue" } dd { (dollars(link.total_revenue)) } }
-                    div { dt { "Commission" } dd { (dollars(link.total_commission)) } }
                 }
                 p.meta.break { "Goes to " a href=(link.destination_url.as_str()) rel="noreferrer" { (link.destination_url.as_str()) } }
             }

@@ -159,6 +159,9 @@ pub struct DailyView {
     /// Their gross commission net of refunds (decimal string).
     #[schema(value_type = String, example = "9.00")]
     pub commission: Decimal,
+    /// The influencer's share of that commission, net of refunds (decimal string).
+    #[schema(value_type = String, example = "7.20")]
+    pub earnings: Decimal,
 }
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD`: UTC days, both inclusive.
@@ -259,7 +262,8 @@ async fn influencer_conversions(
     Ok(axum::Json(conversion_page(items, page)))
 }
 
-/// One of the caller's links, day by day: clicks, conversions, revenue and commission.
+/// One of the caller's links, day by day: clicks, conversions, revenue, commission and the
+/// caller's earnings.
 #[utoipa::path(
     get,
     path = "/v1/links/{id}/daily",
@@ -293,6 +297,7 @@ async fn link_daily(
                 conversions: d.conversions,
                 revenue: money(d.revenue),
                 commission: money(d.commission),
+                earnings: money(d.earnings),
             })
             .collect(),
     ))

@@ -289,13 +289,23 @@ async fn a_reported_order_shows_in_every_statement_with_exact_amounts(app: TestA
     let count = |field: &str| days.iter().map(|d| d[field].as_i64().unwrap()).sum::<i64>();
     let revenue: Decimal = days.iter().map(|d| amount(d, "revenue")).sum();
     let commission: Decimal = days.iter().map(|d| amount(d, "commission")).sum();
+    let earnings: Decimal = days.iter().map(|d| amount(d, "earnings")).sum();
     assert_eq!((count("conversions"), count("clicks")), (2, 1));
-    assert_eq!((revenue, commission), (dec!(64.99), dec!(13.00)));
+    // The influencer's share: 7.20 + 3.20, what the earnings statement says is pending.
+    assert_eq!(
+        (revenue, commission, earnings),
+        (dec!(64.99), dec!(13.00), dec!(10.40))
+    );
+    let day = days.iter().find(|d| d["day"] == ordered_day).unwrap();
     if ordered_day == second_day {
-        let day = days.iter().find(|d| d["day"] == ordered_day).unwrap();
         assert_eq!(
-            (&day["revenue"], &day["commission"]),
-            (&json!("64.99"), &json!("13.00"))
+            (&day["revenue"], &day["commission"], &day["earnings"]),
+            (&json!("64.99"), &json!("13.00"), &json!("10.40"))
+        );
+    } else {
+        assert_eq!(
+            (&day["revenue"], &day["commission"], &day["earnings"]),
+            (&json!("45.00"), &json!("9.00"), &json!("7.20"))
         );
     }
     // An explicit range of one day.
@@ -571,8 +581,8 @@ async fn refunds_reverse_commission_in_proportion_once(app: TestApp) {
         .find(|d| d["conversions"] == 1)
         .unwrap();
     assert_eq!(
-        (&day["revenue"], &day["commission"]),
-        (&json!("30.00"), &json!("6.00"))
+        (&day["revenue"], &day["commission"], &day["earnings"]),
+        (&json!("30.00"), &json!("6.00"), &json!("4.80"))
     );
 
     // The rest of the order, then nothing more.

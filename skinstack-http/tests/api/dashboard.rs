@@ -477,3 +477,79 @@ async fn session_for(app: &TestApp, email: &str) -> String {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
     set_cookie(&reply, "skinstack_session").0
 }
+
+/// The influencer's pages show what the influencer earns — 80 % of the commission, net of
+/// refunds — never the gross the merchant pays; the merchant's page still shows the gross.
+#[tokio::test]
+async fn influencers_see_their_earnings_and_merchants_the_gross_commission() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let link = app
+        .create(
+            session.split_once('=').unwrap().1,
+            "/v1/links",
+            json!({"program_id": program, "campaign_code": "ANA20"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 20 % of 45.00 is 9.00 gross, 7.20 the influencer's; refunding a third takes back 3.00
+    // and 2.40: 6.00 gross, 4.80 earned, on 30.00 of sales.
+    let order = json!({"order_id": "d-1", "amount": "45.00", "currency": "USD",
+                       "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
+    let reply = app
+        .call(Method::POST, "/v1/conversions", Some(&key), Some(order))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let refund = json!({"order_id": "d-1", "refund_id": "r-1", "amount": "15.00"});
+    let reply = app
+        .call(Method::POST, "/v1/refunds", Some(&key), Some(refund))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.text.contains("<span class=\"value\">$4.80</span>"),
+        "pending earnings: {}",
+        home.text
+    );
+    assert!(
+        home.text.contains("<dt>Revenue</dt><dd>$30.00</dd>"),
+        "{}",
+        home.text
+    );
+    assert!(!home.text.contains("$6.00"), "no gross: {}", home.text);
+    assert!(!home.text.contains("Commission"), "{}", home.text);
+
+    let page = get(&app, &format!("/dashboard/links/{link}"), Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains(
+            "<span class=\"title\">Your earnings</span> <span class=\"total\">$4.80</span>"
+        ),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("$6.00"), "no gross: {}", page.text);
+
+    let email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let merchant_session = session_for(&app, &email).await;
+    let merchant = get(&app, "/dashboard", Some(&merchant_session)).await;
+    assert!(
+        merchant.text.contains("<span class=\"value\">$6.00</span>"),
+        "owed: {}",
+        merchant.text
+    );
+}
