@@ -237,6 +237,39 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Clicks the first element matching `css`.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the first field matching `css`.
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Picks the option `value` of the first `<select>` matching `css`.
+async fn choose(client: &Client, css: &str, value: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_influencer_makes_a_link_shares_it_and_sees_the_click_in_a_real_browser() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -299,34 +332,10 @@ async fn drive(
     );
 
     // A new link to the local shop's serum.
-    client
-        .find(Locator::Css("select[name=program_id]"))
-        .await
-        .unwrap()
-        .select_by_value(program)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("select[name=product_id]"))
-        .await
-        .unwrap()
-        .select_by_value(product)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=slug]"))
-        .await
-        .unwrap()
-        .send_keys("ana-serum")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".new-link button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(client, "select[name=program_id]", program).await;
+    choose(client, "select[name=product_id]", product).await;
+    type_into(client, "input[name=slug]", "ana-serum").await;
+    click(client, ".new-link button[type=submit]").await;
     let card = text_of(client, "#link-ana-serum").await;
     assert!(
         text_of(client, ".links .notice")
@@ -349,13 +358,7 @@ async fn drive(
     assert_eq!(short, format!("{base}/ana-serum"));
 
     // Its QR code, on its own page.
-    client
-        .find(Locator::Css("#link-ana-serum a.qr"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#link-ana-serum a.qr").await;
     text_of(client, "img.qr-large").await;
     let loaded = client
         .execute(
@@ -414,26 +417,14 @@ async fn drive(
 
     screenshot(client, out, "dashboard-laptop", 1280, 860).await;
     screenshot(client, out, "dashboard-phone", 390, 844).await;
-    client
-        .find(Locator::Css("#link-ana-serum a.more"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#link-ana-serum a.more").await;
     text_of(client, "figure.chart").await;
     screenshot(client, out, "link-laptop", 1280, 860).await;
     screenshot(client, out, "link-phone", 390, 844).await;
 
     // The demo link's page: its three weeks, charted.
     client.goto(&format!("{base}/dashboard")).await.unwrap();
-    client
-        .find(Locator::Css("#link-glow-demo a.more"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#link-glow-demo a.more").await;
     let charts = text_of(client, ".charts").await;
     assert!(
         charts.contains("Your earnings $98.56"),
@@ -443,13 +434,7 @@ async fn drive(
     screenshot(client, out, "demo-link-phone", 390, 844).await;
 
     // Logging out ends the session; the demo merchant sees the brand's side.
-    client
-        .find(Locator::Css(".account button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, ".account button[type=submit]").await;
     text_of(client, "input[name=email]").await;
     client.goto(&format!("{base}/dashboard")).await.unwrap();
     assert!(client
@@ -471,27 +456,9 @@ async fn drive(
 }
 
 async fn log_in(client: &Client, email: &str) {
-    client
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(client, "input[name=email]", email).await;
+    type_into(client, "input[name=password]", DEMO_PASSWORD).await;
+    click(client, "form button[type=submit]").await;
 }
 
 /// A fresh Chromium profile directory under `out`.
