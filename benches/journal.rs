@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use skinstack_benches::DiscardSink;
-use skinstack_core::recorder::ClickJournal;
+use skinstack_core::tracking::click_flush::ClickJournal;
 use skinstack_core::{Click, ClickRecorder, FlushConfig, LinkId};
 use skinstack_journal::FileJournal;
 use std::hint::black_box;

@@ -1,8 +1,8 @@
 //! Shared set-up for SkinStack's criterion benchmarks (the benchmarks are the bench targets).
 
 use async_trait::async_trait;
-use skinstack_core::recorder::ClickSink;
-use skinstack_core::repo::RepoResult;
+use skinstack_core::store::ClickSink;
+use skinstack_core::store::RepoResult;
 use skinstack_core::Click;
 
 /// A sink that accepts and forgets clicks, to measure the buffer alone.

@@ -4,9 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use skinstack_benches::DiscardSink;
-use skinstack_core::redirect::CacheConfig;
 use skinstack_core::service::links::create_link;
 use skinstack_core::testkit::Fixture;
+use skinstack_core::tracking::redirect::CacheConfig;
 use skinstack_core::{
     CachedResolver, Click, ClickId, ClickRecorder, FlushConfig, LinkId, LinkResolver, MemoryStore,
     Slug, SlugPolicy,

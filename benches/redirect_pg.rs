@@ -14,8 +14,8 @@
 
 use criterion::{BatchSize, Criterion, Throughput};
 use rand::Rng;
-use skinstack_core::recorder::ClickSink;
-use skinstack_core::repo::LinkRepo;
+use skinstack_core::store::ClickSink;
+use skinstack_core::store::LinkRepo;
 use skinstack_core::testkit::Fixture;
 use skinstack_core::Slug;
 use skinstack_core::{Click, LinkResolver, TrackingLink};

@@ -1,20 +1,21 @@
 //! SkinStack's domain: everything an influencer affiliate platform decides, with no IO.
 //!
-//! - [`domain`]: validated entities and values. Holding one means it is valid ("parse, don't
-//!   validate"); constructors refuse bad input with a [`ValidationError`] naming the field.
-//! - [`commission`]: the money math: commission splits, platform fee, refund reversals.
-//! - [`slug`]: short-link slugs, generated from a CSPRNG or chosen by the influencer.
-//! - [`auth`]: passwords, their hashes, session tokens.
-//! - [`api_key`]: merchants' API keys, for reporting orders and refunds.
-//! - [`repo`]: the storage traits every backend implements, and [`RepoError`].
-//! - [`redirect`]: slug resolution for the redirect, with a caching decorator.
-//! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
-//! - [`conversion`], [`attribution`], [`ledger`], [`payout`], [`shopify`]: orders and refunds,
-//!   which link earns them, the append-only commission ledger and its totals, payouts, and
-//!   Shopify's webhooks.
-//! - [`memory`]: a thread-safe in-memory store implementing every trait.
-//! - [`service`]: the business rules that need storage (creating a link, ...).
-//! - `testkit` (feature `testkit`): the storage contract suite every backend runs.
+//! - [`domain`]: validated entities and values, ids included (users, merchants, programs,
+//!   products, links and slugs, clicks, conversions and refunds, API keys). Holding one means it
+//!   is valid ("parse, don't validate"); constructors refuse bad input with a
+//!   [`ValidationError`] naming the field.
+//! - [`earning`]: what an order earns and who is paid: commission math, attribution, the
+//!   append-only ledger and the totals it moves, payout planning.
+//! - [`tracking`]: the shopper's path: link snapshots and their cache, the click buffer and its
+//!   flusher, robot detection.
+//! - [`auth`]: passwords, their hashes, session tokens; [`shopify`]: Shopify's webhook payloads
+//!   and signatures.
+//! - [`store`]: every storage trait a backend implements, [`RepoError`] and the one [`Page`]
+//!   type, one file per aggregate.
+//! - [`memory`]: the in-memory store, mirroring `store/` file for file.
+//! - [`service`]: the business rules that need storage (creating a link, recording an order, ...).
+//! - `testkit` (feature `testkit`): the storage contract suite every backend runs, mirroring
+//!   `store/` file for file.
 //!
 //! ```
 //! use rust_decimal::Decimal;
@@ -30,47 +31,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod api_key;
-pub mod attribution;
 pub mod auth;
-pub mod bot;
-pub mod click;
-pub mod commission;
-pub mod conversion;
 pub mod domain;
+pub mod earning;
 pub mod error;
-pub mod ledger;
 pub mod memory;
-pub mod payout;
-pub mod recorder;
-pub mod redirect;
-pub mod repo;
 pub mod service;
 pub mod shopify;
-pub mod slug;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tracking;
 
-pub use api_key::{ApiKey, ApiKeyId, ApiKeyInfo, ApiKeyRepo};
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
-pub use click::{Click, ClickId, ClickSource};
-pub use commission::{CommissionError, CommissionSplit};
-pub use conversion::{
-    Conversion, ConversionId, Currency, EventId, HoldDays, OrderId, PayoutBatchId, RefundId,
-    ShopRef,
-};
 pub use domain::*;
+pub use earning::{
+    CommissionError, CommissionEvent, CommissionSplit, EventKind, PayoutBatch, PayoutProvider,
+};
 pub use error::{Invalid, ValidationError};
-pub use ledger::{
-    CommissionEvent, ConversionRepo, EventKind, LedgerQueries, LedgerStore, PayoutRepo,
-    WebhookSecrets,
-};
 pub use memory::MemoryStore;
-pub use payout::{PayoutBatch, PayoutProvider};
-pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
-pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
-pub use repo::{
-    Entity, Health, InfluencerRepo, LinkRepo, MerchantRepo, Page, ProductQuery, ProductRepo,
-    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
+pub use store::{
+    ApiKeyRepo, ClickSink, ConversionRepo, Entity, Health, InfluencerRepo, LedgerQueries,
+    LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo,
+    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo, WebhookSecrets,
 };
-pub use slug::{Slug, SlugPolicy};
+pub use tracking::{CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus};

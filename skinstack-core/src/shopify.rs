@@ -13,12 +13,12 @@
 //!   they include refunded tax and shipping, which earn no commission. A refund without line
 //!   items (shipping only, or an order-level adjustment) therefore reverses nothing.
 
-use crate::click::ClickId;
-use crate::conversion::{Currency, ShopRef};
+use crate::domain::ClickId;
 use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::domain::{Currency, ShopRef};
 use crate::error::Invalid;
-use crate::redirect::CLICK_ID_PARAM;
 use crate::service::conversions::{RecordConversion, RecordRefund};
+use crate::tracking::redirect::CLICK_ID_PARAM;
 use crate::Secret;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

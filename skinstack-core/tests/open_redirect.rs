@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
-use skinstack_core::redirect::{LinkSnapshot, SnapshotParts};
+use skinstack_core::tracking::redirect::{LinkSnapshot, SnapshotParts};
 use skinstack_core::{
     ClickId, InfluencerId, LinkId, MerchantId, ProgramId, Slug, Utm, UtmValue, WebUrl,
 };

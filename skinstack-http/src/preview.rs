@@ -1,7 +1,7 @@
 //! Link-preview cards: the small HTML page with Open Graph and Twitter-card tags that chat and
 //! social apps render when a short link is pasted.
 
-use skinstack_core::redirect::PreviewCard;
+use skinstack_core::tracking::redirect::PreviewCard;
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values.

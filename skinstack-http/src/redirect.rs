@@ -1,6 +1,6 @@
 //! The shopper-facing route: `GET /{slug}` (and `HEAD`) answers `302 Found` to the link's
 //! destination with UTM parameters and a click id, and records the click off the request path.
-//! Link-preview fetchers (see [`skinstack_core::bot`]) get a preview card instead.
+//! Link-preview fetchers (see [`skinstack_core::tracking::robots`]) get a preview card instead.
 
 use crate::client_ip::ClientIpSource;
 use axum::extract::rejection::PathRejection;
@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use skinstack_core::bot::{self, Agent};
-use skinstack_core::redirect::LinkStatus;
+use skinstack_core::tracking::redirect::LinkStatus;
+use skinstack_core::tracking::robots::{self, Agent};
 use skinstack_core::{Click, ClickId, ClickRecorder, ClickSource, LinkId, LinkResolver, Slug};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,7 +132,7 @@ async fn redirect(
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
     let user_agent = text(header::USER_AGENT);
-    let agent = bot::classify(user_agent);
+    let agent = robots::classify(user_agent);
     if agent == Agent::Preview {
         return preview(&state, snapshot.link_id, headers).await;
     }

@@ -19,7 +19,7 @@ use tower::ServiceExt;
 struct App {
     store: MemoryStore,
     router: Router,
-    flusher: skinstack_core::recorder::ClickFlusher,
+    flusher: skinstack_core::tracking::click_flush::ClickFlusher,
     link: TrackingLink,
 }
 

@@ -36,8 +36,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use skinstack_core::recorder::{ClickJournal, ClickSink, JournalError, JournalTicket};
-use skinstack_core::repo::RepoError;
+use skinstack_core::store::ClickSink;
+use skinstack_core::store::RepoError;
+use skinstack_core::tracking::click_flush::{ClickJournal, JournalError, JournalTicket};
 use skinstack_core::{Click, ClickId, ClickSource, LinkId};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -422,7 +423,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use skinstack_core::repo::RepoResult;
+    use skinstack_core::store::RepoResult;
     struct TempDir(PathBuf);
 
     impl TempDir {

@@ -4,9 +4,10 @@ use crate::error::{RowParser, SqlxResultExt};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use skinstack_core::api_key::{ApiKeyId, ApiKeyInfo, ApiKeyRepo, NewApiKey};
 use skinstack_core::auth::TokenHash;
-use skinstack_core::repo::RepoResult;
+use skinstack_core::domain::{ApiKeyId, ApiKeyInfo, NewApiKey};
+use skinstack_core::store::ApiKeyRepo;
+use skinstack_core::store::RepoResult;
 use skinstack_core::{Entity, MerchantId, Name, RepoError};
 use uuid::Uuid;
 

@@ -1,7 +1,8 @@
 //! Keeping every process's link cache fresh: a listener on the `skinstack_link_changes`
 //! channel that migration 0008's triggers notify when a redirect-relevant column changes.
 
-use skinstack_core::redirect::{CachedResolver, LinkResolver};
+use skinstack_core::store::LinkResolver;
+use skinstack_core::tracking::redirect::CachedResolver;
 use skinstack_core::Slug;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;

@@ -6,18 +6,17 @@
 //! so concurrent writers always lock rows in the same order and cannot deadlock.
 
 use crate::error::{RowParser, SqlxResultExt};
-use crate::merchants::SECRET_COLUMNS;
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::attribution::{ClickFacts, LinkTerms};
-use skinstack_core::conversion::*;
-use skinstack_core::ledger::*;
-use skinstack_core::repo::RepoResult;
+use skinstack_core::domain::*;
+use skinstack_core::earning::attribution::{ClickFacts, LinkTerms};
+use skinstack_core::earning::ledger::*;
+use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
-    InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError, Secret,
+    InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError,
 };
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -652,7 +651,7 @@ impl LedgerQueries for PgStore {
         &self,
         merchant: MerchantId,
         filter: ConversionFilter,
-        page: ConversionPage,
+        page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let rows = sqlx::query(view_select!(
             "WHERE c.merchant_id = $1 AND (NOT $2 OR c.link_id IS NULL) \
@@ -671,7 +670,7 @@ impl LedgerQueries for PgStore {
     async fn conversions_by_influencer(
         &self,
         influencer: InfluencerId,
-        page: ConversionPage,
+        page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let rows = sqlx::query(view_select!(
             "WHERE c.influencer_id = $1 AND ($2::uuid IS NULL OR c.id > $2) ORDER BY c.id LIMIT $3"
@@ -793,37 +792,5 @@ impl LedgerQueries for PgStore {
                 },
             )
             .collect())
-    }
-}
-
-#[async_trait]
-impl WebhookSecrets for PgStore {
-    async fn shopify_webhook_secret(&self, merchant: MerchantId) -> RepoResult<Option<Secret>> {
-        let row: Option<Option<String>> =
-            sqlx::query_scalar("SELECT shopify_webhook_secret FROM merchants WHERE id = $1")
-                .bind(merchant.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .repo()?;
-        let stored = row.ok_or(RepoError::NotFound(Entity::Merchant))?;
-        self.open(SECRET_COLUMNS[2], merchant, stored)
-    }
-
-    async fn set_shopify_webhook_secret(
-        &self,
-        merchant: MerchantId,
-        secret: Option<Secret>,
-    ) -> RepoResult<()> {
-        let sealed = self.seal(SECRET_COLUMNS[2], merchant, secret.as_ref())?;
-        let updated = sqlx::query("UPDATE merchants SET shopify_webhook_secret = $2 WHERE id = $1")
-            .bind(merchant.as_uuid())
-            .bind(sealed)
-            .execute(&self.pool)
-            .await
-            .repo()?;
-        if updated.rows_affected() == 0 {
-            return Err(RepoError::NotFound(Entity::Merchant));
-        }
-        Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! here as a `Backend` error in the contract suite rather than as a silently wrong variant.
 
 use skinstack_core::error::{Invalid, ValidationError};
-use skinstack_core::repo::{BoxError, RepoError, RepoResult};
+use skinstack_core::store::{BoxError, RepoError, RepoResult};
 use skinstack_core::Entity;
 use std::fmt;
 use uuid::Uuid;

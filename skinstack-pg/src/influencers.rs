@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::error::{Invalid, ValidationError};
-use skinstack_core::repo::{InfluencerRepo, RepoResult};
+use skinstack_core::store::{InfluencerRepo, RepoResult};
 use skinstack_core::{
     Email, Entity, Handle, Influencer, InfluencerId, InfluencerPatch, Name, NewInfluencer,
     PayoutMethod, PayoutSettings, RepoError, StripeAccountId, UserId,

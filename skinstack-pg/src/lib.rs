@@ -31,6 +31,7 @@
 
 mod api_keys;
 mod change_feed;
+mod clicks;
 mod conversions;
 mod crypto;
 mod error;
@@ -40,10 +41,10 @@ mod merchants;
 mod payouts;
 mod products;
 mod programs;
-mod redirect;
 mod sessions;
 mod store;
 mod users;
+mod webhook_secrets;
 
 pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};
 pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};

@@ -6,7 +6,7 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::repo::{MerchantRepo, RepoResult};
+use skinstack_core::store::{MerchantRepo, RepoResult};
 use skinstack_core::{
     Entity, Merchant, MerchantId, MerchantPatch, Name, NewMerchant, RepoError, Secret,
     ShopifyDomain, UserId, WebUrl,

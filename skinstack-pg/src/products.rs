@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::error::ForField;
-use skinstack_core::repo::{ProductQuery, ProductRepo, RepoResult, Upserted};
+use skinstack_core::store::{ProductQuery, ProductRepo, RepoResult, Upserted};
 use skinstack_core::{
     Category, Description, Entity, ExternalId, MerchantId, Money, Name, NewProduct, Product,
     ProductId, ProductPatch, ProgramId, RepoError, WebUrl,

@@ -5,7 +5,7 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::repo::{Page, ProgramRepo, RepoResult};
+use skinstack_core::store::{Page, ProgramRepo, RepoResult};
 use skinstack_core::{
     Commission, CookieWindow, Entity, FeeRate, MerchantId, Name, Network, NewProgram, Program,
     ProgramId, ProgramPatch, RepoError,

@@ -5,7 +5,7 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use skinstack_core::auth::{NewSession, Session, TokenHash};
-use skinstack_core::repo::{RepoResult, SessionRepo};
+use skinstack_core::store::{RepoResult, SessionRepo};
 use skinstack_core::{Email, Entity, PasswordHash, RepoError, Role, User, UserId};
 use uuid::Uuid;
 

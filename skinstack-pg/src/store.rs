@@ -4,7 +4,7 @@ use crate::crypto::{Cipher, SecretError};
 use crate::error::SqlxResultExt;
 use crate::merchants::SECRET_COLUMNS;
 use async_trait::async_trait;
-use skinstack_core::repo::{Health, RepoResult};
+use skinstack_core::store::{Health, RepoResult};
 use skinstack_core::MerchantId;
 use skinstack_core::RepoError;
 use sqlx::postgres::PgPoolOptions;

@@ -4,7 +4,7 @@ use crate::error::{RowParser, SqlxResultExt};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use skinstack_core::repo::{Page, RepoResult, UserRepo};
+use skinstack_core::store::{Page, RepoResult, UserRepo};
 use skinstack_core::{Email, Entity, NewUser, PasswordHash, RepoError, Role, User, UserId};
 use uuid::Uuid;
 

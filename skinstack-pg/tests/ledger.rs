@@ -6,11 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
-use skinstack_core::ledger::{ConversionRepo, WebhookSecrets};
-use skinstack_core::repo::{LinkRepo, MerchantRepo};
 use skinstack_core::service::conversions::{approve_due, record_conversion};
 use skinstack_core::service::payouts::create_payouts;
-use skinstack_core::testkit::ledger::{cents, order, t0, RecordingProvider};
+use skinstack_core::store::{ConversionRepo, WebhookSecrets};
+use skinstack_core::store::{LinkRepo, MerchantRepo};
+use skinstack_core::testkit::conversions::{cents, order, t0, RecordingProvider};
 use skinstack_core::testkit::{new_link, new_merchant, Fixture};
 use skinstack_core::{CampaignCode, Secret};
 use skinstack_pg::{Cipher, PgStore, StartupError};

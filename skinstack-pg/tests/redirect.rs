@@ -3,10 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
-use skinstack_core::recorder::ClickSink;
-use skinstack_core::redirect::{CacheConfig, LinkStatus};
-use skinstack_core::repo::{LinkRepo, MerchantRepo, ProgramRepo};
+use skinstack_core::store::ClickSink;
+use skinstack_core::store::{LinkRepo, MerchantRepo, ProgramRepo};
 use skinstack_core::testkit::{new_link, Fixture};
+use skinstack_core::tracking::redirect::{CacheConfig, LinkStatus};
 use skinstack_core::{CachedResolver, Click, LinkPatch, LinkResolver, Slug, TrackingLink};
 use skinstack_pg::{ChangeListener, Cipher, PgStore};
 use sqlx::postgres::PgPoolOptions;
@@ -107,18 +107,6 @@ async fn a_batch_is_stored_and_counted_once_even_when_retried(pool: PgPool) {
             "link".to_owned()
         )
     );
-}
-
-#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
-async fn clicks_on_a_link_deleted_since_are_dropped_not_failed(pool: PgPool) {
-    let store = PgStore::new(pool.clone(), Some(cipher()));
-    let (_, keep) = link(&store, "keeper").await;
-    let (_, gone) = link(&store, "goner").await;
-    let batch = vec![human(&keep), human(&gone)];
-    store.delete_link(gone.id).await.unwrap();
-    store.record_clicks(&batch).await.unwrap();
-    assert_eq!(count(&pool, "SELECT count(*) FROM clicks").await, 1);
-    assert_eq!(store.link_by_id(keep.id).await.unwrap().total_clicks, 1);
 }
 
 /// A second "process": its own pool on the same database, its own cache and listener.

@@ -5,8 +5,8 @@
 // Helpers here are test code too: a failed query must fail the test, so they unwrap.
 #![allow(clippy::unwrap_used)]
 
-use skinstack_core::repo::{InfluencerRepo, LinkRepo, MerchantRepo, UserRepo};
 use skinstack_core::service::links::create_link;
+use skinstack_core::store::{InfluencerRepo, LinkRepo, MerchantRepo, UserRepo};
 use skinstack_core::testkit::{new_influencer, new_merchant, new_user, Fixture};
 use skinstack_core::{Entity, RepoError, Role, SlugPolicy};
 use skinstack_pg::{Cipher, PgStore, SecretError, StartupError};

@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use skinstack_core::redirect::CacheConfig;
+use skinstack_core::tracking::redirect::CacheConfig;
 use skinstack_core::{CachedResolver, ClickRecorder, FlushConfig};
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;

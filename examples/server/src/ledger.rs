@@ -6,7 +6,7 @@ use crate::cli::{ApproveDueArgs, PayoutsAction, PayoutsArgs};
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use chrono::Utc;
-use skinstack_core::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
+use skinstack_core::earning::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
 use skinstack_core::service::conversions::approve_due;
 use skinstack_core::service::payouts::{create_payouts, PayoutError};
 use skinstack_core::{PayoutMethod, PayoutRepo};
@@ -173,7 +173,10 @@ impl CsvPayouts {
     }
 }
 
-fn write_csv(path: &Path, items: &[&skinstack_core::payout::PayoutItem]) -> anyhow::Result<()> {
+fn write_csv(
+    path: &Path,
+    items: &[&skinstack_core::earning::payout::PayoutItem],
+) -> anyhow::Result<()> {
     let mut out =
         csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     out.write_record([

@@ -8,8 +8,9 @@ use crate::cli::{LogFormat, ServeArgs};
 use crate::demo;
 use anyhow::Context;
 use axum::Router;
-use skinstack_core::recorder::{ClickFlusher, ClickSink};
-use skinstack_core::redirect::CacheConfig;
+use skinstack_core::store::ClickSink;
+use skinstack_core::tracking::click_flush::ClickFlusher;
+use skinstack_core::tracking::redirect::CacheConfig;
 use skinstack_core::{
     CachedResolver, ClickRecorder, FlushConfig, LedgerStore, LinkResolver, MemoryStore, Password,
     WebUrl,

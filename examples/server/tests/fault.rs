@@ -12,7 +12,7 @@ mod common;
 use common::cluster::PgCluster;
 use common::load::{fetch, Load, Outcome};
 use common::{Server, SECRET_KEY};
-use skinstack_core::repo::LinkRepo;
+use skinstack_core::store::LinkRepo;
 use skinstack_core::testkit::{new_link, Fixture};
 use skinstack_core::TrackingLink;
 use skinstack_pg::{Cipher, PgStore};

@@ -11,9 +11,9 @@ mod common;
 
 use common::{http, http_raw, FreshDatabase, Server, SECRET_KEY};
 use serde_json::{json, Value};
-use skinstack_core::ledger::WebhookSecrets;
-use skinstack_core::repo::MerchantRepo;
 use skinstack_core::service::accounts;
+use skinstack_core::store::MerchantRepo;
+use skinstack_core::store::WebhookSecrets;
 use skinstack_core::{Argon2Hasher, Email, MerchantId, Password, Secret};
 use skinstack_pg::{Cipher, PgStore};
 use std::net::SocketAddr;

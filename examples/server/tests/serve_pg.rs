@@ -6,7 +6,7 @@
 mod common;
 
 use common::{get_status, FreshDatabase, Server, TcpProxy, SECRET_KEY};
-use skinstack_core::repo::LinkRepo;
+use skinstack_core::store::LinkRepo;
 use skinstack_core::testkit::{new_link, Fixture};
 use skinstack_core::TrackingLink;
 use skinstack_pg::{Cipher, PgStore};

@@ -13,9 +13,11 @@ use chrono::{Duration, Utc};
 use common::{block_on, cli_lines, FreshDatabase, Server, SECRET_KEY};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use skinstack_core::ledger::{ConversionFilter, ConversionPage, LedgerQueries};
+use skinstack_core::earning::ledger::ConversionFilter;
 use skinstack_core::shopify::sign;
-use skinstack_core::testkit::ledger::assert_totals_match_ledger;
+use skinstack_core::store::LedgerQueries;
+use skinstack_core::testkit::conversions::assert_totals_match_ledger;
+use skinstack_core::Page;
 use skinstack_core::{InfluencerId, LinkId, MerchantId, Secret};
 use skinstack_pg::{Cipher, PgStore};
 use std::net::SocketAddr;
@@ -276,7 +278,7 @@ async fn store(url: &str) -> PgStore {
 /// (conversions, ledger events) stored for `merchant`.
 async fn stored(store: &PgStore, merchant: MerchantId) -> (usize, usize) {
     let mut conversions = 0;
-    let mut page = ConversionPage::new(100, None);
+    let mut page = Page::largest(None);
     loop {
         let batch = store
             .conversions_by_merchant(merchant, ConversionFilter::All, page)
@@ -284,7 +286,7 @@ async fn stored(store: &PgStore, merchant: MerchantId) -> (usize, usize) {
             .unwrap();
         conversions += batch.len();
         match batch.last() {
-            Some(last) => page = ConversionPage::new(100, Some(last.conversion.id)),
+            Some(last) => page = Page::largest(Some(last.conversion.id)),
             None => break,
         }
     }

@@ -5,26 +5,17 @@
 //!   session token at a glance. Shown to the merchant once, never stored.
 //! - Only its SHA-256 ([`TokenHash`], as for sessions) is stored, with the first
 //!   [`ApiKey::DISPLAY_LEN`] characters so a merchant can tell keys apart in a listing.
-//! - [`ApiKeyRepo`]: the storage; [`crate::service::api_keys`] holds the rules (who may create,
+//! - [`ApiKeyRepo`](crate::ApiKeyRepo): the storage; [`crate::service::api_keys`] holds the rules (who may create,
 //!   list and revoke; what authenticates).
 
 use crate::auth::{HashError, TokenHash};
-use crate::domain::{id_type, MerchantId, Name};
+use crate::domain::{ApiKeyId, MerchantId, Name};
 use crate::error::Invalid;
-use crate::repo::RepoResult;
-use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::TryRngCore as _;
-use serde::{Deserialize, Serialize};
 use std::fmt;
-use uuid::Uuid;
-
-id_type!(
-    /// Identifies a merchant's [`ApiKeyInfo`].
-    ApiKeyId
-);
 
 /// A merchant API key as handed to the merchant: `ssk_` + 43 base64url characters. `Debug`
 /// hides it.
@@ -129,27 +120,6 @@ pub struct ApiKeyInfo {
 /// How stale `last_used_at` may get before a use writes it again: a key reporting orders
 /// every few milliseconds costs one write a minute, not one per order.
 pub const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
-
-/// Merchants' API keys, kept by the SHA-256 of the key.
-#[async_trait]
-pub trait ApiKeyRepo: Send + Sync {
-    /// Stores a key; `NotFound(Merchant)` if the merchant does not exist.
-    async fn create_api_key(&self, key: NewApiKey) -> RepoResult<ApiKeyInfo>;
-    /// The merchant's keys, revoked ones included, oldest first.
-    async fn api_keys_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<ApiKeyInfo>>;
-    /// Revokes the merchant's key `id` at `at` (a key revoked before keeps its first
-    /// `revoked_at`) and returns it; `NotFound(ApiKey)` if the merchant has no such key.
-    async fn revoke_api_key(
-        &self,
-        merchant: MerchantId,
-        id: ApiKeyId,
-        at: DateTime<Utc>,
-    ) -> RepoResult<ApiKeyInfo>;
-    /// The unrevoked key with this hash, if any.
-    async fn active_api_key(&self, hash: &TokenHash) -> RepoResult<Option<ApiKeyInfo>>;
-    /// Sets the key's `last_used_at` to `at` unless it is already later.
-    async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> RepoResult<()>;
-}
 
 #[cfg(test)]
 mod tests {

@@ -86,7 +86,7 @@ pub struct Click {
     pub user_agent: Option<String>,
     /// The referring page, truncated.
     pub referer: Option<String>,
-    /// Whether a robot made it ([`crate::bot::is_bot`]); robots are kept but not counted.
+    /// Whether a robot made it ([`crate::tracking::robots::is_bot`]); robots are kept but not counted.
     pub is_bot: bool,
     /// How the shopper reached the link.
     pub source: ClickSource,
@@ -131,7 +131,7 @@ impl Click {
         referer: Option<&str>,
     ) -> Self {
         Self::by(
-            crate::bot::classify(user_agent),
+            crate::tracking::robots::classify(user_agent),
             link_id,
             ip,
             user_agent,
@@ -141,7 +141,7 @@ impl Click {
 
     /// As [`Click::new`], for a caller that has already classified the user agent.
     pub fn by(
-        agent: crate::bot::Agent,
+        agent: crate::tracking::robots::Agent,
         link_id: LinkId,
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
@@ -153,7 +153,7 @@ impl Click {
             link_id,
             at: id.issued_at(),
             ip: ip.map(anonymize_ip),
-            is_bot: agent != crate::bot::Agent::Shopper,
+            is_bot: agent != crate::tracking::robots::Agent::Shopper,
             user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             referer: referer.map(|r| truncate(r, MAX_REFERER)),
             source: ClickSource::Link,

@@ -6,33 +6,16 @@
 //! recorded, with [`crate::Program::split`]'s math, and stored with it so refunds reverse
 //! exactly what was accrued ([`crate::CommissionSplit::reversal`]).
 
-use crate::click::ClickId;
-use crate::commission::CommissionSplit;
+use crate::domain::ClickId;
 use crate::domain::{
-    id_type, CampaignCode, ExternalId, InfluencerId, LinkId, MerchantId, Money, ProgramId,
+    CampaignCode, ConversionId, EventId, ExternalId, InfluencerId, LinkId, MerchantId, Money,
+    ProgramId,
 };
+use crate::earning::commission::CommissionSplit;
 use crate::error::Invalid;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
-use uuid::Uuid;
-
-id_type!(
-    /// Identifies a [`Conversion`].
-    ConversionId
-);
-id_type!(
-    /// Identifies a [`crate::ledger::CommissionEvent`].
-    EventId
-);
-id_type!(
-    /// Identifies a [`crate::payout::PayoutBatch`].
-    PayoutBatchId
-);
-id_type!(
-    /// Identifies one influencer's line of a payout batch.
-    PayoutItemId
-);
 
 /// An identifier chosen by the merchant's shop (an order id, a refund id): 1–255 characters,
 /// trimmed, no control characters. Compared exactly (shops' ids are case-sensitive).

@@ -54,9 +54,6 @@ macro_rules! id_type {
     };
 }
 
-// Other modules' ids (conversions, ledger events, payouts) use the same shape.
-pub(crate) use id_type;
-
 id_type!(
     /// Identifies a [`User`](crate::User).
     UserId
@@ -80,4 +77,24 @@ id_type!(
 id_type!(
     /// Identifies a [`TrackingLink`](crate::TrackingLink).
     LinkId
+);
+id_type!(
+    /// Identifies a [`Conversion`](crate::Conversion).
+    ConversionId
+);
+id_type!(
+    /// Identifies a [`crate::earning::ledger::CommissionEvent`].
+    EventId
+);
+id_type!(
+    /// Identifies a [`crate::earning::payout::PayoutBatch`].
+    PayoutBatchId
+);
+id_type!(
+    /// Identifies one influencer's line of a payout batch.
+    PayoutItemId
+);
+id_type!(
+    /// Identifies a merchant's [`ApiKeyInfo`](crate::ApiKeyInfo).
+    ApiKeyId
 );

@@ -197,7 +197,7 @@ pub struct Influencer {
     /// Audience size.
     pub total_followers: u32,
     /// Everything earned so far, paid or not: influencer earnings net of platform fees and
-    /// refund reversals (see [`crate::ledger`]).
+    /// refund reversals (see [`crate::earning::ledger`]).
     pub total_earned: Decimal,
     /// Earnings paid out in payouts so far.
     pub total_paid: Decimal,

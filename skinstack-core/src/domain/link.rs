@@ -1,8 +1,8 @@
 //! Tracking links: the short URLs influencers share.
 
 use super::{InfluencerId, LinkId, ProductId, ProgramId, WebUrl};
+use crate::domain::Slug;
 use crate::error::Invalid;
-use crate::slug::Slug;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;

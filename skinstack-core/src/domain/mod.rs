@@ -1,5 +1,8 @@
-//! Validated entities and values, one module each.
+//! Validated entities and values, one module each, ids included. Holding one means it is valid.
 
+mod api_key;
+mod click;
+mod conversion;
 mod email;
 mod ids;
 mod influencer;
@@ -9,13 +12,22 @@ mod money;
 mod product;
 mod program;
 mod secret;
+mod slug;
 mod text;
 mod user;
 mod web_url;
 
+pub use api_key::{ApiKey, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
+pub use click::{anonymize_ip, Click, ClickId, ClickSource, MAX_REFERER, MAX_USER_AGENT};
+pub use conversion::{
+    AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays, NewConversion,
+    NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
+};
 pub use email::Email;
-pub(crate) use ids::id_type;
-pub use ids::{InfluencerId, LinkId, MerchantId, ProductId, ProgramId, UserId};
+pub use ids::{
+    ApiKeyId, ConversionId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId, PayoutItemId,
+    ProductId, ProgramId, UserId,
+};
 pub use influencer::{
     Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
@@ -28,6 +40,7 @@ pub use program::{
     Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program, ProgramPatch,
 };
 pub use secret::Secret;
+pub use slug::{Slug, SlugPolicy};
 pub use text::{BoundedText, Description, Name};
 pub use user::{NewUser, PasswordHash, Role, User};
 pub use web_url::WebUrl;

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 /// A non-negative amount with at most two decimal places (USD cents), as the seed's
 /// `DECIMAL(p, 2)` columns keep it. Signed quantities (refund reversals, balances) are plain
-/// `Decimal`s produced by [`crate::commission`].
+/// `Decimal`s produced by [`crate::earning::commission`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Money(Decimal);

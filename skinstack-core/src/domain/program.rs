@@ -1,7 +1,7 @@
 //! Commission programs: how much an influencer earns on a merchant's sales.
 
 use super::{MerchantId, Money, Name, ProgramId};
-use crate::commission::CommissionSplit;
+use crate::earning::commission::CommissionSplit;
 use crate::error::{ForField, Invalid, ValidationError};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

@@ -15,13 +15,13 @@
 //! 3. Otherwise the order is **unattributed**: stored and shown to the merchant, earning no
 //!    commission.
 
-use crate::click::ClickId;
-use crate::commission::CommissionSplit;
-use crate::conversion::{AttributedBy, Attribution, HoldDays};
+use crate::domain::ClickId;
+use crate::domain::{AttributedBy, Attribution, HoldDays};
 use crate::domain::{
     CampaignCode, Commission, CookieWindow, FeeRate, InfluencerId, LinkId, MerchantId, Money,
     ProgramId,
 };
+use crate::earning::commission::CommissionSplit;
 use chrono::{DateTime, Utc};
 
 /// A link with the terms of its program: what attribution and commission need to know.

@@ -2,7 +2,7 @@
 //! storage traits for conversions, refunds, approvals, payouts and their read side.
 //!
 //! # Events
-//! Every event carries a [`CommissionSplit`] from [`crate::commission`] and a `sales` amount:
+//! Every event carries a [`CommissionSplit`] from [`crate::earning::commission`] and a `sales` amount:
 //!
 //! | kind | split | sales |
 //! | --- | --- | --- |
@@ -27,14 +27,8 @@
 //!
 //! An influencer's earned total splits into pending + approved + paid ([`EarningsSummary`]).
 
-use crate::attribution::{ClickFacts, LinkTerms};
-use crate::click::ClickId;
-use crate::commission::CommissionSplit;
-use crate::conversion::*;
-use crate::domain::{CampaignCode, InfluencerId, LinkId, MerchantId, ProgramId, Secret};
-use crate::payout::{PayoutBatch, PayoutPlan, UnsettledEvent};
-use crate::repo::{RepoResult, Store};
-use async_trait::async_trait;
+use crate::domain::*;
+use crate::earning::commission::CommissionSplit;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -308,163 +302,6 @@ pub enum ConversionFilter {
     All,
     /// Only those attributed to no link.
     Unattributed,
-}
-
-/// A page of a list ordered by conversion id (creation order): at most `limit` (1–100) after
-/// `after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConversionPage {
-    limit: u32,
-    /// The last id of the previous page.
-    pub after: Option<ConversionId>,
-}
-
-impl ConversionPage {
-    /// A page of `limit` (clamped to 1–100) after `after`.
-    pub fn new(limit: u32, after: Option<ConversionId>) -> Self {
-        Self {
-            limit: limit.clamp(1, 100),
-            after,
-        }
-    }
-
-    /// The page size.
-    pub const fn limit(&self) -> u32 {
-        self.limit
-    }
-}
-
-impl Default for ConversionPage {
-    fn default() -> Self {
-        Self::new(50, None)
-    }
-}
-
-/// Conversions, refunds and approvals. Each write is atomic with its ledger event and the
-/// totals it changes ([`TotalsDelta`]).
-#[async_trait]
-pub trait ConversionRepo: Send + Sync {
-    /// The click `id` with its link's terms, if stored.
-    async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>>;
-    /// `merchant`'s links whose campaign code is `code`, with their terms.
-    async fn links_by_campaign_code(
-        &self,
-        merchant: MerchantId,
-        code: &CampaignCode,
-    ) -> RepoResult<Vec<LinkTerms>>;
-    /// The terms of `link`'s program (`NotFound(Link)` if missing).
-    async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms>;
-    /// Stores a conversion unless the merchant already has its order id; with an attribution,
-    /// also its `accrued` event and the totals, atomically. Decided by a unique constraint, so
-    /// concurrent calls with one order id store it once.
-    async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert>;
-    /// The merchant's conversion for `order`.
-    async fn conversion_by_order(
-        &self,
-        merchant: MerchantId,
-        order: &OrderId,
-    ) -> RepoResult<Option<Conversion>>;
-    /// The merchant's refund `refund`.
-    async fn refund_by_id(
-        &self,
-        merchant: MerchantId,
-        refund: &RefundId,
-    ) -> RepoResult<Option<Refund>>;
-    /// Stores a refund unless its id is known ([`RefundInsert::Existing`]) or the conversion's
-    /// refunded total is no longer `refunded_before` ([`RefundInsert::Stale`]); with a
-    /// reversal, also the `reversed` event and the totals, atomically.
-    async fn insert_refund(&self, new: NewRefund) -> RepoResult<RefundInsert>;
-    /// Approves every attributed, unapproved conversion whose `hold_until` ≤ `now`: sets
-    /// `approved_at` and writes its `approved` event. Idempotent; returns those approved.
-    async fn approve_due(&self, now: DateTime<Utc>) -> RepoResult<Vec<ConversionId>>;
-    /// A program's hold before approval (`NotFound(Program)` if missing).
-    async fn program_hold_days(&self, program: ProgramId) -> RepoResult<HoldDays>;
-    /// Sets a program's hold; applies to conversions recorded afterwards.
-    async fn set_program_hold_days(&self, program: ProgramId, days: HoldDays) -> RepoResult<()>;
-}
-
-/// Payout batches.
-#[async_trait]
-pub trait PayoutRepo: Send + Sync {
-    /// Every `accrued` or `reversed` event of an approved conversion not yet settled, oldest
-    /// first.
-    async fn unsettled_approved_events(&self) -> RepoResult<Vec<UnsettledEvent>>;
-    /// Stores the batch, its items, one `paid` event per settled event and the totals
-    /// (`total_paid`, `total_commissions_paid`), atomically. `Ok(None)` (nothing stored) if
-    /// any planned event was settled meanwhile: plan again.
-    async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>>;
-    /// Every batch, newest first.
-    async fn payout_batches(&self) -> RepoResult<Vec<PayoutBatch>>;
-}
-
-/// The ledger's read side, for dashboards and statements.
-#[async_trait]
-pub trait LedgerQueries: Send + Sync {
-    /// The merchant's ledger events, oldest first.
-    async fn events_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<CommissionEvent>>;
-    /// The merchant's conversions, in id order, one page at a time.
-    async fn conversions_by_merchant(
-        &self,
-        merchant: MerchantId,
-        filter: ConversionFilter,
-        page: ConversionPage,
-    ) -> RepoResult<Vec<ConversionView>>;
-    /// The conversions attributed to the influencer's links, in id order.
-    async fn conversions_by_influencer(
-        &self,
-        influencer: InfluencerId,
-        page: ConversionPage,
-    ) -> RepoResult<Vec<ConversionView>>;
-    /// The influencer's earnings.
-    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary>;
-    /// The merchant's commissions.
-    async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions>;
-    /// One row per UTC day from `from` to `to` (inclusive; empty if `to < from`), zeros
-    /// included. Clicks count by click time; conversions, revenue, commission and earnings by
-    /// order time, net of refunds and reversals recorded so far.
-    async fn link_daily_stats(
-        &self,
-        link: LinkId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> RepoResult<Vec<DailyLinkStats>>;
-}
-
-/// Merchants' Shopify webhook secrets (stored encrypted where the store encrypts).
-#[async_trait]
-pub trait WebhookSecrets: Send + Sync {
-    /// The merchant's secret, if set (`NotFound(Merchant)` if missing).
-    async fn shopify_webhook_secret(&self, merchant: MerchantId) -> RepoResult<Option<Secret>>;
-    /// Sets or clears the merchant's secret.
-    async fn set_shopify_webhook_secret(
-        &self,
-        merchant: MerchantId,
-        secret: Option<Secret>,
-    ) -> RepoResult<()>;
-}
-
-/// Everything a store provides once it keeps the ledger, with the merchants' API keys that
-/// report orders into it.
-pub trait LedgerStore:
-    Store
-    + crate::ClickSink
-    + ConversionRepo
-    + PayoutRepo
-    + LedgerQueries
-    + WebhookSecrets
-    + crate::ApiKeyRepo
-{
-}
-
-impl<T> LedgerStore for T where
-    T: Store
-        + crate::ClickSink
-        + ConversionRepo
-        + PayoutRepo
-        + LedgerQueries
-        + WebhookSecrets
-        + crate::ApiKeyRepo
-{
 }
 
 /// Sums of splits, for the stores' summaries.

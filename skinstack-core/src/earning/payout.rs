@@ -7,10 +7,10 @@
 //! [`plan_payouts`] decides; [`crate::service::payouts::create_payouts`] commits the plan and
 //! hands the batch to the provider.
 
-use crate::commission::CommissionSplit;
-use crate::conversion::{ConversionId, Currency, EventId, PayoutBatchId, PayoutItemId};
+use crate::domain::{ConversionId, Currency, EventId, PayoutBatchId, PayoutItemId};
 use crate::domain::{Influencer, InfluencerId, MerchantId, Money, PayoutMethod};
-use crate::repo::BoxError;
+use crate::earning::commission::CommissionSplit;
+use crate::store::BoxError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

@@ -1,10 +1,11 @@
 //! The in-memory store's merchant API keys.
 
 use super::MemoryStore;
-use crate::api_key::{ApiKeyId, ApiKeyInfo, ApiKeyRepo, NewApiKey};
 use crate::auth::TokenHash;
 use crate::domain::MerchantId;
-use crate::repo::{Entity, RepoError, RepoResult};
+use crate::domain::{ApiKeyId, ApiKeyInfo, NewApiKey};
+use crate::store::ApiKeyRepo;
+use crate::store::{Entity, RepoError, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -2,14 +2,13 @@
 //! store's one lock, so an event and the totals it changes are never seen apart.
 
 use super::{MemoryStore, State};
-use crate::attribution::{ClickFacts, LinkTerms};
-use crate::click::ClickId;
-use crate::commission::CommissionSplit;
-use crate::conversion::*;
+use crate::domain::ClickId;
 use crate::domain::*;
-use crate::ledger::*;
-use crate::payout::{PayoutBatch, PayoutPlan, UnsettledEvent};
-use crate::repo::{Entity, RepoError, RepoResult};
+use crate::earning::attribution::{ClickFacts, LinkTerms};
+use crate::earning::commission::CommissionSplit;
+use crate::earning::ledger::*;
+use crate::earning::PayoutBatch;
+use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -18,19 +17,19 @@ use std::collections::{HashMap, HashSet};
 /// The ledger's part of the store's state.
 #[derive(Default)]
 pub(super) struct LedgerState {
-    conversions: HashMap<ConversionId, Conversion>,
-    by_order: HashMap<(MerchantId, OrderId), ConversionId>,
-    refunds: HashMap<(MerchantId, RefundId), Refund>,
+    pub(super) conversions: HashMap<ConversionId, Conversion>,
+    pub(super) by_order: HashMap<(MerchantId, OrderId), ConversionId>,
+    pub(super) refunds: HashMap<(MerchantId, RefundId), Refund>,
     /// Append-only, oldest first.
-    events: Vec<CommissionEvent>,
-    settled: HashSet<EventId>,
-    batches: Vec<PayoutBatch>,
-    hold_days: HashMap<ProgramId, HoldDays>,
-    webhook_secrets: HashMap<MerchantId, Secret>,
+    pub(super) events: Vec<CommissionEvent>,
+    pub(super) settled: HashSet<EventId>,
+    pub(super) batches: Vec<PayoutBatch>,
+    pub(super) hold_days: HashMap<ProgramId, HoldDays>,
+    pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
 }
 
 impl State {
-    fn link_terms(&self, link: &TrackingLink) -> RepoResult<LinkTerms> {
+    pub(super) fn link_terms(&self, link: &TrackingLink) -> RepoResult<LinkTerms> {
         let program = self
             .programs
             .get(&link.program_id)
@@ -57,7 +56,7 @@ impl State {
 
     /// Appends `event` and applies its [`TotalsDelta`] to the rows that still exist (a deleted
     /// link's or profile's totals went with it; the ledger keeps its history).
-    fn append(&mut self, event: CommissionEvent) {
+    pub(super) fn append(&mut self, event: CommissionEvent) {
         let delta = TotalsDelta::of_event(&event);
         if let Some(link) = self.links.get_mut(&event.link_id) {
             link.total_conversions += delta.conversions;
@@ -75,7 +74,7 @@ impl State {
         self.ledger.events.push(event);
     }
 
-    fn view(&self, conversion: &Conversion) -> ConversionView {
+    pub(super) fn view(&self, conversion: &Conversion) -> ConversionView {
         let mut net = CommissionSplit::default();
         let mut paid = CommissionSplit::default();
         let mut unsettled = false;
@@ -97,10 +96,10 @@ impl State {
         ConversionView::new(conversion.clone(), net, paid, unsettled)
     }
 
-    fn page(
+    pub(super) fn page(
         &self,
         keep: impl Fn(&Conversion) -> bool,
-        page: ConversionPage,
+        page: Page<ConversionId>,
     ) -> Vec<ConversionView> {
         let mut mine: Vec<&Conversion> = self
             .ledger
@@ -115,7 +114,7 @@ impl State {
             .collect()
     }
 
-    fn approved(&self, conversion: ConversionId) -> bool {
+    pub(super) fn approved(&self, conversion: ConversionId) -> bool {
         self.ledger
             .conversions
             .get(&conversion)
@@ -347,76 +346,6 @@ impl ConversionRepo for MemoryStore {
 }
 
 #[async_trait]
-impl PayoutRepo for MemoryStore {
-    async fn unsettled_approved_events(&self) -> RepoResult<Vec<UnsettledEvent>> {
-        let state = self.lock();
-        Ok(state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| {
-                matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
-                    && !state.ledger.settled.contains(&e.id)
-                    && state.approved(e.conversion_id)
-            })
-            .map(|e| UnsettledEvent {
-                event_id: e.id,
-                conversion_id: e.conversion_id,
-                influencer_id: e.influencer_id,
-                merchant_id: e.merchant_id,
-                split: e.split,
-            })
-            .collect())
-    }
-
-    async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>> {
-        let mut state = self.lock();
-        let by_id: HashMap<EventId, CommissionEvent> = state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::Accrued | EventKind::Reversed))
-            .map(|e| (e.id, e.clone()))
-            .collect();
-        // Check everything before changing anything: the batch is all or nothing.
-        for planned in &plan.items {
-            for id in &planned.events {
-                if state.ledger.settled.contains(id) || !by_id.contains_key(id) {
-                    return Ok(None);
-                }
-            }
-        }
-        for planned in &plan.items {
-            for id in &planned.events {
-                let settled = &by_id[id];
-                let paid = CommissionEvent {
-                    id: EventId::new(),
-                    kind: EventKind::Paid,
-                    sales: Decimal::ZERO,
-                    refund_id: None,
-                    payout_batch_id: Some(plan.batch_id),
-                    settles: Some(*id),
-                    occurred_at: plan.created_at,
-                    ..settled.clone()
-                };
-                state.ledger.settled.insert(*id);
-                state.append(paid);
-            }
-        }
-        let batch = plan.batch();
-        state.ledger.batches.push(batch.clone());
-        Ok(Some(batch))
-    }
-
-    async fn payout_batches(&self) -> RepoResult<Vec<PayoutBatch>> {
-        let state = self.lock();
-        let mut batches = state.ledger.batches.clone();
-        batches.sort_by_key(|b| std::cmp::Reverse((b.created_at, b.id)));
-        Ok(batches)
-    }
-}
-
-#[async_trait]
 impl LedgerQueries for MemoryStore {
     async fn events_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<CommissionEvent>> {
         Ok(self
@@ -433,7 +362,7 @@ impl LedgerQueries for MemoryStore {
         &self,
         merchant: MerchantId,
         filter: ConversionFilter,
-        page: ConversionPage,
+        page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let state = self.lock();
         Ok(state.page(
@@ -448,7 +377,7 @@ impl LedgerQueries for MemoryStore {
     async fn conversions_by_influencer(
         &self,
         influencer: InfluencerId,
-        page: ConversionPage,
+        page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let state = self.lock();
         Ok(state.page(
@@ -566,32 +495,5 @@ impl LedgerQueries for MemoryStore {
             d.earnings += e.split.influencer_earnings;
         }
         Ok(days)
-    }
-}
-
-#[async_trait]
-impl WebhookSecrets for MemoryStore {
-    async fn shopify_webhook_secret(&self, merchant: MerchantId) -> RepoResult<Option<Secret>> {
-        let state = self.lock();
-        if !state.merchants.contains_key(&merchant) {
-            return Err(RepoError::NotFound(Entity::Merchant));
-        }
-        Ok(state.ledger.webhook_secrets.get(&merchant).cloned())
-    }
-
-    async fn set_shopify_webhook_secret(
-        &self,
-        merchant: MerchantId,
-        secret: Option<Secret>,
-    ) -> RepoResult<()> {
-        let mut state = self.lock();
-        if !state.merchants.contains_key(&merchant) {
-            return Err(RepoError::NotFound(Entity::Merchant));
-        }
-        match secret {
-            Some(secret) => state.ledger.webhook_secrets.insert(merchant, secret),
-            None => state.ledger.webhook_secrets.remove(&merchant),
-        };
-        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use super::{Actor, ServiceError, ServiceResult};
 use crate::auth::{NewSession, Password, PasswordHasher, Session, SessionToken};
 use crate::domain::{Email, NewUser, Role, User};
-use crate::repo::{RepoError, SessionRepo, UserRepo};
+use crate::store::{RepoError, SessionRepo, UserRepo};
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a session lasts unless revoked.

@@ -2,7 +2,7 @@
 
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
-use crate::repo::{MerchantRepo, Page, UserRepo};
+use crate::store::{MerchantRepo, Page, UserRepo};
 
 /// Accounts in id order, a page at a time.
 pub async fn list_users<S>(store: &S, actor: &Actor, page: Page<UserId>) -> ServiceResult<Vec<User>>

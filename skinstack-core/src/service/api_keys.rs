@@ -8,9 +8,10 @@
 
 use super::profiles::own_merchant;
 use super::{Actor, ServiceError, ServiceResult};
-use crate::api_key::{ApiKey, ApiKeyId, ApiKeyInfo, ApiKeyRepo, NewApiKey, LAST_USED_RESOLUTION};
+use crate::domain::{ApiKey, ApiKeyId, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
 use crate::domain::{MerchantId, Name};
-use crate::repo::{Entity, MerchantRepo, RepoError};
+use crate::store::ApiKeyRepo;
+use crate::store::{Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// A key just created: the key itself, shown this once, and what is stored about it.
@@ -112,7 +113,7 @@ where
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::repo::UserRepo;
+    use crate::store::UserRepo;
     use crate::testkit::Fixture;
     use crate::MemoryStore;
 

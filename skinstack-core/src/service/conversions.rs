@@ -5,14 +5,14 @@
 //! number of times, one after another or at once, is stored and counted once. A redelivery
 //! that disagrees with what was stored (another amount) is a conflict, never a second record.
 
-use crate::attribution::{attribute, ClickRejection};
-use crate::click::ClickId;
-use crate::commission::{CommissionError, CommissionSplit};
-use crate::conversion::*;
+use crate::domain::ClickId;
+use crate::domain::*;
 use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::earning::attribution::{attribute, ClickRejection};
+use crate::earning::commission::{CommissionError, CommissionSplit};
 use crate::error::{ForField, ValidationError};
-use crate::ledger::ConversionRepo;
-use crate::repo::{Entity, MerchantRepo, RepoError};
+use crate::store::ConversionRepo;
+use crate::store::{Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// An order as the shop reports it.
@@ -134,7 +134,7 @@ impl From<RepoError> for ConversionError {
 // many before it is fully refunded; 16 outlasts any realistic burst.
 const REFUND_ATTEMPTS: usize = 16;
 
-/// Records an order: attributes it ([`crate::attribution`]), computes its commission with the
+/// Records an order: attributes it ([`crate::earning::attribution`]), computes its commission with the
 /// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
 /// with the same amount returns the stored conversion (`duplicate`); with another amount it
 /// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated

@@ -3,9 +3,9 @@
 use super::profiles::own_influencer;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
+use crate::domain::{Slug, SlugPolicy};
 use crate::error::ValidationError;
-use crate::repo::*;
-use crate::slug::{Slug, SlugPolicy};
+use crate::store::*;
 use chrono::{DateTime, Utc};
 
 /// An influencer's request for a new link.
@@ -262,7 +262,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::MockLinkRepo;
+    use crate::store::MockLinkRepo;
     use crate::testkit::Fixture;
     use crate::MemoryStore;
     use std::collections::HashSet;

@@ -20,7 +20,7 @@ pub mod statements;
 
 use crate::domain::{Role, User, UserId};
 use crate::error::ValidationError;
-use crate::repo::{BoxError, Entity, RepoError};
+use crate::store::{BoxError, Entity, RepoError};
 use links::LinkError;
 
 /// An authenticated, active account: whom a service acts for.

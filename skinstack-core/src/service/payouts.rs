@@ -1,10 +1,12 @@
-//! Creating payouts: plan ([`crate::payout::plan_payouts`]), commit atomically, deliver.
+//! Creating payouts: plan ([`crate::earning::payout::plan_payouts`]), commit atomically, deliver.
 
-use crate::conversion::PayoutBatchId;
+use crate::domain::PayoutBatchId;
 use crate::domain::{InfluencerId, Money};
-use crate::ledger::PayoutRepo;
-use crate::payout::{plan_payouts, DeliveryError, PayoutBatch, PayoutProvider, SkippedPayout};
-use crate::repo::{Entity, InfluencerRepo, RepoError};
+use crate::earning::payout::{
+    plan_payouts, DeliveryError, PayoutBatch, PayoutProvider, SkippedPayout,
+};
+use crate::store::PayoutRepo;
+use crate::store::{Entity, InfluencerRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::collections::{BTreeSet, HashMap};
 

@@ -3,7 +3,7 @@
 use super::profiles::own_merchant;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
-use crate::repo::{Entity, MerchantRepo, Page, ProductQuery, ProductRepo, ProgramRepo, Upserted};
+use crate::store::{Entity, MerchantRepo, Page, ProductQuery, ProductRepo, ProgramRepo, Upserted};
 
 /// A product as a merchant describes it.
 #[derive(Debug, Clone, PartialEq)]

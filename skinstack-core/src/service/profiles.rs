@@ -2,8 +2,8 @@
 
 use super::{Actor, Conflict, ServiceError, ServiceResult};
 use crate::domain::*;
-use crate::ledger::WebhookSecrets;
-use crate::repo::{Entity, InfluencerRepo, MerchantRepo, RepoError};
+use crate::store::WebhookSecrets;
+use crate::store::{Entity, InfluencerRepo, MerchantRepo, RepoError};
 
 /// An influencer's profile as they describe it.
 #[derive(Debug, Clone, PartialEq)]

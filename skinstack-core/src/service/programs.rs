@@ -4,7 +4,7 @@
 use super::profiles::own_merchant;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
-use crate::repo::{Entity, MerchantRepo, Page, ProgramRepo};
+use crate::store::{Entity, MerchantRepo, Page, ProgramRepo};
 
 /// A program as a merchant describes it. The platform's fee is not the merchant's to set: new
 /// programs get the default.

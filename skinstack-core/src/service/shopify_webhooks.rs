@@ -12,9 +12,9 @@ use super::conversions::{
     record_conversion, record_refund, ConversionError, Recorded, RefundRecorded,
 };
 use crate::domain::{MerchantId, Secret};
-use crate::ledger::{ConversionRepo, WebhookSecrets};
-use crate::repo::{Entity, MerchantRepo, RepoError};
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
+use crate::store::{ConversionRepo, WebhookSecrets};
+use crate::store::{Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, Utc};
 
 /// The `orders/create` topic: an order to record.

@@ -7,13 +7,12 @@
 use super::links::owned;
 use super::profiles::{own_influencer, own_merchant};
 use super::{Actor, ServiceError, ServiceResult};
-use crate::domain::LinkId;
-use crate::ledger::{
-    ConversionFilter, ConversionPage, ConversionView, DailyLinkStats, EarningsSummary,
-    LedgerQueries, MerchantCommissions,
+use crate::domain::Slug;
+use crate::domain::{ConversionId, LinkId};
+use crate::earning::ledger::{
+    ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary, MerchantCommissions,
 };
-use crate::repo::{InfluencerRepo, LinkRepo, MerchantRepo, RepoError};
-use crate::slug::Slug;
+use crate::store::{InfluencerRepo, LedgerQueries, LinkRepo, MerchantRepo, Page, RepoError};
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -76,7 +75,7 @@ where
 pub async fn influencer_conversions<S>(
     store: &S,
     actor: &Actor,
-    page: ConversionPage,
+    page: Page<ConversionId>,
 ) -> ServiceResult<Vec<ConversionView>>
 where
     S: InfluencerRepo + LedgerQueries + ?Sized,
@@ -107,7 +106,7 @@ pub async fn merchant_conversions<S>(
     store: &S,
     actor: &Actor,
     filter: ConversionFilter,
-    page: ConversionPage,
+    page: Page<ConversionId>,
 ) -> ServiceResult<Vec<ConversionView>>
 where
     S: MerchantRepo + LedgerQueries + ?Sized,
@@ -154,17 +153,13 @@ pub async fn merchant_top_links<S>(
 where
     S: MerchantRepo + LinkRepo + LedgerQueries + ?Sized,
 {
-    const PAGE: u32 = 100;
     let merchant = own_merchant(store, actor).await?;
     let mut totals: HashMap<LinkId, (i64, Decimal, Decimal)> = HashMap::new();
     let mut after = None;
     loop {
+        let request = Page::largest(after);
         let page = store
-            .conversions_by_merchant(
-                merchant.id,
-                ConversionFilter::All,
-                ConversionPage::new(PAGE, after),
-            )
+            .conversions_by_merchant(merchant.id, ConversionFilter::All, request)
             .await?;
         for view in &page {
             let conversion = &view.conversion;
@@ -175,9 +170,9 @@ where
                 entry.2 += view.net_commission.gross;
             }
         }
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => after = Some(last.conversion.id),
-            _ => break,
+        match request.next_cursor(&page, |view| view.conversion.id) {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     let mut ranked: Vec<_> = totals.into_iter().collect();
@@ -241,7 +236,7 @@ mod tests {
     #[tokio::test]
     async fn top_links_rank_a_merchants_links_by_revenue_net_of_refunds() {
         use crate::service::conversions::{record_conversion, record_refund};
-        use crate::testkit::ledger::{cents, click_at, order, refund, t0};
+        use crate::testkit::conversions::{cents, click_at, order, refund, t0};
         let store = MemoryStore::new();
         let fx = Fixture::create(&store).await;
         let small = store.insert_link(new_link(&fx, "small")).await.unwrap();

@@ -2,9 +2,10 @@
 //! with their merchant.
 
 use super::{new_merchant, new_user, Fixture};
-use crate::api_key::{ApiKey, ApiKeyId, ApiKeyRepo, NewApiKey};
 use crate::domain::*;
-use crate::repo::{Entity, RepoError, Store};
+use crate::domain::{ApiKey, ApiKeyId, NewApiKey};
+use crate::store::ApiKeyRepo;
+use crate::store::{Entity, RepoError, Store};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 /// A new key for `merchant`: the key and what to store.

@@ -12,25 +12,14 @@
 //! journal before `record` returns, and the journal is told once the sink has stored it; a
 //! process killed with clicks in its buffer replays them from the journal when it starts again.
 
-use crate::click::Click;
-use crate::repo::RepoResult;
-use async_trait::async_trait;
+use crate::domain::Click;
+use crate::store::ClickSink;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::sleep;
-
-/// Where click batches go.
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait ClickSink: Send + Sync + 'static {
-    /// Stores `clicks` and adds each link's number of newly stored human (non-bot) clicks to its
-    /// `total_clicks`, all in one transaction. Idempotent by click id: a click already stored
-    /// is neither stored nor counted again, so a retried batch changes nothing twice.
-    async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()>;
-}
 
 /// A local record of accepted clicks that outlives the process: [`ClickRecorder::record`]
 /// appends every click before it returns (so before the redirect answers), and the flusher
@@ -364,7 +353,8 @@ async fn flush<S: ClickSink>(
 mod tests {
     use super::*;
     use crate::domain::LinkId;
-    use crate::repo::RepoError;
+    use crate::store::{RepoError, RepoResult};
+    use async_trait::async_trait;
     use std::collections::HashSet;
     use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
@@ -372,7 +362,7 @@ mod tests {
     /// A sink that stores ids (idempotently) and can be switched to failing.
     #[derive(Clone, Default)]
     struct TestSink {
-        stored: Arc<Mutex<HashSet<crate::click::ClickId>>>,
+        stored: Arc<Mutex<HashSet<crate::domain::ClickId>>>,
         batches: Arc<Mutex<Vec<usize>>>,
         down: Arc<AtomicBool>,
     }
@@ -465,7 +455,7 @@ mod tests {
     /// Remembers what was appended and what was reported stored; fails on demand.
     #[derive(Default)]
     struct TestJournal {
-        appended: Mutex<Vec<crate::click::ClickId>>,
+        appended: Mutex<Vec<crate::domain::ClickId>>,
         stored: Mutex<Vec<JournalTicket>>,
         broken: AtomicBool,
     }

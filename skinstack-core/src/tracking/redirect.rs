@@ -1,10 +1,10 @@
 //! Resolving a slug to where the shopper goes: ready-made link snapshots, the resolver trait
 //! stores implement, and a caching decorator for the hot path.
 
-use crate::click::ClickId;
+use crate::domain::ClickId;
+use crate::domain::Slug;
 use crate::domain::{InfluencerId, LinkId, MerchantId, Money, ProductId, ProgramId, Utm, WebUrl};
-use crate::repo::RepoResult;
-use crate::slug::Slug;
+use crate::store::{LinkResolver, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,25 +158,6 @@ impl LinkSnapshot {
         location.push_str(&self.location_tail);
         location
     }
-}
-
-/// Looks links up by slug for the redirect. Stores implement it with one indexed read.
-#[async_trait]
-pub trait LinkResolver: Send + Sync + 'static {
-    /// The snapshot of the link with this slug, or `None` if there is none.
-    async fn resolve(&self, slug: &Slug) -> RepoResult<Option<Arc<LinkSnapshot>>>;
-
-    /// Up to `limit` links most worth caching (the most clicked first), for warming a cache at
-    /// start-up. Resolvers that cannot rank links return none.
-    async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
-        let _ = limit;
-        Ok(Vec::new())
-    }
-
-    /// What a link-preview card for `link` shows, or `None` if the link is gone. Preview
-    /// fetches are rare next to clicks, so this is read from the store each time rather than
-    /// kept in every cached snapshot.
-    async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>>;
 }
 
 /// Longest description a preview card carries; apps cut it shorter anyway.
@@ -368,7 +349,7 @@ impl<R: LinkResolver> LinkResolver for Arc<R> {
 mod tests {
     use super::*;
     use crate::domain::UtmValue;
-    use crate::repo::RepoError;
+    use crate::store::RepoError;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
 

@@ -6,7 +6,7 @@ use super::layout::{count, dollars};
 use maud::{html, Markup};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use skinstack_core::ledger::DailyLinkStats;
+use skinstack_core::earning::ledger::DailyLinkStats;
 
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 100.0;

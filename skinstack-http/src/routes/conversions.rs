@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use skinstack_core::attribution::ClickRejection;
-use skinstack_core::conversion::AttributedBy;
+use skinstack_core::domain::AttributedBy;
+use skinstack_core::earning::attribution::ClickRejection;
 use skinstack_core::error::Invalid;
 use skinstack_core::service::conversions::{
     record_conversion, record_refund, RecordConversion, RecordRefund,

@@ -10,11 +10,12 @@ use axum::extract::State;
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use skinstack_core::error::Invalid;
-use skinstack_core::ledger::{
-    ConversionFilter, ConversionPage, ConversionStatus, ConversionView as LedgerConversion,
+use skinstack_core::earning::ledger::{
+    ConversionFilter, ConversionStatus, ConversionView as LedgerConversion,
 };
+use skinstack_core::error::Invalid;
 use skinstack_core::service::statements::{self, DayRange};
+use skinstack_core::Page;
 use skinstack_core::{ConversionId, LinkId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -126,10 +127,10 @@ pub struct ConversionPageView {
     pub next_after: Option<Uuid>,
 }
 
-fn conversion_page(items: Vec<LedgerConversion>, page: ConversionPage) -> ConversionPageView {
-    let next_after = (items.len() == page.limit() as usize)
-        .then(|| items.last().map(|v| v.conversion.id.as_uuid()))
-        .flatten();
+fn conversion_page(items: Vec<LedgerConversion>, page: Page<ConversionId>) -> ConversionPageView {
+    let next_after = page
+        .next_cursor(&items, |v| v.conversion.id)
+        .map(|id| id.as_uuid());
     ConversionPageView {
         items: items.into_iter().map(Into::into).collect(),
         next_after,
@@ -137,9 +138,8 @@ fn conversion_page(items: Vec<LedgerConversion>, page: ConversionPage) -> Conver
 }
 
 impl PageQuery {
-    fn conversion_page(&self) -> Result<ConversionPage> {
-        let page = self.page(ConversionId::from_uuid)?;
-        Ok(ConversionPage::new(page.limit(), page.after))
+    fn conversion_page(&self) -> Result<Page<ConversionId>> {
+        self.page(ConversionId::from_uuid)
     }
 }
 

@@ -6,9 +6,10 @@ use crate::helpers::*;
 use axum::body::{Body, Bytes};
 use axum::http::{header, Method, Request, StatusCode};
 use serde_json::{json, Value};
-use skinstack_core::ledger::{ConversionFilter, ConversionPage};
+use skinstack_core::earning::ledger::ConversionFilter;
 use skinstack_core::shopify::{sign, HMAC_HEADER};
-use skinstack_core::testkit::ledger::assert_totals_match_ledger;
+use skinstack_core::testkit::conversions::assert_totals_match_ledger;
+use skinstack_core::Page;
 use skinstack_core::{Click, ClickId, InfluencerId, LinkId, MerchantId, Secret};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -134,7 +135,7 @@ async fn signed(app: &TestApp, shop: &Shop, topic: &str, body: &str) -> Reply {
 /// (conversions, ledger events) stored for the merchant.
 async fn stored(app: &TestApp, merchant: MerchantId) -> (usize, usize) {
     let mut conversions = 0;
-    let mut page = ConversionPage::new(100, None);
+    let mut page = Page::largest(None);
     loop {
         let batch = app
             .store
@@ -143,7 +144,7 @@ async fn stored(app: &TestApp, merchant: MerchantId) -> (usize, usize) {
             .unwrap();
         conversions += batch.len();
         match batch.last() {
-            Some(last) => page = ConversionPage::new(100, Some(last.conversion.id)),
+            Some(last) => page = Page::largest(Some(last.conversion.id)),
             None => break,
         }
     }

@@ -1,0 +1,18 @@
+//! What an order earns and who is paid: the commission math, attribution, the append-only
+//! ledger with the totals it moves, and payout planning. Pure rules; the stores apply them.
+
+pub mod attribution;
+pub mod commission;
+pub mod ledger;
+pub mod payout;
+
+pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
+pub use commission::{round_cents, CommissionError, CommissionSplit};
+pub use ledger::{
+    CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,
+    EarningsSummary, EventKind, MerchantCommissions, TotalsDelta,
+};
+pub use payout::{
+    plan_payouts, DeliveryError, PayoutBatch, PayoutItem, PayoutPlan, PayoutProvider, PlannedItem,
+    SkipReason, SkippedPayout, UnsettledEvent,
+};

@@ -1,0 +1,15 @@
+//! Where the click flusher writes.
+
+use crate::domain::Click;
+use crate::store::RepoResult;
+use async_trait::async_trait;
+
+/// Where click batches go.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ClickSink: Send + Sync + 'static {
+    /// Stores `clicks` and adds each link's number of newly stored human (non-bot) clicks to its
+    /// `total_clicks`, all in one transaction. Idempotent by click id: a click already stored
+    /// is neither stored nor counted again, so a retried batch changes nothing twice.
+    async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()>;
+}
