@@ -231,3 +231,47 @@ impl<T> LedgerStore for T where
         + ApiKeyRepo
 {
 }
+
+#[cfg(all(test, feature = "mock"))]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, UserId};
+
+    /// Every storage trait has a mock: a downstream crate can stub exactly the trait a service
+    /// asks for. Naming each one here makes a trait added without `automock` fail to compile.
+    #[tokio::test]
+    async fn every_storage_trait_has_a_mock() {
+        let _ = (
+            MockUserRepo::new(),
+            MockSessionRepo::new(),
+            MockInfluencerRepo::new(),
+            MockMerchantRepo::new(),
+            MockProgramRepo::new(),
+            MockProductRepo::new(),
+            MockLinkRepo::new(),
+            MockLinkResolver::new(),
+            MockClickSink::new(),
+            MockConversionRepo::new(),
+            MockLedgerQueries::new(),
+            MockPayoutRepo::new(),
+            MockApiKeyRepo::new(),
+            MockWebhookSecrets::new(),
+            MockHealth::new(),
+        );
+        let mut users = MockUserRepo::new();
+        users
+            .expect_user_by_id()
+            .returning(|_| Err(RepoError::NotFound(Entity::User)));
+        let email = Email::parse("nobody@example.com").unwrap();
+        users
+            .expect_user_by_email()
+            .withf(move |asked| *asked == email)
+            .returning(|_| Err(RepoError::NotFound(Entity::User)));
+        assert!(matches!(
+            users.user_by_id(UserId::new()).await,
+            Err(RepoError::NotFound(Entity::User))
+        ));
+        let asked = Email::parse("NOBODY@example.com").unwrap();
+        assert!(users.user_by_email(&asked).await.is_err());
+    }
+}
