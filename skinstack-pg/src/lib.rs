@@ -1,5 +1,9 @@
 //! PostgreSQL storage for SkinStack, on `sqlx`.
 //!
+//! Its modules mirror `skinstack-core`'s `store/` file for file (`users`, `sessions`, `links`,
+//! `clicks`, `conversions`, `payouts`, ...): the SQL behind a trait sits in the file of the
+//! trait's name. Database errors become core errors in one place (`error.rs`).
+//!
 //! - [`MIGRATOR`]: the schema (the workspace's `migrations/`, reversible, applied in order).
 //! - [`PgStore`]: implements every repository trait of `skinstack-core` with the same
 //!   semantics as its in-memory store (both run the core's contract suite); uniqueness and
