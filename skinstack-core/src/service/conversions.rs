@@ -10,7 +10,7 @@ use crate::click::ClickId;
 use crate::commission::{CommissionError, CommissionSplit};
 use crate::conversion::*;
 use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
-use crate::error::{ForField, ValidationError};
+use crate::error::{ForField, Invalid, ValidationError};
 use crate::ledger::ConversionRepo;
 use crate::repo::{Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -192,10 +192,16 @@ where
         &coupon_links,
     );
     let (commission, hold_until) = match &decision.winner {
-        Some((terms, _)) => (
-            terms.split(amount),
-            Some(ordered_at + terms.hold_days.duration()),
-        ),
+        Some((terms, _)) => {
+            // `ordered_at` is the shop's word: chrono panics on `+` past its own range.
+            let hold_until = ordered_at
+                .checked_add_signed(terms.hold_days.duration())
+                .ok_or(Invalid::OutOfRange(
+                    "a date-time whose hold period ends within the calendar",
+                ))
+                .field("ordered_at")?;
+            (terms.split(amount), Some(hold_until))
+        }
         None => (CommissionSplit::default(), None),
     };
     let new = NewConversion {
@@ -401,5 +407,30 @@ mod tests {
             Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "amount"),
             other => panic!("expected Invalid, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn an_order_whose_hold_would_end_beyond_the_calendar_is_invalid_not_a_panic() {
+        use crate::repo::LinkRepo;
+        use crate::testkit::ledger::click_at;
+        use crate::testkit::new_link;
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let link = store.insert_link(new_link(&f, "far-future")).await.unwrap();
+        let end = DateTime::<Utc>::MAX_UTC;
+        let click = click_at(&store, link.id, end - chrono::Duration::hours(1), false).await;
+        let mut late = order(&f, "1", dec!(10));
+        late.ordered_at = end;
+        late.click_id = Some(click);
+        late.coupon_code = None;
+        match record_conversion(&store, end, late).await {
+            Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        assert!(store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("1").unwrap())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

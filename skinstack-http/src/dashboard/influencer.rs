@@ -360,7 +360,8 @@ pub(super) async fn link_page(
     let id = link_id(&id)?;
     let store = &*state.store;
     let link = links::owned(store, &viewer.actor, id).await?;
-    let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive());
+    // Only a clock set beyond year 9999 fails here: a bug of the host, so a 500.
+    let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive())?;
     let series = statements::link_daily_series(store, &viewer.actor, id, range).await?;
     let short = state.short_url(&link.slug);
     let base = format!("/dashboard/links/{}", link.id);

@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod matrix;
 mod metacharacters;
+mod panics;
 mod secrets;
 mod sessions;
 mod walkthrough;
