@@ -47,6 +47,7 @@ pub mod qr;
 pub mod redirect;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 pub use error::Error;
 pub use state::{ApiState, LoginLimits};

@@ -7,6 +7,7 @@ mod conversions;
 mod dashboard;
 mod helpers;
 mod hostile;
+mod limits;
 mod matrix;
 mod metacharacters;
 mod panics;
