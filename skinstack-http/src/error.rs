@@ -149,7 +149,9 @@ impl From<crate::qr::QrError> for Error {
                 Error::Unprocessable(BTreeMap::from([("size".to_owned(), vec![err.to_string()])]))
             }
             // Short URLs are a few dozen characters: only a misconfigured base URL gets here.
-            crate::qr::QrError::TooLong => Error::Internal(err.to_string()),
+            crate::qr::QrError::TooLong | crate::qr::QrError::Render(_) => {
+                Error::Internal(err.to_string())
+            }
         }
     }
 }

@@ -414,7 +414,11 @@ async fn qr_image(
 ) -> Result<Response, PageError> {
     let link = links::owned(&*state.store, &viewer.actor, link_id(id)?).await?;
     qr::response(&state.short_url(&link.slug), format, size)
-        .map_err(|err| PageError::BadRequest(err.to_string()))
+        .await
+        .map_err(|err| match err {
+            qr::QrError::Render(_) => PageError::Internal(err.to_string()),
+            other => PageError::BadRequest(other.to_string()),
+        })
 }
 
 /// The QR code of one of the viewer's links, as SVG.
