@@ -379,3 +379,24 @@ async fn password_hashing_beyond_its_slots_is_answered_503_with_retry_after() {
     .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
 }
+
+#[test]
+fn the_openapi_document_lists_every_status_registration_and_login_can_answer() {
+    let doc = serde_json::to_value(skinstack_http::openapi()).unwrap();
+    let statuses = |path: &str| -> Vec<String> {
+        let responses = &doc["paths"][path]["post"]["responses"];
+        let mut codes: Vec<String> = responses.as_object().unwrap().keys().cloned().collect();
+        codes.sort();
+        codes
+    };
+    assert_eq!(
+        statuses("/v1/auth/register"),
+        ["201", "400", "409", "422", "429", "503"]
+    );
+    assert_eq!(
+        statuses("/v1/auth/login"),
+        ["200", "400", "401", "422", "429", "503"]
+    );
+    let daily = &doc["paths"]["/v1/links/{id}/daily"]["get"]["responses"]["422"]["description"];
+    assert!(daily.as_str().unwrap().contains("1970-01-01"), "{daily}");
+}
