@@ -114,7 +114,10 @@ async fn a_panicking_redirect_answers_the_small_html_500_page_and_is_counted() {
 
 /// An influencer with one link: (app, token, link id).
 async fn influencer_with_a_link() -> (TestApp, String, String) {
-    let app = TestApp::memory();
+    influencer_with_a_link_on(TestApp::memory()).await
+}
+
+async fn influencer_with_a_link_on(app: TestApp) -> (TestApp, String, String) {
     let (mer, _) = app.account("merchant").await;
     app.create(&mer, "/v1/merchant", merchant_profile()).await;
     let program = app.create(&mer, "/v1/programs", program_json()).await;
@@ -136,8 +139,22 @@ fn refused_fields(reply: &Reply) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field() {
-    let (app, inf, id) = influencer_with_a_link().await;
+async fn daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field_on_memory() {
+    daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field(TestApp::memory()).await;
+}
+
+/// On PostgreSQL such dates used to be a 500 ("date out of range") even where chrono did not
+/// panic; both ends of the span are real days there too.
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field_on_postgres(
+    pool: sqlx::PgPool,
+) {
+    daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field(TestApp::postgres(pool))
+        .await;
+}
+
+async fn daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field(app: TestApp) {
+    let (app, inf, id) = influencer_with_a_link_on(app).await;
     for (query, field) in [
         // The request: `to - 29 days` used to panic in chrono.
         ("to=-262143-01-01", "to"),
@@ -182,6 +199,16 @@ async fn daily_series_dates_beyond_the_calendar_are_a_422_naming_the_field() {
         .map(|d| d["day"].as_str().unwrap())
         .collect();
     assert_eq!(days, ["1970-01-01", "1970-01-02", "1970-01-03"]);
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{id}/daily?from=9999-12-30&to=9999-12-31"),
+            Some(&inf),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json.as_array().unwrap().len(), 2, "{}", reply.text);
 }
 
 /// A `from` or `to` value: mostly real dates across (and beyond) chrono's whole range,
