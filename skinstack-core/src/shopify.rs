@@ -31,6 +31,25 @@ use sha2::Sha256;
 /// The header carrying the signature.
 pub const HMAC_HEADER: &str = "X-Shopify-Hmac-Sha256";
 
+/// Most entries read from one list of a payload (`line_items`, `refund_line_items`). Far
+/// above any real order, and a bound on the work one signed body can cause: without it a
+/// 1 MiB body holds some 60 000 line items, each compared with every other.
+pub const MAX_LIST_ITEMS: usize = 1_000;
+
+/// `list` as an array of at most [`MAX_LIST_ITEMS`] entries.
+fn bounded<'a>(list: &'a Value, field: &'static str) -> Result<&'a [Value], PayloadError> {
+    let items = list
+        .as_array()
+        .ok_or(invalid(field, Invalid::Format("an array")))?;
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(invalid(
+            field,
+            Invalid::OutOfRange("at most 1000 entries long"),
+        ));
+    }
+    Ok(items)
+}
+
 /// Why a payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
@@ -169,8 +188,8 @@ pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion
         }
     };
     let mut product_external_ids = Vec::new();
-    if let Some(Value::Array(items)) = order.get("line_items") {
-        for item in items {
+    if let Some(items @ Value::Array(_)) = order.get("line_items") {
+        for item in bounded(items, "line_items")? {
             if let Some(Value::Number(id)) = item.get("product_id") {
                 let gid = format!("gid://shopify/Product/{id}");
                 let id = ExternalId::parse(&gid)
@@ -201,10 +220,7 @@ pub fn parse_refund(merchant: MerchantId, body: &[u8]) -> Result<RecordRefund, P
     let order_id = shop_id(present(&refund, "order_id")?, "order_id")?;
     let mut total = Decimal::ZERO;
     if let Some(lines) = refund.get("refund_line_items") {
-        let lines = lines
-            .as_array()
-            .ok_or(invalid("refund_line_items", Invalid::Format("an array")))?;
-        for line in lines {
+        for line in bounded(lines, "refund_line_items")? {
             const FIELD: &str = "refund_line_items[].subtotal_set.shop_money.amount";
             let money = line
                 .get("subtotal_set")

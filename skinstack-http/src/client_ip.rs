@@ -2,7 +2,24 @@
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+/// The key every per-address limiter counts `ip` under: an IPv4 address as it is (an
+/// IPv4-mapped IPv6 address as its IPv4 address), an IPv6 address by its /64. One IPv6
+/// subscriber, or one cloud VM, is handed a whole /64 and can pick any of its 2^64 addresses
+/// per request; counted one by one, they would each get a fresh budget.
+pub fn limiter_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !(u128::from(u64::MAX));
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
 
 /// Where the client's address is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +56,25 @@ impl ClientIpSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(ip: &str) -> IpAddr {
+        limiter_key(ip.parse().unwrap())
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_64_share_a_key_and_ipv4_addresses_keep_their_own() {
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), key("2001:db8:1:2::"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2:3:4:5:6").to_string(), "2001:db8:1:2::");
+        assert_eq!(key("203.0.113.9").to_string(), "203.0.113.9");
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+        // The same IPv4 client reached over a dual-stack socket is the same client.
+        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
+    }
 
     #[test]
     fn peer_ignores_forwarded_headers() {

@@ -52,6 +52,10 @@ pub enum Error {
     /// 503: a dependency (the store) is not ready.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: every slot for this kind of work (password hashing) is taken; retry after this
+    /// many seconds.
+    #[error("the server is busy, retry in {0} seconds")]
+    Busy(u64),
     /// 500: a bug or a failing store. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,7 +96,7 @@ impl Error {
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,7 +113,7 @@ impl Error {
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::Unprocessable(_) => "validation",
             Error::TooManyRequests(_) => "too_many_requests",
-            Error::Unavailable(_) => "unavailable",
+            Error::Unavailable(_) | Error::Busy(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -145,7 +149,9 @@ impl From<crate::qr::QrError> for Error {
                 Error::Unprocessable(BTreeMap::from([("size".to_owned(), vec![err.to_string()])]))
             }
             // Short URLs are a few dozen characters: only a misconfigured base URL gets here.
-            crate::qr::QrError::TooLong => Error::Internal(err.to_string()),
+            crate::qr::QrError::TooLong | crate::qr::QrError::Render(_) => {
+                Error::Internal(err.to_string())
+            }
         }
     }
 }
@@ -200,7 +206,7 @@ impl IntoResponse for Error {
         let status = self.status_code();
         let kind = self.kind();
         let retry_after = match &self {
-            Error::TooManyRequests(seconds) => Some(*seconds),
+            Error::TooManyRequests(seconds) | Error::Busy(seconds) => Some(*seconds),
             _ => None,
         };
         let (message, fields, cause) = match self {

@@ -41,17 +41,20 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod panic;
 pub mod preview;
 pub mod qr;
 pub mod redirect;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 pub use error::Error;
 pub use state::{ApiState, LoginLimits};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request};
+use axum::response::IntoResponse;
 use axum::Router;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -98,11 +101,29 @@ pub fn api(state: ApiState) -> Router {
     observed(router.fallback(no_route), state)
 }
 
-/// The layers the API and the dashboard share: request ids, one log line and metrics per
-/// request, the body limit, the JSON 405.
-fn observed(router: Router<ApiState>, state: ApiState) -> Router {
+/// Wraps `router` in the layers of [`api`]: request ids, one log line and metrics per
+/// request, the body limit, the JSON 405, and a panic caught and answered with the JSON 500
+/// (counted in `/metrics` as `skinstack_http_panics_total{router="api"}`). Use it for routes
+/// of your own over the same state.
+pub fn observed(router: Router<ApiState>, state: ApiState) -> Router {
+    let metrics = state.metrics.clone();
+    observed_with(router, state, move |cause| {
+        metrics.panicked(metrics::Surface::Api);
+        Error::Internal(cause).into_response()
+    })
+}
+
+/// [`observed`] with another answer to a panic (the dashboard's is an HTML page).
+pub(crate) fn observed_with<R>(router: Router<ApiState>, state: ApiState, on_panic: R) -> Router
+where
+    R: Fn(String) -> axum::response::Response + Clone + Send + Sync + 'static,
+{
+    // Inside the request log, so that a panic's 500 is logged and counted like any other.
+    let router = panic::catch(
+        router.method_not_allowed_fallback(method_not_allowed),
+        on_panic,
+    );
     router
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -31,6 +31,17 @@ struct Latency {
 pub struct HttpMetrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<(String, String), Latency>>,
+    api_panics: AtomicU64,
+    dashboard_panics: AtomicU64,
+}
+
+/// Which router answered: panics are counted per router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The JSON API ([`crate::api`], and routes wrapped with [`crate::observed`]).
+    Api,
+    /// The dashboard ([`crate::dashboard::router`]).
+    Dashboard,
 }
 
 impl HttpMetrics {
@@ -53,6 +64,23 @@ impl HttpMetrics {
         }
         entry.count += 1;
         entry.sum += seconds;
+    }
+
+    /// Counts a panic caught on `surface`.
+    pub(crate) fn panicked(&self, surface: Surface) {
+        self.panic_counter(surface).fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn panic_counter(&self, surface: Surface) -> &AtomicU64 {
+        match surface {
+            Surface::Api => &self.api_panics,
+            Surface::Dashboard => &self.dashboard_panics,
+        }
+    }
+
+    /// How many panics were caught (and answered with a 500) on `surface`.
+    pub fn panics(&self, surface: Surface) -> u64 {
+        self.panic_counter(surface).load(Ordering::Relaxed)
     }
 
     /// How many requests `method route` has answered with `status`.
@@ -176,6 +204,23 @@ pub(crate) fn render(state: &ApiState) -> String {
                 out,
                 "skinstack_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\nskinstack_http_request_duration_seconds_sum{{{labels}}} {}\nskinstack_http_request_duration_seconds_count{{{labels}}} {}",
                 l.count, l.sum, l.count
+            );
+        }
+    }
+    out.push_str("# HELP skinstack_http_panics_total Handler panics caught and answered with a 500, by router.\n# TYPE skinstack_http_panics_total counter\n");
+    let redirect_panics = state
+        .redirect_metrics
+        .as_ref()
+        .map(|r| r.panics.load(Ordering::Relaxed));
+    for (router, value) in [
+        ("api", Some(state.metrics.panics(Surface::Api))),
+        ("dashboard", Some(state.metrics.panics(Surface::Dashboard))),
+        ("redirect", redirect_panics),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(
+                out,
+                "skinstack_http_panics_total{{router=\"{router}\"}} {value}"
             );
         }
     }

@@ -20,7 +20,14 @@ pub enum QrError {
     /// The content does not fit in a QR code.
     #[error("content too long for a QR code")]
     TooLong,
+    /// The rendering task failed (it panicked): a bug, logged as such.
+    #[error("rendering the QR code failed: {0}")]
+    Render(String),
 }
+
+/// Renders at once, process-wide: a 2048-pixel PNG is a 4 MiB canvas and milliseconds of
+/// compression, so a burst of them waits here rather than filling the blocking pool.
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 fn code(content: &str, size: u32) -> Result<QrCode, QrError> {
     if !SIZES.contains(&size) {
@@ -95,14 +102,29 @@ pub fn scan_url(short_url: &str) -> String {
 }
 
 /// The QR code of `short_url` in `format`, as a response. Private caching: the image only
-/// changes with the slug, but it is the owner's.
-pub fn response(short_url: &str, format: Format, size: Option<u32>) -> Result<Response, QrError> {
+/// changes with the slug, but it is the owner's. Rendering (milliseconds for a large PNG)
+/// runs on tokio's blocking pool, at most a few at once, never on the async workers that
+/// answer redirects.
+pub async fn response(
+    short_url: &str,
+    format: Format,
+    size: Option<u32>,
+) -> Result<Response, QrError> {
     let content = scan_url(short_url);
     let size = size.unwrap_or(DEFAULT_SIZE);
-    let (content_type, body) = match format {
-        Format::Svg => ("image/svg+xml", svg(&content, size)?.into_bytes()),
-        Format::Png => ("image/png", png(&content, size)?),
-    };
+    if !SIZES.contains(&size) {
+        return Err(QrError::Size);
+    }
+    let _slot = RENDERS
+        .acquire()
+        .await
+        .map_err(|e| QrError::Render(e.to_string()))?;
+    let (content_type, body) = tokio::task::spawn_blocking(move || match format {
+        Format::Svg => svg(&content, size).map(|svg| ("image/svg+xml", svg.into_bytes())),
+        Format::Png => png(&content, size).map(|png| ("image/png", png)),
+    })
+    .await
+    .map_err(|e| QrError::Render(e.to_string()))??;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -148,6 +170,24 @@ mod tests {
             svg.starts_with("<?xml") && svg.contains("<svg") && svg.trim_end().ends_with("</svg>")
         );
         assert!(svg.contains("width=\"3"), "{}", &svg[..200]);
+    }
+
+    #[tokio::test]
+    async fn a_response_renders_on_the_blocking_pool_and_refuses_bad_sizes_first() {
+        let rendered = response("https://skin.st/glow-demo", Format::Png, Some(2048))
+            .await
+            .unwrap();
+        assert_eq!(rendered.headers()[header::CONTENT_TYPE], "image/png");
+        let body = axum::body::to_bytes(rendered.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        assert_eq!(decode_png(&body), "https://skin.st/glow-demo?via=qr");
+        // A size out of range never takes a rendering slot.
+        for _ in 0..10 {
+            let refused = response("https://skin.st/x", Format::Svg, Some(9)).await;
+            assert_eq!(refused.unwrap_err(), QrError::Size);
+        }
+        assert_eq!(RENDERS.available_permits(), 4);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct RedirectMetrics {
     pub unavailable: AtomicU64,
     /// Preview cards served to link-preview fetchers (not clicks).
     pub previews: AtomicU64,
+    /// Panics caught and answered with the 500 page (a bug: each is logged).
+    pub panics: AtomicU64,
 }
 
 /// What the redirect route needs. Cheap to clone.
@@ -69,10 +71,30 @@ impl RedirectState {
 /// `fallback`-free merging), since `/{slug}` matches any single path segment. Other methods
 /// on `/{slug}` get a small 405 page (JSON for clients that ask for it), like its 404.
 pub fn router(state: RedirectState) -> Router {
-    Router::new()
+    let metrics = state.metrics.clone();
+    let router = Router::new()
         .route("/{slug}", get(redirect))
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    catch_panics(router, metrics)
+}
+
+/// Wraps `router` as [`router`] is wrapped: a panic answers the small HTML `500` page a
+/// shopper's browser can show (instead of a dropped connection), counted in `metrics.panics`
+/// and logged with its message.
+pub fn catch_panics(router: Router, metrics: Arc<RedirectMetrics>) -> Router {
+    crate::panic::catch(router, move |cause| {
+        metrics.panics.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(cause, "redirect handler panicked");
+        // The request is gone with the panic, so its Accept header is too: browsers are the
+        // audience of `/{slug}`, so they get the page.
+        page(
+            &HeaderMap::new(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong opening this link. Please try again.",
+        )
+    })
 }
 
 async fn method_not_allowed(headers: HeaderMap) -> Response {

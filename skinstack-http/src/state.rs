@@ -3,80 +3,13 @@
 use crate::client_ip::ClientIpSource;
 use crate::metrics::HttpMetrics;
 use crate::redirect::RedirectMetrics;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+pub use crate::throttle::LoginLimits;
+use crate::throttle::{default_hash_concurrency, default_registration_limit, Throttle};
+use governor::Quota;
 use skinstack_core::{
     Argon2Hasher, ClickRecorder, LedgerStore, PasswordHasher, Slug, SlugPolicy, WebUrl,
 };
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How many login attempts are let through before answering 429.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginLimits {
-    /// Per account (by email): a burst, then one attempt per period.
-    pub per_account: Quota,
-    /// Per client address.
-    pub per_ip: Quota,
-}
-
-impl Default for LoginLimits {
-    /// 5 attempts per account then one a minute; 20 per address then one every 3 seconds.
-    fn default() -> Self {
-        const FIVE: NonZeroU32 = NonZeroU32::new(5).expect("5 is not zero");
-        const TWENTY: NonZeroU32 = NonZeroU32::new(20).expect("20 is not zero");
-        Self {
-            per_account: Quota::with_period(Duration::from_secs(60))
-                .expect("a non-zero period")
-                .allow_burst(FIVE),
-            per_ip: Quota::with_period(Duration::from_secs(3))
-                .expect("a non-zero period")
-                .allow_burst(TWENTY),
-        }
-    }
-}
-
-/// Login rate limiting by account and by address, in this process's memory.
-pub(crate) struct LoginThrottle {
-    accounts: DefaultKeyedRateLimiter<String>,
-    ips: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-impl LoginThrottle {
-    fn new(limits: LoginLimits) -> Self {
-        Self {
-            accounts: DefaultKeyedRateLimiter::keyed(limits.per_account),
-            ips: DefaultKeyedRateLimiter::keyed(limits.per_ip),
-        }
-    }
-
-    /// Spends one attempt for `account` and `ip`, or says how many seconds to wait. Every
-    /// attempt is counted before the password is checked, so a storm is turned away without
-    /// running the (deliberately slow) hash. governor has no way to look without spending,
-    /// so a successful login spends an attempt too; the quotas leave room for that.
-    pub(crate) fn attempt(&self, account: &str, ip: Option<IpAddr>) -> Result<(), u64> {
-        let clock = DefaultClock::default();
-        let wait = |not_until: governor::NotUntil<_>| {
-            not_until.wait_time_from(clock.now()).as_secs().max(1)
-        };
-        if let Some(ip) = ip {
-            self.ips.check_key(&ip).map_err(wait)?;
-        }
-        self.accounts
-            .check_key(&account.trim().to_lowercase())
-            .map_err(wait)?;
-        // Forget keys that have fully recovered, so the maps do not grow without bound.
-        if self.accounts.len() > 10_000 {
-            self.accounts.retain_recent();
-        }
-        if self.ips.len() > 10_000 {
-            self.ips.retain_recent();
-        }
-        Ok(())
-    }
-}
 
 /// Everything the API handlers share: the store, the password hasher, the login throttle,
 /// and the counters `/metrics` reports.
@@ -85,7 +18,7 @@ pub struct ApiState {
     pub(crate) store: Arc<dyn LedgerStore>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) slug_policy: Arc<SlugPolicy>,
-    pub(crate) throttle: Arc<LoginThrottle>,
+    pub(crate) throttle: Arc<Throttle>,
     pub(crate) client_ip: ClientIpSource,
     pub(crate) session_ttl: chrono::Duration,
     pub(crate) metrics: Arc<HttpMetrics>,
@@ -100,14 +33,19 @@ pub struct ApiState {
 pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
 
 impl ApiState {
-    /// An API over `store`, with argon2id at OWASP's cost, the default login limits, slug
-    /// policy and 30-day sessions, client addresses from the TCP peer.
+    /// An API over `store`, with argon2id at OWASP's cost, the default login and registration
+    /// limits and hashing concurrency, slug policy and 30-day sessions, client addresses from
+    /// the TCP peer.
     pub fn new(store: Arc<dyn LedgerStore>) -> Self {
         Self {
             store,
             hasher: Arc::new(Argon2Hasher::default()),
             slug_policy: Arc::new(SlugPolicy::default()),
-            throttle: Arc::new(LoginThrottle::new(LoginLimits::default())),
+            throttle: Arc::new(Throttle::new(
+                LoginLimits::default(),
+                default_registration_limit(),
+                default_hash_concurrency(),
+            )),
             client_ip: ClientIpSource::default(),
             session_ttl: skinstack_core::service::accounts::SESSION_TTL,
             metrics: Arc::default(),
@@ -126,7 +64,22 @@ impl ApiState {
 
     /// Limits login attempts with `limits` instead.
     pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
-        self.throttle = Arc::new(LoginThrottle::new(limits));
+        self.throttle = Arc::new(self.throttle.with(Some(limits), None, None));
+        self
+    }
+
+    /// Limits registrations per client address (an IPv6 address by its /64) with `quota`
+    /// instead of [`default_registration_limit`](crate::throttle::default_registration_limit).
+    pub fn with_registration_limit(mut self, quota: Quota) -> Self {
+        self.throttle = Arc::new(self.throttle.with(None, Some(quota), None));
+        self
+    }
+
+    /// Hashes at most `slots` passwords at once (at least one) instead of
+    /// [`default_hash_concurrency`](crate::throttle::default_hash_concurrency); a registration
+    /// or login that finds them all taken is answered `503` with `Retry-After`.
+    pub fn with_hash_concurrency(mut self, slots: usize) -> Self {
+        self.throttle = Arc::new(self.throttle.with(None, None, Some(slots)));
         self
     }
 

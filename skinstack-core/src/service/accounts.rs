@@ -3,6 +3,7 @@
 use super::{Actor, ServiceError, ServiceResult};
 use crate::auth::{NewSession, Password, PasswordHasher, Session, SessionToken};
 use crate::domain::{Email, NewUser, Role, User};
+use crate::error::{Invalid, ValidationError};
 use crate::store::{RepoError, SessionRepo, UserRepo};
 use chrono::{DateTime, Duration, Utc};
 
@@ -92,7 +93,9 @@ pub struct LoggedIn {
 
 /// Checks an email and password and opens a session valid for `ttl`. Every failure — an
 /// email that is malformed or unknown, a wrong password, a deactivated account — costs one
-/// password verification and answers the same [`ServiceError::Unauthenticated`].
+/// password verification and answers the same [`ServiceError::Unauthenticated`]; except an
+/// email longer than any account's can be ([`Email::MAX_LEN`] bytes), which is `Invalid`
+/// (field `email`) at once, without hashing.
 pub async fn login<S>(
     store: &S,
     hasher: &dyn PasswordHasher,
@@ -110,6 +113,11 @@ where
             Err(RepoError::NotFound(_)) => None,
             Err(other) => return Err(other.into()),
         },
+        Err(too_long @ Invalid::TooLong { .. }) => {
+            return Err(ServiceError::Invalid(ValidationError::new(
+                "email", too_long,
+            )))
+        }
         Err(_) => None,
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -282,5 +290,55 @@ mod tests {
             authenticate(&store, session.token.expose(), now).await,
             Err(ServiceError::Unauthenticated)
         ));
+    }
+
+    /// A hasher that counts its work, to see what a request cost.
+    #[derive(Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl PasswordHasher for Counting {
+        async fn hash(&self, p: Password) -> Result<crate::PasswordHash, crate::auth::HashError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            hasher().hash(p).await
+        }
+        async fn verify(&self, p: Password, h: Option<crate::PasswordHash>) -> bool {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            hasher().verify(p, h).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_email_over_254_bytes_is_refused_at_login_without_hashing() {
+        let store = MemoryStore::new();
+        let counting = Counting::default();
+        let long = format!("{}@example.com", "a".repeat(1 << 16));
+        let pw = Password::offered("correct horse battery");
+        match login(
+            &store,
+            &counting,
+            &long,
+            pw.clone(),
+            Utc::now(),
+            SESSION_TTL,
+        )
+        .await
+        {
+            Err(ServiceError::Invalid(err)) => assert_eq!(err.field, "email"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // A merely malformed one still costs a verification, like an unknown account.
+        let short = login(
+            &store,
+            &counting,
+            "not an email",
+            pw,
+            Utc::now(),
+            SESSION_TTL,
+        )
+        .await;
+        assert!(matches!(short, Err(ServiceError::Unauthenticated)));
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -5,14 +5,11 @@
 //! number of times, one after another or at once, is stored and counted once. A redelivery
 //! that disagrees with what was stored (another amount) is a conflict, never a second record.
 
-use crate::domain::ClickId;
-use crate::domain::*;
-use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::domain::{CampaignCode, ClickId, ExternalId, MerchantId, Money, *};
 use crate::earning::attribution::{attribute, ClickRejection};
 use crate::earning::commission::{CommissionError, CommissionSplit};
-use crate::error::{ForField, ValidationError};
-use crate::store::ConversionRepo;
-use crate::store::{Entity, MerchantRepo, RepoError};
+use crate::error::{ForField, Invalid, ValidationError};
+use crate::store::{ConversionRepo, Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// An order as the shop reports it.
@@ -192,10 +189,16 @@ where
         &coupon_links,
     );
     let (commission, hold_until) = match &decision.winner {
-        Some((terms, _)) => (
-            terms.split(amount),
-            Some(ordered_at + terms.hold_days.duration()),
-        ),
+        Some((terms, _)) => {
+            // `ordered_at` is the shop's word: chrono panics on `+` past its own range.
+            let hold_until = ordered_at
+                .checked_add_signed(terms.hold_days.duration())
+                .ok_or(Invalid::OutOfRange(
+                    "a date-time whose hold period ends within the calendar",
+                ))
+                .field("ordered_at")?;
+            (terms.split(amount), Some(hold_until))
+        }
         None => (CommissionSplit::default(), None),
     };
     let new = NewConversion {
@@ -401,5 +404,30 @@ mod tests {
             Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "amount"),
             other => panic!("expected Invalid, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn an_order_whose_hold_would_end_beyond_the_calendar_is_invalid_not_a_panic() {
+        use crate::store::LinkRepo;
+        use crate::testkit::conversions::click_at;
+        use crate::testkit::new_link;
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let link = store.insert_link(new_link(&f, "far-future")).await.unwrap();
+        let end = DateTime::<Utc>::MAX_UTC;
+        let click = click_at(&store, link.id, end - chrono::Duration::hours(1), false).await;
+        let mut late = order(&f, "1", dec!(10));
+        late.ordered_at = end;
+        late.click_id = Some(click);
+        late.coupon_code = None;
+        match record_conversion(&store, end, late).await {
+            Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        assert!(store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("1").unwrap())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

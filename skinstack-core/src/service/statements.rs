@@ -7,29 +7,58 @@
 use super::links::owned;
 use super::profiles::{own_influencer, own_merchant};
 use super::{Actor, ServiceError, ServiceResult};
-use crate::domain::Slug;
-use crate::domain::{ConversionId, LinkId};
+use crate::domain::{ConversionId, LinkId, Slug};
 use crate::earning::ledger::{
     ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary, MerchantCommissions,
 };
 use crate::store::{InfluencerRepo, LedgerQueries, LinkRepo, MerchantRepo, Page, RepoError};
-use chrono::{Duration, NaiveDate};
+use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 /// The longest daily series one request may ask for, in days.
 pub const MAX_SERIES_DAYS: i64 = 366;
 
-/// A span of UTC days, `from` to `to` inclusive, at most [`MAX_SERIES_DAYS`] long.
+/// The earliest day a statement can name: nothing SkinStack stores is older.
+pub const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(day) => day,
+    None => panic!("1970-01-01 is a date"),
+};
+
+/// The last day a statement can name: RFC 3339 (and so every timestamp SkinStack accepts)
+/// ends with year 9999.
+pub const LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(day) => day,
+    None => panic!("9999-12-31 is a date"),
+};
+
+/// A span of UTC days, `from` to `to` inclusive, at most [`MAX_SERIES_DAYS`] long, within
+/// [`FIRST_DAY`]..=[`LAST_DAY`]. Any two dates a client sends are either a range or a
+/// `Rejected` naming the field: no date arithmetic on them can overflow (chrono panics on
+/// `NaiveDate - Duration` beyond its own range).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayRange {
     from: NaiveDate,
     to: NaiveDate,
 }
 
+fn within_span(field: &'static str, day: NaiveDate) -> ServiceResult<NaiveDate> {
+    if (FIRST_DAY..=LAST_DAY).contains(&day) {
+        Ok(day)
+    } else {
+        Err(ServiceError::rejected(
+            field,
+            format!("must be between {FIRST_DAY} and {LAST_DAY}"),
+        ))
+    }
+}
+
 impl DayRange {
-    /// `from`..=`to`; `Rejected` if `to` is before `from` or the span is too long.
+    /// `from`..=`to`; `Rejected` if either is outside [`FIRST_DAY`]..=[`LAST_DAY`], `to` is
+    /// before `from`, or the span is too long.
     pub fn new(from: NaiveDate, to: NaiveDate) -> ServiceResult<Self> {
+        let from = within_span("from", from)?;
+        let to = within_span("to", to)?;
         if to < from {
             return Err(ServiceError::rejected("to", "must not be before from"));
         }
@@ -42,13 +71,16 @@ impl DayRange {
         Ok(Self { from, to })
     }
 
-    /// The `days` days ending with `today` (clamped to 1..=[`MAX_SERIES_DAYS`]).
-    pub fn last(days: i64, today: NaiveDate) -> Self {
-        let days = days.clamp(1, MAX_SERIES_DAYS);
-        Self {
-            from: today - Duration::days(days - 1),
-            to: today,
-        }
+    /// The `days` days ending with `today` (clamped to 1..=[`MAX_SERIES_DAYS`], and to start
+    /// no earlier than [`FIRST_DAY`]); `Rejected` naming `to` if `today` is outside
+    /// [`FIRST_DAY`]..=[`LAST_DAY`].
+    pub fn last(days: i64, today: NaiveDate) -> ServiceResult<Self> {
+        let to = within_span("to", today)?;
+        let back = u64::try_from(days.clamp(1, MAX_SERIES_DAYS) - 1).unwrap_or(0);
+        let from = to
+            .checked_sub_days(Days::new(back))
+            .map_or(FIRST_DAY, |from| from.max(FIRST_DAY));
+        Ok(Self { from, to })
     }
 
     /// The first day.
@@ -206,6 +238,7 @@ mod tests {
     use crate::domain::{LinkId, Role};
     use crate::testkit::{new_link, Fixture};
     use crate::MemoryStore;
+    use chrono::Duration;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -222,14 +255,55 @@ mod tests {
         // 366 days inclusive is allowed, 367 is not.
         assert!(DayRange::new(day("2026-01-01"), day("2027-01-01")).is_ok());
         assert!(DayRange::new(day("2026-01-01"), day("2027-01-02")).is_err());
-        let last = DayRange::last(30, day("2026-03-30"));
+        let last = DayRange::last(30, day("2026-03-30")).unwrap();
         assert_eq!(
             (last.from(), last.to()),
             (day("2026-03-01"), day("2026-03-30"))
         );
         assert_eq!(
-            DayRange::last(0, day("2026-03-30")).from(),
+            DayRange::last(0, day("2026-03-30")).unwrap().from(),
             day("2026-03-30")
+        );
+    }
+
+    #[test]
+    fn days_beyond_the_span_are_rejected_by_field_not_a_panic() {
+        let rejected = |result: ServiceResult<DayRange>| match result {
+            Err(ServiceError::Rejected { field, .. }) => field,
+            other => panic!("expected a rejection, got {other:?}"),
+        };
+        // chrono's own extremes: `NaiveDate::MIN - 29 days` panics in chrono itself.
+        assert_eq!(rejected(DayRange::last(30, NaiveDate::MIN)), "to");
+        assert_eq!(rejected(DayRange::last(30, NaiveDate::MAX)), "to");
+        assert_eq!(
+            rejected(DayRange::new(NaiveDate::MIN, day("2026-01-01"))),
+            "from"
+        );
+        assert_eq!(
+            rejected(DayRange::new(day("2026-01-01"), NaiveDate::MAX)),
+            "to"
+        );
+        assert_eq!(
+            rejected(DayRange::new(day("1969-12-31"), day("1970-01-01"))),
+            "from"
+        );
+        assert_eq!(
+            rejected(DayRange::new(
+                day("9999-12-31"),
+                NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()
+            )),
+            "to"
+        );
+        // The span's own ends are days like any other; a series near the start is cut there.
+        let first = DayRange::last(30, FIRST_DAY).unwrap();
+        assert_eq!((first.from(), first.to()), (FIRST_DAY, FIRST_DAY));
+        let early = DayRange::last(30, day("1970-01-10")).unwrap();
+        assert_eq!(early.from(), FIRST_DAY);
+        let end = DayRange::new(day("9999-12-01"), LAST_DAY).unwrap();
+        assert_eq!(end.to(), LAST_DAY);
+        assert_eq!(
+            DayRange::last(30, LAST_DAY).unwrap().from(),
+            day("9999-12-02")
         );
     }
 
@@ -305,7 +379,7 @@ mod tests {
             merchant_commissions(&store, &influencer).await,
             Err(ServiceError::Forbidden(_))
         ));
-        let range = DayRange::last(7, day("2026-03-30"));
+        let range = DayRange::last(7, day("2026-03-30")).unwrap();
         let series = link_daily_series(&store, &influencer, link.id, range)
             .await
             .unwrap();

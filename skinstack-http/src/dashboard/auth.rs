@@ -3,16 +3,17 @@
 use super::layout;
 use super::session::{self, Viewer, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use super::PageError;
+use crate::error::Error;
 use crate::extract::ClientIp;
 use crate::state::ApiState;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use skinstack_core::service::{accounts, ServiceError};
-use skinstack_core::{Password, SessionToken};
+use skinstack_core::{Email, SessionToken};
 
 /// The login form's fields.
 #[derive(Debug, Deserialize)]
@@ -89,25 +90,9 @@ pub(super) async fn login(
             "This form has expired or did not come from this site. Reload the page and try again.",
         ));
     }
-    if let Err(seconds) = state.throttle.attempt(&form.email, ip) {
-        let message = format!("Too many attempts. Try again in {seconds} seconds.");
-        return login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.email,
-            Some(&message),
-        );
-    }
-    let logged_in = accounts::login(
-        &*state.store,
-        &*state.hasher,
-        &form.email,
-        Password::offered(&form.password),
-        chrono::Utc::now(),
-        state.session_ttl,
-    )
-    .await;
-    match logged_in {
+    let logged_in =
+        crate::routes::auth::guarded_login(&state, ip, &form.email, &form.password).await;
+    let (status, message, retry) = match logged_in {
         Ok(logged_in) => {
             let session = session::set_cookie(
                 &state,
@@ -120,16 +105,41 @@ pub(super) async fn login(
             let mut response = Redirect::to(super::BASE).into_response();
             response.headers_mut().append(header::SET_COOKIE, session);
             response.headers_mut().append(header::SET_COOKIE, spent);
-            Ok(response)
+            return Ok(response);
         }
-        Err(ServiceError::Unauthenticated) => login_page(
-            &state,
+        Err(Error::Unauthorized(_)) => (
             StatusCode::UNAUTHORIZED,
-            &form.email,
-            Some("Wrong email or password."),
+            "Wrong email or password.".to_owned(),
+            None,
         ),
-        Err(other) => Err(other.into()),
+        Err(Error::Unprocessable(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "An email address has at most {} characters.",
+                Email::MAX_LEN
+            ),
+            None,
+        ),
+        Err(Error::TooManyRequests(seconds)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many attempts. Try again in {seconds} seconds."),
+            Some(seconds),
+        ),
+        Err(Error::Busy(seconds)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("We are very busy right now. Try again in {seconds} seconds."),
+            Some(seconds),
+        ),
+        Err(other) => return Err(PageError::Internal(other.to_string())),
+    };
+    // The address typed is shown again, but never more of it than an address can hold.
+    let typed: String = form.email.chars().take(Email::MAX_LEN).collect();
+    let mut page = login_page(&state, status, &typed, Some(&message))?;
+    if let Some(seconds) = retry {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
+    Ok(page)
 }
 
 /// Ends the session (in the store, not just the cookie) and goes to the login form.

@@ -360,7 +360,8 @@ pub(super) async fn link_page(
     let id = link_id(&id)?;
     let store = &*state.store;
     let link = links::owned(store, &viewer.actor, id).await?;
-    let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive());
+    // Only a clock set beyond year 9999 fails here: a bug of the host, so a 500.
+    let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive())?;
     let series = statements::link_daily_series(store, &viewer.actor, id, range).await?;
     let short = state.short_url(&link.slug);
     let base = format!("/dashboard/links/{}", link.id);
@@ -413,7 +414,11 @@ async fn qr_image(
 ) -> Result<Response, PageError> {
     let link = links::owned(&*state.store, &viewer.actor, link_id(id)?).await?;
     qr::response(&state.short_url(&link.slug), format, size)
-        .map_err(|err| PageError::BadRequest(err.to_string()))
+        .await
+        .map_err(|err| match err {
+            qr::QrError::Render(_) => PageError::Internal(err.to_string()),
+            other => PageError::BadRequest(other.to_string()),
+        })
 }
 
 /// The QR code of one of the viewer's links, as SVG.

@@ -53,7 +53,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The dashboard's router, over the same state as [`crate::api`], with the API's request ids,
 /// request log, metrics and body limit. It has no fallback, so it merges with the API and the
-/// redirect router.
+/// redirect router. A panic answers the dashboard's error page (500).
 pub fn router(state: ApiState) -> Router {
     let router = Router::new()
         .route("/dashboard", get(home))
@@ -66,7 +66,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/dashboard/links/{id}/qr.png", get(influencer::qr_png))
         .route("/dashboard/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers));
-    crate::observed(router, state)
+    layered(router, state)
+}
+
+/// The API's layers, with the dashboard's error page (500) for a panic.
+fn layered(router: Router<ApiState>, state: ApiState) -> Router {
+    let metrics = state.metrics.clone();
+    crate::observed_with(router, state, move |cause| {
+        metrics.panicked(crate::metrics::Surface::Dashboard);
+        PageError::Internal(cause).into_response()
+    })
 }
 
 /// Each role's home page; an administrator is pointed to the API.
@@ -118,4 +127,44 @@ async fn security_headers(request: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::metrics::Surface;
+    use skinstack_core::MemoryStore;
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_dashboard_page_answers_the_html_500_page_and_is_counted() {
+        let state = ApiState::new(Arc::new(MemoryStore::new()));
+        let metrics = state.metrics.clone();
+        async fn boom() -> &'static str {
+            panic!("a bug in a page")
+        }
+        let boom = Router::new().route("/dashboard/boom", get(boom));
+        let app = layered(boom, state);
+        let request = axum::http::Request::builder()
+            .uri("/dashboard/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("Something went wrong"), "{text}");
+        assert!(!text.contains("a bug in a page"), "{text}");
+        assert_eq!(metrics.panics(Surface::Dashboard), 1);
+        assert_eq!(metrics.panics(Surface::Api), 0);
+    }
 }

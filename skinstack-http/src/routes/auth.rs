@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use skinstack_core::service::accounts::{self, Registration};
-use skinstack_core::{Email, Password, Role, User};
+use skinstack_core::service::ServiceError;
+use skinstack_core::{Email, Invalid, Password, Role, User, ValidationError};
+use std::net::IpAddr;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -85,11 +87,14 @@ impl From<User> for UserView {
         (status = 201, description = "Account created", body = UserView),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 409, description = "Email already registered", body = ErrorBody),
-        (status = 422, description = "Invalid email or password", body = ErrorBody),
+        (status = 422, description = "Invalid email (over 254 bytes, for one) or password", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address (an IPv6 address by its /64); see Retry-After", body = ErrorBody),
+        (status = 503, description = "Every password-hashing slot is taken; see Retry-After", body = ErrorBody),
     )
 )]
 async fn register(
     State(state): State<ApiState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<RegisterRequest>,
 ) -> Result<(StatusCode, axum::Json<UserView>)> {
     let mut check = Check::default();
@@ -103,6 +108,12 @@ async fn register(
         SignUpRole::Influencer => Role::Influencer,
         SignUpRole::Merchant => Role::Merchant,
     };
+    // Only a well-formed sign-up spends the address's budget and a hashing slot.
+    state
+        .throttle
+        .register(ip)
+        .map_err(Error::TooManyRequests)?;
+    let _slot = state.throttle.hash_slot().map_err(Error::Busy)?;
     let user = accounts::register(
         &*state.store,
         &*state.hasher,
@@ -152,7 +163,8 @@ impl std::fmt::Debug for LoginResponse {
     }
 }
 
-/// Logs in. Wrong email and wrong password are the same 401; repeated attempts are 429.
+/// Logs in. Wrong email and wrong password are the same 401; repeated failures for one
+/// account, or many attempts from one address, are 429.
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
@@ -162,7 +174,9 @@ impl std::fmt::Debug for LoginResponse {
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong email or password, or deactivated", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+        (status = 422, description = "Email over 254 bytes (no account has one)", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this account, or attempts from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Every password-hashing slot is taken; see Retry-After", body = ErrorBody),
     )
 )]
 async fn login(
@@ -170,29 +184,62 @@ async fn login(
     ClientIp(ip): ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> Result<axum::Json<LoginResponse>> {
-    state
-        .throttle
-        .attempt(&body.email, ip)
-        .map_err(Error::TooManyRequests)?;
-    let session = accounts::login(
-        &*state.store,
-        &*state.hasher,
-        &body.email,
-        Password::offered(&body.password),
-        Utc::now(),
-        state.session_ttl,
-    )
-    .await
-    .map_err(|err| match Error::from(err) {
-        Error::Unauthorized(_) => Error::Unauthorized("wrong email or password"),
-        other => other,
-    })?;
+    let session = guarded_login(&state, ip, &body.email, &body.password).await?;
     Ok(axum::Json(LoginResponse {
         token: session.token.expose().to_owned(),
         token_type: "Bearer",
         expires_at: session.session.expires_at,
         user: session.user.into(),
     }))
+}
+
+/// A login as the API and the dashboard both do it: the email read through [`Email`] (over
+/// 254 bytes is a 422 before anything else), then the address's and the account's limits
+/// (429), a hashing slot (503), and only then the password. A wrong password counts against
+/// the account; a right one does not.
+pub(crate) async fn guarded_login(
+    state: &ApiState,
+    ip: Option<IpAddr>,
+    email: &str,
+    password: &str,
+) -> Result<accounts::LoggedIn> {
+    let account = match Email::parse(email) {
+        Ok(email) => Some(email),
+        Err(too_long @ Invalid::TooLong { .. }) => {
+            return Err(Error::invalid(&ValidationError::new("email", too_long)))
+        }
+        // Names no account: it still costs a (dummy) verification, like an unknown one.
+        Err(_) => None,
+    };
+    let attempt = state
+        .throttle
+        .login(account.as_ref(), ip)
+        .map_err(Error::TooManyRequests)?;
+    let slot = match state.throttle.hash_slot() {
+        Ok(slot) => slot,
+        Err(seconds) => {
+            state.throttle.login_ended(attempt, false);
+            return Err(Error::Busy(seconds));
+        }
+    };
+    let result = accounts::login(
+        &*state.store,
+        &*state.hasher,
+        email,
+        Password::offered(password),
+        Utc::now(),
+        state.session_ttl,
+    )
+    .await;
+    drop(slot);
+    // Only a wrong password (or unknown, deactivated account) counts against the account; a
+    // store error is not the client's failure.
+    let failed = matches!(result, Err(ServiceError::Unauthenticated));
+    state.throttle.login_ended(attempt, failed);
+    result.map_err(|err| match Error::from(err) {
+        Error::Unauthorized(_) => Error::Unauthorized("wrong email or password"),
+        other => other,
+    })
 }
 
 /// Revokes the token the request carries.

@@ -96,7 +96,7 @@ async fn qr_image(
     size: Option<u32>,
 ) -> Result<Response> {
     let link = links::owned(&*state.store, &auth.actor, LinkId::from_uuid(id)).await?;
-    Ok(qr::response(&state.short_url(&link.slug), format, size)?)
+    Ok(qr::response(&state.short_url(&link.slug), format, size).await?)
 }
 
 /// UTM parameters; an absent one gets the default (`skinstack`, `affiliate`, none), `null`

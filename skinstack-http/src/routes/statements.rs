@@ -192,7 +192,7 @@ impl DayQuery {
         let to = to.unwrap_or(today);
         Ok(match from {
             Some(from) => DayRange::new(from, to)?,
-            None => DayRange::last(DEFAULT_SERIES_DAYS, to),
+            None => DayRange::last(DEFAULT_SERIES_DAYS, to)?,
         })
     }
 }
@@ -276,7 +276,7 @@ async fn influencer_conversions(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an influencer account", body = ErrorBody),
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
-        (status = 422, description = "Invalid dates, to before from, or more than 366 days", body = ErrorBody),
+        (status = 422, description = "Invalid dates, dates outside 1970-01-01..=9999-12-31, to before from, or more than 366 days", body = ErrorBody),
     )
 )]
 async fn link_daily(

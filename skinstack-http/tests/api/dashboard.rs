@@ -553,3 +553,61 @@ async fn influencers_see_their_earnings_and_merchants_the_gross_commission() {
         merchant.text
     );
 }
+
+#[tokio::test]
+async fn the_login_form_refuses_an_overlong_email_and_counts_only_failures_like_the_api() {
+    let app = TestApp::api_only(
+        std::sync::Arc::new(skinstack_core::MemoryStore::new()),
+        skinstack_http::LoginLimits::default(),
+    );
+    let (token, _) = app.account("influencer").await;
+    let me = app.call(Method::GET, "/v1/me", Some(&token), None).await;
+    let email = me.json["email"].as_str().unwrap().to_owned();
+    let form = get(&app, "/dashboard/login", None).await;
+    let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
+    let csrf = csrf_in(&form.text);
+    let submit = |email: String, password: &'static str| {
+        let (app, cookie, csrf) = (app.clone(), login_cookie.clone(), csrf.clone());
+        async move {
+            post_form(
+                &app,
+                "/dashboard/login",
+                Some(&cookie),
+                &[("email", &email), ("password", password), ("csrf", &csrf)],
+            )
+            .await
+        }
+    };
+    let long = format!("{}@example.com", "a".repeat(300));
+    let reply = submit(long, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.text.contains("at most 254"), "{}", reply.text);
+    // Logging in again and again (more than the five failures allowed) is never throttled.
+    for _ in 0..7 {
+        let reply = submit(email.clone(), PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    }
+    for _ in 0..5 {
+        let reply = submit(email.clone(), "wrong password!!").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = submit(email.clone(), "wrong password!!").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(reply.text.contains("Too many attempts"), "{}", reply.text);
+    let retry: u64 = reply.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // The API's login is the same account's limit.
+    let api = app
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
+}
