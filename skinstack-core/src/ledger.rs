@@ -34,6 +34,7 @@ use crate::conversion::*;
 use crate::domain::{CampaignCode, InfluencerId, LinkId, MerchantId, ProgramId, Secret};
 use crate::payout::{PayoutBatch, PayoutPlan, UnsettledEvent};
 use crate::repo::{RepoResult, Store};
+use crate::webhook_deliveries::{RotatedSecret, WebhookDeliveries};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -435,16 +436,31 @@ pub trait LedgerQueries: Send + Sync {
 pub trait WebhookSecrets: Send + Sync {
     /// The merchant's secret, if set (`NotFound(Merchant)` if missing).
     async fn shopify_webhook_secret(&self, merchant: MerchantId) -> RepoResult<Option<Secret>>;
-    /// Sets or clears the merchant's secret.
+    /// Sets or clears the merchant's secret, and forgets the previous one: from now only
+    /// `secret` signs.
     async fn set_shopify_webhook_secret(
         &self,
         merchant: MerchantId,
         secret: Option<Secret>,
     ) -> RepoResult<()>;
+    /// The secret the current one replaced, with when, if kept (`NotFound(Merchant)` if
+    /// missing). Whether it still signs is [`RotatedSecret::accepted_at`]'s rule.
+    async fn previous_shopify_webhook_secret(
+        &self,
+        merchant: MerchantId,
+    ) -> RepoResult<Option<RotatedSecret>>;
+    /// Stores `current` as the merchant's secret and `previous` (or none) as the one it
+    /// replaced, in one write.
+    async fn replace_shopify_webhook_secret(
+        &self,
+        merchant: MerchantId,
+        current: Secret,
+        previous: Option<RotatedSecret>,
+    ) -> RepoResult<()>;
 }
 
 /// Everything a store provides once it keeps the ledger, with the merchants' API keys that
-/// report orders into it.
+/// report orders into it and the webhook deliveries it acknowledged without recording.
 pub trait LedgerStore:
     Store
     + crate::ClickSink
@@ -453,6 +469,7 @@ pub trait LedgerStore:
     + LedgerQueries
     + WebhookSecrets
     + crate::ApiKeyRepo
+    + WebhookDeliveries
 {
 }
 
@@ -464,6 +481,7 @@ impl<T> LedgerStore for T where
         + LedgerQueries
         + WebhookSecrets
         + crate::ApiKeyRepo
+        + WebhookDeliveries
 {
 }
 

@@ -11,7 +11,8 @@
 //! - [`click`], [`recorder`], [`bot`]: clicks, their buffered recording, robot detection.
 //! - [`conversion`], [`attribution`], [`ledger`], [`payout`], [`shopify`]: orders and refunds,
 //!   which link earns them, the append-only commission ledger and its totals, payouts, and
-//!   Shopify's webhooks.
+//!   Shopify's webhooks; [`webhook_deliveries`]: the deliveries acknowledged but never
+//!   recorded, and the webhook secret's rotation.
 //! - [`memory`]: a thread-safe in-memory store implementing every trait.
 //! - [`service`]: the business rules that need storage (creating a link, ...).
 //! - `testkit` (feature `testkit`): the storage contract suite every backend runs.
@@ -50,6 +51,7 @@ pub mod shopify;
 pub mod slug;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod webhook_deliveries;
 
 pub use api_key::{ApiKey, ApiKeyId, ApiKeyInfo, ApiKeyRepo};
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
@@ -74,3 +76,6 @@ pub use repo::{
     ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
 };
 pub use slug::{Slug, SlugPolicy};
+pub use webhook_deliveries::{
+    DeliveryId, RejectionReason, RotatedSecret, WebhookDeliveries, WebhookDelivery,
+};

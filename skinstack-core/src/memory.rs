@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 mod api_keys;
 mod ledger;
+mod webhook_deliveries;
 
 #[derive(Default)]
 struct State {
@@ -35,6 +36,7 @@ struct State {
     sessions: HashMap<TokenHash, Session>,
     ledger: ledger::LedgerState,
     api_keys: HashMap<crate::ApiKeyId, api_keys::StoredKey>,
+    webhook_deliveries: webhook_deliveries::DeliveryState,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.
@@ -340,6 +342,7 @@ impl MerchantRepo for MemoryStore {
         state.programs.retain(|_, p| p.merchant_id != id);
         state.products.retain(|_, p| p.merchant_id != id);
         state.api_keys.retain(|_, k| k.info.merchant_id != id);
+        state.webhook_deliveries.remove_merchant(id);
         state.remove_links_where(|l| programs.contains(&l.program_id));
         // A link to a deleted product of another merchant's program cannot exist (the service
         // refuses it), but the seed's rule is SET NULL, so honour it all the same.

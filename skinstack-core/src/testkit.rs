@@ -80,7 +80,11 @@ macro_rules! contract_suite {
             random_sequences_keep_every_total_equal_to_the_ledger,
             api_keys_are_found_by_hash_until_revoked,
             api_keys_need_and_go_with_their_merchant,
-            api_key_uses_only_move_forward
+            api_key_uses_only_move_forward,
+            rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
+            a_webhook_id_is_kept_once_per_merchant,
+            concurrent_retries_of_one_webhook_id_keep_one_delivery,
+            the_previous_webhook_secret_is_kept_with_its_rotation_time
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -272,12 +276,14 @@ impl Fixture {
 
 pub mod api_keys;
 pub mod ledger;
+pub mod webhook_deliveries;
 
 /// The contract cases. Each takes a fresh, empty store and panics on a broken promise.
 #[allow(missing_docs)]
 pub mod cases {
     pub use super::api_keys::cases::*;
     pub use super::ledger::cases::*;
+    pub use super::webhook_deliveries::cases::*;
     use super::*;
     use crate::repo::{Entity, RepoError};
     use chrono::{Duration, Utc};

@@ -27,6 +27,7 @@ pub(super) struct LedgerState {
     batches: Vec<PayoutBatch>,
     hold_days: HashMap<ProgramId, HoldDays>,
     webhook_secrets: HashMap<MerchantId, Secret>,
+    previous_webhook_secrets: HashMap<MerchantId, crate::RotatedSecret>,
 }
 
 impl State {
@@ -591,6 +592,43 @@ impl WebhookSecrets for MemoryStore {
         match secret {
             Some(secret) => state.ledger.webhook_secrets.insert(merchant, secret),
             None => state.ledger.webhook_secrets.remove(&merchant),
+        };
+        state.ledger.previous_webhook_secrets.remove(&merchant);
+        Ok(())
+    }
+
+    async fn previous_shopify_webhook_secret(
+        &self,
+        merchant: MerchantId,
+    ) -> RepoResult<Option<crate::RotatedSecret>> {
+        let state = self.lock();
+        if !state.merchants.contains_key(&merchant) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        Ok(state
+            .ledger
+            .previous_webhook_secrets
+            .get(&merchant)
+            .cloned())
+    }
+
+    async fn replace_shopify_webhook_secret(
+        &self,
+        merchant: MerchantId,
+        current: Secret,
+        previous: Option<crate::RotatedSecret>,
+    ) -> RepoResult<()> {
+        let mut state = self.lock();
+        if !state.merchants.contains_key(&merchant) {
+            return Err(RepoError::NotFound(Entity::Merchant));
+        }
+        state.ledger.webhook_secrets.insert(merchant, current);
+        match previous {
+            Some(previous) => state
+                .ledger
+                .previous_webhook_secrets
+                .insert(merchant, previous),
+            None => state.ledger.previous_webhook_secrets.remove(&merchant),
         };
         Ok(())
     }
