@@ -48,7 +48,7 @@ pub mod routes;
 pub mod state;
 
 pub use error::Error;
-pub use state::{ApiState, LoginLimits};
+pub use state::{ApiState, LoginLimits, WallClock};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request};

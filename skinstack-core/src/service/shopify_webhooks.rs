@@ -263,6 +263,20 @@ where
     }))
 }
 
+/// The actor's merchant's rejected deliveries, newest first: `Forbidden` for other roles,
+/// `NotFound` before the merchant profile exists. Only the merchant's own are ever listed.
+pub async fn rejected_deliveries<S>(
+    store: &S,
+    actor: &super::Actor,
+    page: crate::Page<crate::DeliveryId>,
+) -> super::ServiceResult<Vec<WebhookDelivery>>
+where
+    S: MerchantRepo + WebhookDeliveries + ?Sized,
+{
+    let merchant = super::profiles::own_merchant(store, actor).await?;
+    Ok(store.rejected_deliveries(merchant.id, page).await?)
+}
+
 /// Whether `hmac` signs `body` under `secret`. Without a secret the HMAC is still computed
 /// (under a throwaway key) so that "no such merchant" and "no secret" take as long as "wrong
 /// signature" and cannot be told apart by timing either.
