@@ -885,7 +885,8 @@ async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
 
 #[tokio::test]
 async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after_on_memory() {
-    let (now, clock) = test_clock(chrono::Utc::now());
+    // Whole seconds: the store keeps microseconds, so the hour's boundary is exact.
+    let (now, clock) = test_clock(chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0));
     a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
         TestApp::memory_at(Some(clock)),
         now,
@@ -897,7 +898,8 @@ async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after_on_memory() 
 async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after_on_postgres(
     pool: sqlx::PgPool,
 ) {
-    let (now, clock) = test_clock(chrono::Utc::now());
+    // Whole seconds: the store keeps microseconds, so the hour's boundary is exact.
+    let (now, clock) = test_clock(chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0));
     a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
         TestApp::postgres_at(pool, Some(clock)),
         now,
