@@ -196,6 +196,7 @@ impl From<Outcome> for WebhookReply {
     request_body(content = Object, content_type = "application/json", description = "The payload as Shopify sends it, at most 1 MiB"),
     responses(
         (status = 200, description = "Recorded, a duplicate, an ignored topic, or rejected for good (kept with its reason)", body = WebhookReply),
+        (status = 400, description = "The body could not be read", body = ErrorBody),
         (status = 401, description = "Not signed with this merchant's secret", body = ErrorBody),
         (status = 404, description = "A refund of an order not recorded (yet): retried by Shopify", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
