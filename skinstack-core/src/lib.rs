@@ -9,7 +9,7 @@
 //! - [`tracking`]: the shopper's path: link snapshots and their cache, the click buffer and its
 //!   flusher, robot detection.
 //! - [`auth`]: passwords, their hashes, session tokens; [`shopify`]: Shopify's webhook payloads
-//!   and signatures.
+//!   and signatures (deliveries that can never be recorded are kept as a [`WebhookDelivery`]).
 //! - [`store`]: every storage trait a backend implements, [`RepoError`] and the one [`Page`]
 //!   type, one file per aggregate.
 //! - [`memory`]: the in-memory store, mirroring `store/` file for file.
@@ -53,6 +53,7 @@ pub use memory::MemoryStore;
 pub use store::{
     ApiKeyRepo, ClickSink, ConversionRepo, Entity, Health, InfluencerRepo, LedgerQueries,
     LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo,
-    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo, WebhookSecrets,
+    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo, WebhookDeliveries,
+    WebhookSecrets,
 };
 pub use tracking::{CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus};

@@ -50,7 +50,7 @@ pub mod state;
 pub mod throttle;
 
 pub use error::Error;
-pub use state::{ApiState, LoginLimits};
+pub use state::{ApiState, LoginLimits, WallClock};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request};

@@ -239,6 +239,7 @@ pub(crate) fn render(state: &ApiState) -> String {
             );
         }
     }
+    state.webhook_metrics.render(&mut out);
     if let Some(clicks) = &state.clicks {
         let m = clicks.metrics();
         let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);

@@ -27,7 +27,12 @@ pub struct ApiState {
     pub(crate) openapi_json: Arc<str>,
     /// Where short links are served, without a trailing slash: `https://skin.st`.
     pub(crate) public_base_url: Arc<str>,
+    pub(crate) clock: WallClock,
+    pub(crate) webhook_metrics: Arc<crate::routes::webhooks::WebhookMetrics>,
 }
+
+/// The time handlers act at: the system clock unless a test sets its own.
+pub type WallClock = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 /// The public base URL when none is given: the reference server's default address.
 pub const DEFAULT_PUBLIC_BASE_URL: &str = "http://localhost:8080";
@@ -53,7 +58,21 @@ impl ApiState {
             clicks: None,
             openapi_json: Arc::from(""),
             public_base_url: Arc::from(DEFAULT_PUBLIC_BASE_URL),
+            clock: Arc::new(chrono::Utc::now),
+            webhook_metrics: Arc::default(),
         }
+    }
+
+    /// Reads the time from `clock` (for webhook secret rotation windows) instead of the
+    /// system clock, so tests can move time without sleeping.
+    pub fn with_clock(mut self, clock: WallClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time now, by this state's clock.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.clock)()
     }
 
     /// Hashes passwords with `hasher` instead (tests use a cheap argon2 cost).

@@ -56,7 +56,8 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         }
         "programs_merchant_id_fkey"
         | "products_merchant_id_fkey"
-        | "merchant_api_keys_merchant_id_fkey" => Entity::Merchant,
+        | "merchant_api_keys_merchant_id_fkey"
+        | "webhook_deliveries_merchant_id_fkey" => Entity::Merchant,
         "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
         "tracking_links_influencer_id_fkey" => Entity::Influencer,
         "tracking_links_product_id_fkey" => Entity::Product,
@@ -212,6 +213,7 @@ mod tests {
             ("programs_merchant_id_fkey", Entity::Merchant),
             ("products_merchant_id_fkey", Entity::Merchant),
             ("merchant_api_keys_merchant_id_fkey", Entity::Merchant),
+            ("webhook_deliveries_merchant_id_fkey", Entity::Merchant),
             ("products_program_id_fkey", Entity::Program),
             ("tracking_links_influencer_id_fkey", Entity::Influencer),
             ("tracking_links_program_id_fkey", Entity::Program),

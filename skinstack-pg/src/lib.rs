@@ -15,6 +15,8 @@
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
 //! - Merchants' API keys (`ApiKeyRepo`): stored by SHA-256, found by a unique index on it.
+//! - Shopify deliveries acknowledged for good (`WebhookDeliveries`): unique per merchant by
+//!   webhook id, decided by a unique constraint.
 //! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
 //!   their row and column.
 //!
@@ -48,6 +50,7 @@ mod programs;
 mod sessions;
 mod store;
 mod users;
+mod webhook_deliveries;
 mod webhook_secrets;
 
 pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};

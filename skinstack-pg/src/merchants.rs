@@ -14,10 +14,11 @@ use skinstack_core::{
 use uuid::Uuid;
 
 /// The columns holding ciphertext, in the order [`crate::PgStore::check_secrets`] tries them.
-pub(crate) const SECRET_COLUMNS: [&str; 3] = [
+pub(crate) const SECRET_COLUMNS: [&str; 4] = [
     "shopify_api_key",
     "refersion_secret_key",
     "shopify_webhook_secret",
+    "shopify_webhook_previous_secret",
 ];
 
 /// The columns a `MerchantRow` reads; the seed's totals are nullable with DEFAULT 0.

@@ -76,9 +76,11 @@ impl PgStore {
     /// wrong key is found at start-up rather than on the first webhook.
     pub async fn check_secrets(&self) -> Result<(), StartupError> {
         let row = sqlx::query(
-            "SELECT id, shopify_api_key, refersion_secret_key, shopify_webhook_secret FROM merchants \
+            "SELECT id, shopify_api_key, refersion_secret_key, shopify_webhook_secret, \
+             shopify_webhook_previous_secret FROM merchants \
              WHERE shopify_api_key IS NOT NULL OR refersion_secret_key IS NOT NULL \
-             OR shopify_webhook_secret IS NOT NULL LIMIT 1",
+             OR shopify_webhook_secret IS NOT NULL OR shopify_webhook_previous_secret IS NOT NULL \
+             LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;

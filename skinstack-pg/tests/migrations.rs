@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it) and merchants' API keys.
-const MIGRATIONS: [(i64, &str); 12] = [
+/// branches' migrations fit below it), merchants' API keys and the webhook deliveries.
+const MIGRATIONS: [(i64, &str); 13] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -25,10 +25,11 @@ const MIGRATIONS: [(i64, &str); 12] = [
     (10, "click_source"),
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
+    (22, "webhook_deliveries"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 14] = [
+const TABLES: [(i64, &str); 15] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -43,6 +44,7 @@ const TABLES: [(i64, &str); 14] = [
     (20, "payout_items"),
     (20, "commission_events"),
     (21, "merchant_api_keys"),
+    (22, "webhook_deliveries"),
 ];
 
 /// Version of the link change feed migration.

@@ -288,3 +288,74 @@ async fn the_store_is_ready_only_with_every_migration_applied(pool: sqlx::PgPool
         "{err}"
     );
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn the_previous_webhook_secret_is_stored_encrypted_and_checked_at_start_up(pool: PgPool) {
+    use skinstack_core::store::WebhookSecrets;
+    use skinstack_core::{RotatedSecret, Secret};
+    let pg = store(&pool, Some(KEY));
+    let merchant = pg.create_merchant(new_merchant(None)).await.unwrap();
+    let rotated_at = chrono::DateTime::from_timestamp(1_772_366_400, 0).unwrap();
+    pg.replace_shopify_webhook_secret(
+        merchant.id,
+        Secret::parse("shpss_current_marker").unwrap(),
+        Some(RotatedSecret {
+            secret: Secret::parse("shpss_previous_marker").unwrap(),
+            rotated_at,
+        }),
+    )
+    .await
+    .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT shopify_webhook_previous_secret FROM merchants WHERE id = $1")
+            .bind(merchant.id.as_uuid())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(stored.starts_with("v1:"), "{stored}");
+    let everything: String = sqlx::query_scalar("SELECT m::text FROM merchants m")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!everything.contains("marker"), "{everything}");
+    let previous = pg
+        .previous_shopify_webhook_secret(merchant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (previous.secret.expose(), previous.rotated_at),
+        ("shpss_previous_marker", rotated_at)
+    );
+    // The previous secret is bound to its column: copied into the current one it does not
+    // decrypt; and a store without the key, or with another, refuses to start over it.
+    sqlx::query("UPDATE merchants SET shopify_webhook_secret = NULL WHERE id = $1")
+        .bind(merchant.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE merchants SET shopify_api_key = NULL, refersion_secret_key = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store(&pool, None).check_secrets().await,
+        Err(StartupError::SecretsWithoutKey)
+    ));
+    assert!(matches!(
+        store(&pool, Some(OTHER_KEY)).check_secrets().await,
+        Err(StartupError::WrongKey(_))
+    ));
+    pg.check_secrets().await.unwrap();
+    sqlx::query(
+        "UPDATE merchants SET shopify_webhook_secret = shopify_webhook_previous_secret WHERE id = $1",
+    )
+    .bind(merchant.id.as_uuid())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(matches!(
+        secret_error(pg.shopify_webhook_secret(merchant.id).await),
+        SecretError::Undecryptable { .. }
+    ));
+}

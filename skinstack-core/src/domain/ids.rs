@@ -98,3 +98,7 @@ id_type!(
     /// Identifies a merchant's [`ApiKeyInfo`](crate::ApiKeyInfo).
     ApiKeyId
 );
+id_type!(
+    /// Identifies a kept [`WebhookDelivery`](crate::WebhookDelivery).
+    DeliveryId
+);

@@ -16,6 +16,7 @@ mod slug;
 mod text;
 mod user;
 mod web_url;
+mod webhook_delivery;
 
 pub use api_key::{ApiKey, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
 pub use click::{anonymize_ip, Click, ClickId, ClickSource, MAX_REFERER, MAX_USER_AGENT};
@@ -25,8 +26,8 @@ pub use conversion::{
 };
 pub use email::Email;
 pub use ids::{
-    ApiKeyId, ConversionId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId, PayoutItemId,
-    ProductId, ProgramId, UserId,
+    ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
+    PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{
     Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
@@ -44,3 +45,7 @@ pub use slug::{Slug, SlugPolicy};
 pub use text::{BoundedText, Description, Name};
 pub use user::{NewUser, PasswordHash, Role, User};
 pub use web_url::WebUrl;
+pub use webhook_delivery::{
+    DeliveryInsert, Rejection, RejectionReason, RotatedSecret, Topic, WebhookDelivery, WebhookId,
+    KEPT_BODY_LIMIT, MESSAGE_LIMIT, SECRET_ROTATION_GRACE, WEBHOOK_ID_HEADER,
+};

@@ -26,6 +26,7 @@ pub(super) struct LedgerState {
     pub(super) batches: Vec<PayoutBatch>,
     pub(super) hold_days: HashMap<ProgramId, HoldDays>,
     pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
+    pub(super) previous_webhook_secrets: HashMap<MerchantId, RotatedSecret>,
 }
 
 impl State {

@@ -30,6 +30,7 @@ mod products;
 mod programs;
 mod sessions;
 mod users;
+mod webhook_deliveries;
 mod webhook_secrets;
 
 #[derive(Default)]
@@ -45,6 +46,7 @@ struct State {
     sessions: HashMap<TokenHash, Session>,
     ledger: conversions::LedgerState,
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
+    webhook_deliveries: webhook_deliveries::DeliveryState,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.

@@ -195,17 +195,34 @@ where
 
 /// Sets (`Some`) or removes (`None`) the actor's merchant's Shopify webhook secret: the key
 /// Shopify signs that shop's webhooks with. Write-only: no service returns it.
+///
+/// A new secret replaces the current one at `now`, which keeps signing for
+/// [`SECRET_ROTATION_GRACE`](crate::domain::SECRET_ROTATION_GRACE) (Shopify signs
+/// with both meanwhile); setting the current secret again changes nothing. Removing it ends
+/// both at once.
 pub async fn set_shopify_webhook_secret<S>(
     store: &S,
     actor: &Actor,
     secret: Option<Secret>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<()>
 where
     S: MerchantRepo + WebhookSecrets + ?Sized,
 {
     let merchant = own_merchant(store, actor).await?;
+    let Some(secret) = secret else {
+        return Ok(store.set_shopify_webhook_secret(merchant.id, None).await?);
+    };
+    let previous = match store.shopify_webhook_secret(merchant.id).await? {
+        Some(current) if current == secret => return Ok(()),
+        Some(current) => Some(crate::RotatedSecret {
+            secret: current,
+            rotated_at: chrono::SubsecRound::trunc_subsecs(now, 6),
+        }),
+        None => None,
+    };
     Ok(store
-        .set_shopify_webhook_secret(merchant.id, secret)
+        .replace_shopify_webhook_secret(merchant.id, secret, previous)
         .await?)
 }
 

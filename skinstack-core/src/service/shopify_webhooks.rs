@@ -2,19 +2,32 @@
 //! read and record it.
 //!
 //! The order of the steps is the guarantee: the signature is checked over the raw body before
-//! a byte of it is parsed, and nothing is stored unless the delivery is authentic, well formed
-//! and acceptable. An unknown merchant, a merchant without a secret, and a missing or wrong
-//! signature are one error, [`WebhookError::Unauthenticated`], so merchant ids cannot be
-//! probed. Recording is idempotent ([`super::conversions`]): Shopify's retries and
-//! concurrent redeliveries store one conversion or refund.
+//! a byte of it is parsed, and nothing is recorded unless the delivery is authentic, well
+//! formed and acceptable. An unknown merchant, a merchant without a secret, and a missing or
+//! wrong signature are one error, [`WebhookError::Unauthenticated`], so merchant ids cannot be
+//! probed. For an hour after a rotation the previous secret signs too
+//! ([`RotatedSecret::accepted_at`]), as Shopify keeps signing with it meanwhile.
+//!
+//! Recording is idempotent twice over: by the order or refund id ([`super::conversions`]),
+//! and by the delivery's `X-Shopify-Webhook-Id`, which Shopify repeats on every retry of one
+//! event ([`crate::domain`]). An authentic delivery that can never be recorded is
+//! not an error: it is kept with its [`RejectionReason`] and answered as
+//! [`Outcome::Rejected`], because Shopify retries every refusal and finally deletes the
+//! subscription. Only what may succeed later stays an error (a refund that overtook its
+//! order, a store failure).
 
 use super::conversions::{
     record_conversion, record_refund, ConversionError, Recorded, RefundRecorded,
 };
-use crate::domain::{MerchantId, Secret};
+use crate::domain::{
+    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
+    WebhookDelivery, WebhookId,
+};
+use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
-use crate::store::{ConversionRepo, WebhookSecrets};
-use crate::store::{Entity, MerchantRepo, RepoError};
+use crate::store::{
+    ConversionRepo, Entity, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
+};
 use chrono::{DateTime, Utc};
 
 /// The `orders/create` topic: an order to record.
@@ -22,7 +35,10 @@ pub const ORDERS_CREATE: &str = "orders/create";
 /// The `refunds/create` topic: a refund to record.
 pub const REFUNDS_CREATE: &str = "refunds/create";
 
-/// One delivery as it arrived: the merchant from the URL, two headers and the raw body.
+/// The field naming the currency of a refund's lines.
+const REFUND_CURRENCY_FIELD: &str = "refund_line_items[].subtotal_set.shop_money.currency_code";
+
+/// One delivery as it arrived: the merchant from the URL, three headers and the raw body.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
     /// The merchant the webhook URL names (not yet trusted).
@@ -31,6 +47,8 @@ pub struct Delivery<'a> {
     pub topic: Option<&'a str>,
     /// `X-Shopify-Hmac-Sha256`, if sent.
     pub hmac: Option<&'a str>,
+    /// `X-Shopify-Webhook-Id`, if sent: one id per event, repeated on its retries.
+    pub webhook_id: Option<&'a str>,
     /// The body exactly as received: the signature covers these bytes.
     pub body: &'a [u8],
 }
@@ -47,6 +65,11 @@ pub enum Outcome {
         /// The topic received.
         topic: String,
     },
+    /// Authentic, but it can never be recorded: kept now with its reason, nothing else
+    /// stored. Acknowledge it, so that Shopify does not retry it.
+    Rejected(WebhookDelivery),
+    /// Its webhook id was answered for good before (recorded, or rejected): nothing done again.
+    Redelivered(WebhookDelivery),
 }
 
 /// Why a delivery was refused. Nothing is stored in any case.
@@ -71,15 +94,149 @@ pub enum WebhookError {
     Storage(RepoError),
 }
 
-/// Authenticates `delivery` with its merchant's Shopify secret, then records an
-/// `orders/create` or `refunds/create` payload and acknowledges any other topic.
+impl WebhookError {
+    /// The rejection this error is when retrying the delivery can never help; `None` when it
+    /// can (a refund of an order not recorded yet, a busy or failing store) or when the
+    /// delivery is not authentic.
+    pub fn rejection(&self) -> Option<Rejection> {
+        let reason = match self {
+            WebhookError::Unauthenticated | WebhookError::Storage(_) => return None,
+            WebhookError::MissingTopic => RejectionReason::MissingTopic,
+            WebhookError::Payload(PayloadError::Invalid {
+                field: REFUND_CURRENCY_FIELD,
+                reason: Invalid::Format("USD"),
+            }) => RejectionReason::UnsupportedCurrency,
+            WebhookError::Payload(_) => RejectionReason::MalformedPayload,
+            WebhookError::Conversion(err) => match err {
+                ConversionError::UnsupportedCurrency { .. } => RejectionReason::UnsupportedCurrency,
+                ConversionError::OrderConflict { .. } => RejectionReason::OrderConflict,
+                ConversionError::RefundConflict { .. } => RejectionReason::RefundConflict,
+                ConversionError::RefundExceedsOrder(_) => RejectionReason::RefundExceedsOrder,
+                ConversionError::Invalid(_) => RejectionReason::UnrecordableValue,
+                ConversionError::MerchantNotFound
+                | ConversionError::OrderNotFound { .. }
+                | ConversionError::Busy
+                | ConversionError::Storage(_) => return None,
+            },
+        };
+        Some(Rejection::new(reason, self.to_string()))
+    }
+}
+
+/// Authenticates `delivery` with its merchant's Shopify secret (or, within the hour after a
+/// rotation, the previous one); answers a webhook id seen before from what was kept; then
+/// records an `orders/create` or `refunds/create` payload, keeps one that can never be
+/// recorded as [`Outcome::Rejected`], and acknowledges any other topic.
 pub async fn receive<S>(
     store: &S,
     now: DateTime<Utc>,
     delivery: Delivery<'_>,
 ) -> Result<Outcome, WebhookError>
 where
-    S: MerchantRepo + ConversionRepo + WebhookSecrets + ?Sized,
+    S: MerchantRepo + ConversionRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
+{
+    let merchant = delivery.merchant_id;
+    if !authenticated(store, now, &delivery).await? {
+        tracing::info!(%merchant, "webhook refused: not signed with the merchant's secret");
+        return Err(WebhookError::Unauthenticated);
+    }
+    // A header SkinStack cannot keep (over 255 characters, control characters) identifies
+    // nothing: the delivery is still handled, deduplicated by its order or refund id alone.
+    let webhook_id = delivery.webhook_id.and_then(|id| WebhookId::parse(id).ok());
+    if let Some(id) = &webhook_id {
+        let seen = store
+            .delivery_by_webhook_id(merchant, id)
+            .await
+            .map_err(WebhookError::Storage)?;
+        if let Some(seen) = seen {
+            return Ok(Outcome::Redelivered(seen));
+        }
+    }
+    let topic = delivery.topic.and_then(|t| Topic::parse(t).ok());
+    let keep = |rejection| {
+        WebhookDelivery::new(
+            merchant,
+            webhook_id.clone(),
+            topic.clone(),
+            now,
+            rejection,
+            delivery.body,
+        )
+    };
+    match handle(store, now, &delivery).await {
+        Ok(Outcome::Ignored { topic }) => Ok(Outcome::Ignored { topic }),
+        Ok(outcome) => {
+            if webhook_id.is_some() {
+                store
+                    .record_delivery(keep(None))
+                    .await
+                    .map_err(WebhookError::Storage)?;
+            }
+            Ok(outcome)
+        }
+        Err(err) => {
+            let Some(rejection) = err.rejection() else {
+                return Err(err);
+            };
+            tracing::warn!(
+                %merchant,
+                topic = delivery.topic,
+                reason = rejection.reason.code(),
+                error = %err,
+                "signed webhook acknowledged but not recorded"
+            );
+            match store
+                .record_delivery(keep(Some(rejection)))
+                .await
+                .map_err(WebhookError::Storage)?
+            {
+                DeliveryInsert::Inserted(kept) => Ok(Outcome::Rejected(kept)),
+                // A concurrent retry of the same event was kept first.
+                DeliveryInsert::Existing(kept) => Ok(Outcome::Redelivered(kept)),
+            }
+        }
+    }
+}
+
+/// Reads and records an authentic delivery.
+async fn handle<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    delivery: &Delivery<'_>,
+) -> Result<Outcome, WebhookError>
+where
+    S: MerchantRepo + ConversionRepo + ?Sized,
+{
+    let merchant = delivery.merchant_id;
+    match delivery.topic.map(str::trim) {
+        None | Some("") => Err(WebhookError::MissingTopic),
+        Some(ORDERS_CREATE) => {
+            let order = parse_order(merchant, delivery.body)?;
+            let recorded = record_conversion(store, now, order).await?;
+            if let Some(why) = recorded.click_rejected {
+                tracing::info!(%merchant, order_id = %recorded.conversion.order_id, ?why, "the order's click did not attribute");
+            }
+            Ok(Outcome::Order(recorded))
+        }
+        Some(REFUNDS_CREATE) => {
+            let refund = parse_refund(merchant, delivery.body)?;
+            Ok(Outcome::Refund(record_refund(store, now, refund).await?))
+        }
+        Some(other) => Ok(Outcome::Ignored {
+            topic: other.to_owned(),
+        }),
+    }
+}
+
+/// Whether the delivery is signed with its merchant's current secret, or with the previous
+/// one less than an hour after it was replaced.
+async fn authenticated<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    delivery: &Delivery<'_>,
+) -> Result<bool, WebhookError>
+where
+    S: WebhookSecrets + ?Sized,
 {
     let merchant = delivery.merchant_id;
     let secret = match store.shopify_webhook_secret(merchant).await {
@@ -87,37 +244,37 @@ where
         Err(RepoError::NotFound(Entity::Merchant)) => None,
         Err(other) => return Err(WebhookError::Storage(other)),
     };
-    if !authentic(secret.as_ref(), delivery.body, delivery.hmac) {
-        tracing::info!(%merchant, "webhook refused: not signed with the merchant's secret");
-        return Err(WebhookError::Unauthenticated);
+    if authentic(secret.as_ref(), delivery.body, delivery.hmac) {
+        return Ok(true);
     }
-    let refused = |err: WebhookError| {
-        tracing::warn!(%merchant, topic = delivery.topic, error = %err, "signed webhook refused");
-        err
-    };
-    match delivery.topic.map(str::trim) {
-        None | Some("") => Err(refused(WebhookError::MissingTopic)),
-        Some(ORDERS_CREATE) => {
-            let order = parse_order(merchant, delivery.body).map_err(|e| refused(e.into()))?;
-            let recorded = record_conversion(store, now, order)
-                .await
-                .map_err(|e| refused(e.into()))?;
-            if let Some(why) = recorded.click_rejected {
-                tracing::info!(%merchant, order_id = %recorded.conversion.order_id, ?why, "the order's click did not attribute");
-            }
-            Ok(Outcome::Order(recorded))
-        }
-        Some(REFUNDS_CREATE) => {
-            let refund = parse_refund(merchant, delivery.body).map_err(|e| refused(e.into()))?;
-            let recorded = record_refund(store, now, refund)
-                .await
-                .map_err(|e| refused(e.into()))?;
-            Ok(Outcome::Refund(recorded))
-        }
-        Some(other) => Ok(Outcome::Ignored {
-            topic: other.to_owned(),
-        }),
+    // Removing the secret forgets the previous one too, so only a merchant with a secret can
+    // still be signing with the one before it.
+    if secret.is_none() {
+        return Ok(false);
     }
+    let previous: Option<RotatedSecret> =
+        match store.previous_shopify_webhook_secret(merchant).await {
+            Ok(previous) => previous,
+            Err(RepoError::NotFound(Entity::Merchant)) => None,
+            Err(other) => return Err(WebhookError::Storage(other)),
+        };
+    Ok(previous.is_some_and(|previous| {
+        previous.accepted_at(now) && authentic(Some(&previous.secret), delivery.body, delivery.hmac)
+    }))
+}
+
+/// The actor's merchant's rejected deliveries, newest first: `Forbidden` for other roles,
+/// `NotFound` before the merchant profile exists. Only the merchant's own are ever listed.
+pub async fn rejected_deliveries<S>(
+    store: &S,
+    actor: &super::Actor,
+    page: crate::Page<crate::DeliveryId>,
+) -> super::ServiceResult<Vec<WebhookDelivery>>
+where
+    S: MerchantRepo + WebhookDeliveries + ?Sized,
+{
+    let merchant = super::profiles::own_merchant(store, actor).await?;
+    Ok(store.rejected_deliveries(merchant.id, page).await?)
 }
 
 /// Whether `hmac` signs `body` under `secret`. Without a secret the HMAC is still computed
@@ -168,6 +325,7 @@ mod tests {
             merchant_id: merchant,
             topic: Some(topic),
             hmac,
+            webhook_id: None,
             body: body.as_bytes(),
         }
     }
@@ -233,10 +391,14 @@ mod tests {
         ));
         let mut no_topic = delivery(f.merchant.id, "", Some(&hmac), body);
         no_topic.topic = None;
-        assert!(matches!(
-            receive(&store, Utc::now(), no_topic).await,
-            Err(WebhookError::MissingTopic)
-        ));
+        match receive(&store, Utc::now(), no_topic).await.unwrap() {
+            Outcome::Rejected(kept) => {
+                let rejection = kept.rejection.unwrap();
+                assert_eq!(rejection.reason, RejectionReason::MissingTopic);
+                assert_eq!(kept.topic, None);
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
         assert_eq!(
             receive(
                 &store,
@@ -249,14 +411,44 @@ mod tests {
                 topic: "products/update".to_owned()
             }
         );
+        match receive(
+            &store,
+            Utc::now(),
+            delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), body),
+        )
+        .await
+        .unwrap()
+        {
+            Outcome::Rejected(kept) => {
+                let rejection = kept.rejection.unwrap();
+                assert_eq!(rejection.reason, RejectionReason::MalformedPayload);
+                assert_eq!(rejection.message, "id is missing");
+                assert_eq!(kept.body, body.as_bytes());
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_that_a_retry_may_cure_are_not_rejections() {
+        let (store, f, secret) = setup().await;
+        let refund = r#"{"id": 9, "order_id": 1001, "refund_line_items": []}"#;
+        let hmac = sign(&secret, refund.as_bytes());
         assert!(matches!(
             receive(
                 &store,
                 Utc::now(),
-                delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), body)
+                delivery(f.merchant.id, REFUNDS_CREATE, Some(&hmac), refund)
             )
             .await,
-            Err(WebhookError::Payload(PayloadError::Missing("id")))
+            Err(WebhookError::Conversion(
+                ConversionError::OrderNotFound { .. }
+            ))
         ));
+        assert!(store
+            .rejected_deliveries(f.merchant.id, crate::Page::first())
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

@@ -26,6 +26,7 @@ mod products;
 mod programs;
 mod sessions;
 mod users;
+mod webhook_deliveries;
 mod webhook_secrets;
 
 pub use api_keys::*;
@@ -39,6 +40,7 @@ pub use products::*;
 pub use programs::*;
 pub use sessions::*;
 pub use users::*;
+pub use webhook_deliveries::*;
 pub use webhook_secrets::*;
 
 use crate::error::{Invalid, ValidationError};
@@ -215,9 +217,16 @@ impl<T> Store for T where
 }
 
 /// Everything a store provides once it keeps the ledger, with the merchants' API keys that
-/// report orders into it.
+/// report orders into it and the webhook deliveries it acknowledged without recording.
 pub trait LedgerStore:
-    Store + ClickSink + ConversionRepo + PayoutRepo + LedgerQueries + WebhookSecrets + ApiKeyRepo
+    Store
+    + ClickSink
+    + ConversionRepo
+    + PayoutRepo
+    + LedgerQueries
+    + WebhookSecrets
+    + ApiKeyRepo
+    + WebhookDeliveries
 {
 }
 
@@ -229,6 +238,7 @@ impl<T> LedgerStore for T where
         + LedgerQueries
         + WebhookSecrets
         + ApiKeyRepo
+        + WebhookDeliveries
 {
 }
 
@@ -256,6 +266,7 @@ mod tests {
             MockPayoutRepo::new(),
             MockApiKeyRepo::new(),
             MockWebhookSecrets::new(),
+            MockWebhookDeliveries::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

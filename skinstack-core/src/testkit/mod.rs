@@ -87,7 +87,11 @@ macro_rules! contract_suite {
             api_keys_need_and_go_with_their_merchant,
             api_key_uses_only_move_forward,
             click_batches_are_stored_and_counted_once_even_when_retried,
-            clicks_on_a_link_deleted_since_are_dropped_not_failed
+            clicks_on_a_link_deleted_since_are_dropped_not_failed,
+            rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
+            a_webhook_id_is_kept_once_per_merchant,
+            concurrent_retries_of_one_webhook_id_keep_one_delivery,
+            the_previous_webhook_secret_is_kept_with_its_rotation_time
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -298,6 +302,7 @@ pub mod products;
 pub mod programs;
 pub mod sessions;
 pub mod users;
+pub mod webhook_deliveries;
 pub mod webhook_secrets;
 
 /// The contract cases. Each takes a fresh, empty store and panics on a broken promise.
@@ -314,6 +319,7 @@ pub mod cases {
     pub use super::programs::cases::*;
     pub use super::sessions::cases::*;
     pub use super::users::cases::*;
+    pub use super::webhook_deliveries::cases::*;
     pub use super::webhook_secrets::cases::*;
     use super::*;
     use crate::store::{Entity, RepoError};

@@ -1,4 +1,5 @@
-//! The merchant's page: commissions owed, programs, products and the links that sell most.
+//! The merchant's page: commissions owed, programs, products, the links that sell most, and
+//! the shop's webhook deliveries that could not be recorded.
 
 use super::influencer::commission_text;
 use super::layout::{self, count, dollars};
@@ -8,8 +9,8 @@ use crate::state::ApiState;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use skinstack_core::service::products::ProductFilter;
-use skinstack_core::service::statements;
 use skinstack_core::service::{products, profiles, programs, ServiceError};
+use skinstack_core::service::{shopify_webhooks, statements};
 use skinstack_core::{Page, ProgramId};
 use std::collections::HashMap;
 
@@ -17,6 +18,8 @@ use std::collections::HashMap;
 const TOP_LINKS: usize = 10;
 /// Products listed (the API pages through the rest).
 const PRODUCTS: u32 = 100;
+/// Rejected webhook deliveries shown, newest first (the API pages through the rest).
+const REJECTED_DELIVERIES: u32 = 10;
 
 /// The merchant's home page.
 pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, PageError> {
@@ -55,6 +58,12 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
     )
     .await?;
     let top = statements::merchant_top_links(store, actor, TOP_LINKS).await?;
+    let rejected = shopify_webhooks::rejected_deliveries(
+        store,
+        actor,
+        Page::new(REJECTED_DELIVERIES, None).map_err(internal)?,
+    )
+    .await?;
     let program_names: HashMap<ProgramId, &str> =
         mine.iter().map(|p| (p.id, p.name.as_str())).collect();
     let body = html! {
@@ -116,6 +125,28 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                                 td { (product.program_id.and_then(|p| program_names.get(&p)).copied().unwrap_or("—")) }
                                 td.num { (dollars(product.price.amount())) }
                                 td { @if product.in_stock { "in stock" } @else { span.badge { "out" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #rejected-deliveries {
+            h2 { "Rejected webhook deliveries" }
+            @if rejected.is_empty() {
+                p.muted { "None: every signed delivery from your shop was recorded." }
+            } @else {
+                p.muted { "Acknowledged so that Shopify stops retrying them, but never recorded. The newest "
+                    (rejected.len()) "; all of them: " code { "GET /v1/merchant/webhook-deliveries" } "." }
+                table {
+                    thead { tr { th { "Received (UTC)" } th { "Topic" } th { "Reason" } th { "Details" } } }
+                    tbody {
+                        @for delivery in &rejected {
+                            tr {
+                                td { (delivery.received_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td { (delivery.topic.as_ref().map_or("—", |t| t.as_str())) }
+                                td { @if let Some(r) = &delivery.rejection { code { (r.reason.code()) } } }
+                                td { @if let Some(r) = &delivery.rejection { (r.message) } }
                             }
                         }
                     }

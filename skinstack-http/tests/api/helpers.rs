@@ -11,7 +11,7 @@ use skinstack_core::{
     Argon2Hasher, ClickRecorder, Email, FlushConfig, LedgerStore, MemoryStore, Password, WebUrl,
 };
 use skinstack_http::redirect::{self, RedirectState};
-use skinstack_http::{ApiState, LoginLimits};
+use skinstack_http::{ApiState, LoginLimits, WallClock};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -56,18 +56,22 @@ pub fn generous_limits() -> LoginLimits {
 impl TestApp {
     /// The API alone (no redirects) over `store`, with `limits`.
     pub fn api_only(store: Arc<dyn LedgerStore>, limits: LoginLimits) -> Self {
-        Self::with_resolver(store, None, limits)
+        Self::with_resolver(store, None, limits, None)
     }
 
     fn with_resolver(
         store: Arc<dyn LedgerStore>,
         redirects: Option<RedirectState>,
         limits: LoginLimits,
+        clock: Option<WallClock>,
     ) -> Self {
         let mut api = ApiState::new(store.clone())
             .with_hasher(hasher())
             .with_login_limits(limits)
             .with_public_base_url(&WebUrl::parse(PUBLIC_URL).unwrap());
+        if let Some(clock) = clock {
+            api = api.with_clock(clock);
+        }
         // As the reference server mounts them: the dashboard beside the API.
         let mut router = Router::new().merge(skinstack_http::dashboard::router(api.clone()));
         if let Some(redirects) = redirects {
@@ -83,18 +87,28 @@ impl TestApp {
 
     /// On a fresh in-memory store, with redirects.
     pub fn memory() -> Self {
+        Self::memory_at(None)
+    }
+
+    /// On a fresh in-memory store, with redirects, the API reading the time from `clock`.
+    pub fn memory_at(clock: Option<WallClock>) -> Self {
         let store = MemoryStore::new();
         let (recorder, _flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
         let redirects = RedirectState::new(Arc::new(store.clone()), recorder);
-        Self::with_resolver(Arc::new(store), Some(redirects), generous_limits())
+        Self::with_resolver(Arc::new(store), Some(redirects), generous_limits(), clock)
     }
 
     /// On PostgreSQL, with redirects.
     pub fn postgres(pool: sqlx::PgPool) -> Self {
+        Self::postgres_at(pool, None)
+    }
+
+    /// On PostgreSQL, with redirects, the API reading the time from `clock`.
+    pub fn postgres_at(pool: sqlx::PgPool, clock: Option<WallClock>) -> Self {
         let store = skinstack_pg::PgStore::new(pool, Some(cipher()));
         let (recorder, _flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
         let redirects = RedirectState::new(Arc::new(store.clone()), recorder);
-        Self::with_resolver(Arc::new(store), Some(redirects), generous_limits())
+        Self::with_resolver(Arc::new(store), Some(redirects), generous_limits(), clock)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

@@ -448,6 +448,13 @@ fn cases(w: &World) -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/merchant/webhook-deliveries",
+            "/v1/merchant/webhook-deliveries".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::GET,
             "/v1/admin/users",
             "/v1/admin/users".into(),
             none,

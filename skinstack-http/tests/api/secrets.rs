@@ -104,6 +104,19 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
         .set_shopify_webhook_secret(merchant, Some(Secret::parse(&m.webhook_secret).unwrap()))
         .await
         .unwrap();
+    // A rotation keeps the previous secret for an hour: it must stay as secret as the current.
+    let previous = skinstack_core::RotatedSecret {
+        secret: Secret::parse(&format!("whsec_{}_previous", m.marker)).unwrap(),
+        rotated_at: chrono::Utc::now(),
+    };
+    app.store
+        .replace_shopify_webhook_secret(
+            merchant,
+            Secret::parse(&m.webhook_secret).unwrap(),
+            Some(previous.clone()),
+        )
+        .await
+        .unwrap();
 
     let program = app.create(&mer, "/v1/programs", program_json()).await["id"]
         .as_str()
@@ -226,7 +239,7 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
         },
     };
     let debug = format!(
-        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?} {session:?} {set_webhook:?}"
+        "{stored:?} {stored:#?} {by_user:?} {webhook:?} {create:?} {patch:?} {register:?} {login:?} {session:?} {set_webhook:?} {previous:?}"
     );
     assert!(!debug.contains(&m.marker), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
@@ -252,14 +265,15 @@ async fn merchant_secrets_never_appear_in_any_response_or_debug_output_and_are_s
     pool: sqlx::PgPool,
 ) {
     let (m, merchant) = secrets_stay_secret(TestApp::postgres(pool.clone())).await;
-    let (api_key, refersion, webhook): (String, String, String) = sqlx::query_as(
-        "SELECT shopify_api_key, refersion_secret_key, shopify_webhook_secret FROM merchants WHERE id = $1",
+    let (api_key, refersion, webhook, previous): (String, String, String, String) = sqlx::query_as(
+        "SELECT shopify_api_key, refersion_secret_key, shopify_webhook_secret, \
+         shopify_webhook_previous_secret FROM merchants WHERE id = $1",
     )
     .bind(merchant.as_uuid())
     .fetch_one(&pool)
     .await
     .unwrap();
-    for column in [&api_key, &refersion, &webhook] {
+    for column in [&api_key, &refersion, &webhook, &previous] {
         assert!(column.starts_with("v1:"), "{column}");
         assert!(!column.contains(&m.marker), "{column}");
     }

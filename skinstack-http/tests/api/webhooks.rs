@@ -1,6 +1,8 @@
 //! `POST /webhooks/shopify/{merchant_id}` through the router, on memory and on PostgreSQL:
-//! signed orders and refunds are recorded once, every hostile delivery is refused with a JSON
-//! 4xx and stores nothing, and the body limit holds before the body is read whole.
+//! signed orders and refunds are recorded once (by order or refund id and by webhook id),
+//! unsigned deliveries get one 401 and store nothing, signed ones that can never be recorded
+//! are acknowledged, kept with their reason, listed to their merchant and counted, the body
+//! limit holds before the body is read whole, and a replaced secret signs for one more hour.
 
 use crate::helpers::*;
 use axum::body::{Body, Bytes};
@@ -11,8 +13,9 @@ use skinstack_core::shopify::{sign, HMAC_HEADER};
 use skinstack_core::testkit::conversions::assert_totals_match_ledger;
 use skinstack_core::Page;
 use skinstack_core::{Click, ClickId, InfluencerId, LinkId, MerchantId, Secret};
+use skinstack_http::WallClock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// A merchant with a program and a webhook secret, and an influencer's link to it, all set up
@@ -220,25 +223,8 @@ async fn signed_orders_and_refunds_are_recorded_once(app: TestApp) {
     );
     totals_exact(&app, &shop).await;
 
-    // A redelivery that disagrees is a conflict, never a second record.
-    let other = signed(
-        &app,
-        &shop,
-        "orders/create",
-        &order(5001, r#""41.00""#, Some(&ssclid)),
-    )
-    .await;
-    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
-    // Refunds beyond the order are refused.
-    let beyond = signed(&app, &shop, "refunds/create", &refund(9002, 5001, "30.00")).await;
-    assert_eq!(
-        beyond.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        beyond.text
-    );
-    assert_eq!(stored(&app, shop.merchant).await, (1, 2));
-    totals_exact(&app, &shop).await;
+    // Redeliveries that disagree and refunds beyond the order: see
+    // `conflicting_redeliveries_and_refunds_beyond_the_order_are_acknowledged_and_kept`.
 }
 
 on_memory_and_postgres!(signed_orders_and_refunds_are_recorded_once:
@@ -372,117 +358,180 @@ on_memory_and_postgres!(unsigned_deliveries_get_one_401_and_store_nothing:
     unsigned_deliveries_get_one_401_and_store_nothing_on_memory,
     unsigned_deliveries_get_one_401_and_store_nothing_on_postgres);
 
-async fn signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing(app: TestApp) {
+/// A delivery signed with the shop's secret, with `X-Shopify-Webhook-Id: event`.
+async fn signed_event(app: &TestApp, shop: &Shop, topic: &str, event: &str, body: &str) -> Reply {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/webhooks/shopify/{}", shop.merchant))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("X-Shopify-Topic", topic)
+        .header("X-Shopify-Webhook-Id", event)
+        .header(HMAC_HEADER, sign(&shop.secret, body.as_bytes()))
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    app.send(request).await
+}
+
+/// The merchant's rejected deliveries as the API lists them (first page of 100).
+async fn rejected_list(app: &TestApp, token: &str) -> Vec<Value> {
+    let reply = app
+        .call(
+            Method::GET,
+            "/v1/merchant/webhook-deliveries?limit=100",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.json["items"].as_array().unwrap().clone()
+}
+
+/// `skinstack_webhook_deliveries_rejected_total{reason}` from `/metrics`.
+async fn rejected_metric(app: &TestApp, reason: &str) -> u64 {
+    let reply = app.call(Method::GET, "/metrics", None, None).await;
+    let prefix = format!("skinstack_webhook_deliveries_rejected_total{{reason=\"{reason}\"}} ");
+    reply
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
+        .parse()
+        .unwrap()
+}
+
+/// A signed delivery acknowledged as rejected for `reason`: its reply.
+#[track_caller]
+fn assert_rejected(reply: &Reply, reason: &str, why: &str) {
+    assert_eq!(reply.status, StatusCode::OK, "{why}: {}", reply.text);
+    assert_eq!(reply.json["status"], "rejected", "{why}: {}", reply.text);
+    assert_eq!(reply.json["reason"], reason, "{why}: {}", reply.text);
+    assert!(
+        reply.json["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{why}: {}",
+        reply.text
+    );
+    assert!(
+        reply.json["delivery_id"].is_string(),
+        "{why}: {}",
+        reply.text
+    );
+}
+
+async fn signed_but_unrecordable_payloads_are_acknowledged_kept_with_their_reason_and_store_nothing(
+    app: TestApp,
+) {
     let shop = shop(&app).await;
     let ssclid = click(&app, &shop).await;
     let order_with = |subtotal: &str| order(5003, subtotal, Some(&ssclid));
-    let cases: Vec<(&str, Option<&str>, String, StatusCode, &str)> = vec![
+    let eur_refund = refund(9004, 5003, "1.00").replace(r#""USD""#, r#""EUR""#);
+    let cases: Vec<(&str, Option<&str>, String, &str)> = vec![
         (
             "malformed JSON",
             Some("orders/create"),
             r#"{"id": 5003, "#.into(),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            "malformed_payload",
         ),
         (
             "not an object",
             Some("orders/create"),
             "[5003]".into(),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            "malformed_payload",
         ),
         (
             "empty body",
             Some("orders/create"),
             String::new(),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            "malformed_payload",
         ),
-        (
-            "no topic",
-            None,
-            order_with(r#""40.50""#),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        ),
+        ("no topic", None, order_with(r#""40.50""#), "missing_topic"),
         (
             "subtotal as a JSON number",
             Some("orders/create"),
             order_with("12.5"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "subtotal not a number",
             Some("orders/create"),
             order_with(r#""abc""#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "subtotal with an exponent",
             Some("orders/create"),
             order_with(r#""4.05e1""#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "negative subtotal",
             Some("orders/create"),
             order_with(r#""-40.50""#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "fraction of a cent",
             Some("orders/create"),
             order_with(r#""40.505""#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "subtotal missing",
             Some("orders/create"),
             order_with("null"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "current_subtotal_price",
+            "malformed_payload",
         ),
         (
             "non-USD order",
             Some("orders/create"),
             order_with(r#""40.50""#).replace(r#""currency": "USD""#, r#""currency": "EUR""#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "currency",
+            "unsupported_currency",
         ),
         (
             "negative order id",
             Some("orders/create"),
             order_with(r#""40.50""#).replace(r#""id": 5003"#, r#""id": -5003"#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "id",
+            "malformed_payload",
+        ),
+        (
+            "an order beyond the revenue column",
+            Some("orders/create"),
+            order_with(r#""100000000.00""#),
+            "unrecordable_value",
         ),
         (
             "refund amount as a JSON number",
             Some("refunds/create"),
             refund(9003, 5003, "1").replace(r#""amount": "1""#, r#""amount": 1.5"#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "refund_line_items[].subtotal_set.shop_money.amount",
+            "malformed_payload",
+        ),
+        (
+            "non-USD refund",
+            Some("refunds/create"),
+            eur_refund,
+            "unsupported_currency",
         ),
     ];
-    for (why, topic, body, status, field) in cases {
+    for (why, topic, body, reason) in &cases {
         let hmac = sign(&shop.secret, body.as_bytes());
-        let reply = deliver(&app, &shop.merchant.to_string(), topic, Some(&hmac), body).await;
-        assert_eq!(reply.status, status, "{why}: {}", reply.text);
-        assert!(reply.json["message"].is_string(), "{why}: {}", reply.text);
-        if status == StatusCode::UNPROCESSABLE_ENTITY {
+        let reply = deliver(
+            &app,
+            &shop.merchant.to_string(),
+            *topic,
+            Some(&hmac),
+            body.clone(),
+        )
+        .await;
+        assert_rejected(&reply, reason, why);
+        let message = reply.json["message"].as_str().unwrap();
+        if why.starts_with("subtotal") || why.contains("cent") {
             assert!(
-                reply.json["fields"][field].is_array(),
-                "{why}: {}",
-                reply.text
+                message.contains("current_subtotal_price"),
+                "{why}: {message}"
             );
         }
-        if why == "non-USD order" {
-            let message = reply.json["fields"]["currency"][0].as_str().unwrap();
+        if *why == "non-USD order" {
             assert!(
                 message.contains("EUR") && message.contains("only USD"),
                 "{message}"
@@ -490,6 +539,30 @@ async fn signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing(app:
         }
         assert_eq!(stored(&app, shop.merchant).await, (0, 0), "{why}");
     }
+    // Each is kept with its reason, its topic and the start of its body, newest first.
+    let listed = rejected_list(&app, &shop.merchant_token).await;
+    assert_eq!(listed.len(), cases.len());
+    for (item, (why, topic, body, reason)) in listed.iter().zip(cases.iter().rev()) {
+        assert_eq!(item["reason"], *reason, "{why}");
+        assert_eq!(item["topic"].as_str(), *topic, "{why}");
+        assert_eq!(item["body_bytes"], body.len(), "{why}");
+        assert_eq!(
+            item["body_excerpt"].as_str().unwrap(),
+            body.as_str(),
+            "{why}"
+        );
+    }
+    // ...and counted by reason.
+    for reason in [
+        "malformed_payload",
+        "missing_topic",
+        "unsupported_currency",
+        "unrecordable_value",
+    ] {
+        let expected = cases.iter().filter(|c| c.3 == reason).count() as u64;
+        assert_eq!(rejected_metric(&app, reason).await, expected, "{reason}");
+    }
+    assert_eq!(rejected_metric(&app, "order_conflict").await, 0);
     // Topics SkinStack does not use are acknowledged, so Shopify stops retrying them.
     let reply = signed(&app, &shop, "products/update", r#"{"id": 1}"#).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -498,12 +571,342 @@ async fn signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing(app:
         json!({"status": "ignored", "topic": "products/update", "conversion_id": null, "attributed": null})
     );
     assert_eq!(stored(&app, shop.merchant).await, (0, 0));
+    assert_eq!(
+        rejected_list(&app, &shop.merchant_token).await.len(),
+        cases.len()
+    );
     totals_exact(&app, &shop).await;
 }
 
-on_memory_and_postgres!(signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing:
-    signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing_on_memory,
-    signed_but_unacceptable_payloads_are_a_clear_4xx_and_store_nothing_on_postgres);
+on_memory_and_postgres!(signed_but_unrecordable_payloads_are_acknowledged_kept_with_their_reason_and_store_nothing:
+    signed_but_unrecordable_payloads_are_acknowledged_kept_with_their_reason_and_store_nothing_on_memory,
+    signed_but_unrecordable_payloads_are_acknowledged_kept_with_their_reason_and_store_nothing_on_postgres);
+
+async fn conflicting_redeliveries_and_refunds_beyond_the_order_are_acknowledged_and_kept(
+    app: TestApp,
+) {
+    let shop = shop(&app).await;
+    let ssclid = click(&app, &shop).await;
+    let first = signed(
+        &app,
+        &shop,
+        "orders/create",
+        &order(5001, r#""40.50""#, Some(&ssclid)),
+    )
+    .await;
+    assert_eq!(first.json["status"], "recorded", "{}", first.text);
+    let part = signed(&app, &shop, "refunds/create", &refund(9001, 5001, "20.25")).await;
+    assert_eq!(part.json["status"], "recorded", "{}", part.text);
+    assert_eq!(stored(&app, shop.merchant).await, (1, 2));
+
+    let other_amount = order(5001, r#""41.00""#, Some(&ssclid));
+    let reply = signed(&app, &shop, "orders/create", &other_amount).await;
+    assert_rejected(&reply, "order_conflict", "redelivery with another amount");
+    let message = reply.json["message"].as_str().unwrap();
+    assert!(
+        message.contains("40.50") && message.contains("41.00"),
+        "{message}"
+    );
+    let beyond = refund(9002, 5001, "30.00");
+    let reply = signed(&app, &shop, "refunds/create", &beyond).await;
+    assert_rejected(&reply, "refund_exceeds_order", "refund beyond its order");
+    let changed = refund(9001, 5001, "5.00");
+    let reply = signed(&app, &shop, "refunds/create", &changed).await;
+    assert_rejected(
+        &reply,
+        "refund_conflict",
+        "refund redelivered with another amount",
+    );
+
+    // Nothing was recorded: no conversion, no refund, no ledger event, no total moved.
+    assert_eq!(stored(&app, shop.merchant).await, (1, 2));
+    let link = app.store.link_by_id(shop.link).await.unwrap();
+    assert_eq!(
+        (
+            link.total_conversions,
+            link.total_revenue,
+            link.total_commission
+        ),
+        (1, "20.25".parse().unwrap(), "4.05".parse().unwrap())
+    );
+    totals_exact(&app, &shop).await;
+
+    // Kept, newest first, in pages.
+    let listed = rejected_list(&app, &shop.merchant_token).await;
+    let reasons: Vec<&str> = listed
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["refund_conflict", "refund_exceeds_order", "order_conflict"]
+    );
+    assert_eq!(listed[2]["body_excerpt"], other_amount.as_str());
+    assert_eq!(listed[1]["topic"], "refunds/create");
+    let page = |query: String| {
+        let app = app.clone();
+        let token = shop.merchant_token.clone();
+        async move {
+            app.call(
+                Method::GET,
+                &format!("/v1/merchant/webhook-deliveries?{query}"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let first_page = page("limit=2".into()).await;
+    assert_eq!(first_page.json["items"].as_array().unwrap().len(), 2);
+    let after = first_page.json["next_after"].as_str().unwrap().to_owned();
+    assert_eq!(after, listed[1]["id"].as_str().unwrap());
+    let last_page = page(format!("limit=2&after={after}")).await;
+    assert_eq!(last_page.json["items"], json!([listed[2].clone()]));
+    assert_eq!(last_page.json["next_after"], Value::Null);
+    assert_eq!(
+        page("limit=0".into()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        page("after=nope".into()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Counted once each.
+    for reason in ["order_conflict", "refund_exceeds_order", "refund_conflict"] {
+        assert_eq!(rejected_metric(&app, reason).await, 1, "{reason}");
+    }
+    // Only the owner sees them: another merchant's list and dashboard are empty.
+    let other = self::shop(&app).await;
+    assert!(rejected_list(&app, &other.merchant_token).await.is_empty());
+    let dashboard = |token: String| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .uri("/dashboard")
+                .header(header::COOKIE, format!("skinstack_session={token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.send(request).await
+        }
+    };
+    let mine = dashboard(shop.merchant_token.clone()).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    assert!(mine.text.contains("Rejected webhook deliveries"));
+    for reason in ["order_conflict", "refund_exceeds_order", "refund_conflict"] {
+        assert!(mine.text.contains(reason), "{reason} not on the dashboard");
+    }
+    let theirs = dashboard(other.merchant_token.clone()).await;
+    assert!(theirs
+        .text
+        .contains("every signed delivery from your shop was recorded"));
+    assert!(!theirs.text.contains("order_conflict"));
+}
+
+on_memory_and_postgres!(conflicting_redeliveries_and_refunds_beyond_the_order_are_acknowledged_and_kept:
+    conflicting_redeliveries_and_refunds_beyond_the_order_are_acknowledged_and_kept_on_memory,
+    conflicting_redeliveries_and_refunds_beyond_the_order_are_acknowledged_and_kept_on_postgres);
+
+async fn retries_of_one_event_are_handled_once_by_their_webhook_id(app: TestApp) {
+    let shop = Arc::new(shop(&app).await);
+    let first = signed_event(
+        &app,
+        &shop,
+        "orders/create",
+        "evt-1",
+        &order(6001, r#""10.00""#, None),
+    )
+    .await;
+    assert_eq!(first.json["status"], "recorded", "{}", first.text);
+    // The same event id answers `duplicate` before its body is read: even a body naming
+    // another order records nothing.
+    let again = signed_event(
+        &app,
+        &shop,
+        "orders/create",
+        "evt-1",
+        &order(6002, r#""12.00""#, None),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json["status"], "duplicate", "{}", again.text);
+    assert_eq!(stored(&app, shop.merchant).await, (1, 0));
+    // Another event id for the same order is still one conversion (by order id).
+    let resent = signed_event(
+        &app,
+        &shop,
+        "orders/create",
+        "evt-1b",
+        &order(6001, r#""10.00""#, None),
+    )
+    .await;
+    assert_eq!(resent.json["status"], "duplicate", "{}", resent.text);
+
+    // A rejected event's retry is answered like the first time and kept and counted once.
+    let euro =
+        order(6003, r#""10.00""#, None).replace(r#""currency": "USD""#, r#""currency": "EUR""#);
+    let rejected = signed_event(&app, &shop, "orders/create", "evt-2", &euro).await;
+    assert_rejected(&rejected, "unsupported_currency", "first delivery");
+    let retry = signed_event(&app, &shop, "orders/create", "evt-2", &euro).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.json["status"], "duplicate");
+    assert_eq!(retry.json["reason"], "unsupported_currency");
+    assert_eq!(retry.json["delivery_id"], rejected.json["delivery_id"]);
+    assert_eq!(rejected_list(&app, &shop.merchant_token).await.len(), 1);
+    assert_eq!(rejected_metric(&app, "unsupported_currency").await, 1);
+
+    // Twenty concurrent deliveries of one rejected event, and of one recordable one.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (app, shop, euro) = (app.clone(), shop.clone(), euro.clone());
+        tasks.spawn(async move {
+            let bad = signed_event(&app, &shop, "orders/create", "evt-3", &euro).await;
+            let good = signed_event(
+                &app,
+                &shop,
+                "orders/create",
+                "evt-4",
+                &order(6004, r#""15.00""#, None),
+            )
+            .await;
+            (
+                bad.status,
+                bad.json["status"].clone(),
+                good.status,
+                good.json["status"].clone(),
+            )
+        });
+    }
+    let (mut rejected_now, mut recorded_now) = (0, 0);
+    while let Some(result) = tasks.join_next().await {
+        let (bad, bad_status, good, good_status) = result.unwrap();
+        assert_eq!((bad, good), (StatusCode::OK, StatusCode::OK));
+        assert!(
+            bad_status == "rejected" || bad_status == "duplicate",
+            "{bad_status}"
+        );
+        assert!(
+            good_status == "recorded" || good_status == "duplicate",
+            "{good_status}"
+        );
+        rejected_now += usize::from(bad_status == "rejected");
+        recorded_now += usize::from(good_status == "recorded");
+    }
+    assert_eq!((rejected_now, recorded_now), (1, 1));
+    assert_eq!(rejected_list(&app, &shop.merchant_token).await.len(), 2);
+    assert_eq!(rejected_metric(&app, "unsupported_currency").await, 2);
+    assert_eq!(stored(&app, shop.merchant).await, (2, 0));
+    totals_exact(&app, &shop).await;
+}
+
+on_memory_and_postgres!(retries_of_one_event_are_handled_once_by_their_webhook_id:
+    retries_of_one_event_are_handled_once_by_their_webhook_id_on_memory,
+    retries_of_one_event_are_handled_once_by_their_webhook_id_on_postgres);
+
+/// A clock the test moves, and the API reading it.
+fn test_clock(
+    start: chrono::DateTime<chrono::Utc>,
+) -> (Arc<Mutex<chrono::DateTime<chrono::Utc>>>, WallClock) {
+    let now = Arc::new(Mutex::new(start));
+    let read = now.clone();
+    (now, Arc::new(move || *read.lock().unwrap()))
+}
+
+async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
+    app: TestApp,
+    now: Arc<Mutex<chrono::DateTime<chrono::Utc>>>,
+) {
+    let set = |at: chrono::DateTime<chrono::Utc>| *now.lock().unwrap() = at;
+    let t0 = *now.lock().unwrap();
+    let shop = shop(&app).await; // its first secret, set at t0
+    let put = |secret: &'static str| {
+        let (app, token) = (app.clone(), shop.merchant_token.clone());
+        async move {
+            let reply = app
+                .call(
+                    Method::PUT,
+                    "/v1/merchant/shopify-webhook-secret",
+                    Some(&token),
+                    Some(json!({ "secret": secret })),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        }
+    };
+    let by = |secret: &Secret, id: u64| {
+        let (app, merchant) = (app.clone(), shop.merchant.to_string());
+        let body = order(id, r#""10.00""#, None);
+        let hmac = sign(secret, body.as_bytes());
+        async move {
+            deliver(&app, &merchant, Some("orders/create"), Some(&hmac), body)
+                .await
+                .status
+        }
+    };
+    let old = shop.secret.clone();
+    let new = Secret::parse("shpss_rotated_in").unwrap();
+    let rotated = t0 + chrono::Duration::minutes(5);
+    set(rotated);
+    put("shpss_rotated_in").await;
+
+    // Shopify signs with both for an hour: the old secret is accepted until the last second...
+    set(rotated + chrono::Duration::minutes(59) + chrono::Duration::seconds(59));
+    assert_eq!(by(&old, 7001).await, StatusCode::OK);
+    assert_eq!(by(&new, 7002).await, StatusCode::OK);
+    // (setting the same secret again does not restart the hour)
+    put("shpss_rotated_in").await;
+    // ...and refused from the hour on, while the new one goes on.
+    set(rotated + chrono::Duration::hours(1));
+    assert_eq!(by(&old, 7003).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(by(&new, 7004).await, StatusCode::OK);
+    assert_eq!(stored(&app, shop.merchant).await, (3, 0));
+
+    // Removing the secret ends both at once, even within the hour of a rotation.
+    let later = rotated + chrono::Duration::days(2);
+    set(later);
+    put("shpss_third").await;
+    assert_eq!(by(&new, 7005).await, StatusCode::OK);
+    let reply = app
+        .call(
+            Method::DELETE,
+            "/v1/merchant/shopify-webhook-secret",
+            Some(&shop.merchant_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    set(later + chrono::Duration::minutes(1));
+    assert_eq!(by(&new, 7006).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        by(&Secret::parse("shpss_third").unwrap(), 7007).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(stored(&app, shop.merchant).await, (4, 0));
+}
+
+#[tokio::test]
+async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after_on_memory() {
+    // Whole seconds: the store keeps microseconds, so the hour's boundary is exact.
+    let (now, clock) = test_clock(chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0));
+    a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
+        TestApp::memory_at(Some(clock)),
+        now,
+    )
+    .await;
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_replaced_secret_keeps_signing_for_one_hour_and_not_after_on_postgres(
+    pool: sqlx::PgPool,
+) {
+    // Whole seconds: the store keeps microseconds, so the hour's boundary is exact.
+    let (now, clock) = test_clock(chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0));
+    a_replaced_secret_keeps_signing_for_one_hour_and_not_after(
+        TestApp::postgres_at(pool, Some(clock)),
+        now,
+    )
+    .await;
+}
 
 async fn bodies_over_one_mib_are_413_before_being_read_whole(app: TestApp) {
     let shop = shop(&app).await;
@@ -639,7 +1042,8 @@ async fn the_webhook_secret_is_write_only_and_checked() {
             "{route} shows the secret"
         );
     }
-    // A new secret replaces the old one at once.
+    // A new secret signs at once; the old one too, for the hour of the rotation
+    // (`a_replaced_secret_keeps_signing_for_one_hour_and_not_after`).
     let reply = app
         .call(
             Method::PUT,
@@ -651,7 +1055,8 @@ async fn the_webhook_secret_is_write_only_and_checked() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let body = order(5005, r#""10.00""#, None);
     let old = signed(&app, &shop, "orders/create", &body).await;
-    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(old.status, StatusCode::OK, "{}", old.text);
+    let body = order(5006, r#""10.00""#, None);
     let new = sign(&Secret::parse("rotated-secret").unwrap(), body.as_bytes());
     let reply = deliver(
         &app,
