@@ -205,7 +205,10 @@ impl From<Outcome> for WebhookReply {
 )]
 async fn shopify_webhook(
     State(state): State<ApiState>,
-    axum::extract::Path(merchant_id): axum::extract::Path<String>,
+    merchant_id: std::result::Result<
+        axum::extract::Path<String>,
+        axum::extract::rejection::PathRejection,
+    >,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<WebhookReply>> {
@@ -213,10 +216,13 @@ async fn shopify_webhook(
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
         _ => Error::BadRequest(rejection.body_text()),
     })?;
-    // A malformed id names no merchant: the same 401 as an unknown one.
-    let merchant_id = Uuid::parse_str(&merchant_id)
+    // A malformed id (not a UUID, or not even UTF-8 once decoded) names no merchant: the same
+    // 401 as an unknown one, never axum's plain-text 400.
+    let merchant_id = merchant_id
+        .ok()
+        .and_then(|axum::extract::Path(id)| Uuid::parse_str(&id).ok())
         .map(MerchantId::from_uuid)
-        .map_err(|_| Error::from(shopify_webhooks::WebhookError::Unauthenticated))?;
+        .ok_or_else(|| Error::from(shopify_webhooks::WebhookError::Unauthenticated))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let delivery = Delivery {
         merchant_id,

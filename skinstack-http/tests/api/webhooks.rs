@@ -303,6 +303,14 @@ async fn unsigned_deliveries_get_one_401_and_store_nothing(app: TestApp) {
             body.clone(),
         ),
         (
+            // Found by the hostile router property test: axum's own plain-text 400 before.
+            "merchant id that is not UTF-8 once decoded",
+            "%c3%28".into(),
+            Some("orders/create"),
+            Some(good.clone()),
+            body.clone(),
+        ),
+        (
             "merchant without a secret",
             bare.to_string(),
             Some("orders/create"),
