@@ -70,7 +70,7 @@ pub use payout::{PayoutBatch, PayoutProvider};
 pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
 pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
 pub use repo::{
-    Entity, Health, InfluencerRepo, LinkRepo, MerchantRepo, Page, ProductQuery, ProductRepo,
-    ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
+    Entity, ErrorClass, Health, InfluencerRepo, LinkRepo, MerchantRepo, Page, ProductQuery,
+    ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
 };
 pub use slug::{Slug, SlugPolicy};
