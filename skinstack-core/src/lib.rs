@@ -67,7 +67,7 @@ pub use ledger::{
 };
 pub use memory::MemoryStore;
 pub use payout::{PayoutBatch, PayoutProvider};
-pub use recorder::{ClickRecorder, ClickSink, FlushConfig};
+pub use recorder::{ClickRecorder, ClickSink, FlushConfig, Recorded};
 pub use redirect::{CachedResolver, LinkResolver, LinkSnapshot, LinkStatus};
 pub use repo::{
     Entity, ErrorClass, Health, InfluencerRepo, LinkRepo, MerchantRepo, Page, ProductQuery,

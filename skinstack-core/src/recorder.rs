@@ -256,7 +256,8 @@ impl ClickRecorder {
                 journal,
                 metrics: Arc::clone(&metrics),
                 batch_ready,
-                batch_size: config.max_batch.max(1),
+                // A buffer smaller than a batch wakes the flusher half full, not never.
+                batch_size: config.max_batch.min(config.capacity / 2).max(1),
                 enqueue_wait: config.enqueue_wait,
                 warned: Arc::new(WarnEvery {
                     started: Instant::now(),
@@ -1125,5 +1126,28 @@ mod tests {
             "set-aside clicks are released too: the dead letter keeps them"
         );
         assert_eq!(recorder.metrics().pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_buffer_smaller_than_a_batch_wakes_the_flusher_half_full_not_on_the_interval() {
+        let sink = TestSink::default();
+        let config = FlushConfig {
+            capacity: 8,
+            max_batch: 2_000,
+            interval: Duration::from_secs(3_600),
+            ..config()
+        };
+        let (recorder, _flusher) = ClickRecorder::start(sink.clone(), config);
+        let clicks: Vec<Click> = (0..4).map(|_| click()).collect();
+        for c in &clicks {
+            recorder.record(c.clone()).await.unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while sink.stored.lock().unwrap().len() < 4 {
+                sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("written long before the hour-long interval");
     }
 }
