@@ -318,7 +318,14 @@ impl ClickRecorder {
         if let Some(journal) = &self.journal {
             match journal.spool(&click) {
                 Ok(()) => {
-                    self.metrics.spooled.fetch_add(1, Ordering::Relaxed);
+                    let spooled = self.metrics.spooled.fetch_add(1, Ordering::Relaxed) + 1;
+                    if self.warned.due() {
+                        tracing::warn!(
+                            spooled_total = spooled,
+                            wait_ms = self.enqueue_wait.as_millis() as u64,
+                            "click buffer full; spooling clicks to the journal until the flusher catches up"
+                        );
+                    }
                     return Recorded::Spooled;
                 }
                 Err(error) => {
