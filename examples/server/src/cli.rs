@@ -255,3 +255,50 @@ pub enum LogFormat {
     /// One JSON object per line.
     Json,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["skinstack-server", "serve"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Serve(serve)) => Ok(serve),
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_click_journal_is_on_by_default_in_the_data_directory_and_off_only_when_asked() {
+        let journal = |args: &[&str]| serve(args).unwrap().journal_dir();
+        if std::env::var_os("SKINSTACK_DATA_DIR").is_none() {
+            assert_eq!(
+                journal(&[]),
+                Some(PathBuf::from("skinstack-data/click-journal"))
+            );
+        }
+        assert_eq!(
+            journal(&["--data-dir", "/srv/skin"]),
+            Some(PathBuf::from("/srv/skin/click-journal"))
+        );
+        assert_eq!(
+            journal(&["--data-dir", "/srv/skin", "--click-journal", "/mnt/j"]),
+            Some(PathBuf::from("/mnt/j"))
+        );
+        assert_eq!(journal(&["--no-click-journal"]), None);
+        assert!(serve(&["--no-click-journal", "--click-journal", "/mnt/j"]).is_err());
+    }
+
+    #[test]
+    fn the_click_buffer_flags_refuse_an_empty_buffer_and_a_wait_past_a_second() {
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(
+            (defaults.click_buffer, defaults.click_wait_ms),
+            (100_000, 5)
+        );
+        assert!(serve(&["--click-buffer", "0"]).is_err());
+        assert!(serve(&["--click-wait-ms", "1001"]).is_err());
+        let small = serve(&["--click-buffer", "200", "--click-wait-ms", "0"]).unwrap();
+        assert_eq!((small.click_buffer, small.click_wait_ms), (200, 0));
+    }
+}
