@@ -279,6 +279,30 @@ pub(crate) fn render(state: &ApiState) -> String {
             "Failed batch writes (retried).",
             load(&m.flush_failures),
         );
+        counter(
+            &mut out,
+            "skinstack_clicks_dropped_total",
+            "Clicks lost because the buffer stayed full past the wait and no journal took them.",
+            load(&m.dropped),
+        );
+        counter(
+            &mut out,
+            "skinstack_clicks_spooled_total",
+            "Clicks that found the buffer full and went to the journal alone, to be written from there.",
+            load(&m.spooled),
+        );
+        counter(
+            &mut out,
+            "skinstack_clicks_set_aside_total",
+            "Clicks the store refused for good (constraint or data errors), set aside so the flusher goes on.",
+            load(&m.set_aside),
+        );
+        counter(
+            &mut out,
+            "skinstack_click_journal_failures_total",
+            "Clicks the journal failed to append (buffered anyway) or spool (dropped).",
+            load(&m.journal_failures),
+        );
         gauge(
             &mut out,
             "skinstack_click_last_batch_size",

@@ -10,6 +10,13 @@
 //! the segments a previous process left behind are [`replay`]ed through the sink, which is
 //! idempotent by click id, so clicks that were in fact stored are not stored or counted twice.
 //!
+//! When the recorder's buffer stays full (a long database outage), clicks are *spooled*
+//! instead: appended to spool segments (`*.spool`), which hold the only copy, and read back by
+//! the flusher once it has room ([`ClickJournal::unspool`]); a spool segment is deleted once
+//! every click in it is stored, and a start replays what is left of them like any segment.
+//! Clicks the store refuses for good are *set aside*: appended to `set-aside.tsv` in the
+//! directory with their error, for an operator ([`SET_ASIDE_FILE`]).
+//!
 //! One directory belongs to one process: two processes sharing one would replay each other's
 //! live segments (harmlessly, by idempotence, but pointlessly).
 //!
@@ -36,13 +43,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use skinstack_core::store::ClickSink;
-use skinstack_core::store::RepoError;
-use skinstack_core::tracking::click_flush::{ClickJournal, JournalError, JournalTicket};
+use skinstack_core::store::{ClickSink, RepoError};
+use skinstack_core::tracking::click_flush::{
+    write_isolating, ClickJournal, JournalError, JournalTicket,
+};
 use skinstack_core::{Click, ClickId, ClickSource, LinkId};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -54,6 +62,18 @@ pub const SEGMENT_BYTES: u64 = 8 << 20;
 pub const SEGMENT_AGE: Duration = Duration::from_secs(10);
 
 const EXTENSION: &str = "clicks";
+const SPOOL_EXTENSION: &str = "spool";
+
+/// The file, in the journal's directory, where clicks the store refused for good are kept: one
+/// line each, `<time> <tab> <error> <tab> <the click's journal line>` (tabs, newlines and
+/// backslashes in the error escaped as in the journal).
+pub const SET_ASIDE_FILE: &str = "set-aside.tsv";
+
+/// Marks a ticket of a spool segment: the two kinds of segments are numbered apart.
+const SPOOL_TICKET: u64 = 1 << 63;
+
+/// Bytes read from a spool segment at a time.
+const SPOOL_READ_CHUNK: u64 = 256 << 10;
 
 /// An append-only journal of segment files in one directory.
 pub struct FileJournal {
@@ -67,6 +87,19 @@ struct State {
     counts: BTreeMap<u64, Counts>,
     /// Sealed segments whose last writes have not been synced yet.
     unsynced: Vec<File>,
+    spool: Spool,
+}
+
+/// The spool segments this process writes, and the flusher's place in them.
+struct Spool {
+    next_seq: u64,
+    /// Created by the first spooled click: most processes never spool.
+    writer: Option<Active>,
+    /// Clicks appended and stored (or skipped unreadable) per spool segment still on disk.
+    counts: BTreeMap<u64, Counts>,
+    /// The segment the flusher reads next, and the offset of its next unread line.
+    read_seq: u64,
+    read_offset: u64,
 }
 
 struct Active {
@@ -107,6 +140,8 @@ pub struct Replayed {
     pub clicks: usize,
     /// Lines that did not parse: a line torn by an operating-system crash, or not ours.
     pub skipped_lines: usize,
+    /// Clicks the sink refused for good, written to [`SET_ASIDE_FILE`] instead.
+    pub set_aside: usize,
 }
 
 impl FileJournal {
@@ -115,15 +150,25 @@ impl FileJournal {
     pub fn open(dir: impl AsRef<Path>) -> std::io::Result<(FileJournal, Vec<PathBuf>)> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
-        let mut left_behind: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)?
-            .filter_map(|entry| {
-                let path = entry.ok()?.path();
-                let seq = segment_seq(&path)?;
-                Some((seq, path))
-            })
-            .collect();
+        let mut left_behind: Vec<(u64, PathBuf)> = Vec::new();
+        let mut next_spool = 1;
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if let Some(seq) = segment_seq(&path) {
+                left_behind.push((seq, path));
+            } else if let Some(seq) = spool_seq(&path) {
+                next_spool = next_spool.max(seq + 1);
+                // Spooled before the clicks of later segments were appended: replay them
+                // first. (Order only matters for the time clicks are stored, not whether.)
+                left_behind.push((0, path));
+            }
+        }
         left_behind.sort();
-        let next = left_behind.last().map_or(1, |(seq, _)| seq + 1);
+        let next = left_behind
+            .iter()
+            .filter_map(|(_, path)| segment_seq(path))
+            .max()
+            .map_or(1, |seq| seq + 1);
         let active = Active::create(&dir, next)?;
         let mut counts = BTreeMap::new();
         counts.insert(next, Counts::default());
@@ -133,6 +178,13 @@ impl FileJournal {
                 active,
                 counts,
                 unsynced: Vec::new(),
+                spool: Spool {
+                    next_seq: next_spool,
+                    writer: None,
+                    counts: BTreeMap::new(),
+                    read_seq: next_spool,
+                    read_offset: 0,
+                },
             }),
         };
         Ok((journal, left_behind.into_iter().map(|(_, p)| p).collect()))
@@ -142,14 +194,18 @@ impl FileJournal {
     /// loses only what comes after. Appends go on meanwhile: the files are synced outside the
     /// lock.
     pub fn sync(&self) -> std::io::Result<()> {
-        let (active, sealed) = {
+        let (active, spool, sealed) = {
             let mut state = self.lock();
             (
                 state.active.file.try_clone()?,
+                match &state.spool.writer {
+                    Some(writer) => Some(writer.file.try_clone()?),
+                    None => None,
+                },
                 std::mem::take(&mut state.unsynced),
             )
         };
-        for file in sealed.iter().chain(std::iter::once(&active)) {
+        for file in sealed.iter().chain(std::iter::once(&active)).chain(&spool) {
             file.sync_data()?;
         }
         Ok(())
@@ -168,7 +224,11 @@ impl FileJournal {
             std::fs::remove_file(segment_path(&self.dir, seq))?;
             state.counts.remove(&seq);
         }
-        Ok(state.counts.len())
+        if let Some(writer) = state.spool.writer.take() {
+            state.unsynced.push(writer.file);
+        }
+        remove_complete_spool(&self.dir, &mut state.spool);
+        Ok(state.counts.len() + state.spool.counts.len())
     }
 
     /// The directory.
@@ -204,13 +264,150 @@ impl ClickJournal for FileJournal {
     }
 
     fn stored(&self, tickets: &[JournalTicket]) {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut spooled = false;
         for ticket in tickets {
-            if let Some(counts) = state.counts.get_mut(&ticket.0) {
+            let counts = if ticket.0 & SPOOL_TICKET != 0 {
+                spooled = true;
+                state.spool.counts.get_mut(&(ticket.0 & !SPOOL_TICKET))
+            } else {
+                state.counts.get_mut(&ticket.0)
+            };
+            if let Some(counts) = counts {
                 counts.stored += 1;
             }
         }
-        remove_complete(&self.dir, &mut state);
+        remove_complete(&self.dir, state);
+        if spooled {
+            remove_complete_spool(&self.dir, &mut state.spool);
+        }
+    }
+
+    fn spool(&self, click: &Click) -> Result<(), JournalError> {
+        let line = encode(click);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let spool = &mut state.spool;
+        let full = spool
+            .writer
+            .as_ref()
+            .is_none_or(|w| w.bytes >= SEGMENT_BYTES || w.opened.elapsed() >= SEGMENT_AGE);
+        if full {
+            let seq = spool.next_seq;
+            let next = Active::create_at(spool_path(&self.dir, seq), seq)?;
+            spool.next_seq += 1;
+            spool.counts.insert(seq, Counts::default());
+            if let Some(sealed) = spool.writer.replace(next) {
+                state.unsynced.push(sealed.file);
+            }
+            remove_complete_spool(&self.dir, spool);
+        }
+        let Some(writer) = spool.writer.as_mut() else {
+            unreachable!("a spool writer was just created");
+        };
+        writer.file.write_all(line.as_bytes())?;
+        writer.bytes += line.len() as u64;
+        spool.counts.entry(writer.seq).or_default().appended += 1;
+        Ok(())
+    }
+
+    fn unspool(&self, max: usize) -> Result<Vec<(Click, JournalTicket)>, JournalError> {
+        let mut guard = self.lock();
+        let spool = &mut guard.spool;
+        let mut out = Vec::new();
+        while out.len() < max {
+            // The segment to read: the cursor's, or the next one still on disk.
+            let Some(seq) = spool.counts.range(spool.read_seq..).next().map(|(&s, _)| s) else {
+                break;
+            };
+            if seq != spool.read_seq {
+                spool.read_seq = seq;
+                spool.read_offset = 0;
+            }
+            let (lines, consumed) = read_lines(
+                &spool_path(&self.dir, seq),
+                spool.read_offset,
+                max - out.len(),
+            )?;
+            spool.read_offset += consumed;
+            let mut skipped = 0;
+            for line in lines {
+                match line {
+                    Some(click) => out.push((click, JournalTicket(SPOOL_TICKET | seq))),
+                    None => skipped += 1,
+                }
+            }
+            if skipped > 0 {
+                // Never to be stored, so counted as if they were: the segment can still go.
+                spool.counts.entry(seq).or_default().stored += skipped;
+            }
+            if consumed == 0 {
+                if spool.writer.as_ref().is_some_and(|w| w.seq == seq) {
+                    break; // read up to what is being written
+                }
+                // A sealed segment read to its end: on to the next one.
+                spool.read_seq = seq + 1;
+                spool.read_offset = 0;
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_aside(&self, click: &Click, error: &RepoError) -> Result<(), JournalError> {
+        let _state = self.lock(); // one writer at a time, so lines never interleave
+        set_aside_in(&self.dir, click, error)?;
+        Ok(())
+    }
+}
+
+/// Now, as seconds and milliseconds since the Unix epoch (the journal has no date crate).
+fn chrono_free_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:03}", now.as_secs(), now.subsec_millis())
+}
+
+/// Up to `max` complete lines of the file at `path` from `offset`, each decoded (or `None`
+/// when it does not parse), and the bytes they took. A last line without its newline is not
+/// complete: it is left for the next read.
+fn read_lines(path: &Path, offset: u64, max: usize) -> std::io::Result<(Vec<Option<Click>>, u64)> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::new();
+    let mut lines = Vec::new();
+    let mut consumed = 0usize;
+    loop {
+        let read = (&mut file).take(SPOOL_READ_CHUNK).read_to_end(&mut buf)?;
+        while lines.len() < max {
+            let Some(end) = buf[consumed..].iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let line = &buf[consumed..consumed + end];
+            lines.push(std::str::from_utf8(line).ok().and_then(decode));
+            consumed += end + 1;
+        }
+        if lines.len() >= max || read == 0 {
+            break;
+        }
+    }
+    Ok((lines, consumed as u64))
+}
+
+/// Deletes spool segments every click of which is stored, but not the one being written.
+fn remove_complete_spool(dir: &Path, spool: &mut Spool) {
+    let writing = spool.writer.as_ref().map(|w| w.seq);
+    let complete: Vec<u64> = spool
+        .counts
+        .iter()
+        .filter(|(&seq, c)| Some(seq) != writing && c.stored >= c.appended)
+        .map(|(&seq, _)| seq)
+        .collect();
+    for seq in complete {
+        if std::fs::remove_file(spool_path(dir, seq)).is_ok() {
+            spool.counts.remove(&seq);
+        }
     }
 }
 
@@ -233,10 +430,14 @@ fn remove_complete(dir: &Path, state: &mut State) {
 
 impl Active {
     fn create(dir: &Path, seq: u64) -> std::io::Result<Active> {
+        Self::create_at(segment_path(dir, seq), seq)
+    }
+
+    fn create_at(path: PathBuf, seq: u64) -> std::io::Result<Active> {
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
-            .open(segment_path(dir, seq))?;
+            .open(path)?;
         Ok(Active {
             seq,
             file,
@@ -257,8 +458,22 @@ fn segment_seq(path: &Path) -> Option<u64> {
     path.file_stem()?.to_str()?.parse().ok()
 }
 
+fn spool_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.{SPOOL_EXTENSION}"))
+}
+
+fn spool_seq(path: &Path) -> Option<u64> {
+    if path.extension()? != SPOOL_EXTENSION {
+        return None;
+    }
+    path.file_stem()?.to_str()?.parse().ok()
+}
+
 /// Stores the clicks of `segments` (from [`FileJournal::open`]) through `sink`, `batch` at a
-/// time, deleting each segment once it is stored. Run it before serving.
+/// time, deleting each segment once it is stored. Run it before serving. Clicks the sink
+/// refuses for good are written to [`SET_ASIDE_FILE`] beside the segment, so one bad click
+/// cannot keep a server from starting; a transient failure stops the replay (with the
+/// segment kept).
 pub async fn replay<S: ClickSink>(
     sink: &S,
     segments: &[PathBuf],
@@ -272,8 +487,12 @@ pub async fn replay<S: ClickSink>(
         };
         let bytes = std::fs::read(path).map_err(io)?;
         let (clicks, skipped) = read_segment(&bytes);
+        let dir = path.parent().unwrap_or(Path::new("."));
         for chunk in clicks.chunks(batch.max(1)) {
-            sink.record_clicks(chunk).await?;
+            for (i, error) in write_isolating(sink, chunk).await? {
+                set_aside_in(dir, &chunk[i], &error).map_err(io)?;
+                done.set_aside += 1;
+            }
         }
         std::fs::remove_file(path).map_err(io)?;
         done.segments += 1;
@@ -281,6 +500,22 @@ pub async fn replay<S: ClickSink>(
         done.skipped_lines += skipped;
     }
     Ok(done)
+}
+
+/// Appends a refused click to the set-aside file of `dir`, synced: once its ticket is released
+/// this is the click's only copy. Rare, so the sync costs nothing that matters.
+fn set_aside_in(dir: &Path, click: &Click, error: &RepoError) -> std::io::Result<()> {
+    let mut line = chrono_free_now();
+    line.push('\t');
+    escape_into(&mut line, &error.to_string());
+    line.push('\t');
+    line.push_str(&encode(click));
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(SET_ASIDE_FILE))?;
+    file.write_all(line.as_bytes())?;
+    file.sync_data()
 }
 
 // --- the line format ---------------------------------------------------------------------------
@@ -316,15 +551,7 @@ fn encode(click: &Click) -> String {
             None => line.push('-'),
             Some(text) => {
                 line.push('+');
-                for c in text.chars() {
-                    match c {
-                        '\\' => line.push_str("\\\\"),
-                        '\t' => line.push_str("\\t"),
-                        '\n' => line.push_str("\\n"),
-                        '\r' => line.push_str("\\r"),
-                        c => line.push(c),
-                    }
-                }
+                escape_into(&mut line, text);
             }
         }
     }
@@ -333,6 +560,19 @@ fn encode(click: &Click) -> String {
     line.push_str(click.source.as_str());
     line.push('\n');
     line
+}
+
+/// Appends `text` with `\`, tab, CR and LF escaped.
+fn escape_into(line: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => line.push_str("\\\\"),
+            '\t' => line.push_str("\\t"),
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            c => line.push(c),
+        }
+    }
 }
 
 /// The clicks of a segment's bytes, and how many lines were skipped. A last line without its
@@ -520,7 +760,8 @@ mod tests {
             Replayed {
                 segments: 1,
                 clicks: 3,
-                skipped_lines: 0
+                skipped_lines: 0,
+                set_aside: 0,
             }
         );
         assert_eq!(
@@ -558,5 +799,187 @@ mod tests {
         journal.append(&odd_click()).unwrap();
         assert_eq!(journal.close().unwrap(), 1);
         assert_eq!(FileJournal::open(&dir.0).unwrap().1.len(), 1);
+    }
+
+    /// Refuses for good every click whose user agent is `poison`, as PostgreSQL refuses a
+    /// statement for one bad row; collects the rest.
+    #[derive(Default)]
+    struct Picky(Mutex<Vec<Click>>);
+
+    #[async_trait::async_trait]
+    impl ClickSink for Picky {
+        async fn record_clicks(&self, clicks: &[Click]) -> RepoResult<()> {
+            if clicks
+                .iter()
+                .any(|c| c.user_agent.as_deref() == Some("poison"))
+            {
+                return Err(RepoError::Rejected("clicks_user_agent_check".into()));
+            }
+            self.0.lock().unwrap().extend_from_slice(clicks);
+            Ok(())
+        }
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn spooled_clicks_are_handed_back_once_in_order_and_deleted_once_stored() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let clicks: Vec<Click> = (0..5).map(|_| odd_click()).collect();
+        for c in &clicks[..2] {
+            journal.spool(c).unwrap();
+        }
+        // Seal the first spool segment: the next spooled click starts another.
+        journal.lock().spool.writer.as_mut().unwrap().opened -= SEGMENT_AGE;
+        for c in &clicks[2..] {
+            journal.spool(c).unwrap();
+        }
+        assert_eq!(
+            files(&dir.0)
+                .iter()
+                .filter(|f| f.ends_with(".spool"))
+                .count(),
+            2
+        );
+
+        let first = journal.unspool(3).unwrap();
+        let rest = journal.unspool(10).unwrap();
+        assert!(
+            journal.unspool(10).unwrap().is_empty(),
+            "each click is handed out once"
+        );
+        let handed: Vec<Click> = first.iter().chain(&rest).map(|(c, _)| c.clone()).collect();
+        assert_eq!(handed, clicks, "across segments, oldest first");
+
+        let tickets: Vec<JournalTicket> = first.iter().chain(&rest).map(|(_, t)| *t).collect();
+        journal.stored(&tickets[..1]);
+        assert_eq!(
+            files(&dir.0)
+                .iter()
+                .filter(|f| f.ends_with(".spool"))
+                .count(),
+            2
+        );
+        journal.stored(&tickets[1..2]);
+        assert_eq!(
+            files(&dir.0)
+                .iter()
+                .filter(|f| f.ends_with(".spool"))
+                .count(),
+            1,
+            "the sealed segment goes once both its clicks are stored"
+        );
+        journal.stored(&tickets[2..]);
+        assert_eq!(journal.close().unwrap(), 0);
+        assert!(files(&dir.0).is_empty(), "{:?}", files(&dir.0));
+    }
+
+    #[test]
+    fn a_spooled_click_appended_after_a_read_is_handed_out_by_the_next_read() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let (a, b) = (odd_click(), odd_click());
+        journal.spool(&a).unwrap();
+        assert_eq!(journal.unspool(10).unwrap().len(), 1);
+        assert!(journal.unspool(10).unwrap().is_empty());
+        journal.spool(&b).unwrap();
+        let again = journal.unspool(10).unwrap();
+        assert_eq!(
+            again.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
+            vec![b]
+        );
+        assert_eq!(
+            journal.close().unwrap(),
+            1,
+            "unstored spooled clicks stay for the next start"
+        );
+    }
+
+    #[tokio::test]
+    async fn spooled_clicks_a_killed_process_left_are_replayed_like_appended_ones() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let appended = odd_click();
+        let spooled: Vec<Click> = (0..2).map(|_| odd_click()).collect();
+        journal.append(&appended).unwrap();
+        for c in &spooled {
+            journal.spool(c).unwrap();
+        }
+        // One was taken back but not stored when the process died.
+        assert_eq!(journal.unspool(1).unwrap().len(), 1);
+        drop(journal);
+
+        let (journal, left) = FileJournal::open(&dir.0).unwrap();
+        assert_eq!(left.len(), 2, "{left:?}");
+        let sink = Collect::default();
+        let replayed = replay(&sink, &left, 10).await.unwrap();
+        assert_eq!(replayed.clicks, 3);
+        let mut got: Vec<ClickId> = sink.0.lock().unwrap().iter().map(|c| c.id).collect();
+        let mut want: Vec<ClickId> = spooled.iter().chain([&appended]).map(|c| c.id).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        // The new process spools into segments numbered past the old ones.
+        journal.spool(&odd_click()).unwrap();
+        assert_eq!(journal.unspool(10).unwrap().len(), 1);
+        assert_eq!(journal.close().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_click_the_store_refuses_in_a_replay_is_set_aside_and_the_rest_are_stored() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let poison = Click::new(LinkId::new(), None, Some("poison"), None);
+        let good: Vec<Click> = (0..4).map(|_| odd_click()).collect();
+        for c in good[..2].iter().chain([&poison]).chain(&good[2..]) {
+            journal.append(c).unwrap();
+        }
+        drop(journal);
+
+        let (journal, left) = FileJournal::open(&dir.0).unwrap();
+        let sink = Picky::default();
+        let replayed = replay(&sink, &left, 10).await.unwrap();
+        assert_eq!(replayed.set_aside, 1);
+        assert_eq!(*sink.0.lock().unwrap(), good);
+        let kept = std::fs::read_to_string(dir.0.join(SET_ASIDE_FILE)).unwrap();
+        let line = kept.lines().next().unwrap();
+        let mut fields = line.splitn(3, '\t');
+        let (_at, why, click) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        assert!(why.contains("clicks_user_agent_check"), "{why}");
+        assert_eq!(decode(click), Some(poison), "the whole click is kept");
+        assert_eq!(kept.lines().count(), 1);
+        assert_eq!(journal.close().unwrap(), 0);
+        assert_eq!(files(&dir.0), vec![SET_ASIDE_FILE.to_owned()]);
+    }
+
+    #[test]
+    fn set_aside_clicks_are_kept_with_their_error_escaped_on_one_line() {
+        let dir = TempDir::new();
+        let (journal, _) = FileJournal::open(&dir.0).unwrap();
+        let click = odd_click();
+        let error = RepoError::Rejected("bad\tvalue\non two lines".into());
+        journal.set_aside(&click, &error).unwrap();
+        journal.set_aside(&click, &error).unwrap();
+        let kept = std::fs::read_to_string(dir.0.join(SET_ASIDE_FILE)).unwrap();
+        assert_eq!(kept.lines().count(), 2);
+        let line = kept.lines().next().unwrap();
+        let fields: Vec<&str> = line.splitn(3, '\t').collect();
+        assert_eq!(
+            fields[1],
+            "storage refused the data: bad\\tvalue\\non two lines"
+        );
+        assert_eq!(decode(fields[2]), Some(click));
     }
 }

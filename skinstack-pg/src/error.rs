@@ -44,8 +44,17 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
             numeric_field.unwrap_or("value"),
             Invalid::OutOfRange("within the column's precision"),
         )),
+        (Some(code), _) if refuses_the_data(code) => RepoError::Rejected(err.into()),
         _ => backend(err),
     }
+}
+
+/// SQLSTATE classes 22 (data exception: a NUL in text, a bad encoding, a value out of range)
+/// and 23 (integrity constraint violation) blame the statement's data: retrying it cannot
+/// succeed. Every other class (08 connection, 53 resources, 57 shutdown, 40 serialization,
+/// 42 a schema mid-migration, ...) may pass on a retry and stays a transient `Backend` error.
+fn refuses_the_data(code: &str) -> bool {
+    code.starts_with("22") || code.starts_with("23")
 }
 
 /// The entity a foreign key points at, by the constraint's name.
@@ -202,6 +211,50 @@ mod tests {
     async fn unknown_database_errors_are_backend_failures(pool: sqlx::PgPool) {
         let err = db_error(&pool, "SELECT * FROM no_such_table").await;
         assert!(matches!(repo_error(err, None), RepoError::Backend(_)));
+    }
+
+    #[sqlx::test(migrator = "crate::MIGRATOR")]
+    async fn data_and_constraint_errors_are_permanent_and_connection_errors_transient(
+        pool: sqlx::PgPool,
+    ) {
+        use skinstack_core::ErrorClass;
+        // 22021: text cannot hold NUL; 23502: a NOT NULL column left NULL; 22P02: bad syntax.
+        let nul = sqlx::query("SELECT $1::text")
+            .bind("a\0b")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let not_null = db_error(
+            &pool,
+            "INSERT INTO clicks (id, link_id, clicked_at) VALUES (gen_random_uuid(), NULL, now())",
+        )
+        .await;
+        let syntax = db_error(&pool, "SELECT 'x'::uuid").await;
+        for err in [nul, not_null, syntax] {
+            let code = err
+                .as_database_error()
+                .and_then(|e| e.code())
+                .map(|c| c.into_owned());
+            let mapped = repo_error(err, None);
+            assert!(
+                matches!(mapped, RepoError::Rejected(_)),
+                "{code:?}: {mapped:?}"
+            );
+            assert_eq!(mapped.class(), ErrorClass::Permanent);
+        }
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+        ] {
+            assert_eq!(repo_error(err, None).class(), ErrorClass::Transient);
+        }
+        // Shutting the server down (57P01) is transient: the flusher waits for it to return.
+        let shutdown = db_error(
+            &pool,
+            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '57P01'; END $$",
+        )
+        .await;
+        assert_eq!(repo_error(shutdown, None).class(), ErrorClass::Transient);
     }
 
     #[test]

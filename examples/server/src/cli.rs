@@ -199,9 +199,52 @@ pub struct ServeArgs {
 
     /// Append every click to a journal in this directory before answering, and replay what a
     /// killed process left there at start-up: no click is lost to `kill -9` (only an OS crash
-    /// can lose the last flush interval's). One directory per process.
-    #[arg(long, value_name = "DIR")]
+    /// can lose the last flush interval's), nor to a database outage longer than the click
+    /// buffer lasts. One directory per process. On PostgreSQL the journal is on by default, in
+    /// `<data-dir>/click-journal`.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_click_journal")]
     pub click_journal: Option<PathBuf>,
+
+    /// Run without the click journal: a killed process loses its buffered clicks, and in a
+    /// database outage longer than the buffer lasts, clicks are dropped (counted in
+    /// `skinstack_clicks_dropped_total`) while redirects go on.
+    #[arg(long)]
+    pub no_click_journal: bool,
+
+    /// Where the server keeps its local files (the click journal, and `set-aside.tsv` of
+    /// clicks the database refused); created if missing. One directory per process.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SKINSTACK_DATA_DIR",
+        default_value = "skinstack-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Clicks the in-memory buffer holds while the database is slow or away (at 1 000 clicks a
+    /// second, the default lasts 100 s of an outage).
+    #[arg(long, value_name = "CLICKS", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub click_buffer: u32,
+
+    /// Longest a redirect waits for room in a full click buffer before the click is spooled
+    /// to the journal (or dropped without one), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub click_wait_ms: u64,
+}
+
+impl ServeArgs {
+    /// The journal directory, if the journal is on: `--click-journal`, else the data
+    /// directory's unless `--no-click-journal`.
+    pub fn journal_dir(&self) -> Option<PathBuf> {
+        if self.no_click_journal {
+            return None;
+        }
+        Some(
+            self.click_journal
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("click-journal")),
+        )
+    }
 }
 
 /// How log lines are written.
@@ -211,4 +254,51 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["skinstack-server", "serve"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Serve(serve)) => Ok(serve),
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_click_journal_is_on_by_default_in_the_data_directory_and_off_only_when_asked() {
+        let journal = |args: &[&str]| serve(args).unwrap().journal_dir();
+        if std::env::var_os("SKINSTACK_DATA_DIR").is_none() {
+            assert_eq!(
+                journal(&[]),
+                Some(PathBuf::from("skinstack-data/click-journal"))
+            );
+        }
+        assert_eq!(
+            journal(&["--data-dir", "/srv/skin"]),
+            Some(PathBuf::from("/srv/skin/click-journal"))
+        );
+        assert_eq!(
+            journal(&["--data-dir", "/srv/skin", "--click-journal", "/mnt/j"]),
+            Some(PathBuf::from("/mnt/j"))
+        );
+        assert_eq!(journal(&["--no-click-journal"]), None);
+        assert!(serve(&["--no-click-journal", "--click-journal", "/mnt/j"]).is_err());
+    }
+
+    #[test]
+    fn the_click_buffer_flags_refuse_an_empty_buffer_and_a_wait_past_a_second() {
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(
+            (defaults.click_buffer, defaults.click_wait_ms),
+            (100_000, 5)
+        );
+        assert!(serve(&["--click-buffer", "0"]).is_err());
+        assert!(serve(&["--click-wait-ms", "1001"]).is_err());
+        let small = serve(&["--click-buffer", "200", "--click-wait-ms", "0"]).unwrap();
+        assert_eq!((small.click_buffer, small.click_wait_ms), (200, 0));
+    }
 }

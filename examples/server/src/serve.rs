@@ -1,8 +1,9 @@
 //! `skinstack-server serve`: the redirect on PostgreSQL (with `DATABASE_URL`) or on the
 //! in-memory store, until SIGTERM or Ctrl-C; then it stops accepting, finishes the requests in
-//! flight and drains the click buffer before it exits. With `--click-journal` every click is
-//! also journaled on local disk before it is answered, and replayed at the next start if the
-//! process dies before it is stored.
+//! flight and drains the click buffer before it exits. On PostgreSQL every click is also
+//! journaled on local disk before it is answered (in `--data-dir`, unless
+//! `--no-click-journal`), replayed at the next start if the process dies before it is stored,
+//! and spooled there alone when an outage outlasts the buffer.
 
 use crate::cli::{LogFormat, ServeArgs};
 use crate::demo;
@@ -46,11 +47,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(_) if args.demo_password.is_some() => anyhow::bail!(
             "--demo-password is for the in-memory demo data; PostgreSQL has no demo accounts"
         ),
-        Some(url) => on_postgres(url, !args.no_migrate, args.click_journal.as_deref()).await?,
+        Some(url) => {
+            let journal = args.journal_dir();
+            on_postgres(url, !args.no_migrate, journal.as_deref(), flush_config(&args)).await?
+        }
         None if args.click_journal.is_some() => anyhow::bail!(
             "--click-journal needs DATABASE_URL: the in-memory store loses every click when it stops anyway"
         ),
-        None => on_memory(args.demo_password.as_deref()).await?,
+        None => on_memory(args.demo_password.as_deref(), flush_config(&args)).await?,
     };
     let syncing = journal
         .as_ref()
@@ -105,6 +109,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listener.stop();
     }
     let answered = metrics.redirected.load(Ordering::Relaxed);
+    let clicks = Arc::clone(flusher.metrics());
     match flusher.shutdown(DRAIN_GRACE).await {
         Ok(written) => {
             if let Some(syncing) = syncing {
@@ -121,12 +126,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     );
                 }
             }
+            let dropped = clicks.dropped.load(Ordering::Relaxed);
+            let set_aside = clicks.set_aside.load(Ordering::Relaxed);
             tracing::info!(
                 redirects_answered = answered,
                 clicks_written = written,
+                clicks_dropped = dropped,
+                clicks_set_aside = set_aside,
                 "stopped"
             );
-            println!("stopped: redirects_answered={answered} clicks_written={written}");
+            println!("stopped: redirects_answered={answered} clicks_written={written} clicks_dropped={dropped} clicks_set_aside={set_aside}");
             Ok(())
         }
         Err(timed_out) => Err(timed_out).context(format!(
@@ -146,13 +155,22 @@ struct Parts {
     journal: Option<Arc<FileJournal>>,
 }
 
+/// The click buffer's settings from the command line.
+fn flush_config(args: &ServeArgs) -> FlushConfig {
+    FlushConfig {
+        capacity: args.click_buffer as usize,
+        enqueue_wait: Duration::from_millis(args.click_wait_ms),
+        ..FlushConfig::default()
+    }
+}
+
 /// Starts the click recorder on `sink`. With a journal directory, first stores what a killed
 /// process left there, so that nothing is counted late or twice alongside new clicks.
 async fn start_recorder<S: ClickSink + Clone>(
     sink: S,
     journal_dir: Option<&Path>,
+    config: FlushConfig,
 ) -> anyhow::Result<(ClickRecorder, ClickFlusher, Option<Arc<FileJournal>>)> {
-    let config = FlushConfig::default();
     let Some(dir) = journal_dir else {
         let (recorder, flusher) = ClickRecorder::start(sink, config);
         return Ok((recorder, flusher, None));
@@ -167,6 +185,13 @@ async fn start_recorder<S: ClickSink + Clone>(
             segments = replayed.segments,
             clicks = replayed.clicks,
             "click journal replayed"
+        );
+    }
+    if replayed.set_aside > 0 {
+        tracing::error!(
+            clicks = replayed.set_aside,
+            file = %dir.join(skinstack_journal::SET_ASIDE_FILE).display(),
+            "replayed clicks refused by the database; set aside"
         );
     }
     if replayed.skipped_lines > 0 {
@@ -197,7 +222,12 @@ fn spawn_journal_sync(journal: Arc<FileJournal>) -> tokio::task::JoinHandle<()> 
     })
 }
 
-async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow::Result<Parts> {
+async fn on_postgres(
+    url: &str,
+    migrate: bool,
+    journal: Option<&Path>,
+    config: FlushConfig,
+) -> anyhow::Result<Parts> {
     const CONTEXT: &str = "cannot connect to the database at DATABASE_URL";
     let pool = PgPoolOptions::new()
         .max_connections(16)
@@ -231,19 +261,26 @@ async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow
         Ok(count) => tracing::info!(links = count, "link cache warmed"),
         Err(error) => tracing::warn!(%error, "link cache not warmed; misses will fill it"),
     }
-    let (recorder, flusher, journal) = start_recorder(store.clone(), journal).await?;
+    let (recorder, flusher, journal) = start_recorder(store.clone(), journal, config).await?;
+    let journal_line = match &journal {
+        Some(journal) => format!("click journal: {}", journal.dir().display()),
+        None => {
+            "click journal: off (--no-click-journal): clicks are dropped when the buffer stays full"
+                .to_owned()
+        }
+    };
     Ok(Parts {
         store: Arc::new(store),
         resolver: cache,
         recorder,
         flusher,
-        banner: vec!["storage: PostgreSQL".to_owned()],
+        banner: vec!["storage: PostgreSQL".to_owned(), journal_line],
         change_listener: Some(listener),
         journal,
     })
 }
 
-async fn on_memory(demo_password: Option<&str>) -> anyhow::Result<Parts> {
+async fn on_memory(demo_password: Option<&str>, config: FlushConfig) -> anyhow::Result<Parts> {
     let store = MemoryStore::new();
     let password = demo_password
         .map(Password::parse)
@@ -252,7 +289,7 @@ async fn on_memory(demo_password: Option<&str>) -> anyhow::Result<Parts> {
     let link = demo::seed(&store, password)
         .await
         .context("cannot create the demo data")?;
-    let (recorder, flusher, journal) = start_recorder(store.clone(), None).await?;
+    let (recorder, flusher, journal) = start_recorder(store.clone(), None, config).await?;
     let banner = vec![
         "storage: in memory only — everything is lost when the server stops (set DATABASE_URL to use PostgreSQL)".to_owned(),
         format!("demo short link: {{base}}/{} -> {}", link.slug, link.destination_url),

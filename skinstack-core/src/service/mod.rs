@@ -136,7 +136,9 @@ impl From<RepoError> for ServiceError {
             RepoError::DuplicateExternalId => Conflict::DuplicateExternalId.into(),
             RepoError::ProfileExists => Conflict::ProfileExists.into(),
             RepoError::Invalid(invalid) => ServiceError::Invalid(invalid),
-            RepoError::Backend(source) => ServiceError::Internal(source),
+            RepoError::Backend(source) | RepoError::Rejected(source) => {
+                ServiceError::Internal(source)
+            }
         }
     }
 }

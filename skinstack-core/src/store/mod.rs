@@ -104,6 +104,37 @@ pub enum RepoError {
     /// The store failed (unreachable, timed out, a bug). Not caused by the caller's input.
     #[error("storage failure: {0}")]
     Backend(#[source] BoxError),
+    /// The store refused the data itself, for a reason no field above names (a constraint or
+    /// data error): the same write fails the same way however often it is retried.
+    #[error("storage refused the data: {0}")]
+    Rejected(#[source] BoxError),
+}
+
+/// Whether retrying a failed call can succeed, from [`RepoError::class`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The store itself failed (unreachable, timed out, restarting): the same call may succeed
+    /// later.
+    Transient,
+    /// The call's data is at fault: the same call fails again, so retrying it is pointless.
+    Permanent,
+}
+
+impl RepoError {
+    /// Whether the same call may succeed if retried. Only [`RepoError::Backend`] is transient:
+    /// an unknown failure is retried rather than given up on.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            RepoError::Backend(_) => ErrorClass::Transient,
+            RepoError::NotFound(_)
+            | RepoError::EmailTaken
+            | RepoError::SlugTaken
+            | RepoError::DuplicateExternalId
+            | RepoError::ProfileExists
+            | RepoError::Invalid(_)
+            | RepoError::Rejected(_) => ErrorClass::Permanent,
+        }
+    }
 }
 
 /// Shorthand for repository results.

@@ -6,8 +6,8 @@ pub mod redirect;
 pub mod robots;
 
 pub use click_flush::{
-    ClickFlusher, ClickJournal, ClickMetrics, ClickRecorder, FlushConfig, JournalError,
-    JournalTicket, RecorderClosed, ShutdownTimedOut,
+    write_isolating, ClickFlusher, ClickJournal, ClickMetrics, ClickRecorder, FlushConfig,
+    JournalError, JournalTicket, Recorded, RecorderClosed, ShutdownTimedOut,
 };
 pub use redirect::{
     CacheConfig, CachedResolver, LinkSnapshot, LinkStatus, PreviewCard, SnapshotParts,

@@ -18,6 +18,8 @@ pub struct Answer {
     pub click: Option<Uuid>,
     /// When the answer (or the failure) arrived.
     pub at: Instant,
+    /// From connecting to the end of the answer.
+    pub took: Duration,
 }
 
 /// `GET path` over a fresh connection with a phone browser's user agent; `(0, None)` when no
@@ -70,11 +72,13 @@ impl Load {
                     while !stop.load(Ordering::SeqCst) {
                         let (addr, path) = &targets[next % targets.len()];
                         next += 1;
+                        let began = Instant::now();
                         let (status, click) = fetch(*addr, path).await;
                         answers.push(Answer {
                             status,
                             click,
                             at: Instant::now(),
+                            took: began.elapsed(),
                         });
                         if status == 0 {
                             // The server is away: do not spin on refused connections.

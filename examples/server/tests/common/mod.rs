@@ -68,6 +68,8 @@ pub struct Server {
     stdout: std::sync::mpsc::Receiver<String>,
     /// Lines read while waiting for the "listening on" line.
     early: Vec<String>,
+    /// The `--data-dir` given for it when the test gave none, deleted on drop.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 /// The key the process tests give servers and stores alike.
@@ -119,8 +121,16 @@ impl Server {
     fn launch(database_url: Option<&str>, args: &[&str], rust_log: &str, logs: bool) -> Server {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skinstack-server"));
+        // Each server its own data directory (so its own click journal): tests run many at once.
+        let data_dir = (!args.contains(&"--data-dir"))
+            .then(|| std::env::temp_dir().join(format!("skinstack-data-{}", uuid::Uuid::new_v4())));
+        if let Some(dir) = &data_dir {
+            command.arg("serve").arg("--data-dir").arg(dir);
+        } else {
+            command.arg("serve");
+        }
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", rust_log)
@@ -164,6 +174,7 @@ impl Server {
             addr,
             stdout: rx,
             early,
+            data_dir,
         }
     }
 
@@ -195,6 +206,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
