@@ -202,6 +202,10 @@ pub struct ServeArgs {
     /// can lose the last flush interval's). One directory per process.
     #[arg(long, value_name = "DIR")]
     pub click_journal: Option<PathBuf>,
+
+    /// PostgreSQL pool sizes, one pool per kind of work.
+    #[command(flatten)]
+    pub pools: crate::pools::PoolArgs,
 }
 
 /// How log lines are written.

@@ -6,6 +6,7 @@
 
 use crate::cli::{LogFormat, ServeArgs};
 use crate::demo;
+use crate::pools::{PoolArgs, Pools};
 use anyhow::Context;
 use axum::Router;
 use skinstack_core::recorder::{ClickFlusher, ClickSink};
@@ -19,7 +20,6 @@ use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;
 use skinstack_journal::FileJournal;
 use skinstack_pg::{ChangeListener, Cipher, PgStore, MIGRATOR, SECRET_KEY_VAR};
-use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -45,7 +45,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(_) if args.demo_password.is_some() => anyhow::bail!(
             "--demo-password is for the in-memory demo data; PostgreSQL has no demo accounts"
         ),
-        Some(url) => on_postgres(url, !args.no_migrate, args.click_journal.as_deref()).await?,
+        Some(url) => {
+            on_postgres(
+                url,
+                args.pools,
+                !args.no_migrate,
+                args.click_journal.as_deref(),
+            )
+            .await?
+        }
         None if args.click_journal.is_some() => anyhow::bail!(
             "--click-journal needs DATABASE_URL: the in-memory store loses every click when it stops anyway"
         ),
@@ -196,15 +204,20 @@ fn spawn_journal_sync(journal: Arc<FileJournal>) -> tokio::task::JoinHandle<()> 
     })
 }
 
-async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow::Result<Parts> {
-    const CONTEXT: &str = "cannot connect to the database at DATABASE_URL";
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        // Fail a flush or a lookup fast while the database is away; the flusher retries.
-        .acquire_timeout(Duration::from_secs(3))
-        .connect(url)
-        .await
-        .context(CONTEXT)?;
+/// On PostgreSQL, one store per pool ([`Pools`]): the API's, the redirect's reads and the click
+/// flusher's, so that a flood of redirect misses cannot hold up clicks or logins.
+async fn on_postgres(
+    url: &str,
+    pools: PoolArgs,
+    migrate: bool,
+    journal: Option<&Path>,
+) -> anyhow::Result<Parts> {
+    let Pools {
+        api: pool,
+        redirect,
+        flush,
+        listen,
+    } = Pools::connect(url, pools).await?;
     if migrate {
         MIGRATOR
             .run(&pool)
@@ -215,10 +228,13 @@ async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow
         Some(_) => Some(Cipher::from_env().context("SKINSTACK_SECRET_KEY is not a valid key")?),
         None => None,
     };
-    let store = PgStore::new(pool.clone(), cipher);
+    let store = PgStore::new(pool, cipher.clone());
     store.check_secrets().await?;
-    let cache = Arc::new(CachedResolver::new(store.clone(), CacheConfig::default()));
-    let listener = ChangeListener::spawn(pool, Arc::clone(&cache));
+    let cache = Arc::new(CachedResolver::new(
+        PgStore::new(redirect, cipher),
+        CacheConfig::default(),
+    ));
+    let listener = ChangeListener::spawn(listen, Arc::clone(&cache));
     if tokio::time::timeout(Duration::from_secs(5), listener.connected())
         .await
         .is_err()
@@ -230,7 +246,8 @@ async fn on_postgres(url: &str, migrate: bool, journal: Option<&Path>) -> anyhow
         Ok(count) => tracing::info!(links = count, "link cache warmed"),
         Err(error) => tracing::warn!(%error, "link cache not warmed; misses will fill it"),
     }
-    let (recorder, flusher, journal) = start_recorder(store.clone(), journal).await?;
+    // Clicks need no credentials: the flusher's store has no key.
+    let (recorder, flusher, journal) = start_recorder(PgStore::new(flush, None), journal).await?;
     Ok(Parts {
         store: Arc::new(store),
         resolver: cache,
