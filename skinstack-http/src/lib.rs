@@ -41,6 +41,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+mod miss_limit;
 pub mod panic;
 pub mod preview;
 pub mod qr;

@@ -231,6 +231,7 @@ pub(crate) fn render(state: &ApiState) -> String {
             ("not_found", &redirects.not_found),
             ("gone", &redirects.gone),
             ("unavailable", &redirects.unavailable),
+            ("rate_limited", &redirects.rate_limited),
         ] {
             let _ = writeln!(
                 out,

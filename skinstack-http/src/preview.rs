@@ -1,5 +1,10 @@
 //! Link-preview cards: the small HTML page with Open Graph and Twitter-card tags that chat and
 //! social apps render when a short link is pasted.
+//!
+//! The card names no URL but the short link's own: no `og:url` or `rel="canonical"`, which
+//! Facebook and LinkedIn would make the card's target (sending shoppers past the tracked
+//! redirect), and a body link back to the short link with
+//! [`CARD_MARKER`](crate::redirect::CARD_MARKER), for a person who lands on the card.
 
 use skinstack_core::tracking::redirect::PreviewCard;
 use std::fmt::Write;
@@ -21,11 +26,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The card page for `card`.
+/// The card page for `card`, served at the short link it describes.
 pub fn render(card: &PreviewCard) -> String {
     let title = escape(&card.title);
     let site = escape(&card.site_name);
-    let canonical = escape(&card.canonical);
+    // A query-only reference: the same short link, wherever the router is mounted.
+    let open = format!("?{}", crate::redirect::CARD_MARKER);
     let description = card.description.as_deref().map(escape);
     let image = card.image.as_deref().map(escape);
     let mut meta = String::new();
@@ -43,7 +49,6 @@ pub fn render(card: &PreviewCard) -> String {
     );
     tag("property", "og:title", &title);
     tag("property", "og:site_name", &site);
-    tag("property", "og:url", &canonical);
     tag("name", "twitter:title", &title);
     if let Some(description) = &description {
         tag("property", "og:description", description);
@@ -68,8 +73,8 @@ pub fn render(card: &PreviewCard) -> String {
     }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{title}</title>\n\
-         <link rel=\"canonical\" href=\"{canonical}\">\n{meta}</head>\n\
-         <body><h1>{title}</h1>{}<p><a href=\"{canonical}\">{site}</a></p></body></html>\n",
+         {meta}</head>\n\
+         <body><h1>{title}</h1>{}<p><a href=\"{open}\" rel=\"nofollow\">{site}</a></p></body></html>\n",
         description.map(|d| format!("<p>{d}</p>")).unwrap_or_default()
     )
 }
@@ -108,7 +113,11 @@ mod tests {
         assert!(html.contains(
             "<meta property=\"og:title\" content=\"&lt;script&gt;alert(1)&lt;/script&gt;\">"
         ));
-        assert!(html.contains("href=\"https://glowco.com/p?a=1&amp;b=2\""));
+        assert!(html.contains("<a href=\"?via=card\" rel=\"nofollow\">Glow &quot;Co&quot;</a>"));
+        assert!(
+            !html.contains("glowco.com/p"),
+            "no URL but the short link's: {html}"
+        );
         assert!(html.contains("twitter:card\" content=\"summary\""));
     }
 }

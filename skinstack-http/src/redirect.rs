@@ -1,15 +1,20 @@
 //! The shopper-facing route: `GET /{slug}` (and `HEAD`) answers `302 Found` to the link's
 //! destination with UTM parameters and a click id, and records the click off the request path.
-//! Link-preview fetchers (see [`skinstack_core::tracking::robots`]) get a preview card instead.
+//! Link-preview fetchers (see [`skinstack_core::tracking::robots`]) get a preview card instead; the card's
+//! link carries [`CARD_MARKER`], so that a person who lands on a card still goes through the
+//! tracked redirect. Store lookups of unknown slugs are limited per client address
+//! ([`MissLimits`]).
 
 use crate::client_ip::ClientIpSource;
+pub use crate::miss_limit::MissLimits;
+use crate::miss_limit::MissThrottle;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use skinstack_core::tracking::redirect::LinkStatus;
+use skinstack_core::tracking::redirect::{CachedAnswer, LinkStatus};
 use skinstack_core::tracking::robots::{self, Agent};
 use skinstack_core::{Click, ClickId, ClickRecorder, ClickSource, LinkId, LinkResolver, Slug};
 use std::net::SocketAddr;
@@ -31,7 +36,17 @@ pub struct RedirectMetrics {
     pub previews: AtomicU64,
     /// Panics caught and answered with the 500 page (a bug: each is logged).
     pub panics: AtomicU64,
+    /// `429` answers: an address past its quota of unknown slugs ([`MissLimits`]).
+    pub rate_limited: AtomicU64,
 }
+
+/// The query pair a preview card's link adds to the short link (`/abc123?via=card`): such a
+/// request is always redirected, never answered with the card again. It cannot be used to
+/// count clicks that a user agent would not get otherwise: a preview fetcher's user agent
+/// following it is a click only when the browser says a person made the navigation
+/// (`Sec-Fetch-User: ?1`, which fetchers do not send), and a robot's click otherwise (stored,
+/// redirected, never counted nor attributed).
+pub const CARD_MARKER: &str = "via=card";
 
 /// What the redirect route needs. Cheap to clone.
 #[derive(Clone)]
@@ -40,6 +55,7 @@ pub struct RedirectState {
     recorder: ClickRecorder,
     client_ip: ClientIpSource,
     metrics: Arc<RedirectMetrics>,
+    misses: Arc<MissThrottle>,
 }
 
 impl RedirectState {
@@ -52,7 +68,16 @@ impl RedirectState {
             recorder,
             client_ip: ClientIpSource::default(),
             metrics: Arc::default(),
+            misses: Arc::new(MissThrottle::new(MissLimits::default())),
         }
+    }
+
+    /// Limits unknown slugs per address with `limits` instead of [`MissLimits::default`].
+    /// Requests whose address is unknown (served without `ConnectInfo` and without a trusted
+    /// `X-Forwarded-For`) are not limited.
+    pub fn miss_limits(mut self, limits: MissLimits) -> Self {
+        self.misses = Arc::new(MissThrottle::new(limits));
+        self
     }
 
     /// Reads client addresses from `source` instead.
@@ -121,7 +146,25 @@ async fn redirect(
     let Some(slug) = slug.ok().and_then(|Path(raw)| Slug::parse(&raw).ok()) else {
         return not_found(&state, headers);
     };
-    let snapshot = match state.resolver.resolve(&slug).await {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
+    let ip = state.client_ip.client_ip(headers, peer);
+    let resolved = match state.resolver.cached(&slug) {
+        Some(CachedAnswer::Link(snapshot)) => Ok(Some(snapshot)),
+        Some(CachedAnswer::Unknown) => Ok(None),
+        None => {
+            if let Some(wait) = ip.and_then(|ip| state.misses.may_look_up(ip).err()) {
+                return too_many(&state, headers, wait);
+            }
+            let resolved = state.resolver.resolve(&slug).await;
+            if let (Ok(None), Some(ip)) = (&resolved, ip) {
+                if let Err(wait) = state.misses.missed(ip) {
+                    return too_many(&state, headers, wait);
+                }
+            }
+            resolved
+        }
+    };
+    let snapshot = match resolved {
         Ok(Some(snapshot)) => snapshot,
         Ok(None) => return not_found(&state, headers),
         Err(error) => {
@@ -154,16 +197,21 @@ async fn redirect(
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
     let user_agent = text(header::USER_AGENT);
-    let agent = robots::classify(user_agent);
+    let mut agent = robots::classify(user_agent);
     if agent == Agent::Preview {
-        return preview(&state, snapshot.link_id, headers).await;
+        if !has_card_marker(request.uri().query()) {
+            return preview(&state, snapshot.link_id, headers).await;
+        }
+        agent = if text(SEC_FETCH_USER) == Some("?1") {
+            Agent::Shopper
+        } else {
+            Agent::Robot
+        };
     }
     // HEAD comes from link checkers, never from a shopper's navigation: answer it, don't count it.
     let location = if request.method() == Method::HEAD {
         snapshot.location(ClickId::new())
     } else {
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
-        let ip = state.client_ip.client_ip(headers, peer);
         let click = Click::by(
             agent,
             snapshot.link_id,
@@ -218,6 +266,9 @@ async fn preview(state: &RedirectState, link: LinkId, headers: &HeaderMap) -> Re
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=300"),
                 ),
+                // The same URL is a redirect for everyone else: a shared cache must not hand
+                // the card to a shopper.
+                (header::VARY, HeaderValue::from_static("user-agent")),
             ],
             crate::preview::render(&card),
         )
@@ -234,6 +285,28 @@ async fn preview(state: &RedirectState, link: LinkId, headers: &HeaderMap) -> Re
             )
         }
     }
+}
+
+/// Sent by browsers on a navigation a person started (a tap, a click); never by fetchers.
+const SEC_FETCH_USER: header::HeaderName = header::HeaderName::from_static("sec-fetch-user");
+
+fn has_card_marker(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|pair| pair == CARD_MARKER))
+}
+
+fn too_many(state: &RedirectState, headers: &HeaderMap, wait: std::time::Duration) -> Response {
+    state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+    let mut response = page(
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Too many unknown links from your address. Please try again in a moment.",
+    );
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
 }
 
 fn not_found(state: &RedirectState, headers: &HeaderMap) -> Response {

@@ -274,9 +274,10 @@ async fn preview_fetchers_get_a_card_and_shoppers_the_redirect() {
         assert!(html
             .contains(r#"<meta property="og:image" content="https://cdn.glowco.com/serum.jpg">"#));
         assert!(html.contains(r#"<meta property="product:price:amount" content="38.50">"#));
-        assert!(html.contains(
-            r#"<link rel="canonical" href="https://glowco.com/products/vitamin-c-serum">"#
-        ));
+        assert!(
+            html.contains(r#"<a href="?via=card" rel="nofollow">"#),
+            "the card links back through the redirect: {html}"
+        );
     }
     let shopper = app.router.clone().oneshot(get(&path)).await.unwrap();
     assert_eq!(shopper.status(), StatusCode::FOUND);

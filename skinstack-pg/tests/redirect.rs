@@ -298,3 +298,68 @@ async fn preview_cards_come_from_the_product_or_the_merchant(pool: PgPool) {
         .unwrap()
         .is_none());
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_cached_preview_card_is_refreshed_by_the_change_feed_and_outlives_the_database(
+    pool: PgPool,
+) {
+    let (store_a, _cache_a, _listener_a) = process(&pool).await;
+    let (cast, created) = link(&store_a, "card-link").await;
+    // Process B: its store on a pool of its own (closed below), its listener on another.
+    let options = pool.connect_options().as_ref().clone();
+    let pool_b = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.clone())
+        .await
+        .unwrap();
+    let listen_b = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let cache_b = Arc::new(CachedResolver::new(
+        PgStore::new(pool_b.clone(), None),
+        CacheConfig::default(),
+    ));
+    let listener_b = ChangeListener::spawn(listen_b, Arc::clone(&cache_b));
+    tokio::time::timeout(Duration::from_secs(5), listener_b.connected())
+        .await
+        .unwrap();
+    let snapshot = cache_b.resolve(&created.slug).await.unwrap().unwrap();
+    let card = cache_b.preview(snapshot.link_id).await.unwrap().unwrap();
+    assert_eq!(card.title, cast.product.name.as_str());
+
+    // The product is renamed and the link edited through A: B's card follows within a second.
+    let renamed = skinstack_core::ProductPatch {
+        name: Some(skinstack_core::Name::parse("Vitamin C Serum, 50 ml").unwrap()),
+        ..skinstack_core::ProductPatch::default()
+    };
+    skinstack_core::store::ProductRepo::update_product(&store_a, cast.product.id, renamed)
+        .await
+        .unwrap();
+    let patch = LinkPatch {
+        utm: Some(skinstack_core::Utm::default()),
+        ..LinkPatch::default()
+    };
+    store_a.update_link(created.id, patch).await.unwrap();
+    // The feed names the link's slug: B forgets the snapshot, and the card with it.
+    let start = Instant::now();
+    while cache_b.cached(&created.slug).is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the change did not reach B within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let card = cache_b.preview(snapshot.link_id).await.unwrap().unwrap();
+    assert_eq!(
+        card.title, "Vitamin C Serum, 50 ml",
+        "read again after the change"
+    );
+
+    // Cached again: a fetch with B's pool closed is answered from memory.
+    pool_b.close().await;
+    let card = cache_b.preview(snapshot.link_id).await.unwrap().unwrap();
+    assert_eq!(card.title, "Vitamin C Serum, 50 ml");
+    listener_b.stop();
+}

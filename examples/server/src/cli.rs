@@ -230,6 +230,10 @@ pub struct ServeArgs {
     /// to the journal (or dropped without one), in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub click_wait_ms: u64,
+
+    /// PostgreSQL pool sizes, one pool per kind of work.
+    #[command(flatten)]
+    pub pools: crate::pools::PoolArgs,
 }
 
 impl ServeArgs {

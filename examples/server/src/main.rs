@@ -7,6 +7,7 @@ mod demo;
 mod import_products;
 mod ledger;
 mod migrate;
+mod pools;
 mod serve;
 
 use clap::Parser;

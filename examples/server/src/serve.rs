@@ -7,6 +7,7 @@
 
 use crate::cli::{LogFormat, ServeArgs};
 use crate::demo;
+use crate::pools::{PoolArgs, Pools};
 use anyhow::Context;
 use axum::Router;
 use skinstack_core::store::ClickSink;
@@ -21,7 +22,6 @@ use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;
 use skinstack_journal::FileJournal;
 use skinstack_pg::{ChangeListener, Cipher, PgStore, MIGRATOR, SECRET_KEY_VAR};
-use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -49,7 +49,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ),
         Some(url) => {
             let journal = args.journal_dir();
-            on_postgres(url, !args.no_migrate, journal.as_deref(), flush_config(&args)).await?
+            on_postgres(
+                url,
+                args.pools,
+                !args.no_migrate,
+                journal.as_deref(),
+                flush_config(&args),
+            )
+            .await?
         }
         None if args.click_journal.is_some() => anyhow::bail!(
             "--click-journal needs DATABASE_URL: the in-memory store loses every click when it stops anyway"
@@ -222,20 +229,21 @@ fn spawn_journal_sync(journal: Arc<FileJournal>) -> tokio::task::JoinHandle<()> 
     })
 }
 
+/// On PostgreSQL, one store per pool ([`Pools`]): the API's, the redirect's reads and the click
+/// flusher's, so that a flood of redirect misses cannot hold up clicks or logins.
 async fn on_postgres(
     url: &str,
+    pools: PoolArgs,
     migrate: bool,
     journal: Option<&Path>,
     config: FlushConfig,
 ) -> anyhow::Result<Parts> {
-    const CONTEXT: &str = "cannot connect to the database at DATABASE_URL";
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        // Fail a flush or a lookup fast while the database is away; the flusher retries.
-        .acquire_timeout(Duration::from_secs(3))
-        .connect(url)
-        .await
-        .context(CONTEXT)?;
+    let Pools {
+        api: pool,
+        redirect,
+        flush,
+        listen,
+    } = Pools::connect(url, pools).await?;
     if migrate {
         MIGRATOR
             .run(&pool)
@@ -246,10 +254,13 @@ async fn on_postgres(
         Some(_) => Some(Cipher::from_env().context("SKINSTACK_SECRET_KEY is not a valid key")?),
         None => None,
     };
-    let store = PgStore::new(pool.clone(), cipher);
+    let store = PgStore::new(pool, cipher.clone());
     store.check_secrets().await?;
-    let cache = Arc::new(CachedResolver::new(store.clone(), CacheConfig::default()));
-    let listener = ChangeListener::spawn(pool, Arc::clone(&cache));
+    let cache = Arc::new(CachedResolver::new(
+        PgStore::new(redirect, cipher),
+        CacheConfig::default(),
+    ));
+    let listener = ChangeListener::spawn(listen, Arc::clone(&cache));
     if tokio::time::timeout(Duration::from_secs(5), listener.connected())
         .await
         .is_err()
@@ -261,7 +272,9 @@ async fn on_postgres(
         Ok(count) => tracing::info!(links = count, "link cache warmed"),
         Err(error) => tracing::warn!(%error, "link cache not warmed; misses will fill it"),
     }
-    let (recorder, flusher, journal) = start_recorder(store.clone(), journal, config).await?;
+    // Clicks need no credentials: the flusher's store has no key.
+    let (recorder, flusher, journal) =
+        start_recorder(PgStore::new(flush, None), journal, config).await?;
     let journal_line = match &journal {
         Some(journal) => format!("click journal: {}", journal.dir().display()),
         None => {

@@ -2,7 +2,7 @@
 
 use crate::domain::*;
 use crate::store::RepoResult;
-use crate::tracking::{LinkSnapshot, PreviewCard};
+use crate::tracking::{CachedAnswer, LinkSnapshot, PreviewCard};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -39,8 +39,17 @@ pub trait LinkResolver: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// What a link-preview card for `link` shows, or `None` if the link is gone. Preview
-    /// fetches are rare next to clicks, so this is read from the store each time rather than
-    /// kept in every cached snapshot.
+    /// What a link-preview card for `link` shows, or `None` if the link is gone. Stores read it
+    /// each time; [`CachedResolver`](crate::CachedResolver) keeps cards apart from snapshots,
+    /// since preview fetches are rare next to clicks but a flood of them must not reach the
+    /// database.
     async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>>;
+
+    /// The answer for `slug` if it can be given from memory, without a store read: a cached
+    /// link, or a slug remembered as unknown. `None` means [`LinkResolver::resolve`] would ask
+    /// a store (always, for a store itself), which the redirect rate-limits per client.
+    fn cached(&self, slug: &Slug) -> Option<CachedAnswer> {
+        let _ = slug;
+        None
+    }
 }

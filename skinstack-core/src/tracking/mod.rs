@@ -10,7 +10,7 @@ pub use click_flush::{
     JournalError, JournalTicket, Recorded, RecorderClosed, ShutdownTimedOut,
 };
 pub use redirect::{
-    CacheConfig, CachedResolver, LinkSnapshot, LinkStatus, PreviewCard, SnapshotParts,
-    CLICK_ID_PARAM, PREVIEW_DESCRIPTION_CHARS,
+    CacheConfig, CachedAnswer, CachedResolver, LinkSnapshot, LinkStatus, PreviewCard,
+    SnapshotParts, CLICK_ID_PARAM, PREVIEW_DESCRIPTION_CHARS,
 };
 pub use robots::{classify, is_bot, is_preview_fetcher, Agent};

@@ -160,6 +160,15 @@ impl LinkSnapshot {
     }
 }
 
+/// What a resolver answers from memory alone ([`LinkResolver::cached`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedAnswer {
+    /// A cached link.
+    Link(Arc<LinkSnapshot>),
+    /// A slug recently looked up and not found.
+    Unknown,
+}
+
 /// Longest description a preview card carries; apps cut it shorter anyway.
 pub const PREVIEW_DESCRIPTION_CHARS: usize = 300;
 
@@ -226,6 +235,13 @@ pub struct CacheConfig {
     pub negative_capacity: u64,
     /// How long an unknown slug is remembered as unknown.
     pub negative_ttl: Duration,
+    /// Most preview cards kept.
+    pub preview_capacity: u64,
+    /// Longest a preview card is kept. A change to the link drops its card at once (the same
+    /// invalidation as its snapshot); this bounds how long a changed product or merchant name,
+    /// which no link change announces, can show: no longer than the card's own
+    /// `Cache-Control: max-age` lets apps keep it anyway.
+    pub preview_ttl: Duration,
 }
 
 impl Default for CacheConfig {
@@ -234,6 +250,8 @@ impl Default for CacheConfig {
             capacity: 1_000_000,
             negative_capacity: 100_000,
             negative_ttl: Duration::from_secs(2),
+            preview_capacity: 100_000,
+            preview_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -246,30 +264,51 @@ impl Default for CacheConfig {
 /// remembered briefly, so a flood of random slugs reaches the database once per slug per
 /// `negative_ttl`. An invalidation racing with a miss wins: a value read before the
 /// invalidation is returned but not cached.
+///
+/// Preview cards are cached by link and dropped with their link's snapshot (by
+/// [`CachedResolver::invalidate`], or when the snapshot is evicted), so a flood of preview
+/// fetches reads each card once.
 pub struct CachedResolver<R> {
     inner: R,
     links: moka::sync::Cache<Slug, Arc<LinkSnapshot>>,
     unknown: moka::sync::Cache<Slug, ()>,
+    previews: moka::sync::Cache<LinkId, Arc<PreviewCard>>,
     epoch: AtomicU64,
 }
 
 impl<R: LinkResolver> CachedResolver<R> {
     /// Wraps `inner`.
     pub fn new(inner: R, config: CacheConfig) -> Self {
+        let previews: moka::sync::Cache<LinkId, Arc<PreviewCard>> = moka::sync::Cache::builder()
+            .max_capacity(config.preview_capacity)
+            .time_to_live(config.preview_ttl)
+            .build();
+        let evicted = previews.clone();
         Self {
             inner,
-            links: moka::sync::Cache::new(config.capacity),
+            links: moka::sync::Cache::builder()
+                .max_capacity(config.capacity)
+                // A card outliving its snapshot could no longer be found by slug to be
+                // invalidated: it goes with it.
+                .eviction_listener(move |_slug, snapshot: Arc<LinkSnapshot>, _cause| {
+                    evicted.invalidate(&snapshot.link_id);
+                })
+                .build(),
             unknown: moka::sync::Cache::builder()
                 .max_capacity(config.negative_capacity)
                 .time_to_live(config.negative_ttl)
                 .build(),
+            previews,
             epoch: AtomicU64::new(0),
         }
     }
 
-    /// Forgets what is cached for `slug`.
+    /// Forgets what is cached for `slug`: its snapshot and its link's preview card.
     pub fn invalidate(&self, slug: &Slug) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        if let Some(snapshot) = self.links.get(slug) {
+            self.previews.invalidate(&snapshot.link_id);
+        }
         self.links.invalidate(slug);
         self.unknown.invalidate(slug);
     }
@@ -279,6 +318,7 @@ impl<R: LinkResolver> CachedResolver<R> {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.links.invalidate_all();
         self.unknown.invalidate_all();
+        self.previews.invalidate_all();
     }
 
     /// Fills the cache with the inner resolver's [`LinkResolver::hottest`] links, up to the
@@ -326,7 +366,27 @@ impl<R: LinkResolver> LinkResolver for CachedResolver<R> {
     }
 
     async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
-        self.inner.preview(link).await
+        if let Some(card) = self.previews.get(&link) {
+            return Ok(Some(PreviewCard::clone(&card)));
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let card = self.inner.preview(link).await?;
+        // A gone link is not remembered: its slug's snapshot already answers 410 or 404.
+        if let Some(card) = &card {
+            if self.epoch.load(Ordering::SeqCst) == epoch {
+                self.previews.insert(link, Arc::new(card.clone()));
+            }
+        }
+        Ok(card)
+    }
+
+    fn cached(&self, slug: &Slug) -> Option<CachedAnswer> {
+        if let Some(hit) = self.links.get(slug) {
+            return Some(CachedAnswer::Link(hit));
+        }
+        self.unknown
+            .contains_key(slug)
+            .then_some(CachedAnswer::Unknown)
     }
 }
 
@@ -342,6 +402,10 @@ impl<R: LinkResolver> LinkResolver for Arc<R> {
 
     async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
         (**self).preview(link).await
+    }
+
+    fn cached(&self, slug: &Slug) -> Option<CachedAnswer> {
+        (**self).cached(slug)
     }
 }
 
@@ -462,6 +526,7 @@ mod tests {
     #[derive(Default)]
     struct Counting {
         calls: AtomicUsize,
+        previews: AtomicUsize,
         down: Mutex<bool>,
     }
 
@@ -477,8 +542,80 @@ mod tests {
         }
 
         async fn preview(&self, _link: LinkId) -> RepoResult<Option<PreviewCard>> {
-            Ok(None)
+            let n = self.previews.fetch_add(1, Ordering::SeqCst);
+            if *self.down.lock().unwrap() {
+                return Err(RepoError::Backend("down".into()));
+            }
+            let destination = WebUrl::parse("https://glowco.com").unwrap();
+            Ok(Some(PreviewCard::new(
+                &format!("Glow Co {n}"),
+                &destination,
+                None,
+            )))
         }
+    }
+
+    #[tokio::test]
+    async fn a_preview_card_is_read_once_and_read_again_after_its_link_changes() {
+        let cache = CachedResolver::new(Counting::default(), CacheConfig::default());
+        let known = Slug::parse("known").unwrap();
+        let link = cache.resolve(&known).await.unwrap().unwrap().link_id;
+        let first = cache.preview(link).await.unwrap().unwrap();
+        *cache.inner().down.lock().unwrap() = true;
+        for _ in 0..10 {
+            assert_eq!(cache.preview(link).await.unwrap().unwrap(), first);
+        }
+        assert_eq!(cache.inner().previews.load(Ordering::SeqCst), 1);
+        *cache.inner().down.lock().unwrap() = false;
+
+        // The change feed names the slug: the card goes with the snapshot.
+        cache.invalidate(&known);
+        let link = cache.resolve(&known).await.unwrap().unwrap().link_id;
+        let second = cache.preview(link).await.unwrap().unwrap();
+        assert_eq!(second.title, "Glow Co 1", "read again after the change");
+        cache.preview(link).await.unwrap();
+        assert_eq!(cache.inner().previews.load(Ordering::SeqCst), 2);
+
+        cache.invalidate_all();
+        assert_eq!(
+            cache.preview(link).await.unwrap().unwrap().title,
+            "Glow Co 2"
+        );
+    }
+
+    #[tokio::test]
+    async fn preview_cards_expire_after_their_ttl() {
+        let config = CacheConfig {
+            preview_ttl: Duration::from_secs(1),
+            ..CacheConfig::default()
+        };
+        let cache = CachedResolver::new(Counting::default(), config);
+        let link = LinkId::new();
+        cache.preview(link).await.unwrap();
+        cache.preview(link).await.unwrap();
+        assert_eq!(cache.inner().previews.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        cache.preview(link).await.unwrap();
+        assert_eq!(cache.inner().previews.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn cached_answers_only_what_memory_holds() {
+        let cache = CachedResolver::new(Counting::default(), CacheConfig::default());
+        let known = Slug::parse("known").unwrap();
+        let random = Slug::parse("random").unwrap();
+        assert_eq!(cache.cached(&known), None);
+        assert_eq!(cache.cached(&random), None);
+        cache.resolve(&known).await.unwrap();
+        cache.resolve(&random).await.unwrap();
+        assert!(matches!(cache.cached(&known), Some(CachedAnswer::Link(_))));
+        assert_eq!(cache.cached(&random), Some(CachedAnswer::Unknown));
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            Counting::default().cached(&known),
+            None,
+            "a store has no memory"
+        );
     }
 
     #[test]

@@ -1,35 +1,86 @@
 //! Which user agents are robots: crawlers, monitors and the link-preview fetchers of social and
-//! chat apps. One list, used both to flag clicks (robots are not shoppers) and, later, to answer
+//! chat apps. One list, used both to flag clicks (robots are not shoppers) and to answer
 //! preview fetchers with a card instead of a redirect.
+//!
+//! Apps announce themselves twice, and the two must never be confused:
+//! - their **in-app browser** (a WebView opening a link a person tapped) appends the app's
+//!   name to a real browser's user agent: `... Mobile/15E148 [Pinterest/iOS]`,
+//!   `... Instagram 309.1.1.28.108 (iPhone14,5; ...)`, `[FB_IAB/FB4A;FBAV/440...]`,
+//!   `Snapchat/12.62`, `[LinkedInApp]`, `MicroMessenger/8.0`. That is a shopper;
+//! - their **preview fetcher** (a server unfurling a pasted link into a card) has a token of its
+//!   own: `Pinterestbot`, `Pinterest/0.2`, `facebookexternalhit`, `LinkedInBot`, `Snap URL
+//!   Preview Service`.
+//!
+//! So every token below is a fetcher's own, never a bare app name (`pinterest`, `snapchat`,
+//! `linkedin` would catch the app's shoppers). No maintained crate separates preview fetchers
+//! from crawlers (the `isbot` crate, for one, lists robots without telling which unfurl links),
+//! so the list is kept here, each token with where it is documented; the in-app browsers that
+//! must stay shoppers are a table test in `skinstack-http/tests/traffic.rs`.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::sync::LazyLock;
 
-/// Link-preview fetchers: they unfurl a pasted link into a card.
+/// Link-preview fetchers: they unfurl a pasted link into a card. Matched case-insensitively
+/// anywhere in the user agent.
 pub const PREVIEW_AGENTS: &[&str] = &[
+    // Meta (Facebook, Instagram, Messenger, WhatsApp links shared on Facebook, Threads) and
+    // iMessage, which sends `... facebookexternalhit/1.1 Facebot Twitterbot/1.0`; LINE's
+    // fetcher is `facebookexternalhit/1.1;line-poker/1.0`. developers.facebook.com/docs/sharing/webmasters/web-crawlers
     "facebookexternalhit",
     "facebookcatalog",
     "meta-externalagent",
+    // X: `Twitterbot/1.0`. developer.x.com, "cards troubleshooting"
     "twitterbot",
+    // Slack: `Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)`, and its image proxy.
     "slackbot",
     "slack-imgproxy",
+    // Discord: `Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)`. The Discord
+    // app itself is `discord/1.0.9023 ... Electron`: no `bot`.
     "discordbot",
-    "whatsapp",
+    // WhatsApp's fetcher, also used by Signal: `WhatsApp/2.23.20.0 A` (A Android, i iOS, W web).
+    // The slash keeps out any page that merely names WhatsApp.
+    "whatsapp/",
+    // Telegram: `TelegramBot (like TwitterBot)`. core.telegram.org/bots/webapps
     "telegrambot",
+    // LinkedIn: `LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient ...)`. Its in-app
+    // browser is `[LinkedInApp]`, a shopper.
     "linkedinbot",
-    "pinterest",
+    // Pinterest: `Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)`
+    // and the older `Pinterest/0.2 (+http://www.pinterest.com/bot.html)`. Its in-app browser is
+    // `[Pinterest/iOS]` / `[Pinterest/Android]`: a shopper, hence no bare `pinterest`.
+    // help.pinterest.com, "Pinterest crawler"
+    "pinterestbot",
+    "pinterest/0.",
+    // Skype and Microsoft Teams: `SkypeUriPreview Preview/0.5`; Teams and Outlook's newer
+    // `MicrosoftPreview/2.0 +https://aka.ms/MicrosoftPreview`.
     "skypeuripreview",
+    "microsoftpreview/",
+    // Reddit: `Mozilla/5.0 (compatible; redditbot/1.0; +http://www.reddit.com/feedback)`. The
+    // Reddit app's browser says `Reddit/Version ...`: a shopper.
     "redditbot",
+    // Snapchat: `Mozilla/5.0 (compatible; Snap URL Preview Service; bot; snapchat;
+    // +https://developers.snap.com/robots)`. Its in-app browser says `Snapchat/12.62`.
+    "snap url preview",
+    // Apple's crawler (Siri and Spotlight suggestions show its cards). support.apple.com/HT204683
     "applebot",
+    // KakaoTalk: `kakaotalk-scrap/1.0; +https://devtalk.kakao.com/...`.
+    "kakaotalk-scrap",
+    // Google Chat and Docs link previews: `... Google-PageRenderer Google (+https://developers.google.com/+/web/snippet/)`.
+    "google-pagerenderer",
+    // VK: `Mozilla/5.0 (compatible; vkShare; +http://vk.com/dev/Share)`.
     "vkshare",
+    // Embedding services that unfurl for many apps: `Embedly/0.2`, `Iframely/1.3.1`.
     "embedly",
     "iframely",
-    "tiktokbot",
-    "mastodon",
+    // Mastodon servers: `http.rb/5.1.1 (Mastodon/4.2.1; +https://mastodon.social/)`.
+    "mastodon/",
+    // Bluesky: `Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)`.
     "bluesky cardyb",
 ];
 
-/// Crawlers, monitors and HTTP libraries: never a shopper with a browser.
+/// Crawlers, monitors and HTTP libraries: never a shopper with a browser. Their own tokens
+/// (search engines' and SEO tools' published names, libraries' default user agents), then
+/// the generic `crawler`, `spider`, `bot/`, `bot;` that most self-declared robots carry.
 pub const CRAWLER_AGENTS: &[&str] = &[
     "googlebot",
     "bingbot",
@@ -90,6 +141,10 @@ pub fn classify(user_agent: Option<&str>) -> Agent {
         return Agent::Shopper;
     };
     let mut agent = Agent::Shopper;
+    // Matches are reported as they end, so a fetcher's token (`Discordbot`) is found before a
+    // generic one that ends later (`bot/`); no crawler token ends inside a preview token
+    // (`a_preview_token_wins_over_a_generic_robot_token_around_it`). Overlapping search would
+    // not need that, but costs the prefilter that makes a shopper's user agent a fast scan.
     for found in robots.find_iter(ua) {
         if found.pattern().as_usize() < PREVIEW_AGENTS.len() {
             return Agent::Preview;
@@ -146,6 +201,37 @@ mod tests {
         assert_eq!(classify(Some("Twitterbot/1.0")), Agent::Preview);
         assert_eq!(
             classify(Some("TelegramBot (like TwitterBot)")),
+            Agent::Preview
+        );
+    }
+
+    #[test]
+    fn the_pinterest_app_is_a_shopper_and_its_fetcher_a_preview() {
+        for app in [
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [Pinterest/iOS]",
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UD1A.231105.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36 [Pinterest/Android]",
+        ] {
+            assert_eq!(classify(Some(app)), Agent::Shopper, "{app}");
+        }
+        for fetcher in [
+            "Pinterest/0.2 (+http://www.pinterest.com/bot.html)",
+            "Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)",
+        ] {
+            assert_eq!(classify(Some(fetcher)), Agent::Preview, "{fetcher}");
+        }
+    }
+
+    #[test]
+    fn a_preview_token_wins_over_a_generic_robot_token_around_it() {
+        // `bot/` and `bot;` end before `discordbot/2.0;` would be reported without overlaps.
+        assert_eq!(
+            classify(Some(
+                "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)"
+            )),
+            Agent::Preview
+        );
+        assert_eq!(
+            classify(Some("Mozilla/5.0 (compatible; Snap URL Preview Service; bot; snapchat; +https://developers.snap.com/robots)")),
             Agent::Preview
         );
     }
