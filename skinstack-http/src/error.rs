@@ -52,10 +52,14 @@ pub enum Error {
     /// 503: a dependency (the store) is not ready.
     #[error("{0}")]
     Unavailable(String),
-    /// 500: a bug or a failing store. The cause is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a bug or a failing store. The cause, with its whole source chain, is logged,
+    /// never sent.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
+
+/// Any error, as the cause of a 500.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,6 +81,20 @@ pub struct ErrorBody {
 /// record it next to the request id. Never serialised.
 #[derive(Debug, Clone)]
 pub struct InternalCause(pub String);
+
+impl InternalCause {
+    /// `err` and every source under it, outermost first, joined by `: `.
+    pub fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        InternalCause(text)
+    }
+}
 
 impl Error {
     /// The status this error answers with.
@@ -130,10 +148,11 @@ impl From<ServiceError> for Error {
             ServiceError::NotFound(entity) => Error::NotFound(format!("{entity} not found")),
             ServiceError::Conflict(conflict) => Error::Conflict(conflict.to_string()),
             ServiceError::Invalid(invalid) => Error::invalid(&invalid),
-            ServiceError::Rejected { field, message } => {
-                Error::Unprocessable(BTreeMap::from([(field.to_owned(), vec![message])]))
-            }
-            ServiceError::Internal(source) => Error::Internal(source.to_string()),
+            ServiceError::Rejected(rejection) => Error::Unprocessable(BTreeMap::from([(
+                rejection.field().to_owned(),
+                vec![rejection.to_string()],
+            )])),
+            ServiceError::Internal(source) => Error::Internal(source),
         }
     }
 }
@@ -145,7 +164,7 @@ impl From<crate::qr::QrError> for Error {
                 Error::Unprocessable(BTreeMap::from([("size".to_owned(), vec![err.to_string()])]))
             }
             // Short URLs are a few dozen characters: only a misconfigured base URL gets here.
-            crate::qr::QrError::TooLong => Error::Internal(err.to_string()),
+            crate::qr::QrError::TooLong => Error::Internal(Box::new(err)),
         }
     }
 }
@@ -168,7 +187,7 @@ impl From<ConversionError> for Error {
             }
             ConversionError::Invalid(invalid) => Error::invalid(&invalid),
             ConversionError::Busy => Error::Unavailable(message),
-            ConversionError::Storage(source) => Error::Internal(source.to_string()),
+            ConversionError::Storage(source) => Error::Internal(Box::new(source)),
         }
     }
 }
@@ -190,7 +209,7 @@ impl From<WebhookError> for Error {
                 BTreeMap::from([(field.to_owned(), vec![reason.to_string()])]),
             ),
             WebhookError::Conversion(err) => err.into(),
-            WebhookError::Storage(source) => Error::Internal(source.to_string()),
+            WebhookError::Storage(source) => Error::Internal(Box::new(source)),
         }
     }
 }
@@ -204,7 +223,11 @@ impl IntoResponse for Error {
             _ => None,
         };
         let (message, fields, cause) = match self {
-            Error::Internal(cause) => ("internal error".to_owned(), None, Some(cause)),
+            Error::Internal(source) => (
+                "internal error".to_owned(),
+                None,
+                Some(InternalCause::of(&*source)),
+            ),
             Error::Unprocessable(fields) => ("invalid input".to_owned(), Some(fields), None),
             other => (other.to_string(), None, None),
         };
@@ -222,7 +245,7 @@ impl IntoResponse for Error {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(cause) = cause {
-            response.extensions_mut().insert(InternalCause(cause));
+            response.extensions_mut().insert(cause);
         }
         response
     }

@@ -21,7 +21,7 @@ pub mod statements;
 use crate::domain::{Role, User, UserId};
 use crate::error::ValidationError;
 use crate::store::{BoxError, Entity, RepoError};
-use links::LinkError;
+use links::{LinkError, LinkRefusal};
 
 /// An authenticated, active account: whom a service acts for.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,24 +105,42 @@ pub enum ServiceError {
     /// A value was refused.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// A business rule refused the request; `field` names the input at fault.
-    #[error("{field} {message}")]
-    Rejected {
-        /// The request field at fault.
-        field: &'static str,
-        /// Why.
-        message: String,
-    },
-    /// Storage or hashing failed: not the caller's fault.
-    #[error("internal failure: {0}")]
+    /// A business rule refused the request; [`Rejection::field`] names the input at fault.
+    #[error("{field} {0}", field = .0.field())]
+    Rejected(#[from] Rejection),
+    /// Storage or hashing failed, or the platform ran out of something (slugs): not the
+    /// caller's fault. The cause is kept as the source, chain and all.
+    #[error("internal failure")]
     Internal(#[source] BoxError),
 }
 
-impl ServiceError {
-    pub(crate) fn rejected(field: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Rejected {
-            field,
-            message: message.into(),
+/// A business rule that refused a request, as a type: [`Rejection::field`] names the request
+/// field at fault, `Display` says why in words fit for that field's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// A link rule refused the link (inactive program or merchant, another merchant's
+    /// product, a destination off the merchant's site, an expiry not in the future).
+    #[error(transparent)]
+    Link(#[from] LinkRefusal),
+    /// A day range whose last day is before its first.
+    #[error("must not be before from")]
+    DaysReversed,
+    /// A day range longer than [`statements::MAX_SERIES_DAYS`].
+    #[error("the series may span at most {} days", statements::MAX_SERIES_DAYS)]
+    TooManyDays,
+    /// An administrator deactivating their own account: nobody might be left to undo it.
+    #[error("an administrator cannot deactivate their own account")]
+    OwnAccountDeactivation,
+}
+
+impl Rejection {
+    /// The request field at fault, as the API names it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Rejection::Link(refusal) => refusal.field(),
+            Rejection::DaysReversed => "to",
+            Rejection::TooManyDays => "from",
+            Rejection::OwnAccountDeactivation => "user_id",
         }
     }
 }
@@ -143,21 +161,13 @@ impl From<RepoError> for ServiceError {
 
 impl From<LinkError> for ServiceError {
     fn from(err: LinkError) -> Self {
-        let message = err.to_string();
         match err {
             LinkError::NotFound(entity) => ServiceError::NotFound(entity),
             LinkError::SlugTaken => Conflict::SlugTaken.into(),
             LinkError::Invalid(invalid) => ServiceError::Invalid(invalid),
             LinkError::Storage(repo) => repo.into(),
-            LinkError::ProgramInactive | LinkError::MerchantInactive => {
-                ServiceError::rejected("program_id", message)
-            }
-            LinkError::ProductOfAnotherMerchant => ServiceError::rejected("product_id", message),
-            LinkError::DestinationNotAllowed { .. } => {
-                ServiceError::rejected("destination_url", message)
-            }
-            LinkError::ExpiryInPast => ServiceError::rejected("expires_at", message),
-            LinkError::SlugSpaceExhausted => ServiceError::Internal(message.into()),
+            LinkError::Refused(refusal) => Rejection::Link(refusal).into(),
+            LinkError::SlugSpaceExhausted => ServiceError::Internal(Box::new(err)),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::links::owned;
 use super::profiles::{own_influencer, own_merchant};
-use super::{Actor, ServiceError, ServiceResult};
+use super::{Actor, Rejection, ServiceResult};
 use crate::domain::Slug;
 use crate::domain::{ConversionId, LinkId};
 use crate::earning::ledger::{
@@ -31,13 +31,10 @@ impl DayRange {
     /// `from`..=`to`; `Rejected` if `to` is before `from` or the span is too long.
     pub fn new(from: NaiveDate, to: NaiveDate) -> ServiceResult<Self> {
         if to < from {
-            return Err(ServiceError::rejected("to", "must not be before from"));
+            return Err(Rejection::DaysReversed.into());
         }
         if (to - from).num_days() >= MAX_SERIES_DAYS {
-            return Err(ServiceError::rejected(
-                "from",
-                format!("the series may span at most {MAX_SERIES_DAYS} days"),
-            ));
+            return Err(Rejection::TooManyDays.into());
         }
         Ok(Self { from, to })
     }
@@ -204,6 +201,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::domain::{LinkId, Role};
+    use crate::service::ServiceError;
     use crate::testkit::{new_link, Fixture};
     use crate::MemoryStore;
 

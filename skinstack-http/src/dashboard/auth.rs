@@ -45,7 +45,7 @@ fn login_page(
     email: &str,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
-    let nonce = SessionToken::generate().map_err(|e| PageError::Internal(e.to_string()))?;
+    let nonce = SessionToken::generate().map_err(|e| PageError::Internal(Box::new(e)))?;
     let nonce = nonce.expose();
     let markup = layout::page(
         "Log in",

@@ -10,7 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use skinstack_core::service::links::{self, LinkRequest};
+use skinstack_core::service::links::{self, CreateLink};
 use skinstack_core::{
     CampaignCode, LinkId, LinkPatch, ProductId, ProgramId, Slug, TrackingLink, Utm, UtmValue,
     WebUrl,
@@ -286,7 +286,7 @@ async fn create(
     let utm = body.utm.unwrap_or_default().parse(&mut c);
     let (destination_url, custom_slug, campaign_code, utm) =
         c.finish((destination_url, custom_slug, campaign_code, utm))?;
-    let request = LinkRequest {
+    let request = CreateLink {
         program_id: ProgramId::from_uuid(body.program_id),
         product_id: body.product_id.map(ProductId::from_uuid),
         destination_url,
