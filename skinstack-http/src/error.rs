@@ -83,13 +83,18 @@ pub struct ErrorBody {
 pub struct InternalCause(pub String);
 
 impl InternalCause {
-    /// `err` and every source under it, outermost first, joined by `: `.
+    /// `err` and every source under it, outermost first, joined by `: `. A source whose text
+    /// the chain already ends with is not repeated: some errors (`RepoError::Backend`) write
+    /// their source into their own message as well.
     pub fn of(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut text = err.to_string();
         let mut source = err.source();
         while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
+            let line = cause.to_string();
+            if !text.ends_with(&line) {
+                text.push_str(": ");
+                text.push_str(&line);
+            }
             source = cause.source();
         }
         InternalCause(text)
@@ -253,3 +258,47 @@ impl IntoResponse for Error {
 
 /// Shorthand for handler results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skinstack_core::store::RepoError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the pool is closed")]
+    struct Closed;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("writing the order failed")]
+    struct Write(#[source] RepoError);
+
+    #[tokio::test]
+    async fn a_500_says_only_internal_error_and_logs_the_whole_source_chain() {
+        let err = Error::Internal(Box::new(Write(RepoError::Backend(Box::new(Closed)))));
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<InternalCause>().cloned();
+        assert_eq!(
+            cause.map(|c| c.0).as_deref(),
+            // The storage error writes its source into its own message: it is logged once.
+            Some("writing the order failed: storage failure: the pool is closed")
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "internal", "message": "internal error"})
+        );
+    }
+
+    #[test]
+    fn a_failing_store_behind_a_service_is_a_500_with_the_stores_cause() {
+        let err = Error::from(ServiceError::from(RepoError::Backend(Box::new(Closed))));
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<InternalCause>().cloned();
+        assert_eq!(cause.map(|c| c.0).as_deref(), Some("the pool is closed"));
+    }
+}

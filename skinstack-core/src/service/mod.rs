@@ -174,3 +174,80 @@ impl From<LinkError> for ServiceError {
 
 /// Shorthand for service results.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rejection_names_the_field_and_message_the_api_answers_with() {
+        let cases = [
+            (
+                Rejection::Link(LinkRefusal::ProgramInactive),
+                "program_id",
+                "the program is not active",
+            ),
+            (
+                Rejection::Link(LinkRefusal::MerchantInactive),
+                "program_id",
+                "the merchant is not active",
+            ),
+            (
+                Rejection::Link(LinkRefusal::ProductOfAnotherMerchant),
+                "product_id",
+                "the product does not belong to the program's merchant",
+            ),
+            (
+                Rejection::Link(LinkRefusal::DestinationNotAllowed {
+                    host: "evil.com".to_owned(),
+                }),
+                "destination_url",
+                "destination host evil.com is not the merchant's website or a subdomain of it",
+            ),
+            (
+                Rejection::Link(LinkRefusal::ExpiryInPast),
+                "expires_at",
+                "expires_at must be in the future",
+            ),
+            (Rejection::DaysReversed, "to", "must not be before from"),
+            (
+                Rejection::TooManyDays,
+                "from",
+                "the series may span at most 366 days",
+            ),
+            (
+                Rejection::OwnAccountDeactivation,
+                "user_id",
+                "an administrator cannot deactivate their own account",
+            ),
+        ];
+        for (rejection, field, message) in cases {
+            assert_eq!(rejection.field(), field, "{rejection:?}");
+            assert_eq!(rejection.to_string(), message, "{rejection:?}");
+            let err = ServiceError::from(rejection);
+            assert_eq!(err.to_string(), format!("{field} {message}"));
+        }
+    }
+
+    #[test]
+    fn link_refusals_become_rejections_and_an_exhausted_slug_space_keeps_its_cause() {
+        let err = ServiceError::from(LinkError::Refused(LinkRefusal::ExpiryInPast));
+        assert!(matches!(
+            err,
+            ServiceError::Rejected(Rejection::Link(LinkRefusal::ExpiryInPast))
+        ));
+        let err = ServiceError::from(LinkError::SlugSpaceExhausted);
+        let ServiceError::Internal(source) = &err else {
+            panic!("expected Internal, got {err:?}");
+        };
+        assert!(matches!(
+            source.downcast_ref::<LinkError>(),
+            Some(LinkError::SlugSpaceExhausted)
+        ));
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("no free slug found within the slug policy's attempts")
+        );
+    }
+}
