@@ -30,6 +30,7 @@ fn redirect_path(c: &mut Criterion) {
             &store,
             &SlugPolicy::default(),
             chrono::Utc::now(),
+            cast.influencer.id,
             cast.link_request(),
         )
         .await

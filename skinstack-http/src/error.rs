@@ -56,10 +56,14 @@ pub enum Error {
     /// many seconds.
     #[error("the server is busy, retry in {0} seconds")]
     Busy(u64),
-    /// 500: a bug or a failing store. The cause is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a bug or a failing store. The cause, with its whole source chain, is logged,
+    /// never sent.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
+
+/// Any error, as the cause of a 500.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,6 +85,25 @@ pub struct ErrorBody {
 /// record it next to the request id. Never serialised.
 #[derive(Debug, Clone)]
 pub struct InternalCause(pub String);
+
+impl InternalCause {
+    /// `err` and every source under it, outermost first, joined by `: `. A source whose text
+    /// the chain already ends with is not repeated: some errors (`RepoError::Backend`) write
+    /// their source into their own message as well.
+    pub fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            let line = cause.to_string();
+            if !text.ends_with(&line) {
+                text.push_str(": ");
+                text.push_str(&line);
+            }
+            source = cause.source();
+        }
+        InternalCause(text)
+    }
+}
 
 impl Error {
     /// The status this error answers with.
@@ -134,10 +157,11 @@ impl From<ServiceError> for Error {
             ServiceError::NotFound(entity) => Error::NotFound(format!("{entity} not found")),
             ServiceError::Conflict(conflict) => Error::Conflict(conflict.to_string()),
             ServiceError::Invalid(invalid) => Error::invalid(&invalid),
-            ServiceError::Rejected { field, message } => {
-                Error::Unprocessable(BTreeMap::from([(field.to_owned(), vec![message])]))
-            }
-            ServiceError::Internal(source) => Error::Internal(source.to_string()),
+            ServiceError::Rejected(rejection) => Error::Unprocessable(BTreeMap::from([(
+                rejection.field().to_owned(),
+                vec![rejection.to_string()],
+            )])),
+            ServiceError::Internal(source) => Error::Internal(source),
         }
     }
 }
@@ -150,7 +174,7 @@ impl From<crate::qr::QrError> for Error {
             }
             // Short URLs are a few dozen characters: only a misconfigured base URL gets here.
             crate::qr::QrError::TooLong | crate::qr::QrError::Render(_) => {
-                Error::Internal(err.to_string())
+                Error::Internal(Box::new(err))
             }
         }
     }
@@ -174,7 +198,7 @@ impl From<ConversionError> for Error {
             }
             ConversionError::Invalid(invalid) => Error::invalid(&invalid),
             ConversionError::Busy => Error::Unavailable(message),
-            ConversionError::Storage(source) => Error::Internal(source.to_string()),
+            ConversionError::Storage(source) => Error::Internal(Box::new(source)),
         }
     }
 }
@@ -196,7 +220,7 @@ impl From<WebhookError> for Error {
                 BTreeMap::from([(field.to_owned(), vec![reason.to_string()])]),
             ),
             WebhookError::Conversion(err) => err.into(),
-            WebhookError::Storage(source) => Error::Internal(source.to_string()),
+            WebhookError::Storage(source) => Error::Internal(Box::new(source)),
         }
     }
 }
@@ -210,7 +234,11 @@ impl IntoResponse for Error {
             _ => None,
         };
         let (message, fields, cause) = match self {
-            Error::Internal(cause) => ("internal error".to_owned(), None, Some(cause)),
+            Error::Internal(source) => (
+                "internal error".to_owned(),
+                None,
+                Some(InternalCause::of(&*source)),
+            ),
             Error::Unprocessable(fields) => ("invalid input".to_owned(), Some(fields), None),
             other => (other.to_string(), None, None),
         };
@@ -228,7 +256,7 @@ impl IntoResponse for Error {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(cause) = cause {
-            response.extensions_mut().insert(InternalCause(cause));
+            response.extensions_mut().insert(cause);
         }
         response
     }
@@ -236,3 +264,47 @@ impl IntoResponse for Error {
 
 /// Shorthand for handler results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skinstack_core::store::RepoError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the pool is closed")]
+    struct Closed;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("writing the order failed")]
+    struct Write(#[source] RepoError);
+
+    #[tokio::test]
+    async fn a_500_says_only_internal_error_and_logs_the_whole_source_chain() {
+        let err = Error::Internal(Box::new(Write(RepoError::Backend(Box::new(Closed)))));
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<InternalCause>().cloned();
+        assert_eq!(
+            cause.map(|c| c.0).as_deref(),
+            // The storage error writes its source into its own message: it is logged once.
+            Some("writing the order failed: storage failure: the pool is closed")
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "internal", "message": "internal error"})
+        );
+    }
+
+    #[test]
+    fn a_failing_store_behind_a_service_is_a_500_with_the_stores_cause() {
+        let err = Error::from(ServiceError::from(RepoError::Backend(Box::new(Closed))));
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<InternalCause>().cloned();
+        assert_eq!(cause.map(|c| c.0).as_deref(), Some("the pool is closed"));
+    }
+}

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-use skinstack_core::error::Invalid;
+use skinstack_core::error::{Invalid, ValidationError};
 use skinstack_core::service::{accounts, api_keys, Actor};
 use skinstack_core::{ApiKey, MerchantId};
 use std::collections::BTreeMap;
@@ -177,14 +177,91 @@ where
 }
 
 /// Collects refused fields while a request is turned into domain values, so one 422 names
-/// every bad field at once.
+/// every bad field at once, and hands the values back once nothing was refused.
+///
+/// Each parsing method returns a [`Checked`] value: the parsed value, or the mark that its
+/// refusal is recorded here. [`Check::finish`] takes every `Checked` a handler made and returns
+/// the plain values, or the 422; a handler never has to unwrap what it parsed.
 #[derive(Debug, Default)]
 pub(crate) struct Check {
     fields: BTreeMap<String, Vec<String>>,
 }
 
+/// A value parsed from a request, or the mark that it was refused. Only a [`Check`] makes a
+/// refused one, and only while recording the refusal, so a `Checked` without a value always
+/// comes with a named field in that check's 422.
+#[derive(Debug)]
+#[must_use = "a checked value is only usable through Check::finish"]
+pub(crate) struct Checked<T>(Option<T>);
+
+impl<T> Checked<T> {
+    /// A value that needed no check (a default, or one the deserialiser already typed).
+    pub(crate) fn ok(value: T) -> Self {
+        Checked(Some(value))
+    }
+
+    /// The value transformed; a refusal stays a refusal.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Checked<U> {
+        Checked(self.0.map(f))
+    }
+
+    /// Several checked values as one: the tuple of values if none was refused.
+    pub(crate) fn all<P: CheckedParts<Values = T>>(parts: P) -> Self {
+        Checked(parts.values())
+    }
+}
+
+/// A set of [`Checked`] values that [`Check::finish`] can hand back at once: one, a tuple of
+/// up to eight, or another set nested.
+pub(crate) trait CheckedParts {
+    /// The plain values.
+    type Values;
+    /// The values, if none was refused.
+    fn values(self) -> Option<Self::Values>;
+}
+
+impl<T> CheckedParts for Checked<T> {
+    type Values = T;
+
+    fn values(self) -> Option<T> {
+        self.0
+    }
+}
+
+macro_rules! checked_tuple {
+    ($($part:ident),+) => {
+        impl<$($part: CheckedParts),+> CheckedParts for ($($part,)+) {
+            type Values = ($($part::Values,)+);
+
+            #[allow(non_snake_case)]
+            fn values(self) -> Option<Self::Values> {
+                let ($($part,)+) = self;
+                Some(($($part.values()?,)+))
+            }
+        }
+    };
+}
+
+checked_tuple!(A);
+checked_tuple!(A, B);
+checked_tuple!(A, B, C);
+checked_tuple!(A, B, C, D);
+checked_tuple!(A, B, C, D, E);
+checked_tuple!(A, B, C, D, E, F);
+checked_tuple!(A, B, C, D, E, F, G);
+checked_tuple!(A, B, C, D, E, F, G, H);
+
+/// Every value of a list, or a refusal if any item was refused (each item's refusal is
+/// already recorded under its own field, such as `product_external_ids[3]`).
+impl<T> FromIterator<Checked<T>> for Checked<Vec<T>> {
+    fn from_iter<I: IntoIterator<Item = Checked<T>>>(items: I) -> Self {
+        Checked(items.into_iter().map(|item| item.0).collect())
+    }
+}
+
 impl Check {
-    /// Records a refusal of `field`.
+    /// Records a refusal of `field` that rules out no value of its own (a field that must be
+    /// absent, a list that is too long).
     pub(crate) fn refuse(&mut self, field: &str, reason: impl ToString) {
         self.fields
             .entry(field.to_owned())
@@ -192,62 +269,83 @@ impl Check {
             .push(reason.to_string());
     }
 
-    /// A required value: `Some` if it parsed.
-    pub(crate) fn req<T>(&mut self, field: &str, parsed: Result<T, Invalid>) -> Option<T> {
-        parsed.map_err(|reason| self.refuse(field, reason)).ok()
+    /// Records a refusal of `field` in place of its value.
+    pub(crate) fn refused<T>(&mut self, field: &str, reason: impl ToString) -> Checked<T> {
+        self.refuse(field, reason);
+        Checked(None)
     }
 
-    /// An optional value: `Some(None)` when absent, `Some(Some(v))` when it parsed.
-    pub(crate) fn opt<T>(
+    /// A required value.
+    pub(crate) fn req<T>(&mut self, field: &str, parsed: Result<T, Invalid>) -> Checked<T> {
+        match parsed {
+            Ok(value) => Checked::ok(value),
+            Err(reason) => self.refused(field, reason),
+        }
+    }
+
+    /// An optional value: `None` when absent.
+    pub(crate) fn opt<V, T>(
         &mut self,
         field: &str,
-        value: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, Invalid>,
-    ) -> Option<Option<T>> {
+        value: Option<V>,
+        parse: impl FnOnce(V) -> Result<T, Invalid>,
+    ) -> Checked<Option<T>> {
         match value {
-            None => Some(None),
+            None => Checked::ok(None),
             Some(v) => self.req(field, parse(v)).map(Some),
         }
     }
 
     /// A PATCH value: `None` (keep) when absent, `Some(None)` (clear) for `null`,
-    /// `Some(Some(v))` when it parsed. A refusal is recorded and reads as "keep".
+    /// `Some(Some(v))` when it parsed.
     pub(crate) fn patch<T>(
         &mut self,
         field: &str,
         value: Option<Option<impl AsRef<str>>>,
         parse: impl FnOnce(&str) -> Result<T, Invalid>,
-    ) -> Option<Option<T>> {
+    ) -> Checked<Option<Option<T>>> {
         match value {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(v)) => self.req(field, parse(v.as_ref())).map(Some),
+            None => Checked::ok(None),
+            Some(None) => Checked::ok(Some(None)),
+            Some(Some(v)) => self.req(field, parse(v.as_ref())).map(|v| Some(Some(v))),
         }
     }
 
-    /// A PATCH value that cannot be cleared: absent keeps it, `null` is refused.
+    /// A PATCH value that cannot be cleared: `None` (keep) when absent, `null` is refused.
     pub(crate) fn set<T>(
         &mut self,
         field: &str,
         value: Option<Option<String>>,
         parse: impl FnOnce(&str) -> Result<T, Invalid>,
-    ) -> Option<T> {
+    ) -> Checked<Option<T>> {
         match value {
-            None => None,
-            Some(None) => {
-                self.refuse(field, "must not be null");
-                None
-            }
-            Some(Some(v)) => self.req(field, parse(&v)),
+            None => Checked::ok(None),
+            Some(None) => self.refused(field, "must not be null"),
+            Some(Some(v)) => self.req(field, parse(&v)).map(Some),
         }
     }
 
-    /// `Err(422)` naming every refused field, if any.
-    pub(crate) fn finish(self) -> Result<(), Error> {
-        if self.fields.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Unprocessable(self.fields))
+    /// A rule across values that parsed (say, payout details that must agree): its refusal is
+    /// recorded under the field it names. Skipped when a value it needs was refused already.
+    pub(crate) fn and_then<T, U>(
+        &mut self,
+        value: Checked<T>,
+        rule: impl FnOnce(T) -> Result<U, ValidationError>,
+    ) -> Checked<U> {
+        match value.0.map(rule) {
+            Some(Ok(value)) => Checked::ok(value),
+            Some(Err(err)) => self.refused(err.field, err.reason),
+            None => Checked(None),
+        }
+    }
+
+    /// The values of `parts`, or `Err(422)` naming every refused field.
+    pub(crate) fn finish<P: CheckedParts>(self, parts: P) -> Result<P::Values, Error> {
+        // A value is missing only where a refusal was recorded, so the 422 below always names
+        // a field; one arm covers both conditions so that no state is left unanswered.
+        match parts.values() {
+            Some(values) if self.fields.is_empty() => Ok(values),
+            _ => Err(Error::Unprocessable(self.fields)),
         }
     }
 }
@@ -295,5 +393,97 @@ impl DecimalInput {
             DecimalInput::Text(text) => text.clone(),
             DecimalInput::Number(number) => number.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn even(text: &str) -> Result<u32, Invalid> {
+        match text.parse::<u32>() {
+            Ok(n) if n % 2 == 0 => Ok(n),
+            Ok(_) => Err(Invalid::OutOfRange("even")),
+            Err(_) => Err(Invalid::Format("a number")),
+        }
+    }
+
+    fn refused_fields(err: Error) -> BTreeMap<String, Vec<String>> {
+        match err {
+            Error::Unprocessable(fields) => fields,
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_parsed_values_come_back_when_nothing_is_refused() {
+        let mut c = Check::default();
+        let a = c.req("a", even("2"));
+        let b = c.opt("b", Some("4"), even);
+        let absent = c.opt("c", None::<&str>, even);
+        let keep = c.patch("d", None::<Option<String>>, even);
+        let clear = c.patch("e", Some(None::<String>), even);
+        let list: Checked<Vec<u32>> = ["6", "8"].iter().map(|v| c.req("f", even(v))).collect();
+        let values = c.finish((a, b, absent, (keep, clear), list)).unwrap();
+        assert_eq!(values, (2, Some(4), None, (None, Some(None)), vec![6, 8]));
+    }
+
+    #[test]
+    fn every_refused_field_is_named_in_one_422() {
+        let mut c = Check::default();
+        let a = c.req("a", even("3"));
+        let b = c.opt("b", Some("x"), even);
+        let fine = c.req("fine", even("2"));
+        let not_null = c.set("d", Some(None), even);
+        let list: Checked<Vec<u32>> = ["6", "7"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| c.req(&format!("list[{i}]"), even(v)))
+            .collect();
+        let fields = refused_fields(c.finish((a, b, fine, not_null, list)).unwrap_err());
+        assert_eq!(
+            fields,
+            BTreeMap::from([
+                ("a".to_owned(), vec!["must be even".to_owned()]),
+                ("b".to_owned(), vec!["must be a number".to_owned()]),
+                ("d".to_owned(), vec!["must not be null".to_owned()]),
+                ("list[1]".to_owned(), vec!["must be even".to_owned()]),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_refusal_without_a_value_of_its_own_still_fails_the_check() {
+        let mut c = Check::default();
+        let a = c.req("a", even("2"));
+        c.refuse("b", "must be absent");
+        let fields = refused_fields(c.finish(a).unwrap_err());
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn a_rule_across_values_runs_only_on_values_that_parsed_and_names_its_field() {
+        let mut c = Check::default();
+        let pair = Checked::all((c.req("a", even("2")), c.req("b", even("4"))));
+        let sum = c.and_then(pair, |(a, b)| {
+            if a < b {
+                Err(ValidationError::new("b", Invalid::OutOfRange("at most a")))
+            } else {
+                Ok(a + b)
+            }
+        });
+        let fields = refused_fields(c.finish(sum).unwrap_err());
+        assert_eq!(fields["b"], ["must be at most a"]);
+
+        let mut c = Check::default();
+        let pair = Checked::all((c.req("a", even("1")), c.req("b", even("4"))));
+        let mut ran = false;
+        let sum = c.and_then(pair, |(a, b): (u32, u32)| {
+            ran = true;
+            Ok(a + b)
+        });
+        let fields = refused_fields(c.finish(sum).unwrap_err());
+        assert!(!ran, "the rule needs both values");
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["a"]);
     }
 }

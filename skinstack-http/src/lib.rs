@@ -110,7 +110,7 @@ pub fn observed(router: Router<ApiState>, state: ApiState) -> Router {
     let metrics = state.metrics.clone();
     observed_with(router, state, move |cause| {
         metrics.panicked(metrics::Surface::Api);
-        Error::Internal(cause).into_response()
+        Error::Internal(cause.into()).into_response()
     })
 }
 

@@ -33,9 +33,15 @@ async fn app() -> App {
         },
         ..cast.link_request()
     };
-    let link = create_link(&store, &SlugPolicy::default(), chrono::Utc::now(), request)
-        .await
-        .unwrap();
+    let link = create_link(
+        &store,
+        &SlugPolicy::default(),
+        chrono::Utc::now(),
+        cast.influencer.id,
+        request,
+    )
+    .await
+    .unwrap();
     let (recorder, flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
     let router = redirect::router(RedirectState::new(Arc::new(store.clone()), recorder));
     App {

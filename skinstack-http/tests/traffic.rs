@@ -136,6 +136,7 @@ async fn app(limits: MissLimits) -> App {
         &store,
         &SlugPolicy::default(),
         chrono::Utc::now(),
+        cast.influencer.id,
         cast.link_request(),
     )
     .await

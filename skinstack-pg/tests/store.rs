@@ -247,10 +247,10 @@ async fn many_concurrent_link_creations_in_a_tiny_slug_space_all_get_distinct_sl
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let (store, policy) = (store.clone(), policy.clone());
-            let request = f.link_request();
-            tokio::spawn(
-                async move { create_link(&store, &policy, chrono::Utc::now(), request).await },
-            )
+            let (influencer, request) = (f.influencer.id, f.link_request());
+            tokio::spawn(async move {
+                create_link(&store, &policy, chrono::Utc::now(), influencer, request).await
+            })
         })
         .collect();
     let mut slugs = HashSet::new();

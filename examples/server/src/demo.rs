@@ -166,8 +166,8 @@ pub async fn seed(
         store,
         &SlugPolicy::default(),
         now - Duration::days(DAILY_CLICKS.len() as i64),
+        influencer.id,
         CreateLink {
-            influencer_id: influencer.id,
             program_id: program.id,
             product_id: Some(product.id),
             destination_url: None,

@@ -1,6 +1,6 @@
 //! What only administrators do: list accounts, deactivate accounts and merchants.
 
-use super::{Actor, ServiceError, ServiceResult};
+use super::{Actor, Rejection, ServiceResult};
 use crate::domain::*;
 use crate::store::{MerchantRepo, Page, UserRepo};
 
@@ -26,10 +26,7 @@ where
 {
     actor.require(Role::Admin)?;
     if id == actor.id() && !active {
-        return Err(ServiceError::rejected(
-            "user_id",
-            "an administrator cannot deactivate their own account",
-        ));
+        return Err(Rejection::OwnAccountDeactivation.into());
     }
     Ok(store.set_user_active(id, active).await?)
 }

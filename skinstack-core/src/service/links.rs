@@ -8,11 +8,10 @@ use crate::error::ValidationError;
 use crate::store::*;
 use chrono::{DateTime, Utc};
 
-/// An influencer's request for a new link.
+/// An influencer's request for a new link: the same whether the influencer is the actor
+/// ([`create_own`]) or named by a trusted caller ([`create_link`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateLink {
-    /// Who will share it (the caller has authenticated them).
-    pub influencer_id: InfluencerId,
     /// The program it earns under; must be active, and its merchant too.
     pub program_id: ProgramId,
     /// The product it promotes; must be the program's merchant's.
@@ -36,6 +35,26 @@ pub enum LinkError {
     /// The influencer, program or product does not exist.
     #[error("{0} not found")]
     NotFound(Entity),
+    /// A link rule refused it.
+    #[error(transparent)]
+    Refused(#[from] LinkRefusal),
+    /// The chosen slug is in use.
+    #[error("slug is already taken")]
+    SlugTaken,
+    /// Every attempt the slug policy allows collided; the slug space is too crowded.
+    #[error("no free slug found within the slug policy's attempts")]
+    SlugSpaceExhausted,
+    /// A value the store refused.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(RepoError),
+}
+
+/// A link rule that refused a link, with the request field at fault ([`LinkRefusal::field`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefusal {
     /// The program takes no new links.
     #[error("the program is not active")]
     ProgramInactive,
@@ -54,18 +73,18 @@ pub enum LinkError {
     /// `expires_at` is not in the future.
     #[error("expires_at must be in the future")]
     ExpiryInPast,
-    /// The chosen slug is in use.
-    #[error("slug is already taken")]
-    SlugTaken,
-    /// Every attempt the slug policy allows collided; the slug space is too crowded.
-    #[error("no free slug found within the slug policy's attempts")]
-    SlugSpaceExhausted,
-    /// A value the store refused.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The store failed.
-    #[error(transparent)]
-    Storage(RepoError),
+}
+
+impl LinkRefusal {
+    /// The request field at fault: an inactive program or merchant is the `program_id`'s.
+    pub fn field(&self) -> &'static str {
+        match self {
+            LinkRefusal::ProgramInactive | LinkRefusal::MerchantInactive => "program_id",
+            LinkRefusal::ProductOfAnotherMerchant => "product_id",
+            LinkRefusal::DestinationNotAllowed { .. } => "destination_url",
+            LinkRefusal::ExpiryInPast => "expires_at",
+        }
+    }
 }
 
 impl From<RepoError> for LinkError {
@@ -79,32 +98,34 @@ impl From<RepoError> for LinkError {
     }
 }
 
-/// Creates a link after checking every rule: the program and its merchant are active, the
-/// product is the merchant's, the destination stays on the merchant's site, the expiry is in
-/// the future. A generated slug is retried on collision as `policy` says.
+/// Creates a link for `influencer_id` (whom the caller has authenticated) after checking
+/// every rule: the program and its merchant are active, the product is the merchant's, the
+/// destination stays on the merchant's site, the expiry is in the future. A generated slug is
+/// retried on collision as `policy` says.
 pub async fn create_link<S>(
     store: &S,
     policy: &SlugPolicy,
     now: DateTime<Utc>,
+    influencer_id: InfluencerId,
     request: CreateLink,
 ) -> Result<TrackingLink, LinkError>
 where
     S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
 {
-    store.influencer_by_id(request.influencer_id).await?;
+    store.influencer_by_id(influencer_id).await?;
     let program = store.program_by_id(request.program_id).await?;
     if !program.is_active {
-        return Err(LinkError::ProgramInactive);
+        return Err(LinkRefusal::ProgramInactive.into());
     }
     let merchant = store.merchant_by_id(program.merchant_id).await?;
     if !merchant.is_active {
-        return Err(LinkError::MerchantInactive);
+        return Err(LinkRefusal::MerchantInactive.into());
     }
     let product = match request.product_id {
         Some(id) => {
             let product = store.product_by_id(id).await?;
             if product.merchant_id != merchant.id {
-                return Err(LinkError::ProductOfAnotherMerchant);
+                return Err(LinkRefusal::ProductOfAnotherMerchant.into());
             }
             Some(product)
         }
@@ -115,19 +136,20 @@ where
         .or_else(|| product.as_ref().map(|p| p.product_url.clone()))
         .unwrap_or_else(|| merchant.website_url.clone());
     if !destination_url.is_within_site(&merchant.website_url) {
-        return Err(LinkError::DestinationNotAllowed {
+        return Err(LinkRefusal::DestinationNotAllowed {
             host: destination_url.host().to_owned(),
-        });
+        }
+        .into());
     }
     if request.expires_at.is_some_and(|t| t <= now) {
-        return Err(LinkError::ExpiryInPast);
+        return Err(LinkRefusal::ExpiryInPast.into());
     }
     let link = NewLink {
         slug: request
             .custom_slug
             .clone()
             .unwrap_or_else(|| policy.generate(6)),
-        influencer_id: request.influencer_id,
+        influencer_id,
         program_id: program.id,
         product_id: request.product_id,
         destination_url,
@@ -162,49 +184,19 @@ where
     Err(LinkError::SlugSpaceExhausted)
 }
 
-/// A link as an influencer asks for it: [`CreateLink`] without the influencer, who is the
-/// actor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkRequest {
-    /// The program it earns under.
-    pub program_id: ProgramId,
-    /// The product it promotes.
-    pub product_id: Option<ProductId>,
-    /// Where it leads.
-    pub destination_url: Option<WebUrl>,
-    /// A chosen slug.
-    pub custom_slug: Option<Slug>,
-    /// A coupon code.
-    pub campaign_code: Option<CampaignCode>,
-    /// UTM parameters.
-    pub utm: Utm,
-    /// When it stops redirecting.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 /// Creates a link for the actor's influencer profile with [`create_link`]'s rules.
 pub async fn create_own<S>(
     store: &S,
     policy: &SlugPolicy,
     now: DateTime<Utc>,
     actor: &Actor,
-    request: LinkRequest,
+    request: CreateLink,
 ) -> ServiceResult<TrackingLink>
 where
     S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
 {
     let influencer = own_influencer(store, actor).await?;
-    let request = CreateLink {
-        influencer_id: influencer.id,
-        program_id: request.program_id,
-        product_id: request.product_id,
-        destination_url: request.destination_url,
-        custom_slug: request.custom_slug,
-        campaign_code: request.campaign_code,
-        utm: request.utm,
-        expires_at: request.expires_at,
-    };
-    Ok(create_link(store, policy, now, request).await?)
+    Ok(create_link(store, policy, now, influencer.id, request).await?)
 }
 
 /// The actor's links with their counters, newest first.
@@ -244,7 +236,7 @@ where
     let link = owned(store, actor, id).await?;
     if let Some(Some(expiry)) = patch.expires_at {
         if expiry <= now {
-            return Err(LinkError::ExpiryInPast.into());
+            return Err(LinkError::from(LinkRefusal::ExpiryInPast).into());
         }
     }
     Ok(store.update_link(link.id, patch).await?)
@@ -316,9 +308,15 @@ mod tests {
     #[tokio::test]
     async fn a_link_defaults_to_the_products_page_with_a_six_character_slug() {
         let (store, f) = fixture().await;
-        let link = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
-            .await
-            .unwrap();
+        let link = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            request(&f),
+        )
+        .await
+        .unwrap();
         assert_eq!(link.destination_url, f.product.product_url);
         assert_eq!(link.slug.as_str().len(), 6);
         assert_eq!(store.link_by_slug(&link.slug).await.unwrap().id, link.id);
@@ -334,38 +332,71 @@ mod tests {
         ] {
             let mut req = request(&f);
             req.destination_url = Some(WebUrl::parse(evil).unwrap());
-            let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
-                .await
-                .unwrap_err();
+            let err = create_link(
+                &store,
+                &SlugPolicy::default(),
+                Utc::now(),
+                f.influencer.id,
+                req,
+            )
+            .await
+            .unwrap_err();
             assert!(
-                matches!(err, LinkError::DestinationNotAllowed { .. }),
+                matches!(
+                    err,
+                    LinkError::Refused(LinkRefusal::DestinationNotAllowed { .. })
+                ),
                 "{evil}: {err:?}"
             );
         }
         let mut req = request(&f);
         req.destination_url = Some(WebUrl::parse("https://shop.glowco.com/sale").unwrap());
-        assert!(create_link(&store, &SlugPolicy::default(), Utc::now(), req)
-            .await
-            .is_ok());
+        assert!(create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            req
+        )
+        .await
+        .is_ok());
     }
 
     #[tokio::test]
     async fn inactive_programs_and_merchants_take_no_links() {
         let (store, f) = fixture().await;
         store.set_program_active(f.program.id, false).await.unwrap();
-        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LinkError::ProgramInactive));
+        let err = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            request(&f),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            LinkError::Refused(LinkRefusal::ProgramInactive)
+        ));
         store.set_program_active(f.program.id, true).await.unwrap();
         store
             .set_merchant_active(f.merchant.id, false)
             .await
             .unwrap();
-        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), request(&f))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LinkError::MerchantInactive));
+        let err = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            request(&f),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            LinkError::Refused(LinkRefusal::MerchantInactive)
+        ));
     }
 
     #[tokio::test]
@@ -374,10 +405,19 @@ mod tests {
         let other = Fixture::create(&store).await;
         let mut req = request(&f);
         req.product_id = Some(other.product.id);
-        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LinkError::ProductOfAnotherMerchant));
+        let err = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            req,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            LinkError::Refused(LinkRefusal::ProductOfAnotherMerchant)
+        ));
     }
 
     #[tokio::test]
@@ -386,10 +426,10 @@ mod tests {
         let now = Utc::now();
         let mut req = request(&f);
         req.expires_at = Some(now);
-        let err = create_link(&store, &SlugPolicy::default(), now, req)
+        let err = create_link(&store, &SlugPolicy::default(), now, f.influencer.id, req)
             .await
             .unwrap_err();
-        assert!(matches!(err, LinkError::ExpiryInPast));
+        assert!(matches!(err, LinkError::Refused(LinkRefusal::ExpiryInPast)));
     }
 
     #[tokio::test]
@@ -397,13 +437,25 @@ mod tests {
         let (store, f) = fixture().await;
         let mut req = request(&f);
         req.custom_slug = Some(Slug::custom("GlowUp").unwrap());
-        let link = create_link(&store, &SlugPolicy::default(), Utc::now(), req.clone())
-            .await
-            .unwrap();
+        let link = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            req.clone(),
+        )
+        .await
+        .unwrap();
         assert_eq!(link.slug.as_str(), "glowup");
-        let err = create_link(&store, &SlugPolicy::default(), Utc::now(), req)
-            .await
-            .unwrap_err();
+        let err = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            req,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, LinkError::SlugTaken));
     }
 
@@ -415,7 +467,7 @@ mod tests {
         let mut slugs = HashSet::new();
         let mut exhausted = 0;
         for _ in 0..60 {
-            match create_link(&store, &policy, Utc::now(), request(&f)).await {
+            match create_link(&store, &policy, Utc::now(), f.influencer.id, request(&f)).await {
                 Ok(link) => assert!(slugs.insert(link.slug.clone()), "duplicate {:?}", link.slug),
                 Err(LinkError::SlugSpaceExhausted) => exhausted += 1,
                 Err(other) => panic!("unexpected {other:?}"),

@@ -21,7 +21,7 @@ pub mod statements;
 use crate::domain::{Role, User, UserId};
 use crate::error::ValidationError;
 use crate::store::{BoxError, Entity, RepoError};
-use links::LinkError;
+use links::{LinkError, LinkRefusal};
 
 /// An authenticated, active account: whom a service acts for.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,24 +105,54 @@ pub enum ServiceError {
     /// A value was refused.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// A business rule refused the request; `field` names the input at fault.
-    #[error("{field} {message}")]
-    Rejected {
-        /// The request field at fault.
-        field: &'static str,
-        /// Why.
-        message: String,
-    },
-    /// Storage or hashing failed: not the caller's fault.
-    #[error("internal failure: {0}")]
+    /// A business rule refused the request; [`Rejection::field`] names the input at fault.
+    #[error("{field} {0}", field = .0.field())]
+    Rejected(#[from] Rejection),
+    /// Storage or hashing failed, or the platform ran out of something (slugs): not the
+    /// caller's fault. The cause is kept as the source, chain and all.
+    #[error("internal failure")]
     Internal(#[source] BoxError),
 }
 
-impl ServiceError {
-    pub(crate) fn rejected(field: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Rejected {
-            field,
-            message: message.into(),
+/// A business rule that refused a request, as a type: [`Rejection::field`] names the request
+/// field at fault, `Display` says why in words fit for that field's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// A link rule refused the link (inactive program or merchant, another merchant's
+    /// product, a destination off the merchant's site, an expiry not in the future).
+    #[error(transparent)]
+    Link(#[from] LinkRefusal),
+    /// A day range whose last day is before its first.
+    #[error("must not be before from")]
+    DaysReversed,
+    /// A day range longer than [`statements::MAX_SERIES_DAYS`].
+    #[error("the series may span at most {} days", statements::MAX_SERIES_DAYS)]
+    TooManyDays,
+    /// A day outside [`statements::FIRST_DAY`]..=[`statements::LAST_DAY`], the span every store
+    /// can keep and chrono can step through without overflowing.
+    #[error(
+        "must be between {} and {}",
+        statements::FIRST_DAY,
+        statements::LAST_DAY
+    )]
+    DayOutOfSpan {
+        /// `from` or `to`.
+        field: &'static str,
+    },
+    /// An administrator deactivating their own account: nobody might be left to undo it.
+    #[error("an administrator cannot deactivate their own account")]
+    OwnAccountDeactivation,
+}
+
+impl Rejection {
+    /// The request field at fault, as the API names it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Rejection::Link(refusal) => refusal.field(),
+            Rejection::DaysReversed => "to",
+            Rejection::TooManyDays => "from",
+            Rejection::DayOutOfSpan { field } => field,
+            Rejection::OwnAccountDeactivation => "user_id",
         }
     }
 }
@@ -145,24 +175,93 @@ impl From<RepoError> for ServiceError {
 
 impl From<LinkError> for ServiceError {
     fn from(err: LinkError) -> Self {
-        let message = err.to_string();
         match err {
             LinkError::NotFound(entity) => ServiceError::NotFound(entity),
             LinkError::SlugTaken => Conflict::SlugTaken.into(),
             LinkError::Invalid(invalid) => ServiceError::Invalid(invalid),
             LinkError::Storage(repo) => repo.into(),
-            LinkError::ProgramInactive | LinkError::MerchantInactive => {
-                ServiceError::rejected("program_id", message)
-            }
-            LinkError::ProductOfAnotherMerchant => ServiceError::rejected("product_id", message),
-            LinkError::DestinationNotAllowed { .. } => {
-                ServiceError::rejected("destination_url", message)
-            }
-            LinkError::ExpiryInPast => ServiceError::rejected("expires_at", message),
-            LinkError::SlugSpaceExhausted => ServiceError::Internal(message.into()),
+            LinkError::Refused(refusal) => Rejection::Link(refusal).into(),
+            LinkError::SlugSpaceExhausted => ServiceError::Internal(Box::new(err)),
         }
     }
 }
 
 /// Shorthand for service results.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rejection_names_the_field_and_message_the_api_answers_with() {
+        let cases = [
+            (
+                Rejection::Link(LinkRefusal::ProgramInactive),
+                "program_id",
+                "the program is not active",
+            ),
+            (
+                Rejection::Link(LinkRefusal::MerchantInactive),
+                "program_id",
+                "the merchant is not active",
+            ),
+            (
+                Rejection::Link(LinkRefusal::ProductOfAnotherMerchant),
+                "product_id",
+                "the product does not belong to the program's merchant",
+            ),
+            (
+                Rejection::Link(LinkRefusal::DestinationNotAllowed {
+                    host: "evil.com".to_owned(),
+                }),
+                "destination_url",
+                "destination host evil.com is not the merchant's website or a subdomain of it",
+            ),
+            (
+                Rejection::Link(LinkRefusal::ExpiryInPast),
+                "expires_at",
+                "expires_at must be in the future",
+            ),
+            (Rejection::DaysReversed, "to", "must not be before from"),
+            (
+                Rejection::TooManyDays,
+                "from",
+                "the series may span at most 366 days",
+            ),
+            (
+                Rejection::OwnAccountDeactivation,
+                "user_id",
+                "an administrator cannot deactivate their own account",
+            ),
+        ];
+        for (rejection, field, message) in cases {
+            assert_eq!(rejection.field(), field, "{rejection:?}");
+            assert_eq!(rejection.to_string(), message, "{rejection:?}");
+            let err = ServiceError::from(rejection);
+            assert_eq!(err.to_string(), format!("{field} {message}"));
+        }
+    }
+
+    #[test]
+    fn link_refusals_become_rejections_and_an_exhausted_slug_space_keeps_its_cause() {
+        let err = ServiceError::from(LinkError::Refused(LinkRefusal::ExpiryInPast));
+        assert!(matches!(
+            err,
+            ServiceError::Rejected(Rejection::Link(LinkRefusal::ExpiryInPast))
+        ));
+        let err = ServiceError::from(LinkError::SlugSpaceExhausted);
+        let ServiceError::Internal(source) = &err else {
+            panic!("expected Internal, got {err:?}");
+        };
+        assert!(matches!(
+            source.downcast_ref::<LinkError>(),
+            Some(LinkError::SlugSpaceExhausted)
+        ));
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("no free slug found within the slug policy's attempts")
+        );
+    }
+}

@@ -6,7 +6,7 @@
 
 use super::links::owned;
 use super::profiles::{own_influencer, own_merchant};
-use super::{Actor, ServiceError, ServiceResult};
+use super::{Actor, Rejection, ServiceResult};
 use crate::domain::{ConversionId, LinkId, Slug};
 use crate::earning::ledger::{
     ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary, MerchantCommissions,
@@ -46,10 +46,7 @@ fn within_span(field: &'static str, day: NaiveDate) -> ServiceResult<NaiveDate> 
     if (FIRST_DAY..=LAST_DAY).contains(&day) {
         Ok(day)
     } else {
-        Err(ServiceError::rejected(
-            field,
-            format!("must be between {FIRST_DAY} and {LAST_DAY}"),
-        ))
+        Err(Rejection::DayOutOfSpan { field }.into())
     }
 }
 
@@ -60,13 +57,10 @@ impl DayRange {
         let from = within_span("from", from)?;
         let to = within_span("to", to)?;
         if to < from {
-            return Err(ServiceError::rejected("to", "must not be before from"));
+            return Err(Rejection::DaysReversed.into());
         }
         if (to - from).num_days() >= MAX_SERIES_DAYS {
-            return Err(ServiceError::rejected(
-                "from",
-                format!("the series may span at most {MAX_SERIES_DAYS} days"),
-            ));
+            return Err(Rejection::TooManyDays.into());
         }
         Ok(Self { from, to })
     }
@@ -236,6 +230,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::domain::{LinkId, Role};
+    use crate::service::ServiceError;
     use crate::testkit::{new_link, Fixture};
     use crate::MemoryStore;
     use chrono::Duration;
@@ -269,7 +264,7 @@ mod tests {
     #[test]
     fn days_beyond_the_span_are_rejected_by_field_not_a_panic() {
         let rejected = |result: ServiceResult<DayRange>| match result {
-            Err(ServiceError::Rejected { field, .. }) => field,
+            Err(ServiceError::Rejected(rejection)) => rejection.field(),
             other => panic!("expected a rejection, got {other:?}"),
         };
         // chrono's own extremes: `NaiveDate::MIN - 29 days` panics in chrono itself.

@@ -226,10 +226,10 @@ pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
 }
 
 impl Fixture {
-    /// A request for a link to the fixture's product with a generated slug and default UTMs.
+    /// A request for a link to the fixture's product with a generated slug and default UTMs
+    /// (for [`Fixture::influencer`]).
     pub fn link_request(&self) -> crate::service::links::CreateLink {
         crate::service::links::CreateLink {
-            influencer_id: self.influencer.id,
             program_id: self.program.id,
             product_id: Some(self.product.id),
             destination_url: None,

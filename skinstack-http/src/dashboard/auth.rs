@@ -46,7 +46,7 @@ fn login_page(
     email: &str,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
-    let nonce = SessionToken::generate().map_err(|e| PageError::Internal(e.to_string()))?;
+    let nonce = SessionToken::generate().map_err(|e| PageError::Internal(Box::new(e)))?;
     let nonce = nonce.expose();
     let markup = layout::page(
         "Log in",
@@ -130,7 +130,7 @@ pub(super) async fn login(
             format!("We are very busy right now. Try again in {seconds} seconds."),
             Some(seconds),
         ),
-        Err(other) => return Err(PageError::Internal(other.to_string())),
+        Err(other) => return Err(PageError::Internal(other.to_string().into())),
     };
     // The address typed is shown again, but never more of it than an address can hold.
     let typed: String = form.email.chars().take(Email::MAX_LEN).collect();

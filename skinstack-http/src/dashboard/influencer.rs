@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use skinstack_core::service::links::{self, LinkRequest};
+use skinstack_core::service::links::{self, CreateLink};
 use skinstack_core::service::products::ProductFilter;
 use skinstack_core::service::statements::{self, DayRange};
 use skinstack_core::service::{products, profiles, programs, ServiceError};
@@ -120,7 +120,9 @@ pub(super) async fn home(
 }
 
 fn page<Id>() -> Result<Page<Id>, PageError> {
-    Page::new(CHOICES, None).map_err(|e| PageError::Internal(e.to_string()))
+    Page::new(CHOICES, None).map_err(|e| {
+        PageError::Internal(Box::new(skinstack_core::ValidationError::new("limit", e)))
+    })
 }
 
 fn no_profile(viewer: &Viewer) -> Response {
@@ -296,7 +298,7 @@ pub(super) async fn create_link(
             }
         },
     };
-    let request = LinkRequest {
+    let request = CreateLink {
         program_id: ProgramId::from_uuid(program),
         product_id: product,
         destination_url: None,
@@ -329,9 +331,10 @@ pub(super) async fn create_link(
         Err(ServiceError::Invalid(invalid)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, invalid.to_string())
         }
-        Err(ServiceError::Rejected { message, .. }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, capitalise(&message))
-        }
+        Err(ServiceError::Rejected(rejection)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            capitalise(&rejection.to_string()),
+        ),
         Err(other) => return Err(other.into()),
     };
     home(
@@ -416,7 +419,7 @@ async fn qr_image(
     qr::response(&state.short_url(&link.slug), format, size)
         .await
         .map_err(|err| match err {
-            qr::QrError::Render(_) => PageError::Internal(err.to_string()),
+            qr::QrError::Render(_) => PageError::Internal(Box::new(err)),
             other => PageError::BadRequest(other.to_string()),
         })
 }

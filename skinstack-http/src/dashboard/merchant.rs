@@ -43,7 +43,9 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         }
         Err(other) => return Err(other.into()),
     };
-    let internal = |e: skinstack_core::Invalid| PageError::Internal(e.to_string());
+    let internal = |e: skinstack_core::Invalid| {
+        PageError::Internal(Box::new(skinstack_core::ValidationError::new("limit", e)))
+    };
     let commissions = statements::merchant_commissions(store, actor).await?;
     let mine = programs::list(store, actor, Page::new(100, None).map_err(internal)?).await?;
     let catalogue = products::list(

@@ -74,7 +74,7 @@ fn layered(router: Router<ApiState>, state: ApiState) -> Router {
     let metrics = state.metrics.clone();
     crate::observed_with(router, state, move |cause| {
         metrics.panicked(crate::metrics::Surface::Dashboard);
-        PageError::Internal(cause).into_response()
+        PageError::Internal(cause.into()).into_response()
     })
 }
 

@@ -2,7 +2,7 @@
 //! JSON, and a trip to the login form when there is no session.
 
 use super::layout;
-use crate::error::InternalCause;
+use crate::error::{BoxError, InternalCause};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use skinstack_core::service::ServiceError;
@@ -22,9 +22,9 @@ pub enum PageError {
     /// 404: no such thing, or not yours.
     #[error("not found")]
     NotFound,
-    /// 500: logged, never shown.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: logged with its source chain, never shown.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
 
 impl From<ServiceError> for PageError {
@@ -33,7 +33,7 @@ impl From<ServiceError> for PageError {
             ServiceError::Unauthenticated => PageError::LoginRequired,
             ServiceError::Forbidden(why) => PageError::Forbidden(why),
             ServiceError::NotFound(_) => PageError::NotFound,
-            ServiceError::Internal(source) => PageError::Internal(source.to_string()),
+            ServiceError::Internal(source) => PageError::Internal(source),
             // Forms turn refusals into messages on the page; one reaching here is a bad request.
             other => PageError::BadRequest(other.to_string()),
         }
@@ -74,8 +74,10 @@ impl IntoResponse for PageError {
         )
             .into_response();
         // The request log records the cause next to the request id; the page never shows it.
-        if let PageError::Internal(cause) = self {
-            response.extensions_mut().insert(InternalCause(cause));
+        if let PageError::Internal(source) = self {
+            response
+                .extensions_mut()
+                .insert(InternalCause::of(&*source));
         }
         response
     }

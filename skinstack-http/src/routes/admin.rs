@@ -53,9 +53,7 @@ async fn list_users(
 ) -> Result<axum::Json<UserList>> {
     let page = query.page(UserId::from_uuid)?;
     let users = admin::list_users(&*state.store, &auth.actor, page).await?;
-    let next_after = (users.len() == page.limit() as usize)
-        .then(|| users.last().map(|u| u.id.as_uuid()))
-        .flatten();
+    let next_after = page.next_cursor(&users, |u| u.id).map(|id| id.as_uuid());
     Ok(axum::Json(UserList {
         items: users.into_iter().map(UserView::from).collect(),
         next_after,

@@ -106,10 +106,7 @@ async fn create(
 ) -> Result<(StatusCode, axum::Json<CreatedApiKeyView>)> {
     let mut c = Check::default();
     let name = c.req("name", Name::parse(&body.name));
-    c.finish()?;
-    let Some(name) = name else {
-        return Err(crate::Error::Internal("checked fields missing".to_owned()));
-    };
+    let name = c.finish(name)?;
     let created = api_keys::create_own(&*state.store, &auth.actor, name, Utc::now()).await?;
     Ok((
         StatusCode::CREATED,

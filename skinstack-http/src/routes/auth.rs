@@ -100,10 +100,7 @@ async fn register(
     let mut check = Check::default();
     let email = check.req("email", Email::parse(&body.email));
     let password = check.req("password", Password::parse(&body.password));
-    check.finish()?;
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    let (email, password) = check.finish((email, password))?;
     let role = match body.role {
         SignUpRole::Influencer => Role::Influencer,
         SignUpRole::Merchant => Role::Merchant,

@@ -2,8 +2,8 @@
 //! (`Authorization: Bearer ssk_...`). Both are idempotent: the same order (or refund) again is
 //! 200 with what was stored, never a second record; the same id with another amount is 409.
 
-use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{Check, DecimalInput, Json, MerchantKey};
+use crate::error::{ErrorBody, Result};
+use crate::extract::{Check, Checked, DecimalInput, Json, MerchantKey};
 use crate::routes::money;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -297,25 +297,22 @@ async fn record(
             format!("must list at most {MAX_PRODUCTS_PER_ORDER} products"),
         );
     }
-    let products: Vec<ExternalId> = body
+    let products: Checked<Vec<ExternalId>> = body
         .product_external_ids
         .iter()
         .take(MAX_PRODUCTS_PER_ORDER)
         .enumerate()
-        .filter_map(|(i, id)| c.req(&format!("product_external_ids[{i}]"), ExternalId::parse(id)))
+        .map(|(i, id)| c.req(&format!("product_external_ids[{i}]"), ExternalId::parse(id)))
         .collect();
-    c.finish()?;
-    let (
-        Some(order_id),
-        Some(amount),
-        Some(currency),
-        Some(ordered_at),
-        Some(click_id),
-        Some(coupon_code),
-    ) = (order_id, amount, currency, ordered_at, click, coupon_code)
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    let (order_id, amount, currency, ordered_at, click_id, coupon_code, products) = c.finish((
+        order_id,
+        amount,
+        currency,
+        ordered_at,
+        click,
+        coupon_code,
+        products,
+    ))?;
     let recorded = record_conversion(
         &*state.store,
         Utc::now(),
@@ -373,10 +370,7 @@ async fn refund(
     let order_id = c.req("order_id", ShopRef::parse(&body.order_id));
     let refund_id = c.req("refund_id", ShopRef::parse(&body.refund_id));
     let amount = c.req("amount", Money::parse(&body.amount.text()));
-    c.finish()?;
-    let (Some(order_id), Some(refund_id), Some(amount)) = (order_id, refund_id, amount) else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    let (order_id, refund_id, amount) = c.finish((order_id, refund_id, amount))?;
     let recorded = record_refund(
         &*state.store,
         Utc::now(),

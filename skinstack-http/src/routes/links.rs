@@ -1,7 +1,7 @@
 //! Tracking links: an influencer's own (create, list with counters, get, update, delete).
 
-use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Json, Path, Query};
+use crate::error::{ErrorBody, Result};
+use crate::extract::{double_option, AuthUser, Check, Checked, Json, Path, Query};
 use crate::qr;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -10,7 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use skinstack_core::service::links::{self, LinkRequest};
+use skinstack_core::service::links::{self, CreateLink};
 use skinstack_core::{
     CampaignCode, LinkId, LinkPatch, ProductId, ProgramId, Slug, TrackingLink, Utm, UtmValue,
     WebUrl,
@@ -119,19 +119,22 @@ pub struct UtmRequest {
 }
 
 impl UtmRequest {
-    fn parse(self, c: &mut Check) -> Utm {
+    fn parse(self, c: &mut Check) -> Checked<Utm> {
         let defaults = Utm::default();
         let mut one =
             |field: &str, value: Option<Option<String>>, default: Option<UtmValue>| match value {
-                None => default,
-                Some(None) => None,
-                Some(Some(v)) => c.req(field, UtmValue::parse(&v)),
+                None => Checked::ok(default),
+                Some(None) => Checked::ok(None),
+                Some(Some(v)) => c.req(field, UtmValue::parse(&v)).map(Some),
             };
-        Utm {
-            source: one("utm.source", self.source, defaults.source),
-            medium: one("utm.medium", self.medium, defaults.medium),
-            campaign: one("utm.campaign", self.campaign, defaults.campaign),
-        }
+        let source = one("utm.source", self.source, defaults.source);
+        let medium = one("utm.medium", self.medium, defaults.medium);
+        let campaign = one("utm.campaign", self.campaign, defaults.campaign);
+        Checked::all((source, medium, campaign)).map(|(source, medium, campaign)| Utm {
+            source,
+            medium,
+            campaign,
+        })
     }
 }
 
@@ -281,13 +284,9 @@ async fn create(
         CampaignCode::parse,
     );
     let utm = body.utm.unwrap_or_default().parse(&mut c);
-    c.finish()?;
-    let (Some(destination_url), Some(custom_slug), Some(campaign_code)) =
-        (destination_url, custom_slug, campaign_code)
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
-    let request = LinkRequest {
+    let (destination_url, custom_slug, campaign_code, utm) =
+        c.finish((destination_url, custom_slug, campaign_code, utm))?;
+    let request = CreateLink {
         program_id: ProgramId::from_uuid(body.program_id),
         product_id: body.product_id.map(ProductId::from_uuid),
         destination_url,
@@ -372,8 +371,11 @@ async fn update(
     Json(body): Json<LinkPatchRequest>,
 ) -> Result<axum::Json<LinkView>> {
     let mut c = Check::default();
-    let utm = body.utm.map(|u| u.parse(&mut c));
-    c.finish()?;
+    let utm = match body.utm {
+        Some(utm) => utm.parse(&mut c).map(Some),
+        None => Checked::ok(None),
+    };
+    let utm = c.finish(utm)?;
     let patch = LinkPatch {
         is_active: body.is_active,
         expires_at: body.expires_at,

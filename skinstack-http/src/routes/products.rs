@@ -2,7 +2,7 @@
 //! influencers. Lists filter by program, category and stock, a page at a time.
 
 use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, DecimalInput, Json, Path, Query};
+use crate::extract::{double_option, AuthUser, Check, Checked, DecimalInput, Json, Path, Query};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -169,7 +169,7 @@ pub struct ProductListQuery {
     pub after: Option<Uuid>,
 }
 
-fn price(c: &mut Check, value: &DecimalInput) -> Option<Money> {
+fn price(c: &mut Check, value: &DecimalInput) -> Checked<Money> {
     c.req(
         "price",
         Money::parse(&value.text()).and_then(skinstack_core::NewProduct::price),
@@ -189,25 +189,14 @@ pub(crate) fn product_input(body: ProductRequest) -> Result<ProductInput> {
     let price = price(&mut c, &body.price);
     let image_url = c.opt("image_url", body.image_url.as_deref(), WebUrl::parse);
     let product_url = c.req("product_url", WebUrl::parse(&body.product_url));
-    c.finish()?;
-    let (
-        Some(external_id),
-        Some(name),
-        Some(description),
-        Some(price),
-        Some(image_url),
-        Some(product_url),
-    ) = (
+    let (external_id, name, description, price, image_url, product_url) = c.finish((
         external_id,
         name,
         description,
         price,
         image_url,
         product_url,
-    )
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    ))?;
     Ok(ProductInput {
         program_id: body.program_id.map(ProgramId::from_uuid),
         external_id,
@@ -281,9 +270,7 @@ async fn list(
         page,
     };
     let items = products::list(&*state.store, &auth.actor, filter).await?;
-    let next_after = (items.len() == page.limit() as usize)
-        .then(|| items.last().map(|p| p.id.as_uuid()))
-        .flatten();
+    let next_after = page.next_cursor(&items, |p| p.id).map(|id| id.as_uuid());
     Ok(axum::Json(ProductList {
         items: items.into_iter().map(ProductView::from).collect(),
         next_after,
@@ -336,17 +323,26 @@ async fn update(
     Json(body): Json<ProductPatchRequest>,
 ) -> Result<axum::Json<ProductView>> {
     let mut c = Check::default();
+    let name = c.set("name", body.name, Name::parse);
+    let description = c.patch("description", body.description, Description::parse);
+    let new_price = match &body.price {
+        Some(p) => price(&mut c, p).map(Some),
+        None => Checked::ok(None),
+    };
+    let image_url = c.patch("image_url", body.image_url, WebUrl::parse);
+    let product_url = c.set("product_url", body.product_url, WebUrl::parse);
+    let (name, description, price, image_url, product_url) =
+        c.finish((name, description, new_price, image_url, product_url))?;
     let patch = ProductPatch {
         program_id: body.program_id.map(|p| p.map(ProgramId::from_uuid)),
-        name: c.set("name", body.name, Name::parse),
-        description: c.patch("description", body.description, Description::parse),
-        price: body.price.as_ref().and_then(|p| price(&mut c, p)),
-        image_url: c.patch("image_url", body.image_url, WebUrl::parse),
-        product_url: c.set("product_url", body.product_url, WebUrl::parse),
+        name,
+        description,
+        price,
+        image_url,
+        product_url,
         category: body.category,
         in_stock: body.in_stock,
     };
-    c.finish()?;
     let product =
         products::update(&*state.store, &auth.actor, ProductId::from_uuid(id), patch).await?;
     Ok(axum::Json(product.into()))

@@ -1,8 +1,8 @@
 //! Profiles: `/v1/influencer` (an influencer's own) and `/v1/merchant` (a merchant's own).
 //! Merchant credentials are write-only: responses only say whether each is set.
 
-use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Json, WriteOnly};
+use crate::error::{ErrorBody, Result};
+use crate::extract::{double_option, AuthUser, Check, Checked, Json, WriteOnly};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -174,25 +174,11 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
         StripeAccountId::parse,
     );
     let paypal = c.opt("paypal_email", body.paypal_email.as_deref(), Email::parse);
-    let payout = match (&stripe, &paypal) {
-        (Some(stripe), Some(paypal)) => {
-            PayoutSettings::new(stripe.clone(), paypal.clone(), body.preferred_payout_method)
-                .map_err(|e| c.refuse(e.field, e.reason))
-                .ok()
-        }
-        _ => None,
-    };
-    c.finish()?;
-    let (
-        Some(display_name),
-        Some(instagram_handle),
-        Some(tiktok_handle),
-        Some(youtube_handle),
-        Some(payout),
-    ) = (display_name, instagram, tiktok, youtube, payout)
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    let payout = c.and_then(Checked::all((stripe, paypal)), |(stripe, paypal)| {
+        PayoutSettings::new(stripe, paypal, body.preferred_payout_method)
+    });
+    let (display_name, instagram_handle, tiktok_handle, youtube_handle, payout) =
+        c.finish((display_name, instagram, tiktok, youtube, payout))?;
     Ok(InfluencerProfile {
         display_name,
         instagram_handle,
@@ -272,21 +258,41 @@ async fn update_influencer(
     Json(body): Json<InfluencerPatchRequest>,
 ) -> Result<axum::Json<InfluencerView>> {
     let mut c = Check::default();
+    let display_name = c.set("display_name", body.display_name, Name::parse);
+    let instagram_handle = c.patch("instagram_handle", body.instagram_handle, Handle::parse);
+    let tiktok_handle = c.patch("tiktok_handle", body.tiktok_handle, Handle::parse);
+    let youtube_handle = c.patch("youtube_handle", body.youtube_handle, Handle::parse);
+    let stripe_account_id = c.patch(
+        "stripe_account_id",
+        body.stripe_account_id,
+        StripeAccountId::parse,
+    );
+    let paypal_email = c.patch("paypal_email", body.paypal_email, Email::parse);
+    let (
+        display_name,
+        instagram_handle,
+        tiktok_handle,
+        youtube_handle,
+        stripe_account_id,
+        paypal_email,
+    ) = c.finish((
+        display_name,
+        instagram_handle,
+        tiktok_handle,
+        youtube_handle,
+        stripe_account_id,
+        paypal_email,
+    ))?;
     let changes = InfluencerChanges {
-        display_name: c.set("display_name", body.display_name, Name::parse),
-        instagram_handle: c.patch("instagram_handle", body.instagram_handle, Handle::parse),
-        tiktok_handle: c.patch("tiktok_handle", body.tiktok_handle, Handle::parse),
-        youtube_handle: c.patch("youtube_handle", body.youtube_handle, Handle::parse),
-        stripe_account_id: c.patch(
-            "stripe_account_id",
-            body.stripe_account_id,
-            StripeAccountId::parse,
-        ),
-        paypal_email: c.patch("paypal_email", body.paypal_email, Email::parse),
+        display_name,
+        instagram_handle,
+        tiktok_handle,
+        youtube_handle,
+        stripe_account_id,
+        paypal_email,
         preferred_payout_method: body.preferred_payout_method,
         total_followers: body.total_followers,
     };
-    c.finish()?;
     let updated = profiles::update_influencer(&*state.store, &auth.actor, changes).await?;
     Ok(axum::Json(updated.into()))
 }
@@ -437,25 +443,21 @@ async fn create_merchant(
         body.refersion_secret_key.as_deref(),
         Secret::parse,
     );
-    c.finish()?;
     let (
-        Some(business_name),
-        Some(website_url),
-        Some(shopify_shop_domain),
-        Some(shopify_api_key),
-        Some(refersion_public_key),
-        Some(refersion_secret_key),
-    ) = (
+        business_name,
+        website_url,
+        shopify_shop_domain,
+        shopify_api_key,
+        refersion_public_key,
+        refersion_secret_key,
+    ) = c.finish((
         business_name,
         website_url,
         domain,
         api_key,
         public_key,
         secret_key,
-    )
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    ))?;
     let profile = MerchantProfile {
         business_name,
         website_url,
@@ -511,27 +513,47 @@ async fn update_merchant(
     Json(body): Json<MerchantPatchRequest>,
 ) -> Result<axum::Json<MerchantView>> {
     let mut c = Check::default();
+    let business_name = c.set("business_name", body.business_name, Name::parse);
+    let website_url = c.set("website_url", body.website_url, WebUrl::parse);
+    let shopify_shop_domain = c.patch(
+        "shopify_shop_domain",
+        body.shopify_shop_domain,
+        ShopifyDomain::parse,
+    );
+    let shopify_api_key = c.patch("shopify_api_key", body.shopify_api_key, Secret::parse);
+    let refersion_public_key = c.patch(
+        "refersion_public_key",
+        body.refersion_public_key,
+        Name::parse,
+    );
+    let refersion_secret_key = c.patch(
+        "refersion_secret_key",
+        body.refersion_secret_key,
+        Secret::parse,
+    );
+    let (
+        business_name,
+        website_url,
+        shopify_shop_domain,
+        shopify_api_key,
+        refersion_public_key,
+        refersion_secret_key,
+    ) = c.finish((
+        business_name,
+        website_url,
+        shopify_shop_domain,
+        shopify_api_key,
+        refersion_public_key,
+        refersion_secret_key,
+    ))?;
     let patch = MerchantPatch {
-        business_name: c.set("business_name", body.business_name, Name::parse),
-        website_url: c.set("website_url", body.website_url, WebUrl::parse),
-        shopify_shop_domain: c.patch(
-            "shopify_shop_domain",
-            body.shopify_shop_domain,
-            ShopifyDomain::parse,
-        ),
-        shopify_api_key: c.patch("shopify_api_key", body.shopify_api_key, Secret::parse),
-        refersion_public_key: c.patch(
-            "refersion_public_key",
-            body.refersion_public_key,
-            Name::parse,
-        ),
-        refersion_secret_key: c.patch(
-            "refersion_secret_key",
-            body.refersion_secret_key,
-            Secret::parse,
-        ),
+        business_name,
+        website_url,
+        shopify_shop_domain,
+        shopify_api_key,
+        refersion_public_key,
+        refersion_secret_key,
     };
-    c.finish()?;
     let updated = profiles::update_merchant(&*state.store, &auth.actor, patch).await?;
     Ok(axum::Json(updated.into()))
 }

@@ -1,8 +1,8 @@
 //! Programs: a merchant's own (create, update, deactivate, list) and, for influencers, the
 //! open ones.
 
-use crate::error::{Error, ErrorBody, Result};
-use crate::extract::{AuthUser, Check, DecimalInput, Json, Path, Query};
+use crate::error::{ErrorBody, Result};
+use crate::extract::{AuthUser, Check, Checked, DecimalInput, Json, Path, Query};
 use crate::routes::PageQuery;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -169,32 +169,30 @@ fn commission(
     kind: CommissionType,
     rate: Option<&DecimalInput>,
     fixed: Option<&DecimalInput>,
-) -> Option<Commission> {
+) -> Checked<Commission> {
     match kind {
         CommissionType::Percentage => {
             if fixed.is_some() {
                 c.refuse("fixed_amount", "must be absent for a percentage commission");
             }
             let Some(rate) = rate else {
-                c.refuse(
+                return c.refused(
                     "commission_rate",
                     Invalid::Missing("for a percentage commission"),
                 );
-                return None;
             };
-            let rate = c.req(
+            c.req(
                 "commission_rate",
                 decimal(&rate.text()).and_then(CommissionRate::new),
-            )?;
-            Some(Commission::Percentage(rate))
+            )
+            .map(Commission::Percentage)
         }
         CommissionType::Fixed => {
             if rate.is_some() {
                 c.refuse("commission_rate", "must be absent for a fixed commission");
             }
             let Some(fixed) = fixed else {
-                c.refuse("fixed_amount", Invalid::Missing("for a fixed commission"));
-                return None;
+                return c.refused("fixed_amount", Invalid::Missing("for a fixed commission"));
             };
             c.req(
                 "fixed_amount",
@@ -235,13 +233,9 @@ async fn create(
     );
     let cookie_window = match body.cookie_window_days {
         Some(days) => c.req("cookie_window_days", CookieWindow::new(days)),
-        None => Some(CookieWindow::default()),
+        None => Checked::ok(CookieWindow::default()),
     };
-    c.finish()?;
-    let (Some(name), Some(commission), Some(cookie_window)) = (name, commission, cookie_window)
-    else {
-        return Err(Error::Internal("checked fields missing".to_owned()));
-    };
+    let (name, commission, cookie_window) = c.finish((name, commission, cookie_window))?;
     let input = ProgramInput {
         name,
         network: body.network,
@@ -275,9 +269,7 @@ async fn list(
 ) -> Result<axum::Json<ProgramList>> {
     let page = query.page(ProgramId::from_uuid)?;
     let items = programs::list(&*state.store, &auth.actor, page).await?;
-    let next_after = (items.len() == page.limit() as usize)
-        .then(|| items.last().map(|p| p.id.as_uuid()))
-        .flatten();
+    let next_after = page.next_cursor(&items, |p| p.id).map(|id| id.as_uuid());
     Ok(axum::Json(ProgramList {
         items: items.into_iter().map(ProgramView::from).collect(),
         next_after,
@@ -330,17 +322,15 @@ async fn update(
     Json(body): Json<ProgramPatchRequest>,
 ) -> Result<axum::Json<ProgramView>> {
     let mut c = Check::default();
-    let name = body
-        .name
-        .as_deref()
-        .and_then(|n| c.req("name", Name::parse(n)));
+    let name = c.opt("name", body.name.as_deref(), Name::parse);
     let commission = match body.commission_type {
         Some(kind) => commission(
             &mut c,
             kind,
             body.commission_rate.as_ref(),
             body.fixed_amount.as_ref(),
-        ),
+        )
+        .map(Some),
         None => {
             if body.commission_rate.is_some() || body.fixed_amount.is_some() {
                 c.refuse(
@@ -348,13 +338,15 @@ async fn update(
                     Invalid::Missing("when the commission changes"),
                 );
             }
-            None
+            Checked::ok(None)
         }
     };
-    let cookie_window = body
-        .cookie_window_days
-        .and_then(|days| c.req("cookie_window_days", CookieWindow::new(days)));
-    c.finish()?;
+    let cookie_window = c.opt(
+        "cookie_window_days",
+        body.cookie_window_days,
+        CookieWindow::new,
+    );
+    let (name, commission, cookie_window) = c.finish((name, commission, cookie_window))?;
     let patch = ProgramPatch {
         name,
         network: body.network,

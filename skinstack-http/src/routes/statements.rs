@@ -1,7 +1,7 @@
 //! Statements from the commission ledger: an influencer's earnings, conversions and per-link
 //! daily series; a merchant's conversions (or only the unattributed ones) and commissions.
 
-use crate::error::{Error, ErrorBody, Result};
+use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Path, Query};
 use crate::routes::conversions::{ConversionView, SplitView};
 use crate::routes::{money, PageQuery};
@@ -185,10 +185,7 @@ impl DayQuery {
         let mut c = Check::default();
         let from = c.opt("from", self.from.as_deref(), date);
         let to = c.opt("to", self.to.as_deref(), date);
-        c.finish()?;
-        let (Some(from), Some(to)) = (from, to) else {
-            return Err(Error::Internal("checked fields missing".to_owned()));
-        };
+        let (from, to) = c.finish((from, to))?;
         let to = to.unwrap_or(today);
         Ok(match from {
             Some(from) => DayRange::new(from, to)?,
