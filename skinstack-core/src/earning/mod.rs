@@ -2,11 +2,13 @@
 //! ledger with the totals it moves, and payout planning. Pure rules; the stores apply them.
 
 pub mod attribution;
+pub mod balance;
 pub mod commission;
 pub mod ledger;
 pub mod payout;
 
 pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
+pub use balance::{Balance, Standing, UnattributedOrders};
 pub use commission::{round_cents, CommissionError, CommissionSplit};
 pub use ledger::{
     CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,

@@ -1,7 +1,8 @@
 //! Payout batches.
 
 use super::*;
-use crate::earning::{CommissionEvent, EventKind, PayoutBatch, PayoutPlan, UnsettledEvent};
+use crate::earning::{CommissionEvent, PayoutBatch, PayoutPlan, UnsettledEvent};
+use std::collections::HashSet;
 
 #[async_trait]
 impl PayoutRepo for MemoryStore {
@@ -12,7 +13,7 @@ impl PayoutRepo for MemoryStore {
             .events
             .iter()
             .filter(|e| {
-                matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
+                e.kind.carries_commission()
                     && !state.ledger.settled.contains(&e.id)
                     && state.approved(e.conversion_id)
             })
@@ -28,37 +29,34 @@ impl PayoutRepo for MemoryStore {
 
     async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>> {
         let mut state = self.lock();
-        let by_id: HashMap<EventId, CommissionEvent> = state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::Accrued | EventKind::Reversed))
-            .map(|e| (e.id, e.clone()))
-            .collect();
-        // Check everything before changing anything: the batch is all or nothing.
+        let by_id: HashMap<EventId, &CommissionEvent> =
+            state.ledger.events.iter().map(|e| (e.id, e)).collect();
+        // Build every payment before changing anything: the batch is all or nothing, and an
+        // event settled already (or twice in the plan) leaves it out, as PostgreSQL's unique
+        // index does.
+        let mut payments = Vec::new();
+        let mut settling = HashSet::new();
         for planned in &plan.items {
             for id in &planned.events {
-                if state.ledger.settled.contains(id) || !by_id.contains_key(id) {
-                    return Ok(None);
+                let payment = by_id.get(id).and_then(|settled| {
+                    CommissionEvent::payment(
+                        EventId::new(),
+                        settled,
+                        plan.batch_id,
+                        plan.created_at,
+                    )
+                });
+                match payment {
+                    Some(paid) if !state.ledger.settled.contains(id) && settling.insert(*id) => {
+                        payments.push(paid)
+                    }
+                    _ => return Ok(None),
                 }
             }
         }
-        for planned in &plan.items {
-            for id in &planned.events {
-                let settled = &by_id[id];
-                let paid = CommissionEvent {
-                    id: EventId::new(),
-                    kind: EventKind::Paid,
-                    sales: Decimal::ZERO,
-                    refund_id: None,
-                    payout_batch_id: Some(plan.batch_id),
-                    settles: Some(*id),
-                    occurred_at: plan.created_at,
-                    ..settled.clone()
-                };
-                state.ledger.settled.insert(*id);
-                state.append(paid);
-            }
+        for paid in payments {
+            state.ledger.settled.extend(paid.settles);
+            state.append(paid);
         }
         let batch = plan.batch();
         state.ledger.batches.push(batch.clone());
