@@ -278,6 +278,18 @@ impl TotalsDelta {
     pub fn of_event(event: &CommissionEvent) -> Self {
         Self::of(event.kind, &event.split, event.sales)
     }
+
+    /// The effect of both, field by field: several events' deltas applied as one.
+    pub fn plus(&self, other: &TotalsDelta) -> TotalsDelta {
+        TotalsDelta {
+            conversions: self.conversions + other.conversions,
+            sales: self.sales + other.sales,
+            commission: self.commission + other.commission,
+            earned: self.earned + other.earned,
+            paid: self.paid + other.paid,
+            commissions_paid: self.commissions_paid + other.commissions_paid,
+        }
+    }
 }
 
 /// Where a conversion's commission stands.

@@ -16,5 +16,5 @@ pub use ledger::{
 };
 pub use payout::{
     plan_payouts, DeliveryError, PayoutBatch, PayoutItem, PayoutPlan, PayoutProvider, PlannedItem,
-    SkipReason, SkippedPayout, UnsettledEvent,
+    SettleError, SkipReason, SkippedPayout, UnsettledEvent,
 };

@@ -10,12 +10,13 @@
 use crate::domain::{ConversionId, Currency, EventId, PayoutBatchId, PayoutItemId};
 use crate::domain::{Influencer, InfluencerId, MerchantId, Money, PayoutMethod};
 use crate::earning::commission::CommissionSplit;
+use crate::earning::ledger::CommissionEvent;
 use crate::store::BoxError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An `accrued` or `reversed` event of an approved conversion, not yet settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +106,58 @@ impl PayoutPlan {
             minimum: self.minimum,
             items: self.items.iter().map(|p| p.item.clone()).collect(),
         }
+    }
+}
+
+/// Why a [`PayoutPlan`] cannot be committed as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SettleError {
+    /// A planned event is unknown, settled already, of an unapproved conversion, of another
+    /// influencer than its item's, not an `accrued` or `reversed` event, or planned twice:
+    /// the ledger moved since the plan was made; plan again.
+    #[error("a planned event can no longer be settled; plan again")]
+    Stale,
+    /// An item's amount is not the earnings of the events it settles: the plan is wrong.
+    #[error("payout item {0} does not match the events it settles")]
+    Mismatch(PayoutItemId),
+}
+
+impl PayoutPlan {
+    /// The `paid` events that commit this plan, each with its item, built by
+    /// [`CommissionEvent::payment`] with fresh ids. `lookup` finds a planned event that is not
+    /// settled yet, with whether its conversion is approved (`None` if unknown or settled).
+    /// Both stores commit exactly these events, so that what may be settled is decided here.
+    pub fn payments<'a>(
+        &self,
+        lookup: impl Fn(EventId) -> Option<(&'a CommissionEvent, bool)>,
+    ) -> Result<Vec<(PayoutItemId, CommissionEvent)>, SettleError> {
+        let mut planned_once = HashSet::new();
+        let mut payments = Vec::new();
+        for planned in &self.items {
+            let mut earnings = Decimal::ZERO;
+            for id in &planned.events {
+                let (settled, approved) = lookup(*id).ok_or(SettleError::Stale)?;
+                if !approved
+                    || settled.influencer_id != planned.item.influencer_id
+                    || !planned_once.insert(*id)
+                {
+                    return Err(SettleError::Stale);
+                }
+                let paid = CommissionEvent::payment(
+                    EventId::new(),
+                    settled,
+                    self.batch_id,
+                    self.created_at,
+                )
+                .ok_or(SettleError::Stale)?;
+                earnings += paid.split.influencer_earnings;
+                payments.push((planned.item.id, paid));
+            }
+            if earnings != planned.item.amount.amount() {
+                return Err(SettleError::Mismatch(planned.item.id));
+            }
+        }
+        Ok(payments)
     }
 }
 

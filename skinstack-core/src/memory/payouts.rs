@@ -1,8 +1,7 @@
 //! Payout batches.
 
 use super::*;
-use crate::earning::{CommissionEvent, PayoutBatch, PayoutPlan, UnsettledEvent};
-use std::collections::HashSet;
+use crate::earning::{CommissionEvent, PayoutBatch, PayoutPlan, SettleError, UnsettledEvent};
 
 #[async_trait]
 impl PayoutRepo for MemoryStore {
@@ -31,30 +30,18 @@ impl PayoutRepo for MemoryStore {
         let mut state = self.lock();
         let by_id: HashMap<EventId, &CommissionEvent> =
             state.ledger.events.iter().map(|e| (e.id, e)).collect();
-        // Build every payment before changing anything: the batch is all or nothing, and an
-        // event settled already (or twice in the plan) leaves it out, as PostgreSQL's unique
-        // index does.
-        let mut payments = Vec::new();
-        let mut settling = HashSet::new();
-        for planned in &plan.items {
-            for id in &planned.events {
-                let payment = by_id.get(id).and_then(|settled| {
-                    CommissionEvent::payment(
-                        EventId::new(),
-                        settled,
-                        plan.batch_id,
-                        plan.created_at,
-                    )
-                });
-                match payment {
-                    Some(paid) if !state.ledger.settled.contains(id) && settling.insert(*id) => {
-                        payments.push(paid)
-                    }
-                    _ => return Ok(None),
-                }
-            }
-        }
-        for paid in payments {
+        // Every payment is built before anything changes: the batch is all or nothing.
+        let payments = plan.payments(|id| {
+            let event = *by_id.get(&id)?;
+            let unsettled = !state.ledger.settled.contains(&id);
+            unsettled.then(|| (event, state.approved(event.conversion_id)))
+        });
+        let payments = match payments {
+            Ok(payments) => payments,
+            Err(SettleError::Stale) => return Ok(None),
+            Err(mismatch) => return Err(RepoError::Backend(mismatch.into())),
+        };
+        for (_, paid) in payments {
             state.ledger.settled.extend(paid.settles);
             state.append(paid);
         }
