@@ -13,12 +13,14 @@ use rust_decimal::Decimal;
 use skinstack_core::domain::*;
 use skinstack_core::earning::attribution::{ClickFacts, LinkTerms};
 use skinstack_core::earning::ledger::*;
+use skinstack_core::earning::{Balance, UnattributedOrders};
 use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
     InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError,
 };
 use sqlx::{PgConnection, Row};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// A link joined with its program: what [`LinkTerms`] needs. A NULL seed default reads as
@@ -197,6 +199,16 @@ impl TryFrom<RefundRow> for Refund {
     }
 }
 
+/// The columns of [`EventRow`], from `commission_events`.
+macro_rules! event_select {
+    () => {
+        "SELECT id, conversion_id, kind, gross, platform_fee, influencer_earnings, sales, \
+         link_id, influencer_id, merchant_id, refund_id, payout_batch_id, settles_event_id, \
+         occurred_at FROM commission_events"
+    };
+}
+pub(crate) use event_select;
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRow {
     id: Uuid,
@@ -241,80 +253,149 @@ impl TryFrom<EventRow> for CommissionEvent {
     }
 }
 
-/// Adds `delta` to the totals of a link, an influencer and a merchant, in that order.
+/// Adds each event's [`TotalsDelta`] to the totals of its link, influencer and merchant:
+/// every link first, then every influencer, then every merchant, each summed per row, so that
+/// any two writers lock rows in the same order and cannot deadlock. A table none of the deltas
+/// changes is not touched (a payment moves no link total, an approval none at all).
 pub(crate) async fn apply_totals(
     conn: &mut PgConnection,
-    link: LinkId,
-    influencer: InfluencerId,
-    merchant: MerchantId,
-    delta: TotalsDelta,
+    events: &[CommissionEvent],
 ) -> RepoResult<()> {
+    let mut links: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
+    let mut influencers: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
+    let mut merchants: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
+    for event in events {
+        let delta = TotalsDelta::of_event(event);
+        for (rows, id) in [
+            (&mut links, event.link_id.as_uuid()),
+            (&mut influencers, event.influencer_id.as_uuid()),
+            (&mut merchants, event.merchant_id.as_uuid()),
+        ] {
+            let sum = rows.entry(id).or_default();
+            *sum = sum.plus(&delta);
+        }
+    }
+    links.retain(|_, d| d.conversions != 0 || !d.sales.is_zero() || !d.commission.is_zero());
+    influencers.retain(|_, d| !d.earned.is_zero() || !d.paid.is_zero());
+    merchants.retain(|_, d| !d.sales.is_zero() || !d.commissions_paid.is_zero());
     // A sum beyond a DECIMAL(10,2) total is refused (22003) and the transaction rolls back.
-    sqlx::query(
-        "UPDATE tracking_links SET total_conversions = COALESCE(total_conversions, 0) + $2, \
-         total_revenue = COALESCE(total_revenue, 0) + $3, \
-         total_commission = COALESCE(total_commission, 0) + $4 WHERE id = $1",
-    )
-    .bind(link.as_uuid())
-    .bind(i32::try_from(delta.conversions).unwrap_or(i32::MAX))
-    .bind(delta.sales)
-    .bind(delta.commission)
-    .execute(&mut *conn)
-    .await
-    .repo_numeric("amount")?;
-    sqlx::query(
-        "UPDATE influencers SET total_earned = COALESCE(total_earned, 0) + $2, \
-         total_paid = COALESCE(total_paid, 0) + $3 WHERE id = $1",
-    )
-    .bind(influencer.as_uuid())
-    .bind(delta.earned)
-    .bind(delta.paid)
-    .execute(&mut *conn)
-    .await
-    .repo_numeric("amount")?;
-    sqlx::query(
-        "UPDATE merchants SET total_sales = COALESCE(total_sales, 0) + $2, \
-         total_commissions_paid = COALESCE(total_commissions_paid, 0) + $3 WHERE id = $1",
-    )
-    .bind(merchant.as_uuid())
-    .bind(delta.sales)
-    .bind(delta.commissions_paid)
-    .execute(&mut *conn)
-    .await
-    .repo_numeric("amount")?;
+    if !links.is_empty() {
+        let column = |f: fn(&TotalsDelta) -> Decimal| links.values().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "UPDATE tracking_links l SET \
+             total_conversions = COALESCE(l.total_conversions, 0) + d.conversions, \
+             total_revenue = COALESCE(l.total_revenue, 0) + d.sales, \
+             total_commission = COALESCE(l.total_commission, 0) + d.commission \
+             FROM UNNEST($1::uuid[], $2::int[], $3::numeric[], $4::numeric[]) \
+                  AS d(id, conversions, sales, commission) \
+             WHERE l.id = d.id",
+        )
+        .bind(links.keys().copied().collect::<Vec<_>>())
+        .bind(
+            links
+                .values()
+                .map(|d| i32::try_from(d.conversions).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|d| d.sales))
+        .bind(column(|d| d.commission))
+        .execute(&mut *conn)
+        .await
+        .repo_numeric("amount")?;
+    }
+    if !influencers.is_empty() {
+        let column =
+            |f: fn(&TotalsDelta) -> Decimal| influencers.values().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "UPDATE influencers i SET total_earned = COALESCE(i.total_earned, 0) + d.earned, \
+             total_paid = COALESCE(i.total_paid, 0) + d.paid \
+             FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[]) AS d(id, earned, paid) \
+             WHERE i.id = d.id",
+        )
+        .bind(influencers.keys().copied().collect::<Vec<_>>())
+        .bind(column(|d| d.earned))
+        .bind(column(|d| d.paid))
+        .execute(&mut *conn)
+        .await
+        .repo_numeric("amount")?;
+    }
+    if !merchants.is_empty() {
+        let column = |f: fn(&TotalsDelta) -> Decimal| merchants.values().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "UPDATE merchants m SET total_sales = COALESCE(m.total_sales, 0) + d.sales, \
+             total_commissions_paid = COALESCE(m.total_commissions_paid, 0) + d.commissions_paid \
+             FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[]) AS d(id, sales, commissions_paid) \
+             WHERE m.id = d.id",
+        )
+        .bind(merchants.keys().copied().collect::<Vec<_>>())
+        .bind(column(|d| d.sales))
+        .bind(column(|d| d.commissions_paid))
+        .execute(&mut *conn)
+        .await
+        .repo_numeric("amount")?;
+    }
     Ok(())
 }
 
-/// Appends an accrued or reversed event and applies its totals.
-async fn append(conn: &mut PgConnection, event: &CommissionEvent) -> RepoResult<()> {
-    sqlx::query(
+/// Inserts `events` as core built them, each `paid` one under its payout item (`items[i]`
+/// for `events[i]`; `None` for other kinds). A payment of an event settled already is skipped
+/// by the unique index: the caller compares the count returned with what it wrote.
+pub(crate) async fn insert_events(
+    conn: &mut PgConnection,
+    events: &[CommissionEvent],
+    items: &[Option<PayoutItemId>],
+) -> RepoResult<u64> {
+    let column = |f: fn(&CommissionEvent) -> Decimal| events.iter().map(f).collect::<Vec<_>>();
+    let ids = |f: fn(&CommissionEvent) -> Option<Uuid>| events.iter().map(f).collect::<Vec<_>>();
+    let inserted = sqlx::query(
         "INSERT INTO commission_events (id, conversion_id, kind, gross, platform_fee, \
-         influencer_earnings, sales, link_id, influencer_id, merchant_id, refund_id, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             influencer_earnings, sales, link_id, influencer_id, merchant_id, refund_id, \
+             payout_batch_id, payout_item_id, settles_event_id, occurred_at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], \
+             $6::numeric[], $7::numeric[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], \
+             $12::uuid[], $13::uuid[], $14::uuid[], $15::timestamptz[]) \
+         ON CONFLICT (settles_event_id) WHERE kind = 'paid' DO NOTHING",
     )
-    .bind(event.id.as_uuid())
-    .bind(event.conversion_id.as_uuid())
-    .bind(event.kind.as_str())
-    .bind(event.split.gross)
-    .bind(event.split.platform_fee)
-    .bind(event.split.influencer_earnings)
-    .bind(event.sales)
-    .bind(event.link_id.as_uuid())
-    .bind(event.influencer_id.as_uuid())
-    .bind(event.merchant_id.as_uuid())
-    .bind(event.refund_id.as_ref().map(ShopRef::as_str))
-    .bind(event.occurred_at)
+    .bind(ids(|e| Some(e.id.as_uuid())))
+    .bind(ids(|e| Some(e.conversion_id.as_uuid())))
+    .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+    .bind(column(|e| e.split.gross))
+    .bind(column(|e| e.split.platform_fee))
+    .bind(column(|e| e.split.influencer_earnings))
+    .bind(column(|e| e.sales))
+    .bind(ids(|e| Some(e.link_id.as_uuid())))
+    .bind(ids(|e| Some(e.influencer_id.as_uuid())))
+    .bind(ids(|e| Some(e.merchant_id.as_uuid())))
+    .bind(
+        events
+            .iter()
+            .map(|e| e.refund_id.as_ref().map(ShopRef::as_str))
+            .collect::<Vec<_>>(),
+    )
+    .bind(ids(|e| e.payout_batch_id.map(|b| b.as_uuid())))
+    .bind(
+        items
+            .iter()
+            .map(|i| i.map(|i| i.as_uuid()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(ids(|e| e.settles.map(|s| s.as_uuid())))
+    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await
-    .repo()?;
-    apply_totals(
-        conn,
-        event.link_id,
-        event.influencer_id,
-        event.merchant_id,
-        TotalsDelta::of_event(event),
-    )
-    .await
+    .repo_numeric("amount")?;
+    Ok(inserted.rows_affected())
+}
+
+/// Appends events core built (an accrual, a reversal, approvals) and applies their totals.
+async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) -> RepoResult<()> {
+    let written = insert_events(conn, events, &vec![None; events.len()]).await?;
+    if written != events.len() as u64 {
+        return Err(RepoError::Backend(
+            format!("wrote {written} of {} ledger events", events.len()).into(),
+        ));
+    }
+    apply_totals(conn, events).await
 }
 
 #[async_trait]
@@ -426,7 +507,7 @@ impl ConversionRepo for PgStore {
         };
         let conversion = Conversion::try_from(row)?;
         if let Some(accrued) = CommissionEvent::accrual(new.accrual_event_id, &conversion) {
-            append(&mut tx, &accrued).await?;
+            append(&mut tx, &[accrued]).await?;
         }
         tx.commit().await.repo()?;
         Ok(ConversionInsert::Inserted(conversion))
@@ -504,18 +585,8 @@ impl ConversionRepo for PgStore {
             return Ok(RefundInsert::Stale);
         };
         let conversion = Conversion::try_from(conversion)?;
-        if let (Some((id, split)), Some(attribution)) = (new.reversal, &conversion.attribution) {
-            let mut reversed = CommissionEvent::of_conversion(
-                id,
-                &conversion,
-                attribution,
-                EventKind::Reversed,
-                split,
-                -new.amount.amount(),
-                new.recorded_at,
-            );
-            reversed.refund_id = Some(new.refund_id.clone());
-            append(&mut tx, &reversed).await?;
+        if let Some(reversed) = CommissionEvent::reversal(&conversion, &new) {
+            append(&mut tx, &[reversed]).await?;
         }
         tx.commit().await.repo()?;
         Ok(RefundInsert::Inserted(refund.try_into()?))
@@ -523,10 +594,13 @@ impl ConversionRepo for PgStore {
 
     async fn approve_due(&self, now: DateTime<Utc>) -> RepoResult<Vec<ConversionId>> {
         let mut tx = self.pool.begin().await.repo()?;
-        // SKIP LOCKED: a conversion being refunded right now is approved by the next run.
-        let due: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM conversions WHERE approved_at IS NULL AND link_id IS NOT NULL \
-             AND hold_until <= $1 ORDER BY id FOR UPDATE SKIP LOCKED",
+        // SKIP LOCKED: a conversion being refunded right now is approved by the next run. The
+        // row lock also keeps its refunds out until the approval (and its net) is written.
+        let due: Vec<ConversionRow> = sqlx::query_as(
+            "UPDATE conversions SET approved_at = $1 WHERE id IN ( \
+                 SELECT id FROM conversions WHERE approved_at IS NULL AND link_id IS NOT NULL \
+                 AND hold_until <= $1 ORDER BY id FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
         )
         .bind(now)
         .fetch_all(&mut *tx)
@@ -536,33 +610,32 @@ impl ConversionRepo for PgStore {
             tx.rollback().await.repo()?;
             return Ok(Vec::new());
         }
-        let event_ids: Vec<Uuid> = due.iter().map(|_| EventId::new().as_uuid()).collect();
-        let mut approved: Vec<Uuid> = sqlx::query_scalar(
-            "WITH due AS (SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) AS d(conversion_id, event_id)), \
-             marked AS ( \
-                 UPDATE conversions c SET approved_at = $3 FROM due \
-                 WHERE c.id = due.conversion_id AND c.approved_at IS NULL \
-                 RETURNING c.id, c.link_id, c.influencer_id, c.merchant_id, due.event_id) \
-             INSERT INTO commission_events (id, conversion_id, kind, gross, platform_fee, \
-                 influencer_earnings, sales, link_id, influencer_id, merchant_id, occurred_at) \
-             SELECT m.event_id, m.id, 'approved', COALESCE(s.gross, 0), COALESCE(s.fee, 0), \
-                 COALESCE(s.earnings, 0), 0, m.link_id, m.influencer_id, m.merchant_id, $3 \
-             FROM marked m LEFT JOIN LATERAL ( \
-                 SELECT sum(e.gross) AS gross, sum(e.platform_fee) AS fee, \
-                        sum(e.influencer_earnings) AS earnings \
-                 FROM commission_events e \
-                 WHERE e.conversion_id = m.id AND e.kind IN ('accrued', 'reversed')) s ON true \
-             RETURNING conversion_id",
-        )
-        .bind(&due)
-        .bind(&event_ids)
-        .bind(now)
+        let due: Vec<Conversion> = due
+            .into_iter()
+            .map(Conversion::try_from)
+            .collect::<RepoResult<_>>()?;
+        let ids: Vec<Uuid> = due.iter().map(|c| c.id.as_uuid()).collect();
+        let events: Vec<EventRow> = sqlx::query_as(concat!(
+            event_select!(),
+            " WHERE conversion_id = ANY($1) ORDER BY occurred_at, id"
+        ))
+        .bind(&ids)
         .fetch_all(&mut *tx)
         .await
         .repo()?;
+        let events: Vec<CommissionEvent> = events
+            .into_iter()
+            .map(CommissionEvent::try_from)
+            .collect::<RepoResult<_>>()?;
+        let approvals: Vec<CommissionEvent> = due
+            .iter()
+            .filter_map(|c| CommissionEvent::approval(EventId::new(), c, &events, now))
+            .collect();
+        append(&mut tx, &approvals).await?;
         tx.commit().await.repo()?;
+        let mut approved: Vec<ConversionId> = due.iter().map(|c| c.id).collect();
         approved.sort();
-        Ok(approved.into_iter().map(ConversionId::from_uuid).collect())
+        Ok(approved)
     }
 
     async fn program_hold_days(&self, program: ProgramId) -> RepoResult<HoldDays> {
@@ -614,6 +687,41 @@ macro_rules! view_select {
     };
 }
 
+/// One owner's ledger events summed per group of the facts core's balance rule reads: the
+/// kind, whether the conversion is approved, whether a `paid` event settles it. `$1` is the
+/// owner; the argument names its column.
+macro_rules! balance_groups {
+    ($owner:literal) => {
+        concat!(
+            "SELECT e.kind, c.approved_at IS NOT NULL AS approved, p.id IS NOT NULL AS settled, \
+             sum(e.gross) AS gross, sum(e.platform_fee) AS fee, \
+             sum(e.influencer_earnings) AS earnings \
+             FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
+             LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
+             WHERE ",
+            $owner,
+            " = $1 GROUP BY 1, 2, 3"
+        )
+    };
+}
+
+/// The groups [`balance_groups!`] returns, bucketed by core ([`Balance::add`]).
+fn balance(groups: Vec<(String, bool, bool, Decimal, Decimal, Decimal)>) -> RepoResult<Balance> {
+    let mut balance = Balance::default();
+    for (kind, approved, settled, gross, platform_fee, influencer_earnings) in groups {
+        let kind = EventKind::parse(&kind).ok_or_else(|| {
+            RepoError::Backend(format!("commission_events holds an unknown kind {kind:?}").into())
+        })?;
+        let split = CommissionSplit {
+            gross,
+            platform_fee,
+            influencer_earnings,
+        };
+        balance.add(kind, approved, settled, &split);
+    }
+    Ok(balance)
+}
+
 fn view_from_row(row: &sqlx::postgres::PgRow) -> RepoResult<ConversionView> {
     let conversion: ConversionRow = sqlx::FromRow::from_row(row).repo()?;
     let split = |prefix: &str| -> RepoResult<CommissionSplit> {
@@ -635,11 +743,10 @@ fn view_from_row(row: &sqlx::postgres::PgRow) -> RepoResult<ConversionView> {
 #[async_trait]
 impl LedgerQueries for PgStore {
     async fn events_by_merchant(&self, merchant: MerchantId) -> RepoResult<Vec<CommissionEvent>> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT id, conversion_id, kind, gross, platform_fee, influencer_earnings, sales, \
-             link_id, influencer_id, merchant_id, refund_id, payout_batch_id, settles_event_id, \
-             occurred_at FROM commission_events WHERE merchant_id = $1 ORDER BY occurred_at, id",
-        )
+        let rows: Vec<EventRow> = sqlx::query_as(concat!(
+            event_select!(),
+            " WHERE merchant_id = $1 ORDER BY occurred_at, id"
+        ))
         .bind(merchant.as_uuid())
         .fetch_all(&self.pool)
         .await
@@ -685,61 +792,33 @@ impl LedgerQueries for PgStore {
     }
 
     async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary> {
-        let (pending, approved, paid): (Decimal, Decimal, Decimal) = sqlx::query_as(
-            "SELECT \
-               COALESCE(sum(e.influencer_earnings) FILTER (WHERE e.kind IN ('accrued', 'reversed') \
-                   AND c.approved_at IS NULL), 0), \
-               COALESCE(sum(e.influencer_earnings) FILTER (WHERE e.kind IN ('accrued', 'reversed') \
-                   AND c.approved_at IS NOT NULL AND p.id IS NULL), 0), \
-               COALESCE(sum(e.influencer_earnings) FILTER (WHERE e.kind = 'paid'), 0) \
-             FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
-             LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
-             WHERE e.influencer_id = $1",
-        )
-        .bind(influencer.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .repo()?;
-        Ok(EarningsSummary {
-            pending,
-            approved,
-            paid,
-            balance: pending + approved,
-        })
+        let groups = sqlx::query_as(balance_groups!("e.influencer_id"))
+            .bind(influencer.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .repo()?;
+        Ok(balance(groups)?.earnings())
     }
 
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions> {
-        let (pending, approved, paid): (Decimal, Decimal, Decimal) = sqlx::query_as(
-            "SELECT \
-               COALESCE(sum(e.gross) FILTER (WHERE e.kind IN ('accrued', 'reversed') \
-                   AND c.approved_at IS NULL), 0), \
-               COALESCE(sum(e.gross) FILTER (WHERE e.kind IN ('accrued', 'reversed') \
-                   AND c.approved_at IS NOT NULL AND p.id IS NULL), 0), \
-               COALESCE(sum(e.gross) FILTER (WHERE e.kind = 'paid'), 0) \
-             FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
-             LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
-             WHERE e.merchant_id = $1",
+        let groups = sqlx::query_as(balance_groups!("e.merchant_id"))
+            .bind(merchant.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .repo()?;
+        let (orders, ordered, refunded): (i64, Decimal, Decimal) = sqlx::query_as(
+            "SELECT count(*), COALESCE(sum(amount), 0), COALESCE(sum(refunded_amount), 0) \
+             FROM conversions WHERE merchant_id = $1 AND link_id IS NULL",
         )
         .bind(merchant.as_uuid())
         .fetch_one(&self.pool)
         .await
         .repo()?;
-        let (orders, sales): (i64, Decimal) = sqlx::query_as(
-            "SELECT count(*), COALESCE(sum(amount - refunded_amount), 0) FROM conversions \
-             WHERE merchant_id = $1 AND link_id IS NULL",
-        )
-        .bind(merchant.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .repo()?;
-        Ok(MerchantCommissions {
-            pending,
-            approved,
-            owed: pending + approved,
-            paid,
-            unattributed_orders: orders,
-            unattributed_sales: sales,
-        })
+        Ok(balance(groups)?.commissions(&UnattributedOrders {
+            orders,
+            ordered,
+            refunded,
+        }))
     }
 
     async fn link_daily_stats(

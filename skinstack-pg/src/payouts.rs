@@ -1,17 +1,21 @@
 //! `payout_batches`, `payout_items` and the `paid` ledger events: a batch, its items, one paid
 //! event per settled event and the totals commit together or not at all.
 
+use crate::conversions::{apply_totals, event_select, insert_events, EventRow};
 use crate::error::{RowParser, SqlxResultExt};
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::domain::*;
-use skinstack_core::earning::payout::{PayoutBatch, PayoutItem, PayoutPlan, UnsettledEvent};
+use skinstack_core::earning::ledger::CommissionEvent;
+use skinstack_core::earning::payout::{
+    PayoutBatch, PayoutItem, PayoutPlan, SettleError, UnsettledEvent,
+};
 use skinstack_core::store::PayoutRepo;
 use skinstack_core::store::RepoResult;
 use skinstack_core::{CommissionSplit, InfluencerId, MerchantId, Money, PayoutMethod, RepoError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
 /// Serializes payout runs across processes: two runs planned at once would otherwise race to
@@ -97,9 +101,6 @@ impl PayoutRepo for PgStore {
             .execute(&mut *tx)
             .await
             .repo()?;
-        let mut settles = Vec::new();
-        let mut paid_ids = Vec::new();
-        let mut item_of = Vec::new();
         for planned in &plan.items {
             let item = &planned.item;
             sqlx::query(
@@ -118,83 +119,61 @@ impl PayoutRepo for PgStore {
             .execute(&mut *tx)
             .await
             .repo_numeric("amount")?;
-            for event in &planned.events {
-                settles.push(event.as_uuid());
-                paid_ids.push(EventId::new().as_uuid());
-                item_of.push(item.id.as_uuid());
-            }
         }
-        // Only approved, unsettled accrued or reversed events of the item's influencer are
-        // settled; anything else (settled meanwhile) leaves a row out and the count short.
-        let inserted = sqlx::query(
-            "INSERT INTO commission_events (id, conversion_id, kind, gross, platform_fee, \
-                 influencer_earnings, sales, link_id, influencer_id, merchant_id, \
-                 payout_batch_id, payout_item_id, settles_event_id, occurred_at) \
-             SELECT u.paid_id, e.conversion_id, 'paid', e.gross, e.platform_fee, \
-                 e.influencer_earnings, 0, e.link_id, e.influencer_id, e.merchant_id, \
-                 $4, u.item_id, e.id, $5 \
-             FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) AS u(settles, paid_id, item_id) \
-             JOIN commission_events e ON e.id = u.settles AND e.kind IN ('accrued', 'reversed') \
-             JOIN payout_items i ON i.id = u.item_id AND i.influencer_id = e.influencer_id \
-             JOIN conversions c ON c.id = e.conversion_id AND c.approved_at IS NOT NULL \
-             ON CONFLICT (settles_event_id) WHERE kind = 'paid' DO NOTHING",
-        )
-        .bind(&settles)
-        .bind(&paid_ids)
-        .bind(&item_of)
-        .bind(plan.batch_id.as_uuid())
-        .bind(plan.created_at)
-        .execute(&mut *tx)
-        .await
-        .repo()?;
-        if inserted.rows_affected() != settles.len() as u64 {
-            tx.rollback().await.repo()?;
-            return Ok(None);
-        }
-        // Each item must be exactly the earnings it settles: the plan and the ledger agree.
-        let sums: Vec<(Uuid, Decimal)> = sqlx::query_as(
-            "SELECT payout_item_id, sum(influencer_earnings) FROM commission_events \
-             WHERE payout_batch_id = $1 GROUP BY payout_item_id",
-        )
-        .bind(plan.batch_id.as_uuid())
+        // The planned events still unsettled, with whether their conversion is approved; core
+        // decides from these what the batch pays (`PayoutPlan::payments`).
+        let planned: Vec<Uuid> = plan
+            .items
+            .iter()
+            .flat_map(|p| p.events.iter().map(|e| e.as_uuid()))
+            .collect();
+        let rows: Vec<EventRow> = sqlx::query_as(concat!(
+            event_select!(),
+            " e WHERE e.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM commission_events p \
+               WHERE p.kind = 'paid' AND p.settles_event_id = e.id)"
+        ))
+        .bind(&planned)
         .fetch_all(&mut *tx)
         .await
         .repo()?;
-        let sums: HashMap<Uuid, Decimal> = sums.into_iter().collect();
-        for planned in &plan.items {
-            if sums.get(&planned.item.id.as_uuid()) != Some(&planned.item.amount.amount()) {
-                tx.rollback().await.repo()?;
-                return Err(RepoError::Backend(
-                    format!(
-                        "payout item {} does not match the events it settles",
-                        planned.item.id
-                    )
-                    .into(),
-                ));
-            }
+        let approved: HashSet<Uuid> = sqlx::query_scalar(
+            "SELECT e.id FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
+             WHERE e.id = ANY($1) AND c.approved_at IS NOT NULL",
+        )
+        .bind(&planned)
+        .fetch_all(&mut *tx)
+        .await
+        .repo()?
+        .into_iter()
+        .collect();
+        let mut unsettled: HashMap<EventId, (CommissionEvent, bool)> = HashMap::new();
+        for row in rows {
+            let event = CommissionEvent::try_from(row)?;
+            let is_approved = approved.contains(&event.id.as_uuid());
+            unsettled.insert(event.id, (event, is_approved));
         }
-        // Totals: influencers, then merchants, each in id order (the advisory lock already
-        // serializes payout runs; conversions take one influencer before one merchant).
-        sqlx::query(
-            "UPDATE influencers i SET total_paid = COALESCE(i.total_paid, 0) + s.paid \
-             FROM (SELECT influencer_id, sum(influencer_earnings) AS paid FROM commission_events \
-                   WHERE payout_batch_id = $1 GROUP BY influencer_id) s \
-             WHERE i.id = s.influencer_id",
-        )
-        .bind(plan.batch_id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .repo_numeric("amount")?;
-        sqlx::query(
-            "UPDATE merchants m SET total_commissions_paid = COALESCE(m.total_commissions_paid, 0) + s.gross \
-             FROM (SELECT merchant_id, sum(gross) AS gross FROM commission_events \
-                   WHERE payout_batch_id = $1 GROUP BY merchant_id) s \
-             WHERE m.id = s.merchant_id",
-        )
-        .bind(plan.batch_id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .repo_numeric("amount")?;
+        let payments = plan.payments(|id| unsettled.get(&id).map(|(e, a)| (e, *a)));
+        let payments = match payments {
+            Ok(payments) => payments,
+            Err(SettleError::Stale) => {
+                tx.rollback().await.repo()?;
+                return Ok(None);
+            }
+            Err(mismatch) => {
+                tx.rollback().await.repo()?;
+                return Err(RepoError::Backend(mismatch.into()));
+            }
+        };
+        let (items, paid): (Vec<Option<PayoutItemId>>, Vec<CommissionEvent>) = payments
+            .into_iter()
+            .map(|(item, event)| (Some(item), event))
+            .unzip();
+        // The advisory lock keeps other payouts out; the unique index is the last word.
+        if insert_events(&mut tx, &paid, &items).await? != paid.len() as u64 {
+            tx.rollback().await.repo()?;
+            return Ok(None);
+        }
+        apply_totals(&mut tx, &paid).await?;
         tx.commit().await.repo()?;
         Ok(Some(plan.batch()))
     }

@@ -241,11 +241,25 @@ fn external_ids<S: serde::Serializer>(ids: &[ExternalId], s: S) -> Result<S::Ok,
 }
 
 impl Conversion {
-    /// The order amount net of refunds.
+    /// The order amount net of refunds ([`net_of_refunds`]).
     pub fn net_amount(&self) -> Money {
         // refunded_amount ≤ amount is kept by every store (and a CHECK in PostgreSQL).
-        Money::new(self.amount.amount() - self.refunded_amount.amount()).unwrap_or(Money::ZERO)
+        Money::new(net_of_refunds(
+            self.amount.amount(),
+            self.refunded_amount.amount(),
+        ))
+        .unwrap_or(Money::ZERO)
     }
+}
+
+/// Sales net of refunds: `ordered` less `refunded`. The one definition behind
+/// [`Conversion::net_amount`] and every sum of orders a store aggregates (which hands in
+/// Σ amount and Σ refunded, so that the rule is not restated in SQL).
+pub fn net_of_refunds(
+    ordered: rust_decimal::Decimal,
+    refunded: rust_decimal::Decimal,
+) -> rust_decimal::Decimal {
+    ordered - refunded
 }
 
 /// A refund ready to be stored, with the reversal computed by

@@ -21,8 +21,8 @@ mod webhook_delivery;
 pub use api_key::{ApiKey, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
 pub use click::{anonymize_ip, Click, ClickId, ClickSource, MAX_REFERER, MAX_USER_AGENT};
 pub use conversion::{
-    AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays, NewConversion,
-    NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
+    net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays,
+    NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
 pub use email::Email;
 pub use ids::{

@@ -11,6 +11,11 @@
 //! | `approved` (one per conversion, once its hold has passed) | the net split at approval, for information only | 0 |
 //! | `paid` (one per settled `accrued` or `reversed` event) | a copy of the settled event's split | 0 |
 //!
+//! Each kind is built by one constructor here, [`CommissionEvent::accrual`],
+//! [`CommissionEvent::reversal`], [`CommissionEvent::approval`] and
+//! [`CommissionEvent::payment`]; both stores write what these return and build no event by
+//! hand.
+//!
 //! # Totals
 //! The seed's denormalized totals are exactly these sums of the ledger (see [`TotalsDelta`]),
 //! updated in the same transaction (PostgreSQL) or under the same lock (memory) as the event:
@@ -25,7 +30,8 @@
 //! - `influencers.total_paid`: earnings paid out (Σ `influencer_earnings` of `paid`);
 //! - `merchants.total_commissions_paid`: gross commission paid out (Σ `gross` of `paid`).
 //!
-//! An influencer's earned total splits into pending + approved + paid ([`EarningsSummary`]).
+//! An influencer's earned total splits into pending + approved + paid ([`EarningsSummary`]),
+//! by the one rule in [`crate::earning::balance`].
 
 use crate::domain::*;
 use crate::earning::commission::CommissionSplit;
@@ -67,6 +73,13 @@ impl EventKind {
             "paid" => EventKind::Paid,
             _ => return None,
         })
+    }
+
+    /// Whether events of this kind carry the conversion's commission: `accrued` and
+    /// `reversed` do (their sum is the net commission, and they are what a payout settles);
+    /// `approved` only records the net at approval and `paid` copies what it settles.
+    pub const fn carries_commission(self) -> bool {
+        matches!(self, EventKind::Accrued | EventKind::Reversed)
     }
 }
 
@@ -113,6 +126,80 @@ impl CommissionEvent {
             conversion.amount.amount(),
             conversion.recorded_at,
         ))
+    }
+
+    /// The reversal `refund` books on `conversion` (as stored with the refund applied): the
+    /// refund's split (≤ 0) and minus its amount in sales, tied to the refund, at the moment it
+    /// was recorded; `None` when the refund reverses nothing (an unattributed order).
+    pub fn reversal(conversion: &Conversion, refund: &NewRefund) -> Option<Self> {
+        let attribution = conversion.attribution.as_ref()?;
+        let (id, split) = refund.reversal?;
+        let mut event = Self::of_conversion(
+            id,
+            conversion,
+            attribution,
+            EventKind::Reversed,
+            split,
+            -refund.amount.amount(),
+            refund.recorded_at,
+        );
+        event.refund_id = Some(refund.refund_id.clone());
+        Some(event)
+    }
+
+    /// The approval of `conversion` at `at` under `id`: for information, the commission net of
+    /// every reversal so far (the sum of `events`' accrued and reversed splits of this
+    /// conversion; others are ignored), moving no sales; `None` for an unattributed order.
+    pub fn approval<'a>(
+        id: EventId,
+        conversion: &Conversion,
+        events: impl IntoIterator<Item = &'a CommissionEvent>,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        let attribution = conversion.attribution.as_ref()?;
+        let net = sum_splits(
+            events
+                .into_iter()
+                .filter(|e| e.conversion_id == conversion.id && e.kind.carries_commission())
+                .map(|e| &e.split),
+        );
+        Some(Self::of_conversion(
+            id,
+            conversion,
+            attribution,
+            EventKind::Approved,
+            net,
+            Decimal::ZERO,
+            at,
+        ))
+    }
+
+    /// The `paid` event under `id` that settles `settled` in payout `batch` at `at`: a copy of
+    /// its split, on the same conversion, link, influencer and merchant, moving no sales;
+    /// `None` if `settled` carries no commission (an approval or a payment cannot be settled).
+    pub fn payment(
+        id: EventId,
+        settled: &CommissionEvent,
+        batch: PayoutBatchId,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        if !settled.kind.carries_commission() {
+            return None;
+        }
+        Some(CommissionEvent {
+            id,
+            conversion_id: settled.conversion_id,
+            kind: EventKind::Paid,
+            split: settled.split,
+            sales: Decimal::ZERO,
+            link_id: settled.link_id,
+            influencer_id: settled.influencer_id,
+            merchant_id: settled.merchant_id,
+            refund_id: None,
+            payout_batch_id: Some(batch),
+            settles: Some(settled.id),
+            occurred_at: at,
+        })
     }
 
     /// An event of `kind` for `conversion`, attributed as `attribution` says, moving `split` of
@@ -190,6 +277,18 @@ impl TotalsDelta {
     /// The effect of `event`.
     pub fn of_event(event: &CommissionEvent) -> Self {
         Self::of(event.kind, &event.split, event.sales)
+    }
+
+    /// The effect of both, field by field: several events' deltas applied as one.
+    pub fn plus(&self, other: &TotalsDelta) -> TotalsDelta {
+        TotalsDelta {
+            conversions: self.conversions + other.conversions,
+            sales: self.sales + other.sales,
+            commission: self.commission + other.commission,
+            earned: self.earned + other.earned,
+            paid: self.paid + other.paid,
+            commissions_paid: self.commissions_paid + other.commissions_paid,
+        }
     }
 }
 
@@ -311,4 +410,159 @@ pub(crate) fn sum_splits<'a>(
     splits
         .into_iter()
         .fold(CommissionSplit::default(), |acc, s| acc.plus(s))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+    use rust_decimal_macros::dec;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap()
+    }
+
+    fn split(gross: Decimal, fee: Decimal) -> CommissionSplit {
+        CommissionSplit {
+            gross,
+            platform_fee: fee,
+            influencer_earnings: gross - fee,
+        }
+    }
+
+    fn attributed() -> Conversion {
+        Conversion {
+            id: ConversionId::new(),
+            merchant_id: MerchantId::new(),
+            order_id: ShopRef::parse("1001").unwrap(),
+            amount: Money::new(dec!(100.00)).unwrap(),
+            currency: Currency::USD,
+            ordered_at: at(1),
+            recorded_at: at(2),
+            click_id: None,
+            coupon_code: None,
+            product_external_ids: Vec::new(),
+            attribution: Some(Attribution {
+                link_id: LinkId::new(),
+                influencer_id: InfluencerId::new(),
+                program_id: ProgramId::new(),
+                by: AttributedBy::Coupon {
+                    code: CampaignCode::parse("ANA20").unwrap(),
+                },
+            }),
+            commission: split(dec!(20.00), dec!(4.00)),
+            hold_until: Some(at(3)),
+            approved_at: None,
+            refunded_amount: Money::ZERO,
+        }
+    }
+
+    fn refund_of(conversion: &Conversion, amount: Decimal, reversal: CommissionSplit) -> NewRefund {
+        NewRefund {
+            merchant_id: conversion.merchant_id,
+            refund_id: ShopRef::parse("r-1").unwrap(),
+            conversion_id: conversion.id,
+            amount: Money::new(amount).unwrap(),
+            refunded_before: Money::ZERO,
+            reversal: Some((EventId::new(), reversal)),
+            recorded_at: at(4),
+        }
+    }
+
+    #[test]
+    fn a_reversal_takes_back_the_refunds_split_and_amount_tied_to_the_refund() {
+        let conversion = attributed();
+        let refund = refund_of(&conversion, dec!(25.00), split(dec!(-5.00), dec!(-1.00)));
+        let event = CommissionEvent::reversal(&conversion, &refund).unwrap();
+        let attribution = conversion.attribution.as_ref().unwrap();
+        assert_eq!(event.id, refund.reversal.unwrap().0);
+        assert_eq!(event.kind, EventKind::Reversed);
+        assert_eq!(event.split, split(dec!(-5.00), dec!(-1.00)));
+        assert_eq!(event.sales, dec!(-25.00));
+        assert_eq!(event.refund_id, Some(refund.refund_id.clone()));
+        assert_eq!(
+            (event.link_id, event.influencer_id, event.merchant_id),
+            (
+                attribution.link_id,
+                attribution.influencer_id,
+                conversion.merchant_id
+            )
+        );
+        assert_eq!(event.occurred_at, at(4));
+        assert_eq!((event.payout_batch_id, event.settles), (None, None));
+
+        let mut unattributed = attributed();
+        unattributed.attribution = None;
+        assert_eq!(CommissionEvent::reversal(&unattributed, &refund), None);
+        let mut nothing_to_reverse = refund.clone();
+        nothing_to_reverse.reversal = None;
+        assert_eq!(
+            CommissionEvent::reversal(&conversion, &nothing_to_reverse),
+            None
+        );
+    }
+
+    #[test]
+    fn an_approval_records_the_net_of_this_conversions_accruals_and_reversals_only() {
+        let conversion = attributed();
+        let accrued = CommissionEvent::accrual(EventId::new(), &conversion).unwrap();
+        let refund = refund_of(&conversion, dec!(25.00), split(dec!(-5.00), dec!(-1.00)));
+        let reversed = CommissionEvent::reversal(&conversion, &refund).unwrap();
+        let paid = CommissionEvent::payment(EventId::new(), &accrued, PayoutBatchId::new(), at(5))
+            .unwrap();
+        let other = CommissionEvent::accrual(EventId::new(), &attributed()).unwrap();
+        let id = EventId::new();
+        let events = [accrued, reversed, paid, other];
+        let approved = CommissionEvent::approval(id, &conversion, &events, at(6)).unwrap();
+        assert_eq!(approved.id, id);
+        assert_eq!(approved.kind, EventKind::Approved);
+        assert_eq!(approved.split, split(dec!(15.00), dec!(3.00)));
+        assert_eq!(approved.sales, Decimal::ZERO);
+        assert_eq!(approved.occurred_at, at(6));
+        assert_eq!(TotalsDelta::of_event(&approved), TotalsDelta::default());
+
+        let mut unattributed = attributed();
+        unattributed.attribution = None;
+        assert_eq!(
+            CommissionEvent::approval(id, &unattributed, &events, at(6)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_payment_copies_the_split_it_settles_and_only_commission_can_be_settled() {
+        let conversion = attributed();
+        let accrued = CommissionEvent::accrual(EventId::new(), &conversion).unwrap();
+        let batch = PayoutBatchId::new();
+        let id = EventId::new();
+        let paid = CommissionEvent::payment(id, &accrued, batch, at(7)).unwrap();
+        assert_eq!(paid.id, id);
+        assert_eq!(paid.kind, EventKind::Paid);
+        assert_eq!(paid.split, accrued.split);
+        assert_eq!(paid.sales, Decimal::ZERO);
+        assert_eq!(paid.settles, Some(accrued.id));
+        assert_eq!(paid.payout_batch_id, Some(batch));
+        assert_eq!(paid.occurred_at, at(7));
+        assert_eq!(
+            (paid.conversion_id, paid.link_id, paid.influencer_id),
+            (
+                accrued.conversion_id,
+                accrued.link_id,
+                accrued.influencer_id
+            )
+        );
+        assert_eq!(
+            TotalsDelta::of_event(&paid),
+            TotalsDelta {
+                paid: dec!(16.00),
+                commissions_paid: dec!(20.00),
+                ..TotalsDelta::default()
+            }
+        );
+        let approved =
+            CommissionEvent::approval(EventId::new(), &conversion, [&accrued], at(6)).unwrap();
+        assert_eq!(CommissionEvent::payment(id, &approved, batch, at(7)), None);
+        assert_eq!(CommissionEvent::payment(id, &paid, batch, at(7)), None);
+    }
 }

@@ -2,11 +2,13 @@
 //! ledger with the totals it moves, and payout planning. Pure rules; the stores apply them.
 
 pub mod attribution;
+pub mod balance;
 pub mod commission;
 pub mod ledger;
 pub mod payout;
 
 pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
+pub use balance::{Balance, Standing, UnattributedOrders};
 pub use commission::{round_cents, CommissionError, CommissionSplit};
 pub use ledger::{
     CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,
@@ -14,5 +16,5 @@ pub use ledger::{
 };
 pub use payout::{
     plan_payouts, DeliveryError, PayoutBatch, PayoutItem, PayoutPlan, PayoutProvider, PlannedItem,
-    SkipReason, SkippedPayout, UnsettledEvent,
+    SettleError, SkipReason, SkippedPayout, UnsettledEvent,
 };

@@ -10,12 +10,13 @@
 use crate::domain::{ConversionId, Currency, EventId, PayoutBatchId, PayoutItemId};
 use crate::domain::{Influencer, InfluencerId, MerchantId, Money, PayoutMethod};
 use crate::earning::commission::CommissionSplit;
+use crate::earning::ledger::CommissionEvent;
 use crate::store::BoxError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An `accrued` or `reversed` event of an approved conversion, not yet settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +106,58 @@ impl PayoutPlan {
             minimum: self.minimum,
             items: self.items.iter().map(|p| p.item.clone()).collect(),
         }
+    }
+}
+
+/// Why a [`PayoutPlan`] cannot be committed as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SettleError {
+    /// A planned event is unknown, settled already, of an unapproved conversion, of another
+    /// influencer than its item's, not an `accrued` or `reversed` event, or planned twice:
+    /// the ledger moved since the plan was made; plan again.
+    #[error("a planned event can no longer be settled; plan again")]
+    Stale,
+    /// An item's amount is not the earnings of the events it settles: the plan is wrong.
+    #[error("payout item {0} does not match the events it settles")]
+    Mismatch(PayoutItemId),
+}
+
+impl PayoutPlan {
+    /// The `paid` events that commit this plan, each with its item, built by
+    /// [`CommissionEvent::payment`] with fresh ids. `lookup` finds a planned event that is not
+    /// settled yet, with whether its conversion is approved (`None` if unknown or settled).
+    /// Both stores commit exactly these events, so that what may be settled is decided here.
+    pub fn payments<'a>(
+        &self,
+        lookup: impl Fn(EventId) -> Option<(&'a CommissionEvent, bool)>,
+    ) -> Result<Vec<(PayoutItemId, CommissionEvent)>, SettleError> {
+        let mut planned_once = HashSet::new();
+        let mut payments = Vec::new();
+        for planned in &self.items {
+            let mut earnings = Decimal::ZERO;
+            for id in &planned.events {
+                let (settled, approved) = lookup(*id).ok_or(SettleError::Stale)?;
+                if !approved
+                    || settled.influencer_id != planned.item.influencer_id
+                    || !planned_once.insert(*id)
+                {
+                    return Err(SettleError::Stale);
+                }
+                let paid = CommissionEvent::payment(
+                    EventId::new(),
+                    settled,
+                    self.batch_id,
+                    self.created_at,
+                )
+                .ok_or(SettleError::Stale)?;
+                earnings += paid.split.influencer_earnings;
+                payments.push((planned.item.id, paid));
+            }
+            if earnings != planned.item.amount.amount() {
+                return Err(SettleError::Mismatch(planned.item.id));
+            }
+        }
+        Ok(payments)
     }
 }
 
@@ -241,6 +294,7 @@ pub trait PayoutProvider: Send + Sync {
 mod tests {
     use super::*;
     use crate::domain::{Email, Name, PayoutSettings, StripeAccountId, UserId};
+    use crate::earning::ledger::EventKind;
     use rust_decimal_macros::dec;
 
     fn influencer(preferred: Option<PayoutMethod>) -> Influencer {
@@ -325,5 +379,98 @@ mod tests {
         ];
         expected.sort();
         assert_eq!(reasons, expected);
+    }
+
+    /// The ledger event behind an [`UnsettledEvent`], as a store would hold it.
+    fn ledger_event(u: &UnsettledEvent, kind: EventKind) -> CommissionEvent {
+        CommissionEvent {
+            id: u.event_id,
+            conversion_id: u.conversion_id,
+            kind,
+            split: u.split,
+            sales: Decimal::ZERO,
+            link_id: crate::domain::LinkId::new(),
+            influencer_id: u.influencer_id,
+            merchant_id: u.merchant_id,
+            refund_id: None,
+            payout_batch_id: None,
+            settles: None,
+            occurred_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_plan_pays_only_approved_unsettled_commission_of_its_items_influencer_once() {
+        let ana = influencer(Some(PayoutMethod::Stripe));
+        let bo = influencer(Some(PayoutMethod::Stripe));
+        let events = vec![event(ana.id, dec!(40.00)), event(ana.id, dec!(-5.00))];
+        let profiles: HashMap<_, _> = [(ana.id, ana.clone())].into_iter().collect();
+        let (plan, _) = plan_payouts(
+            PayoutBatchId::new(),
+            Utc::now(),
+            Money::new(dec!(1.00)).unwrap(),
+            &events,
+            &profiles,
+        );
+        let ledger: HashMap<EventId, CommissionEvent> = events
+            .iter()
+            .map(|u| (u.event_id, ledger_event(u, EventKind::Accrued)))
+            .collect();
+        let payments = plan
+            .payments(|id| ledger.get(&id).map(|e| (e, true)))
+            .unwrap();
+        assert_eq!(payments.len(), 2);
+        for (item, paid) in &payments {
+            assert_eq!(*item, plan.items[0].item.id);
+            assert_eq!(paid.kind, EventKind::Paid);
+            assert_eq!(paid.payout_batch_id, Some(plan.batch_id));
+            assert_eq!(paid.occurred_at, plan.created_at);
+            let settled = &ledger[&paid.settles.unwrap()];
+            assert_eq!(paid.split, settled.split);
+        }
+
+        // Unknown or settled already, not approved, another influencer's, not commission.
+        let stale = |lookup: &dyn Fn(EventId) -> Option<(CommissionEvent, bool)>| {
+            let found: HashMap<EventId, (CommissionEvent, bool)> = ledger
+                .keys()
+                .filter_map(|id| lookup(*id).map(|found| (*id, found)))
+                .collect();
+            plan.payments(|id| found.get(&id).map(|(e, a)| (e, *a)))
+        };
+        let first = events[0].event_id;
+        let without_first = |id: EventId| (id != first).then(|| (ledger[&id].clone(), true));
+        assert_eq!(stale(&without_first), Err(SettleError::Stale));
+        let unapproved = |id: EventId| Some((ledger[&id].clone(), id != first));
+        assert_eq!(stale(&unapproved), Err(SettleError::Stale));
+        let someone_elses = |id: EventId| {
+            let mut e = ledger[&id].clone();
+            if id == first {
+                e.influencer_id = bo.id;
+            }
+            Some((e, true))
+        };
+        assert_eq!(stale(&someone_elses), Err(SettleError::Stale));
+        let an_approval = |id: EventId| {
+            let mut e = ledger[&id].clone();
+            if id == first {
+                e.kind = EventKind::Approved;
+            }
+            Some((e, true))
+        };
+        assert_eq!(stale(&an_approval), Err(SettleError::Stale));
+
+        // Planned twice, or an item that is not what its events earn.
+        let mut twice = plan.clone();
+        twice.items[0].events.push(first);
+        assert_eq!(
+            twice.payments(|id| ledger.get(&id).map(|e| (e, true))),
+            Err(SettleError::Stale)
+        );
+        let mut wrong = plan.clone();
+        wrong.items[0].item.amount = Money::new(dec!(36.00)).unwrap();
+        assert_eq!(
+            wrong.payments(|id| ledger.get(&id).map(|e| (e, true))),
+            Err(SettleError::Mismatch(wrong.items[0].item.id))
+        );
     }
 }

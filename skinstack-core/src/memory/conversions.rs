@@ -7,7 +7,7 @@ use crate::domain::*;
 use crate::earning::attribution::{ClickFacts, LinkTerms};
 use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::*;
-use crate::earning::PayoutBatch;
+use crate::earning::{Balance, PayoutBatch, UnattributedOrders};
 use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -113,6 +113,20 @@ impl State {
             .take(page.limit() as usize)
             .map(|c| self.view(c))
             .collect()
+    }
+
+    /// The events `keep` selects, bucketed by core's one rule ([`Balance::add`]).
+    fn balance(&self, keep: impl Fn(&CommissionEvent) -> bool) -> Balance {
+        let mut balance = Balance::default();
+        for e in self.ledger.events.iter().filter(|e| keep(e)) {
+            balance.add(
+                e.kind,
+                self.approved(e.conversion_id),
+                self.ledger.settled.contains(&e.id),
+                &e.split,
+            );
+        }
+        balance
     }
 
     pub(super) fn approved(&self, conversion: ConversionId) -> bool {
@@ -259,17 +273,7 @@ impl ConversionRepo for MemoryStore {
             recorded_at: new.recorded_at,
         };
         state.ledger.refunds.insert(key, refund.clone());
-        if let (Some((id, split)), Some(attribution)) = (new.reversal, &conversion.attribution) {
-            let mut reversed = CommissionEvent::of_conversion(
-                id,
-                &conversion,
-                attribution,
-                EventKind::Reversed,
-                split,
-                -new.amount.amount(),
-                new.recorded_at,
-            );
-            reversed.refund_id = Some(new.refund_id);
+        if let Some(reversed) = CommissionEvent::reversal(&conversion, &new) {
             state.append(reversed);
         }
         Ok(RefundInsert::Inserted(refund))
@@ -295,30 +299,11 @@ impl ConversionRepo for MemoryStore {
             };
             conversion.approved_at = Some(now);
             let conversion = conversion.clone();
-            let Some(attribution) = &conversion.attribution else {
-                continue;
-            };
-            let net = sum_splits(
-                state
-                    .ledger
-                    .events
-                    .iter()
-                    .filter(|e| {
-                        e.conversion_id == *id
-                            && matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
-                    })
-                    .map(|e| &e.split),
-            );
-            let approved = CommissionEvent::of_conversion(
-                EventId::new(),
-                &conversion,
-                attribution,
-                EventKind::Approved,
-                net,
-                Decimal::ZERO,
-                now,
-            );
-            state.append(approved);
+            if let Some(approved) =
+                CommissionEvent::approval(EventId::new(), &conversion, &state.ledger.events, now)
+            {
+                state.append(approved);
+            }
         }
         Ok(due)
     }
@@ -393,55 +378,23 @@ impl LedgerQueries for MemoryStore {
 
     async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary> {
         let state = self.lock();
-        let mut s = EarningsSummary::default();
-        for e in state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| e.influencer_id == influencer)
-        {
-            let earnings = e.split.influencer_earnings;
-            match e.kind {
-                EventKind::Paid => s.paid += earnings,
-                EventKind::Approved => {}
-                _ if !state.approved(e.conversion_id) => s.pending += earnings,
-                _ if !state.ledger.settled.contains(&e.id) => s.approved += earnings,
-                _ => {} // settled: counted by its paid event
-            }
-        }
-        s.balance = s.pending + s.approved;
-        Ok(s)
+        Ok(state.balance(|e| e.influencer_id == influencer).earnings())
     }
 
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions> {
         let state = self.lock();
-        let mut s = MerchantCommissions::default();
-        for e in state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| e.merchant_id == merchant)
-        {
-            let gross = e.split.gross;
-            match e.kind {
-                EventKind::Paid => s.paid += gross,
-                EventKind::Approved => {}
-                _ if !state.approved(e.conversion_id) => s.pending += gross,
-                _ if !state.ledger.settled.contains(&e.id) => s.approved += gross,
-                _ => {}
-            }
-        }
-        s.owed = s.pending + s.approved;
+        let mut unattributed = UnattributedOrders::default();
         for c in state
             .ledger
             .conversions
             .values()
             .filter(|c| c.merchant_id == merchant && c.attribution.is_none())
         {
-            s.unattributed_orders += 1;
-            s.unattributed_sales += c.net_amount().amount();
+            unattributed.add(c);
         }
-        Ok(s)
+        Ok(state
+            .balance(|e| e.merchant_id == merchant)
+            .commissions(&unattributed))
     }
 
     async fn link_daily_stats(

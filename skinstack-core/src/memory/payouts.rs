@@ -1,7 +1,7 @@
 //! Payout batches.
 
 use super::*;
-use crate::earning::{CommissionEvent, EventKind, PayoutBatch, PayoutPlan, UnsettledEvent};
+use crate::earning::{CommissionEvent, PayoutBatch, PayoutPlan, SettleError, UnsettledEvent};
 
 #[async_trait]
 impl PayoutRepo for MemoryStore {
@@ -12,7 +12,7 @@ impl PayoutRepo for MemoryStore {
             .events
             .iter()
             .filter(|e| {
-                matches!(e.kind, EventKind::Accrued | EventKind::Reversed)
+                e.kind.carries_commission()
                     && !state.ledger.settled.contains(&e.id)
                     && state.approved(e.conversion_id)
             })
@@ -28,37 +28,22 @@ impl PayoutRepo for MemoryStore {
 
     async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>> {
         let mut state = self.lock();
-        let by_id: HashMap<EventId, CommissionEvent> = state
-            .ledger
-            .events
-            .iter()
-            .filter(|e| matches!(e.kind, EventKind::Accrued | EventKind::Reversed))
-            .map(|e| (e.id, e.clone()))
-            .collect();
-        // Check everything before changing anything: the batch is all or nothing.
-        for planned in &plan.items {
-            for id in &planned.events {
-                if state.ledger.settled.contains(id) || !by_id.contains_key(id) {
-                    return Ok(None);
-                }
-            }
-        }
-        for planned in &plan.items {
-            for id in &planned.events {
-                let settled = &by_id[id];
-                let paid = CommissionEvent {
-                    id: EventId::new(),
-                    kind: EventKind::Paid,
-                    sales: Decimal::ZERO,
-                    refund_id: None,
-                    payout_batch_id: Some(plan.batch_id),
-                    settles: Some(*id),
-                    occurred_at: plan.created_at,
-                    ..settled.clone()
-                };
-                state.ledger.settled.insert(*id);
-                state.append(paid);
-            }
+        let by_id: HashMap<EventId, &CommissionEvent> =
+            state.ledger.events.iter().map(|e| (e.id, e)).collect();
+        // Every payment is built before anything changes: the batch is all or nothing.
+        let payments = plan.payments(|id| {
+            let event = *by_id.get(&id)?;
+            let unsettled = !state.ledger.settled.contains(&id);
+            unsettled.then(|| (event, state.approved(event.conversion_id)))
+        });
+        let payments = match payments {
+            Ok(payments) => payments,
+            Err(SettleError::Stale) => return Ok(None),
+            Err(mismatch) => return Err(RepoError::Backend(mismatch.into())),
+        };
+        for (_, paid) in payments {
+            state.ledger.settled.extend(paid.settles);
+            state.append(paid);
         }
         let batch = plan.batch();
         state.ledger.batches.push(batch.clone());

@@ -192,7 +192,7 @@ where
             if let Some(attribution) = &conversion.attribution {
                 let entry = totals.entry(attribution.link_id).or_default();
                 entry.0 += 1;
-                entry.1 += conversion.amount.amount() - conversion.refunded_amount.amount();
+                entry.1 += conversion.net_amount().amount();
                 entry.2 += view.net_commission.gross;
             }
         }

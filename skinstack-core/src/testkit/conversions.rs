@@ -4,7 +4,9 @@
 use super::{new_link, Fixture};
 use crate::domain::*;
 use crate::earning::ledger::*;
-use crate::earning::{CommissionSplit, DeliveryError, PayoutBatch, PayoutProvider};
+use crate::earning::{
+    Balance, CommissionSplit, DeliveryError, PayoutBatch, PayoutProvider, UnattributedOrders,
+};
 use crate::service::conversions::*;
 use crate::service::payouts::create_payouts;
 use crate::store::*;
@@ -188,6 +190,28 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
     let commissions = store.merchant_commissions(merchant).await.expect("summary");
     assert_eq!(commissions.paid, all.commissions_paid);
     assert_eq!(commissions.owed + commissions.paid, all.commission);
+    // Whatever a store aggregates in, its summaries are core's one bucketing rule applied to
+    // the events it lists.
+    let balance = |keep: &dyn Fn(&CommissionEvent) -> bool| -> Balance {
+        let mut balance = Balance::default();
+        for e in events.iter().filter(|e| keep(e)) {
+            let approved = approved.contains(&e.conversion_id);
+            balance.add(e.kind, approved, settled.contains(&e.id), &e.split);
+        }
+        balance
+    };
+    let mut unattributed = UnattributedOrders::default();
+    for view in conversions
+        .iter()
+        .filter(|v| v.conversion.attribution.is_none())
+    {
+        unattributed.add(&view.conversion);
+    }
+    assert_eq!(
+        commissions,
+        balance(&|_| true).commissions(&unattributed),
+        "merchant_commissions buckets the ledger by Balance::add"
+    );
     for link in links {
         let l = store.link_by_id(*link).await.expect("link");
         let t = sum(&|e| e.link_id == *link);
@@ -220,6 +244,11 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
         assert_eq!(i.total_earned, t.earned, "total_earned of {influencer}");
         assert_eq!(i.total_paid, t.paid, "total_paid of {influencer}");
         let s = store.earnings_summary(*influencer).await.expect("summary");
+        assert_eq!(
+            s,
+            balance(&|e| e.influencer_id == *influencer).earnings(),
+            "earnings_summary buckets the ledger by Balance::add"
+        );
         assert_eq!(s.pending + s.approved + s.paid, i.total_earned, "{s:?}");
         assert_eq!(s.paid, i.total_paid);
         assert_eq!(s.balance, s.pending + s.approved);
@@ -686,6 +715,91 @@ pub mod cases {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    pub async fn balances_are_pending_approved_and_paid_by_one_rule_on_every_store<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let provider = RecordingProvider::default();
+        let coupon = |id: &str, amount, at| {
+            let mut o = order(&f, id, amount, at);
+            o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+            o
+        };
+        let c = |n: i64| Decimal::new(n, 2);
+        // At 20 % with a 20 % fee: 100.00 → 20.00 gross, 16.00 earned; 200.00 → 40.00, 32.00.
+        record_conversion(store, t0(), coupon("b-paid-1", cents(10_000), t0()))
+            .await
+            .unwrap();
+        record_conversion(store, t0(), coupon("b-paid-2", cents(20_000), t0()))
+            .await
+            .unwrap();
+        approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        let paid = create_payouts(store, &provider, t0() + Duration::days(30), cents(100))
+            .await
+            .unwrap();
+        assert_eq!(paid.batch.expect("a batch").items[0].amount, cents(4800));
+        // Approved after the payout, not yet paid: 50.00 → 10.00 gross, 8.00 earned.
+        record_conversion(store, t0(), coupon("b-approved", cents(5000), t0()))
+            .await
+            .unwrap();
+        approve_due(store, t0() + Duration::days(31)).await.unwrap();
+        // A whole refund of a paid order: −20.00 / −16.00, approved and unsettled.
+        record_refund(store, t0(), refund(&f, "b-paid-1", "b-r1", cents(10_000)))
+            .await
+            .unwrap();
+        // In its hold: 300.00 → 60.00 / 48.00, half refunded → 30.00 / 24.00 pending.
+        let later = t0() + Duration::days(40);
+        record_conversion(store, later, coupon("b-pending", cents(30_000), later))
+            .await
+            .unwrap();
+        record_refund(store, later, refund(&f, "b-pending", "b-r2", cents(15_000)))
+            .await
+            .unwrap();
+        // Unattributed: 80.00 ordered, 30.00 of it refunded.
+        record_conversion(store, t0(), order(&f, "b-none", cents(8000), t0()))
+            .await
+            .unwrap();
+        record_refund(store, t0(), refund(&f, "b-none", "b-r3", cents(3000)))
+            .await
+            .unwrap();
+
+        let earnings = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(
+            earnings,
+            EarningsSummary {
+                pending: c(2400),
+                approved: c(800) - c(1600),
+                paid: c(4800),
+                balance: c(1600),
+            }
+        );
+        let commissions = store.merchant_commissions(f.merchant.id).await.unwrap();
+        assert_eq!(
+            commissions,
+            MerchantCommissions {
+                pending: c(3000),
+                approved: c(1000) - c(2000),
+                owed: c(2000),
+                paid: c(6000),
+                unattributed_orders: 1,
+                unattributed_sales: c(5000),
+            }
+        );
+        // Another influencer's and another merchant's ledgers are not in these sums.
+        let other = Fixture::create(store).await;
+        assert_eq!(
+            store.earnings_summary(other.influencer.id).await.unwrap(),
+            EarningsSummary::default()
+        );
+        assert_eq!(
+            store.merchant_commissions(other.merchant.id).await.unwrap(),
+            MerchantCommissions::default()
+        );
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
 
     pub async fn conversions_are_listed_in_pages<S: LedgerStore>(store: &S) {

@@ -80,6 +80,7 @@ macro_rules! contract_suite {
             payouts_pay_approved_balances_once_and_carry_negative_ones,
             payouts_skip_influencers_without_a_payout_method,
             daily_link_stats_add_up_to_the_link_totals,
+            balances_are_pending_approved_and_paid_by_one_rule_on_every_store,
             conversions_are_listed_in_pages,
             webhook_secrets_round_trip,
             random_sequences_keep_every_total_equal_to_the_ledger,
