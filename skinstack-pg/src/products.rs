@@ -195,6 +195,8 @@ impl ProductRepo for PgStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
+        // `open_only` is core's `domain::is_open` (merchant active, program active if any),
+        // written as SQL; the contract case `open_lists_follow_the_core_rule` proves they agree.
         let rows: Vec<ProductRow> = sqlx::query_as(concat!(
             "SELECT ",
             p_columns!(),

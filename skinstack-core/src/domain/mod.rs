@@ -9,6 +9,7 @@ mod influencer;
 mod link;
 mod merchant;
 mod money;
+mod open;
 mod product;
 mod program;
 mod secret;
@@ -35,6 +36,7 @@ pub use influencer::{
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
 pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
 pub use money::Money;
+pub use open::is_open;
 pub use product::{Category, ExternalId, NewProduct, Product, ProductPatch};
 pub use program::{
     Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program, ProgramPatch,

@@ -121,16 +121,12 @@ impl ProductRepo for MemoryStore {
     async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
         let state = self.lock();
         let open = |p: &Product| {
-            state
-                .merchants
-                .get(&p.merchant_id)
-                .is_some_and(|m| m.is_active)
-                && p.program_id.is_none_or(|id| {
-                    state
-                        .programs
-                        .get(&id)
-                        .is_some_and(|program| program.is_active)
-                })
+            let program = p.program_id.map(|id| state.programs.get(&id));
+            match (state.merchants.get(&p.merchant_id), program) {
+                // A program id without its program cannot be stored; treat it as closed.
+                (_, Some(None)) | (None, _) => false,
+                (Some(merchant), program) => p.is_open(merchant, program.flatten()),
+            }
         };
         let matching = state.products.values().filter(|p| {
             query.merchant.is_none_or(|m| p.merchant_id == m)

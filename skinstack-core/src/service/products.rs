@@ -165,12 +165,12 @@ where
         return owned(store, actor, id).await;
     }
     let product = store.product_by_id(id).await?;
-    let merchant_active = store.merchant_by_id(product.merchant_id).await?.is_active;
-    let program_active = match product.program_id {
-        Some(program) => store.program_by_id(program).await?.is_active,
-        None => true,
+    let merchant = store.merchant_by_id(product.merchant_id).await?;
+    let program = match product.program_id {
+        Some(program) => Some(store.program_by_id(program).await?),
+        None => None,
     };
-    if merchant_active && program_active {
+    if product.is_open(&merchant, program.as_ref()) {
         Ok(product)
     } else {
         Err(ServiceError::NotFound(Entity::Product))

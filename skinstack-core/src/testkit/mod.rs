@@ -62,6 +62,7 @@ macro_rules! contract_suite {
             merchants_can_be_updated_with_their_secrets,
             programs_can_be_updated,
             open_programs_are_active_programs_of_active_merchants,
+            open_lists_follow_the_core_rule,
             products_can_be_updated,
             products_are_filtered_and_paged,
             products_are_upserted_by_external_id,

@@ -132,7 +132,8 @@ impl LinkSnapshot {
             program_id: parts.program_id,
             merchant_id: parts.merchant_id,
             product_id: parts.product_id,
-            live: parts.link_active && parts.program_active && parts.merchant_active,
+            live: parts.link_active
+                && crate::domain::is_open(parts.merchant_active, Some(parts.program_active)),
             expires_at: parts.expires_at,
             location_head: head.into_boxed_str(),
             location_tail: tail.into_boxed_str(),
