@@ -30,12 +30,12 @@ pub use ids::{
     ProductId, ProgramId, UserId,
 };
 pub use influencer::{
-    Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
+    Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
 pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
-pub use money::Money;
+pub use money::{Money, Price};
 pub use open::is_open;
 pub use product::{Category, ExternalId, NewProduct, Product, ProductPatch};
 pub use program::{

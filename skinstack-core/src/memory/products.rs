@@ -16,8 +16,6 @@ impl ProductRepo for MemoryStore {
         {
             return Err(RepoError::NotFound(Entity::Program));
         }
-        // products.price is DECIMAL(10,2), narrower than Money.
-        NewProduct::price(new.price).field("price")?;
         if state
             .products
             .values()
@@ -82,9 +80,6 @@ impl ProductRepo for MemoryStore {
             if !state.programs.contains_key(&program) {
                 return Err(RepoError::NotFound(Entity::Program));
             }
-        }
-        if let Some(price) = patch.price {
-            NewProduct::price(price).field("price")?;
         }
         let product = state
             .products

@@ -17,7 +17,7 @@ pub struct ProductInput {
     /// Its description.
     pub description: Option<Description>,
     /// Its price.
-    pub price: Money,
+    pub price: Price,
     /// Image for link previews.
     pub image_url: Option<WebUrl>,
     /// Its page.

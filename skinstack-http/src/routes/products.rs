@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use skinstack_core::service::products::{self, ProductFilter, ProductInput};
 use skinstack_core::{
-    Category, Description, ExternalId, Money, Name, Page, Product, ProductId, ProductPatch,
+    Category, Description, ExternalId, Name, Page, Price, Product, ProductId, ProductPatch,
     ProgramId, WebUrl,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -106,7 +106,7 @@ pub struct ProductView {
     pub description: Option<String>,
     /// Its price (decimal string).
     #[schema(value_type = String, example = "38.50")]
-    pub price: Money,
+    pub price: Price,
     /// Its image.
     pub image_url: Option<String>,
     /// Its page.
@@ -169,11 +169,8 @@ pub struct ProductListQuery {
     pub after: Option<Uuid>,
 }
 
-fn price(c: &mut Check, value: &DecimalInput) -> Option<Money> {
-    c.req(
-        "price",
-        Money::parse(&value.text()).and_then(skinstack_core::NewProduct::price),
-    )
+fn price(c: &mut Check, value: &DecimalInput) -> Option<Price> {
+    c.req("price", Price::parse(&value.text()))
 }
 
 /// Turns a product request into the service's input, naming every refused field.

@@ -13,8 +13,8 @@ use skinstack_core::service::profiles::{
     self, InfluencerChanges, InfluencerProfile, MerchantProfile,
 };
 use skinstack_core::{
-    Email, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod, PayoutSettings, Secret,
-    ShopifyDomain, StripeAccountId, WebUrl,
+    Email, Followers, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod,
+    PayoutSettings, Secret, ShopifyDomain, StripeAccountId, WebUrl,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -141,7 +141,7 @@ impl From<Influencer> for InfluencerView {
             stripe_account_id: i.payout.stripe_account_id().map(|s| s.as_str().to_owned()),
             paypal_email: i.payout.paypal_email().map(|e| e.as_str().to_owned()),
             preferred_payout_method: i.payout.preferred(),
-            total_followers: i.total_followers,
+            total_followers: i.total_followers.get(),
             total_earned: i.total_earned,
             total_paid: i.total_paid,
             created_at: i.created_at,
@@ -153,6 +153,7 @@ impl From<Influencer> for InfluencerView {
 fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
     let mut c = Check::default();
     let display_name = c.req("display_name", Name::parse(&body.display_name));
+    let total_followers = c.req("total_followers", Followers::new(body.total_followers));
     let instagram = c.opt(
         "instagram_handle",
         body.instagram_handle.as_deref(),
@@ -189,7 +190,15 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
         Some(tiktok_handle),
         Some(youtube_handle),
         Some(payout),
-    ) = (display_name, instagram, tiktok, youtube, payout)
+        Some(total_followers),
+    ) = (
+        display_name,
+        instagram,
+        tiktok,
+        youtube,
+        payout,
+        total_followers,
+    )
     else {
         return Err(Error::Internal("checked fields missing".to_owned()));
     };
@@ -199,7 +208,7 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
         tiktok_handle,
         youtube_handle,
         payout,
-        total_followers: body.total_followers,
+        total_followers,
     })
 }
 
@@ -284,7 +293,9 @@ async fn update_influencer(
         ),
         paypal_email: c.patch("paypal_email", body.paypal_email, Email::parse),
         preferred_payout_method: body.preferred_payout_method,
-        total_followers: body.total_followers,
+        total_followers: body
+            .total_followers
+            .and_then(|f| c.req("total_followers", Followers::new(f))),
     };
     c.finish()?;
     let updated = profiles::update_influencer(&*state.store, &auth.actor, changes).await?;
