@@ -8,10 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use skinstack_core::service::products::{self, ProductFilter, ProductInput};
+use skinstack_core::service::products::{self, ProductInput};
 use skinstack_core::{
     Category, Description, ExternalId, Name, Page, Price, Product, ProductId, ProductPatch,
-    ProgramId, WebUrl,
+    ProductQuery, ProgramId, WebUrl,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -271,11 +271,12 @@ async fn list(
         query.after.map(ProductId::from_uuid),
     )
     .map_err(|reason| Error::invalid(&skinstack_core::ValidationError::new("limit", reason)))?;
-    let filter = ProductFilter {
+    let filter = ProductQuery {
         program: query.program_id.map(ProgramId::from_uuid),
         category: query.category,
         in_stock: query.in_stock,
         page,
+        ..ProductQuery::default()
     };
     let items = products::list(&*state.store, &auth.actor, filter).await?;
     let next_after = (items.len() == page.limit() as usize)
