@@ -82,7 +82,7 @@ pub fn render(card: &PreviewCard) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skinstack_core::{Money, WebUrl};
+    use skinstack_core::{Price, WebUrl};
 
     #[test]
     fn escapes_every_character_that_could_leave_text_or_an_attribute() {
@@ -102,7 +102,7 @@ mod tests {
                 "<script>alert(1)</script>",
                 Some("\"><img src=x onerror=alert(1)>"),
                 None,
-                Money::ZERO,
+                Price::ZERO,
             )),
         );
         let html = render(&card);

@@ -5,11 +5,10 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::error::{Invalid, ValidationError};
 use skinstack_core::store::{InfluencerRepo, RepoResult};
 use skinstack_core::{
-    Email, Entity, Handle, Influencer, InfluencerId, InfluencerPatch, Name, NewInfluencer,
-    PayoutMethod, PayoutSettings, RepoError, StripeAccountId, UserId,
+    Email, Entity, Followers, Handle, Influencer, InfluencerId, InfluencerPatch, Name,
+    NewInfluencer, PayoutMethod, PayoutSettings, RepoError, StripeAccountId, UserId,
 };
 use uuid::Uuid;
 
@@ -84,7 +83,7 @@ impl TryFrom<InfluencerRow> for Influencer {
             payout,
             total_followers: p.field(
                 "total_followers",
-                u32::try_from(row.total_followers).map_err(|_| Invalid::OutOfRange("zero or more")),
+                Followers::from_stored(row.total_followers),
             )?,
             total_earned: row.total_earned,
             total_paid: row.total_paid,
@@ -102,10 +101,8 @@ fn found(row: Option<InfluencerRow>) -> RepoResult<Influencer> {
 #[async_trait]
 impl InfluencerRepo for PgStore {
     async fn create_influencer(&self, new: NewInfluencer) -> RepoResult<Influencer> {
-        // The column is a signed INTEGER; u32 goes beyond it.
-        let followers = i32::try_from(new.total_followers).map_err(|_| {
-            ValidationError::new("total_followers", Invalid::OutOfRange("at most 2147483647"))
-        })?;
+        // A `Followers` fits the signed INTEGER column by construction.
+        let followers = new.total_followers.as_i32();
         let row: InfluencerRow = sqlx::query_as(concat!(
             "INSERT INTO influencers (id, user_id, display_name, instagram_handle, tiktok_handle, \
              youtube_handle, stripe_account_id, paypal_email, preferred_payout_method, \
@@ -159,17 +156,7 @@ impl InfluencerRepo for PgStore {
         id: InfluencerId,
         patch: InfluencerPatch,
     ) -> RepoResult<Influencer> {
-        let followers = patch
-            .total_followers
-            .map(|f| {
-                i32::try_from(f).map_err(|_| {
-                    ValidationError::new(
-                        "total_followers",
-                        Invalid::OutOfRange("at most 2147483647"),
-                    )
-                })
-            })
-            .transpose()?;
+        let followers = patch.total_followers.map(Followers::as_i32);
         let handle = |h: &Option<Option<Handle>>| {
             (
                 h.is_some(),

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use skinstack_core::store::{LinkRepo, LinkResolver, RepoResult};
 use skinstack_core::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use skinstack_core::{
-    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, MerchantId, Money, NewLink, ProductId,
+    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, MerchantId, NewLink, Price, ProductId,
     ProgramId, RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
 };
 use std::sync::Arc;
@@ -327,7 +327,7 @@ impl LinkResolver for PgStore {
                 name,
                 row.description.as_deref(),
                 image.as_ref(),
-                p.field("price", Money::new(price))?,
+                p.field("price", Price::from_decimal(price))?,
             )),
             _ => None,
         };

@@ -5,10 +5,9 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use skinstack_core::error::ForField;
 use skinstack_core::store::{ProductQuery, ProductRepo, RepoResult, Upserted};
 use skinstack_core::{
-    Category, Description, Entity, ExternalId, MerchantId, Money, Name, NewProduct, Product,
+    Category, Description, Entity, ExternalId, MerchantId, Name, NewProduct, Price, Product,
     ProductId, ProductPatch, ProgramId, RepoError, WebUrl,
 };
 use uuid::Uuid;
@@ -62,7 +61,7 @@ impl TryFrom<ProductRow> for Product {
                 row.description.as_deref(),
                 Description::parse,
             )?,
-            price: p.field("price", Money::new(row.price))?,
+            price: p.field("price", Price::from_decimal(row.price))?,
             image_url: p.optional("image_url", row.image_url.as_deref(), WebUrl::parse)?,
             product_url: p.field("product_url", WebUrl::parse(&row.product_url))?,
             category: p.optional("category", row.category.as_deref(), Category::parse)?,
@@ -88,9 +87,8 @@ fn found(row: Option<ProductRow>) -> RepoResult<Product> {
 #[async_trait]
 impl ProductRepo for PgStore {
     async fn create_product(&self, new: NewProduct) -> RepoResult<Product> {
-        // products.price is DECIMAL(10,2), narrower than Money: refuse it here with the field
-        // named, rather than let PostgreSQL answer with a bare numeric overflow.
-        let price = NewProduct::price(new.price).field("price")?;
+        // A `Price` fits products.price DECIMAL(10,2) by construction.
+        let price = new.price;
         let row: ProductRow = sqlx::query_as(concat!(
             "INSERT INTO products (id, merchant_id, program_id, external_id, name, description, \
              price, image_url, product_url, category, in_stock) \
@@ -154,10 +152,7 @@ impl ProductRepo for PgStore {
     }
 
     async fn update_product(&self, id: ProductId, patch: ProductPatch) -> RepoResult<Product> {
-        let price = patch
-            .price
-            .map(|p| NewProduct::price(p).field("price"))
-            .transpose()?;
+        let price = patch.price;
         let program = patch.program_id;
         let description = patch.description.as_ref();
         let image_url = patch.image_url.as_ref();
@@ -195,6 +190,8 @@ impl ProductRepo for PgStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
+        // `open_only` is core's `domain::is_open` (merchant active, program active if any),
+        // written as SQL; the contract case `open_lists_follow_the_core_rule` proves they agree.
         let rows: Vec<ProductRow> = sqlx::query_as(concat!(
             "SELECT ",
             p_columns!(),
@@ -222,7 +219,7 @@ impl ProductRepo for PgStore {
     }
 
     async fn upsert_product(&self, new: NewProduct) -> RepoResult<(Product, Upserted)> {
-        let price = NewProduct::price(new.price).field("price")?;
+        let price = new.price;
         // One statement on the (merchant_id, external_id) unique key: atomic, and concurrent
         // upserts of one external id cannot both insert. `xmax = 0` only for a fresh row.
         let row: UpsertRow = sqlx::query_as(concat!(

@@ -183,6 +183,8 @@ impl ProgramRepo for PgStore {
     }
 
     async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>> {
+        // "Open" is core's `domain::is_open` (merchant and program active), written as SQL; the
+        // contract case `open_lists_follow_the_core_rule` proves the two agree.
         let rows: Vec<ProgramRow> = sqlx::query_as(
             "SELECT p.id, p.merchant_id, p.name, p.network, \
              COALESCE(p.commission_type, 'percentage') AS commission_type, \

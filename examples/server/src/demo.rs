@@ -11,9 +11,9 @@ use skinstack_core::service::links::{create_link, CreateLink, LinkError};
 use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
-    Email, ExternalId, FeeRate, Handle, HoldDays, MemoryStore, MerchantId, Money, Name, Network,
-    NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash, PayoutSettings,
-    RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
+    Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore, MerchantId, Money, Name,
+    Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash,
+    PayoutSettings, Price, RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
 };
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
@@ -104,7 +104,7 @@ pub async fn seed(
             tiktok_handle: None,
             youtube_handle: None,
             payout: PayoutSettings::default(),
-            total_followers: 48_000,
+            total_followers: field("total_followers", Followers::new(48_000))?,
         })
         .await?;
     let merchant_user = store
@@ -148,7 +148,7 @@ pub async fn seed(
                 "description",
                 Description::parse("Brightening serum, 30 ml."),
             )?),
-            price: field("price", Money::new(Decimal::new(3850, 2)))?,
+            price: field("price", Price::from_decimal(Decimal::new(3850, 2)))?,
             image_url: None,
             product_url: field(
                 "product_url",

@@ -11,8 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use skinstack_core::service::products::{self, ProductInput};
 use skinstack_core::{
-    Category, Description, ExternalId, Health, MerchantId, Money, Name, NewProduct, ProgramId,
-    Upserted, WebUrl,
+    Category, Description, ExternalId, Health, MerchantId, Name, Price, ProgramId, Upserted, WebUrl,
 };
 use skinstack_pg::{Cipher, PgStore, SECRET_KEY_VAR};
 use sqlx::postgres::PgPoolOptions;
@@ -162,10 +161,7 @@ fn product_input(fields: Fields<'_>, program: Option<ProgramId>) -> Result<Produ
     let external_id = r.req("external_id", ExternalId::parse(fields.external_id));
     let name = r.req("name", Name::parse(fields.name));
     let description = r.opt("description", fields.description, Description::parse);
-    let price = r.req(
-        "price",
-        Money::parse(fields.price).and_then(NewProduct::price),
-    );
+    let price = r.req("price", Price::parse(fields.price));
     let image_url = r.opt("image_url", fields.image_url, WebUrl::parse);
     let product_url = r.req("product_url", WebUrl::parse(fields.product_url));
     let category = r.opt("category", fields.category, |c| {

@@ -158,6 +158,42 @@ impl PayoutSettings {
     }
 }
 
+/// An audience size: 0 to 2147483647, what `influencers.total_followers INTEGER` holds. Holding
+/// one means every store can keep it; no store checks it again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Followers(u32);
+
+impl Followers {
+    /// The largest count the column holds.
+    pub const MAX: Followers = Followers(i32::MAX as u32);
+
+    /// Accepts `count` if the column can hold it.
+    pub fn new(count: u32) -> Result<Self, Invalid> {
+        if count > Self::MAX.0 {
+            return Err(Invalid::OutOfRange("at most 2147483647"));
+        }
+        Ok(Self(count))
+    }
+
+    /// Reads a stored count: a negative one is refused.
+    pub fn from_stored(count: i32) -> Result<Self, Invalid> {
+        u32::try_from(count)
+            .map(Self)
+            .map_err(|_| Invalid::OutOfRange("zero or more"))
+    }
+
+    /// The count.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The count as the column's signed `INTEGER` (lossless: it is at most `i32::MAX`).
+    pub const fn as_i32(self) -> i32 {
+        self.0 as i32
+    }
+}
+
 /// What it takes to create an influencer profile (one per user).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInfluencer {
@@ -173,8 +209,8 @@ pub struct NewInfluencer {
     pub youtube_handle: Option<Handle>,
     /// How they get paid.
     pub payout: PayoutSettings,
-    /// Audience size across platforms (`INTEGER`, never negative).
-    pub total_followers: u32,
+    /// Audience size across platforms.
+    pub total_followers: Followers,
 }
 
 /// A stored influencer profile with its running totals.
@@ -195,7 +231,7 @@ pub struct Influencer {
     /// Payout details.
     pub payout: PayoutSettings,
     /// Audience size.
-    pub total_followers: u32,
+    pub total_followers: Followers,
     /// Everything earned so far, paid or not: influencer earnings net of platform fees and
     /// refund reversals (see [`crate::earning::ledger`]).
     pub total_earned: Decimal,
@@ -222,12 +258,26 @@ pub struct InfluencerPatch {
     /// New payout settings.
     pub payout: Option<PayoutSettings>,
     /// New audience size.
-    pub total_followers: Option<u32>,
+    pub total_followers: Option<Followers>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn follower_counts_fit_the_integer_column_and_one_more_is_refused() {
+        assert_eq!(Followers::new(2_147_483_647), Ok(Followers::MAX));
+        assert_eq!(Followers::MAX.as_i32(), i32::MAX);
+        assert_eq!(
+            Followers::new(2_147_483_648),
+            Err(Invalid::OutOfRange("at most 2147483647"))
+        );
+        assert!(Followers::new(u32::MAX).is_err());
+        assert_eq!(Followers::new(0).unwrap().get(), 0);
+        assert_eq!(Followers::from_stored(125_000).unwrap().get(), 125_000);
+        assert!(Followers::from_stored(-1).is_err());
+    }
 
     #[test]
     fn handles_drop_one_leading_at() {

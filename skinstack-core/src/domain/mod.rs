@@ -9,6 +9,7 @@ mod influencer;
 mod link;
 mod merchant;
 mod money;
+mod open;
 mod product;
 mod program;
 mod secret;
@@ -30,12 +31,13 @@ pub use ids::{
     PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{
-    Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
+    Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
 pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
-pub use money::Money;
+pub use money::{Money, Price};
+pub use open::is_open;
 pub use product::{Category, ExternalId, NewProduct, Product, ProductPatch};
 pub use program::{
     Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program, ProgramPatch,

@@ -76,6 +76,63 @@ impl Money {
     }
 }
 
+/// A product's price: a [`Money`] that also fits `products.price DECIMAL(10,2)`, so below
+/// 100000000.00. Holding one means every store can keep it; no store checks it again.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Price(Money);
+
+impl Price {
+    /// Free.
+    pub const ZERO: Price = Price(Money::ZERO);
+
+    /// The dearest price the column holds.
+    pub const MAX: Price = Price(Money(Decimal::from_parts(1_410_065_407, 2, 0, false, 2))); // 9_999_999_999 cents
+
+    /// Accepts `amount` if it fits `DECIMAL(10,2)`.
+    pub fn new(amount: Money) -> Result<Self, Invalid> {
+        amount.fit_digits(10).map(Self)
+    }
+
+    /// Parses a decimal string such as `"38.50"`, as [`Money::parse`] does, within the column.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        Self::new(Money::parse(value)?)
+    }
+
+    /// Checks a stored or computed `Decimal`: zero or more, cents, within the column.
+    pub fn from_decimal(value: Decimal) -> Result<Self, Invalid> {
+        Self::new(Money::new(value)?)
+    }
+
+    /// The price as an amount of money.
+    pub const fn money(&self) -> Money {
+        self.0
+    }
+
+    /// The price as a `Decimal` with scale 2.
+    pub const fn amount(&self) -> Decimal {
+        self.0.amount()
+    }
+}
+
+impl fmt::Debug for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<Price> for Money {
+    fn from(price: Price) -> Self {
+        price.0
+    }
+}
+
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
@@ -134,6 +191,24 @@ mod tests {
     fn max_is_the_widest_column_and_one_cent_more_is_refused() {
         assert_eq!(Money::MAX.amount(), dec!(9999999999.99));
         assert!(Money::new(dec!(10000000000.00)).is_err());
+    }
+
+    #[test]
+    fn prices_fit_decimal_10_2_and_one_cent_more_is_refused() {
+        assert_eq!(Price::MAX.amount(), dec!(99999999.99));
+        assert_eq!(Price::new(Price::MAX.money()), Ok(Price::MAX));
+        assert_eq!(
+            Price::parse("100000000.00"),
+            Err(Invalid::OutOfRange("below 100000000.00"))
+        );
+        assert_eq!(Price::parse("38.5").unwrap().amount().to_string(), "38.50");
+        assert_eq!(Price::from_decimal(dec!(0)).unwrap().money(), Money::ZERO);
+        assert_eq!(
+            Price::from_decimal(dec!(1.005)),
+            Err(Invalid::TooPrecise { max_places: 2 })
+        );
+        assert!(Price::parse("-1").is_err());
+        assert!(Price::parse("1e3").is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Products merchants offer for promotion.
 
-use super::{Description, MerchantId, Money, Name, ProductId, ProgramId, WebUrl};
+use super::{Description, MerchantId, Name, Price, ProductId, ProgramId, WebUrl};
 use crate::error::Invalid;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,8 +106,8 @@ pub struct NewProduct {
     pub name: Name,
     /// Its description.
     pub description: Option<Description>,
-    /// Its price (`DECIMAL(10,2)`); see [`NewProduct::price`].
-    pub price: Money,
+    /// Its price, valid for the column by construction.
+    pub price: Price,
     /// Image for link previews.
     pub image_url: Option<WebUrl>,
     /// Its page in the merchant's shop.
@@ -116,13 +116,6 @@ pub struct NewProduct {
     pub category: Option<Category>,
     /// Whether it can be bought now.
     pub in_stock: bool,
-}
-
-impl NewProduct {
-    /// Checks a price for the `products.price DECIMAL(10,2)` column.
-    pub fn price(price: Money) -> Result<Money, Invalid> {
-        price.fit_digits(10)
-    }
 }
 
 /// A stored product.
@@ -141,7 +134,7 @@ pub struct Product {
     /// Its description.
     pub description: Option<Description>,
     /// Its price.
-    pub price: Money,
+    pub price: Price,
     /// Image for link previews.
     pub image_url: Option<WebUrl>,
     /// Its page.
@@ -166,8 +159,8 @@ pub struct ProductPatch {
     pub name: Option<Name>,
     /// New or cleared description.
     pub description: Option<Option<Description>>,
-    /// New price (`DECIMAL(10,2)`).
-    pub price: Option<Money>,
+    /// New price.
+    pub price: Option<Price>,
     /// New or cleared image.
     pub image_url: Option<Option<WebUrl>>,
     /// New page.
@@ -195,11 +188,11 @@ mod tests {
 
     #[test]
     fn prices_are_zero_or_more_in_cents_within_decimal_10_2() {
-        assert!(Money::new(dec!(-1)).is_err());
-        assert!(Money::new(dec!(19.999)).is_err());
-        assert!(NewProduct::price(Money::new(dec!(0)).unwrap()).is_ok());
-        assert!(NewProduct::price(Money::new(dec!(99999999.99)).unwrap()).is_ok());
-        assert!(NewProduct::price(Money::new(dec!(100000000)).unwrap()).is_err());
+        assert!(Price::from_decimal(dec!(-1)).is_err());
+        assert!(Price::from_decimal(dec!(19.999)).is_err());
+        assert!(Price::from_decimal(dec!(0)).is_ok());
+        assert!(Price::from_decimal(dec!(99999999.99)).is_ok());
+        assert!(Price::from_decimal(dec!(100000000)).is_err());
     }
 
     #[test]

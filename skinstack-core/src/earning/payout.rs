@@ -293,7 +293,7 @@ pub trait PayoutProvider: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Email, Name, PayoutSettings, StripeAccountId, UserId};
+    use crate::domain::{Email, Followers, Name, PayoutSettings, StripeAccountId, UserId};
     use crate::earning::ledger::EventKind;
     use rust_decimal_macros::dec;
 
@@ -311,7 +311,7 @@ mod tests {
                 preferred,
             )
             .unwrap(),
-            total_followers: 0,
+            total_followers: Followers::default(),
             total_earned: Decimal::ZERO,
             total_paid: Decimal::ZERO,
             created_at: Utc::now(),

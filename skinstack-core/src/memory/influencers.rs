@@ -53,15 +53,6 @@ impl InfluencerRepo for MemoryStore {
             .influencers
             .get_mut(&id)
             .ok_or(RepoError::NotFound(Entity::Influencer))?;
-        // PostgreSQL's column is a signed INTEGER: refuse what it would refuse.
-        if patch
-            .total_followers
-            .is_some_and(|f| i32::try_from(f).is_err())
-        {
-            return Err(Invalid::OutOfRange("at most 2147483647"))
-                .field("total_followers")
-                .map_err(RepoError::from);
-        }
         if let Some(v) = patch.display_name {
             influencer.display_name = v;
         }

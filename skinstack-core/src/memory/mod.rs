@@ -9,7 +9,6 @@
 
 use crate::auth::{NewSession, Session, TokenHash};
 use crate::domain::*;
-use crate::error::{ForField, Invalid};
 use crate::store::*;
 use crate::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use async_trait::async_trait;

@@ -16,8 +16,6 @@ impl ProductRepo for MemoryStore {
         {
             return Err(RepoError::NotFound(Entity::Program));
         }
-        // products.price is DECIMAL(10,2), narrower than Money.
-        NewProduct::price(new.price).field("price")?;
         if state
             .products
             .values()
@@ -83,9 +81,6 @@ impl ProductRepo for MemoryStore {
                 return Err(RepoError::NotFound(Entity::Program));
             }
         }
-        if let Some(price) = patch.price {
-            NewProduct::price(price).field("price")?;
-        }
         let product = state
             .products
             .get_mut(&id)
@@ -121,16 +116,12 @@ impl ProductRepo for MemoryStore {
     async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
         let state = self.lock();
         let open = |p: &Product| {
-            state
-                .merchants
-                .get(&p.merchant_id)
-                .is_some_and(|m| m.is_active)
-                && p.program_id.is_none_or(|id| {
-                    state
-                        .programs
-                        .get(&id)
-                        .is_some_and(|program| program.is_active)
-                })
+            let program = p.program_id.map(|id| state.programs.get(&id));
+            match (state.merchants.get(&p.merchant_id), program) {
+                // A program id without its program cannot be stored; treat it as closed.
+                (_, Some(None)) | (None, _) => false,
+                (Some(merchant), program) => p.is_open(merchant, program.flatten()),
+            }
         };
         let matching = state.products.values().filter(|p| {
             query.merchant.is_none_or(|m| p.merchant_id == m)

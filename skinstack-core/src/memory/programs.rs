@@ -78,11 +78,10 @@ impl ProgramRepo for MemoryStore {
     async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>> {
         let state = self.lock();
         let open = state.programs.values().filter(|p| {
-            p.is_active
-                && state
-                    .merchants
-                    .get(&p.merchant_id)
-                    .is_some_and(|m| m.is_active)
+            state
+                .merchants
+                .get(&p.merchant_id)
+                .is_some_and(|m| p.is_open(m))
         });
         Ok(paged(open.cloned(), |p| p.id, page))
     }

@@ -12,6 +12,10 @@ use crate::error::{ForField, Invalid, ValidationError};
 use crate::store::{ConversionRepo, Entity, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 
+/// Most product ids one order may list, however it is reported (the API or a Shopify
+/// webhook): a bound on what one delivery can make the store keep.
+pub const MAX_PRODUCTS_PER_ORDER: usize = 250;
+
 /// An order as the shop reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordConversion {
@@ -29,7 +33,7 @@ pub struct RecordConversion {
     pub click_id: Option<ClickId>,
     /// The coupon used, if any.
     pub coupon_code: Option<CampaignCode>,
-    /// The products ordered, by the shop's ids.
+    /// The products ordered, by the shop's ids (at most [`MAX_PRODUCTS_PER_ORDER`]).
     pub product_external_ids: Vec<ExternalId>,
 }
 
@@ -154,6 +158,12 @@ where
         return Err(ConversionError::UnsupportedCurrency {
             currency: order.currency,
         });
+    }
+    if order.product_external_ids.len() > MAX_PRODUCTS_PER_ORDER {
+        return Err(ConversionError::Invalid(ValidationError::new(
+            "product_external_ids",
+            crate::error::Invalid::OutOfRange("a list of at most 250 products"),
+        )));
     }
     // PostgreSQL keeps microseconds: deciding on the stored precision keeps every store's
     // window and hold boundaries identical.
@@ -352,6 +362,38 @@ mod tests {
             coupon_code: Some(CampaignCode::parse("ANA20").unwrap()),
             product_external_ids: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn an_order_may_list_250_products_and_one_more_is_refused_storing_nothing() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let products = |n: usize| {
+            (0..n)
+                .map(|i| ExternalId::parse(&format!("gid://shopify/Product/{i}")).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let mut full = order(&f, "250", dec!(10));
+        full.product_external_ids = products(MAX_PRODUCTS_PER_ORDER);
+        let recorded = record_conversion(&store, Utc::now(), full).await.unwrap();
+        assert_eq!(recorded.conversion.product_external_ids.len(), 250);
+        let mut over = order(&f, "251", dec!(10));
+        over.product_external_ids = products(MAX_PRODUCTS_PER_ORDER + 1);
+        match record_conversion(&store, Utc::now(), over).await {
+            Err(ConversionError::Invalid(err)) => {
+                assert_eq!(err.field, "product_external_ids");
+                assert_eq!(
+                    err.to_string(),
+                    "product_external_ids must be a list of at most 250 products"
+                );
+            }
+            other => panic!("expected the product cap, got {other:?}"),
+        }
+        assert!(store
+            .conversion_by_order(f.merchant.id, &ShopRef::parse("251").unwrap())
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 use super::profiles::own_merchant;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
-use crate::store::{Entity, MerchantRepo, Page, ProductQuery, ProductRepo, ProgramRepo, Upserted};
+use crate::store::{Entity, MerchantRepo, ProductQuery, ProductRepo, ProgramRepo, Upserted};
 
 /// A product as a merchant describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,7 @@ pub struct ProductInput {
     /// Its description.
     pub description: Option<Description>,
     /// Its price.
-    pub price: Money,
+    pub price: Price,
     /// Image for link previews.
     pub image_url: Option<WebUrl>,
     /// Its page.
@@ -43,19 +43,6 @@ impl ProductInput {
             in_stock: self.in_stock,
         }
     }
-}
-
-/// Filters for listing products; they combine with AND.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductFilter {
-    /// Only products in this program.
-    pub program: Option<ProgramId>,
-    /// Only this category.
-    pub category: Option<Category>,
-    /// Only in stock or out of stock.
-    pub in_stock: Option<bool>,
-    /// Which page.
-    pub page: Page<ProductId>,
 }
 
 /// `NotFound(Program)` unless `program` is `merchant`'s: another merchant's program is as
@@ -135,8 +122,9 @@ where
 }
 
 /// The products the actor may see: a merchant's own, or the open ones for influencers and
-/// administrators.
-pub async fn list<S>(store: &S, actor: &Actor, filter: ProductFilter) -> ServiceResult<Vec<Product>>
+/// administrators, filtered by `query`'s program, category, stock and page. The actor alone
+/// decides `merchant` and `open_only`: whatever the caller put there is replaced.
+pub async fn list<S>(store: &S, actor: &Actor, query: ProductQuery) -> ServiceResult<Vec<Product>>
 where
     S: MerchantRepo + ProductRepo + ?Sized,
 {
@@ -148,10 +136,7 @@ where
         .list_products(&ProductQuery {
             merchant,
             open_only,
-            program: filter.program,
-            category: filter.category,
-            in_stock: filter.in_stock,
-            page: filter.page,
+            ..query
         })
         .await?)
 }
@@ -165,14 +150,49 @@ where
         return owned(store, actor, id).await;
     }
     let product = store.product_by_id(id).await?;
-    let merchant_active = store.merchant_by_id(product.merchant_id).await?.is_active;
-    let program_active = match product.program_id {
-        Some(program) => store.program_by_id(program).await?.is_active,
-        None => true,
+    let merchant = store.merchant_by_id(product.merchant_id).await?;
+    let program = match product.program_id {
+        Some(program) => Some(store.program_by_id(program).await?),
+        None => None,
     };
-    if merchant_active && program_active {
+    if product.is_open(&merchant, program.as_ref()) {
         Ok(product)
     } else {
         Err(ServiceError::NotFound(Entity::Product))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Page;
+    use crate::testkit::Fixture;
+    use crate::MemoryStore;
+
+    #[tokio::test]
+    async fn the_actor_not_the_query_decides_whose_and_which_products_are_listed() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let other = Fixture::create(&store).await;
+        store
+            .set_merchant_active(other.merchant.id, false)
+            .await
+            .unwrap();
+        // A caller asking for another merchant's closed catalogue gets what its role allows.
+        let sneaky = ProductQuery {
+            merchant: Some(other.merchant.id),
+            open_only: false,
+            page: Page::largest(None),
+            ..ProductQuery::default()
+        };
+        let influencer = Actor::new(f.influencer_user.clone()).unwrap();
+        let seen = list(&store, &influencer, sneaky.clone()).await.unwrap();
+        assert_eq!(
+            seen.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [f.product.id]
+        );
+        let merchant = Actor::new(f.merchant_user.clone()).unwrap();
+        let own = list(&store, &merchant, sneaky).await.unwrap();
+        assert_eq!(own.iter().map(|p| p.id).collect::<Vec<_>>(), [f.product.id]);
     }
 }

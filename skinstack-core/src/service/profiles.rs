@@ -19,7 +19,7 @@ pub struct InfluencerProfile {
     /// Payout details.
     pub payout: PayoutSettings,
     /// Audience size.
-    pub total_followers: u32,
+    pub total_followers: Followers,
 }
 
 /// Changes to an influencer's profile; `None` keeps a field, `Some(None)` clears it.
@@ -40,7 +40,7 @@ pub struct InfluencerChanges {
     /// New or cleared preferred payout method.
     pub preferred_payout_method: Option<Option<PayoutMethod>>,
     /// New audience size.
-    pub total_followers: Option<u32>,
+    pub total_followers: Option<Followers>,
 }
 
 /// The actor's influencer profile: `Forbidden` for other roles, `NotFound` before it is created.
@@ -250,7 +250,7 @@ mod tests {
                 tiktok_handle: None,
                 youtube_handle: None,
                 payout: new.payout, // PayPal, with a PayPal email
-                total_followers: 10,
+                total_followers: Followers::new(10).unwrap(),
             },
         )
         .await
@@ -266,13 +266,13 @@ mod tests {
         let to_ach = InfluencerChanges {
             paypal_email: Some(None),
             preferred_payout_method: Some(Some(PayoutMethod::Ach)),
-            total_followers: Some(11),
+            total_followers: Some(Followers::new(11).unwrap()),
             ..Default::default()
         };
         let updated = update_influencer(&store, &ana, to_ach).await.unwrap();
         assert_eq!(updated.payout.preferred(), Some(PayoutMethod::Ach));
         assert_eq!(updated.payout.paypal_email(), None);
-        assert_eq!(updated.total_followers, 11);
+        assert_eq!(updated.total_followers.get(), 11);
     }
 
     #[tokio::test]

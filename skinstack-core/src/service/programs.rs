@@ -107,7 +107,7 @@ where
         Role::Influencer => {
             let program = store.program_by_id(id).await?;
             let merchant = store.merchant_by_id(program.merchant_id).await?;
-            if program.is_active && merchant.is_active {
+            if program.is_open(&merchant) {
                 Ok(program)
             } else {
                 Err(ServiceError::NotFound(Entity::Program))

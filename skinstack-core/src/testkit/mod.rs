@@ -59,9 +59,11 @@ macro_rules! contract_suite {
             deleting_a_product_detaches_links,
             users_are_listed_in_pages,
             influencers_can_be_updated,
+            follower_counts_beyond_the_integer_column_are_invalid,
             merchants_can_be_updated_with_their_secrets,
             programs_can_be_updated,
             open_programs_are_active_programs_of_active_merchants,
+            open_lists_follow_the_core_rule,
             products_can_be_updated,
             products_are_filtered_and_paged,
             products_are_upserted_by_external_id,
@@ -161,7 +163,7 @@ pub fn new_influencer(user: UserId) -> NewInfluencer {
             Some(PayoutMethod::PayPal),
         )
         .expect("valid"),
-        total_followers: 125_000,
+        total_followers: Followers::new(125_000).expect("valid"),
     }
 }
 
@@ -204,7 +206,7 @@ pub fn new_product(
         external_id: ExternalId::parse(external_id).expect("valid"),
         name: text("Vitamin C Serum"),
         description: Some(Description::parse("Brightening serum, 30 ml.").expect("valid")),
-        price: Money::new(Decimal::new(3850, 2)).expect("valid"),
+        price: Price::from_decimal(Decimal::new(3850, 2)).expect("valid"),
         image_url: Some(url("https://cdn.glowco.com/serum.jpg")),
         product_url: url("https://glowco.com/products/vitamin-c-serum"),
         category: Some(Category::Serum),

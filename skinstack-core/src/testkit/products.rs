@@ -18,7 +18,7 @@ pub mod cases {
             image_url: None,
             category: None,
             in_stock: false,
-            price: Money::ZERO,
+            price: Price::ZERO,
             ..new_product(f.merchant.id, None, "sku-2")
         };
         let bare = store.create_product(bare).await.unwrap();
@@ -60,21 +60,24 @@ pub mod cases {
             .unwrap();
     }
 
+    /// A price beyond `products.price DECIMAL(10,2)` cannot be built (so no store is ever
+    /// handed one), and the dearest price that can is kept exactly by every store.
     pub async fn prices_beyond_the_column_are_invalid<S: Store>(store: &S) {
+        assert_eq!(
+            Price::from_decimal(Decimal::new(10_000_000_000, 2)), // 100000000.00
+            Err(crate::error::Invalid::OutOfRange("below 100000000.00"))
+        );
         let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
-        let pricey = NewProduct {
-            price: Money::new(Decimal::new(10_000_000_000, 2)).unwrap(), // 100000000.00
+        let dearest = NewProduct {
+            price: Price::MAX, // 99999999.99
             ..new_product(merchant.id, None, "sku-big")
         };
-        match store.create_product(pricey).await {
-            Err(RepoError::Invalid(err)) => assert_eq!(err.field, "price"),
-            other => panic!("expected an invalid price, got {other:?}"),
-        }
-        assert!(store
-            .products_by_merchant(merchant.id)
-            .await
-            .unwrap()
-            .is_empty());
+        let stored = store.create_product(dearest).await.unwrap();
+        assert_eq!(stored.price.amount(), Decimal::new(9_999_999_999, 2));
+        assert_eq!(
+            store.product_by_id(stored.id).await.unwrap().price,
+            Price::MAX
+        );
     }
 
     pub async fn deleting_a_product_detaches_links<S: Store>(store: &S) {
@@ -94,7 +97,7 @@ pub mod cases {
             program_id: Some(None),
             name: Some(text("Vitamin C Serum 50 ml")),
             description: Some(None),
-            price: Some(Money::new(Decimal::new(4200, 2)).unwrap()),
+            price: Some(Price::from_decimal(Decimal::new(4200, 2)).unwrap()),
             image_url: Some(None),
             product_url: Some(url("https://glowco.com/products/serum-50")),
             category: Some(Some(Category::Treatment)),
@@ -127,19 +130,22 @@ pub mod cases {
                 .await,
             RepoError::NotFound(Entity::Program)
         );
-        match store
+        // The dearest price the column holds is kept exactly (a dearer one cannot be built).
+        let dearest = store
             .update_product(
                 f.product.id,
                 ProductPatch {
-                    price: Some(Money::new(Decimal::new(10_000_000_000, 2)).unwrap()),
+                    price: Some(Price::MAX),
                     ..ProductPatch::default()
                 },
             )
             .await
-        {
-            Err(RepoError::Invalid(err)) => assert_eq!(err.field, "price"),
-            other => panic!("expected an invalid price, got {other:?}"),
-        }
+            .unwrap();
+        assert_eq!(dearest.price, Price::MAX);
+        assert_eq!(
+            store.product_by_id(f.product.id).await.unwrap().price,
+            Price::MAX
+        );
         assert_err!(
             store
                 .update_product(ProductId::new(), ProductPatch::default())
@@ -230,7 +236,7 @@ pub mod cases {
         let f = Fixture::create(store).await;
         let changed = NewProduct {
             name: text("Vitamin C Serum (new formula)"),
-            price: Money::new(Decimal::new(4000, 2)).unwrap(),
+            price: Price::from_decimal(Decimal::new(4000, 2)).unwrap(),
             in_stock: false,
             program_id: None,
             ..new_product(f.merchant.id, None, "gid://shopify/Product/1")
@@ -256,20 +262,18 @@ pub mod cases {
             .unwrap();
         assert_eq!(how, Upserted::Created);
         assert_eq!(theirs.merchant_id, other.id);
-        match store
+        let (dearest, how) = store
             .upsert_product(NewProduct {
-                price: Money::new(Decimal::new(10_000_000_000, 2)).unwrap(),
+                price: Price::MAX,
                 ..new_product(f.merchant.id, None, "sku-new")
             })
             .await
-        {
-            Err(RepoError::Invalid(err)) => assert_eq!(err.field, "price"),
-            other => panic!("expected an invalid price, got {other:?}"),
-        }
+            .unwrap();
+        assert_eq!((dearest.id, how), (created.id, Upserted::Updated));
         assert_eq!(
             store.product_by_id(created.id).await.unwrap().price,
-            created.price,
-            "a refused upsert changes nothing"
+            Price::MAX,
+            "the dearest price the column holds is kept exactly"
         );
         assert_err!(
             store

@@ -127,4 +127,85 @@ pub mod cases {
             vec![second.id]
         );
     }
+    /// Every combination of an active or inactive merchant, an active or inactive program and
+    /// a product in a program or in none: the store's open lists hold exactly what core's
+    /// `is_open` admits (the rule is written once in core; PostgreSQL filters in SQL).
+    pub async fn open_lists_follow_the_core_rule<S: Store>(store: &S) {
+        let mut programs = Vec::new();
+        let mut products = Vec::new();
+        for merchant_active in [true, false] {
+            let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
+            for program_active in [true, false] {
+                let program = store
+                    .create_program(new_program(merchant.id))
+                    .await
+                    .unwrap();
+                store
+                    .set_program_active(program.id, program_active)
+                    .await
+                    .unwrap();
+                let sku = format!("in-{}", program.id);
+                let product = store
+                    .create_product(new_product(merchant.id, Some(program.id), &sku))
+                    .await
+                    .unwrap();
+                programs.push(program.id);
+                products.push(product.id);
+            }
+            let loose = store
+                .create_product(new_product(merchant.id, None, "loose"))
+                .await
+                .unwrap();
+            products.push(loose.id);
+            store
+                .set_merchant_active(merchant.id, merchant_active)
+                .await
+                .unwrap();
+        }
+        let mut expected_programs = Vec::new();
+        for id in &programs {
+            let program = store.program_by_id(*id).await.unwrap();
+            let merchant = store.merchant_by_id(program.merchant_id).await.unwrap();
+            if program.is_open(&merchant) {
+                expected_programs.push(*id);
+            }
+        }
+        let mut expected_products = Vec::new();
+        for id in &products {
+            let product = store.product_by_id(*id).await.unwrap();
+            let merchant = store.merchant_by_id(product.merchant_id).await.unwrap();
+            let program = match product.program_id {
+                Some(p) => Some(store.program_by_id(p).await.unwrap()),
+                None => None,
+            };
+            if product.is_open(&merchant, program.as_ref()) {
+                expected_products.push(*id);
+            }
+        }
+        expected_programs.sort();
+        expected_products.sort();
+        // One open program and two open products (in it, and in no program) of the active
+        // merchant: the rule admits something and refuses the rest.
+        assert_eq!((expected_programs.len(), expected_products.len()), (1, 2));
+        let open_programs: Vec<_> = store
+            .open_programs(Page::largest(None))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(open_programs, expected_programs);
+        let open_products: Vec<_> = store
+            .list_products(&ProductQuery {
+                open_only: true,
+                page: Page::largest(None),
+                ..ProductQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(open_products, expected_products);
+    }
 }

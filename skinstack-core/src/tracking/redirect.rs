@@ -3,7 +3,7 @@
 
 use crate::domain::ClickId;
 use crate::domain::Slug;
-use crate::domain::{InfluencerId, LinkId, MerchantId, Money, ProductId, ProgramId, Utm, WebUrl};
+use crate::domain::{InfluencerId, LinkId, MerchantId, Price, ProductId, ProgramId, Utm, WebUrl};
 use crate::store::{LinkResolver, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -132,7 +132,8 @@ impl LinkSnapshot {
             program_id: parts.program_id,
             merchant_id: parts.merchant_id,
             product_id: parts.product_id,
-            live: parts.link_active && parts.program_active && parts.merchant_active,
+            live: parts.link_active
+                && crate::domain::is_open(parts.merchant_active, Some(parts.program_active)),
             expires_at: parts.expires_at,
             location_head: head.into_boxed_str(),
             location_tail: tail.into_boxed_str(),
@@ -183,7 +184,7 @@ pub struct PreviewCard {
     /// The product's image.
     pub image: Option<String>,
     /// The product's price (USD).
-    pub price: Option<Money>,
+    pub price: Option<Price>,
     /// The merchant's name.
     pub site_name: String,
     /// The link's destination, as the canonical URL.
@@ -196,7 +197,7 @@ impl PreviewCard {
     pub fn new(
         merchant_name: &str,
         destination: &WebUrl,
-        product: Option<(&str, Option<&str>, Option<&WebUrl>, Money)>,
+        product: Option<(&str, Option<&str>, Option<&WebUrl>, Price)>,
     ) -> Self {
         let cut = |text: &str| {
             let text = text.trim();
@@ -626,7 +627,7 @@ mod tests {
         let card = PreviewCard::new(
             "Glow Co",
             &destination,
-            Some(("Serum", Some(&long), Some(&image), Money::ZERO)),
+            Some(("Serum", Some(&long), Some(&image), Price::ZERO)),
         );
         assert_eq!(card.title, "Serum");
         assert_eq!(

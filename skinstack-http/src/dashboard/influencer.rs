@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 use skinstack_core::service::links::{self, CreateLink};
-use skinstack_core::service::products::ProductFilter;
 use skinstack_core::service::statements::{self, DayRange};
 use skinstack_core::service::{products, profiles, programs, ServiceError};
+use skinstack_core::ProductQuery;
 use skinstack_core::{
     LinkId, Page, Product, ProductId, Program, ProgramId, Slug, TrackingLink, Utm,
 };
@@ -72,11 +72,9 @@ pub(super) async fn home(
     let open_products = products::list(
         store,
         actor,
-        ProductFilter {
-            program: None,
-            category: None,
-            in_stock: None,
+        ProductQuery {
             page: page()?,
+            ..ProductQuery::default()
         },
     )
     .await?;

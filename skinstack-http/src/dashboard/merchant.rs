@@ -8,9 +8,9 @@ use super::PageError;
 use crate::state::ApiState;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use skinstack_core::service::products::ProductFilter;
 use skinstack_core::service::{products, profiles, programs, ServiceError};
 use skinstack_core::service::{shopify_webhooks, statements};
+use skinstack_core::ProductQuery;
 use skinstack_core::{Page, ProgramId};
 use std::collections::HashMap;
 
@@ -51,11 +51,9 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
     let catalogue = products::list(
         store,
         actor,
-        ProductFilter {
-            program: None,
-            category: None,
-            in_stock: None,
+        ProductQuery {
             page: Page::new(PRODUCTS, None).map_err(internal)?,
+            ..ProductQuery::default()
         },
     )
     .await?;

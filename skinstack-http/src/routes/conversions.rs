@@ -25,8 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-/// Most product ids one order may list.
-pub const MAX_PRODUCTS_PER_ORDER: usize = 250;
+/// Most product ids one order may list: core's rule, for the API's and the webhook's orders.
+pub use skinstack_core::service::conversions::MAX_PRODUCTS_PER_ORDER;
 
 pub(crate) fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -291,16 +291,11 @@ async fn record(
         body.coupon_code.as_deref(),
         CampaignCode::parse,
     );
-    if body.product_external_ids.len() > MAX_PRODUCTS_PER_ORDER {
-        c.refuse(
-            "product_external_ids",
-            format!("must list at most {MAX_PRODUCTS_PER_ORDER} products"),
-        );
-    }
+    // Core refuses a list over the cap; parsing one id beyond it is enough for core to see it.
     let products: Checked<Vec<ExternalId>> = body
         .product_external_ids
         .iter()
-        .take(MAX_PRODUCTS_PER_ORDER)
+        .take(MAX_PRODUCTS_PER_ORDER + 1)
         .enumerate()
         .map(|(i, id)| c.req(&format!("product_external_ids[{i}]"), ExternalId::parse(id)))
         .collect();

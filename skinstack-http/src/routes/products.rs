@@ -8,10 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use skinstack_core::service::products::{self, ProductFilter, ProductInput};
+use skinstack_core::service::products::{self, ProductInput};
 use skinstack_core::{
-    Category, Description, ExternalId, Money, Name, Page, Product, ProductId, ProductPatch,
-    ProgramId, WebUrl,
+    Category, Description, ExternalId, Name, Page, Price, Product, ProductId, ProductPatch,
+    ProductQuery, ProgramId, WebUrl,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -106,7 +106,7 @@ pub struct ProductView {
     pub description: Option<String>,
     /// Its price (decimal string).
     #[schema(value_type = String, example = "38.50")]
-    pub price: Money,
+    pub price: Price,
     /// Its image.
     pub image_url: Option<String>,
     /// Its page.
@@ -169,11 +169,8 @@ pub struct ProductListQuery {
     pub after: Option<Uuid>,
 }
 
-fn price(c: &mut Check, value: &DecimalInput) -> Checked<Money> {
-    c.req(
-        "price",
-        Money::parse(&value.text()).and_then(skinstack_core::NewProduct::price),
-    )
+fn price(c: &mut Check, value: &DecimalInput) -> Checked<Price> {
+    c.req("price", Price::parse(&value.text()))
 }
 
 /// Turns a product request into the service's input, naming every refused field.
@@ -263,11 +260,12 @@ async fn list(
         query.after.map(ProductId::from_uuid),
     )
     .map_err(|reason| Error::invalid(&skinstack_core::ValidationError::new("limit", reason)))?;
-    let filter = ProductFilter {
+    let filter = ProductQuery {
         program: query.program_id.map(ProgramId::from_uuid),
         category: query.category,
         in_stock: query.in_stock,
         page,
+        ..ProductQuery::default()
     };
     let items = products::list(&*state.store, &auth.actor, filter).await?;
     let next_after = page.next_cursor(&items, |p| p.id).map(|id| id.as_uuid());

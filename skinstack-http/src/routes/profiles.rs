@@ -13,8 +13,8 @@ use skinstack_core::service::profiles::{
     self, InfluencerChanges, InfluencerProfile, MerchantProfile,
 };
 use skinstack_core::{
-    Email, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod, PayoutSettings, Secret,
-    ShopifyDomain, StripeAccountId, WebUrl,
+    Email, Followers, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod,
+    PayoutSettings, Secret, ShopifyDomain, StripeAccountId, WebUrl,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -141,7 +141,7 @@ impl From<Influencer> for InfluencerView {
             stripe_account_id: i.payout.stripe_account_id().map(|s| s.as_str().to_owned()),
             paypal_email: i.payout.paypal_email().map(|e| e.as_str().to_owned()),
             preferred_payout_method: i.payout.preferred(),
-            total_followers: i.total_followers,
+            total_followers: i.total_followers.get(),
             total_earned: i.total_earned,
             total_paid: i.total_paid,
             created_at: i.created_at,
@@ -153,6 +153,7 @@ impl From<Influencer> for InfluencerView {
 fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
     let mut c = Check::default();
     let display_name = c.req("display_name", Name::parse(&body.display_name));
+    let total_followers = c.req("total_followers", Followers::new(body.total_followers));
     let instagram = c.opt(
         "instagram_handle",
         body.instagram_handle.as_deref(),
@@ -177,15 +178,22 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
     let payout = c.and_then(Checked::all((stripe, paypal)), |(stripe, paypal)| {
         PayoutSettings::new(stripe, paypal, body.preferred_payout_method)
     });
-    let (display_name, instagram_handle, tiktok_handle, youtube_handle, payout) =
-        c.finish((display_name, instagram, tiktok, youtube, payout))?;
+    let (display_name, instagram_handle, tiktok_handle, youtube_handle, payout, total_followers) =
+        c.finish((
+            display_name,
+            instagram,
+            tiktok,
+            youtube,
+            payout,
+            total_followers,
+        ))?;
     Ok(InfluencerProfile {
         display_name,
         instagram_handle,
         tiktok_handle,
         youtube_handle,
         payout,
-        total_followers: body.total_followers,
+        total_followers,
     })
 }
 
@@ -268,6 +276,7 @@ async fn update_influencer(
         StripeAccountId::parse,
     );
     let paypal_email = c.patch("paypal_email", body.paypal_email, Email::parse);
+    let total_followers = c.opt("total_followers", body.total_followers, Followers::new);
     let (
         display_name,
         instagram_handle,
@@ -275,6 +284,7 @@ async fn update_influencer(
         youtube_handle,
         stripe_account_id,
         paypal_email,
+        total_followers,
     ) = c.finish((
         display_name,
         instagram_handle,
@@ -282,6 +292,7 @@ async fn update_influencer(
         youtube_handle,
         stripe_account_id,
         paypal_email,
+        total_followers,
     ))?;
     let changes = InfluencerChanges {
         display_name,
@@ -291,7 +302,7 @@ async fn update_influencer(
         stripe_account_id,
         paypal_email,
         preferred_payout_method: body.preferred_payout_method,
-        total_followers: body.total_followers,
+        total_followers,
     };
     let updated = profiles::update_influencer(&*state.store, &auth.actor, changes).await?;
     Ok(axum::Json(updated.into()))

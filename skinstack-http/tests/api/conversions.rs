@@ -92,7 +92,32 @@ macro_rules! on_both_stores {
     )*};
 }
 
+/// Core's cap (250 products an order), through the API; the webhook test
+/// `shopify_orders_over_the_product_cap_are_refused_like_the_api_s` checks the other way in.
+async fn orders_listing_more_than_250_products_are_refused(app: TestApp) {
+    let s = shop(&app).await;
+    let ids = |n: usize| (0..n).map(|i| format!("sku-{i}")).collect::<Vec<_>>();
+    let mut over = order("4001");
+    over["product_external_ids"] = json!(ids(251));
+    let reply = app.post(&s.key, "/v1/conversions", over).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    let fields: Vec<&String> = reply.json["fields"].as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["product_external_ids"]);
+    let mut full = order("4001");
+    full["product_external_ids"] = json!(ids(250));
+    let reply = app.post(&s.key, "/v1/conversions", full).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
 on_both_stores! {
+    orders_listing_more_than_250_products_are_refused
+        => orders_listing_more_than_250_products_are_refused_on_memory,
+           orders_listing_more_than_250_products_are_refused_on_postgres;
     api_keys_are_shown_once_listed_without_secret_and_revocable
         => api_keys_are_shown_once_and_revocable_on_memory,
            api_keys_are_shown_once_and_revocable_on_postgres;

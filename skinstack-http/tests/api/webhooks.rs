@@ -1010,6 +1010,43 @@ async fn concurrent_deliveries_store_one_conversion_per_order(app: TestApp) {
     totals_exact(&app, &shop).await;
 }
 
+/// Core's cap (250 products an order) holds for Shopify orders as for the API's
+/// (`conversions.rs` › `orders_listing_more_than_250_products_are_refused`): one product more
+/// is kept as a rejected delivery and records nothing.
+async fn shopify_orders_over_the_product_cap_are_refused_like_the_api_s(app: TestApp) {
+    let shop = shop(&app).await;
+    let with_products = |id: u64, n: u64| {
+        let items: Vec<String> = (1..=n)
+            .map(|p| format!(r#"{{"product_id": {p}, "quantity": 1}}"#))
+            .collect();
+        order(id, r#""40.50""#, None).replace(
+            r#""line_items": [{"product_id": 1, "quantity": 1}]"#,
+            &format!(r#""line_items": [{}]"#, items.join(", ")),
+        )
+    };
+    let before = stored(&app, shop.merchant).await;
+    let reply = signed(&app, &shop, "orders/create", &with_products(7001, 251)).await;
+    // A Shopify order core can never record is acknowledged (200) and kept, not refused with
+    // a 4xx Shopify would retry; the API answers the same order with a 422.
+    assert_rejected(&reply, "unrecordable_value", "251 products");
+    assert!(
+        reply.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("product_external_ids")),
+        "{}",
+        reply.text
+    );
+    assert_eq!(stored(&app, shop.merchant).await, before, "nothing stored");
+    let reply = signed(&app, &shop, "orders/create", &with_products(7002, 250)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["status"], "recorded", "{}", reply.text);
+    assert_eq!(stored(&app, shop.merchant).await.0, before.0 + 1);
+}
+
+on_memory_and_postgres!(shopify_orders_over_the_product_cap_are_refused_like_the_api_s:
+    shopify_orders_over_the_product_cap_are_refused_like_the_api_s_on_memory,
+    shopify_orders_over_the_product_cap_are_refused_like_the_api_s_on_postgres);
+
 on_memory_and_postgres!(concurrent_deliveries_store_one_conversion_per_order:
     concurrent_deliveries_store_one_conversion_per_order_on_memory,
     concurrent_deliveries_store_one_conversion_per_order_on_postgres);
