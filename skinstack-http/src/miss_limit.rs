@@ -1,9 +1,10 @@
 //! Per-address limits on the redirect's store lookups for unknown slugs: random slugs are each
 //! a new miss, so without a limit one client could keep the redirect's database pool busy.
 
+use crate::client_ip::limiter_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -27,22 +28,6 @@ impl Default for MissLimits {
                 .expect("a non-zero period")
                 .allow_burst(THIRTY),
         }
-    }
-}
-
-/// The key of `ip` in every per-address limit: IPv4 as is (an IPv4-mapped IPv6 address as its
-/// IPv4), IPv6 by its /64, the smallest network a provider hands one subscriber: per full
-/// address, one host could take 2^64 keys.
-pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(bits))
-            }
-        },
     }
 }
 
@@ -73,7 +58,7 @@ impl MissThrottle {
 
     /// Whether `ip` may look a slug up in the store now, or how long it must wait.
     pub(crate) fn may_look_up(&self, ip: IpAddr) -> Result<(), Duration> {
-        let key = address_key(ip);
+        let key = limiter_key(ip);
         let spent = self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
         match spent.get(&key) {
             Some(&until) => {
@@ -90,7 +75,7 @@ impl MissThrottle {
 
     /// Spends one unknown slug for `ip`; past the quota, says how long its lookups now wait.
     pub(crate) fn missed(&self, ip: IpAddr) -> Result<(), Duration> {
-        let key = address_key(ip);
+        let key = limiter_key(ip);
         let outcome = self
             .quota
             .check_key(&key)
@@ -127,16 +112,6 @@ impl MissThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_addresses_share_a_key_per_64_and_mapped_ipv4_is_ipv4() {
-        let key = |s: &str| address_key(s.parse().unwrap());
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2::"));
-        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
-        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
-    }
 
     #[test]
     fn an_address_past_its_quota_waits_and_others_do_not() {
