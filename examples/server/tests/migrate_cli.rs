@@ -8,7 +8,7 @@ mod common;
 use common::{cli, cli_lines, FreshDatabase};
 
 /// Every migration by version; the ledger is numbered from 20, leaving room below it.
-const MIGRATIONS: [(i64, &str); 12] = [
+const MIGRATIONS: [(i64, &str); 13] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -21,9 +21,10 @@ const MIGRATIONS: [(i64, &str); 12] = [
     (10, "click_source"),
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
+    (22, "webhook_deliveries"),
 ];
 
-fn status_lines(states: [&str; 12]) -> Vec<String> {
+fn status_lines(states: [&str; 13]) -> Vec<String> {
     MIGRATIONS
         .iter()
         .zip(states)
@@ -38,7 +39,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         cli_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 12])
+        status_lines(["pending"; 13])
     );
 
     let applied: Vec<String> = MIGRATIONS
@@ -48,16 +49,17 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(cli_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         cli_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 12])
+        status_lines(["applied"; 13])
     );
     assert_eq!(
         cli_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 12 migrations are applied"]
+        vec!["nothing to apply: all 13 migrations are applied"]
     );
 
     assert_eq!(
         cli_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 22 webhook_deliveries",
             "reverted 21 merchant_api_keys",
             "reverted 20 commission_ledger",
             "reverted 10 click_source",
@@ -73,7 +75,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         cli_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending", "pending", "pending", "pending"
+            "pending", "pending", "pending", "pending", "pending"
         ])
     );
 
@@ -94,7 +96,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 9 sessions",
             "applied 10 click_source",
             "applied 20 commission_ledger",
-            "applied 21 merchant_api_keys"
+            "applied 21 merchant_api_keys",
+            "applied 22 webhook_deliveries"
         ]
     );
 }
