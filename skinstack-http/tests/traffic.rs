@@ -163,6 +163,17 @@ async fn app(limits: MissLimits) -> App {
     }
 }
 
+impl App {
+    /// Sends `request` through the router.
+    async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers every request")
+    }
+}
+
 fn request(path: &str, user_agent: &str, from: &str) -> Request<Body> {
     let mut request = Request::get(path)
         .header(header::USER_AGENT, user_agent)
@@ -196,12 +207,7 @@ async fn in_app_browsers_of_every_big_app_get_the_redirect_and_are_counted_as_sh
     let path = format!("/{}", app.link.slug);
     let mut issued = Vec::new();
     for (name, ua) in IN_APP_BROWSERS {
-        let response = app
-            .router
-            .clone()
-            .oneshot(request(&path, ua, HOME))
-            .await
-            .unwrap();
+        let response = app.send(request(&path, ua, HOME)).await;
         assert_eq!(response.status(), StatusCode::FOUND, "{name}: {ua}");
         let location = response.headers()[header::LOCATION].to_str().unwrap();
         assert!(
@@ -235,12 +241,7 @@ async fn preview_fetchers_get_the_card_and_no_click() {
     let app = app(MissLimits::default()).await;
     let path = format!("/{}", app.link.slug);
     for (name, ua) in PREVIEW_FETCHERS {
-        let response = app
-            .router
-            .clone()
-            .oneshot(request(&path, ua, HOME))
-            .await
-            .unwrap();
+        let response = app.send(request(&path, ua, HOME)).await;
         assert_eq!(response.status(), StatusCode::OK, "{name}: {ua}");
         assert_eq!(response.headers()[header::VARY], "user-agent", "{name}");
         let html = body(response).await;
@@ -259,14 +260,7 @@ async fn a_person_who_lands_on_a_card_follows_its_link_through_the_tracked_redir
     let path = format!("/{}", app.link.slug);
     // A browser that still says `facebookexternalhit`, as some embedded views do.
     let misread = "Mozilla/5.0 (Linux; Android 13; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0 Mobile Safari/537.36 facebookexternalhit/1.1";
-    let card = body(
-        app.router
-            .clone()
-            .oneshot(request(&path, misread, HOME))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let card = body(app.send(request(&path, misread, HOME)).await).await;
     assert!(
         card.contains(r#"<a href="?via=card" rel="nofollow">"#),
         "{card}"
@@ -281,7 +275,7 @@ async fn a_person_who_lands_on_a_card_follows_its_link_through_the_tracked_redir
     let mut tap = request(&followed, misread, HOME);
     tap.headers_mut()
         .insert("sec-fetch-user", "?1".parse().unwrap());
-    let response = app.router.clone().oneshot(tap).await.unwrap();
+    let response = app.send(tap).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()[header::LOCATION].to_str().unwrap();
     assert!(
@@ -292,11 +286,8 @@ async fn a_person_who_lands_on_a_card_follows_its_link_through_the_tracked_redir
 
     // A fetcher following the same link is redirected too, but is never a counted click.
     let fetched = app
-        .router
-        .clone()
-        .oneshot(request(&followed, PREVIEW_FETCHERS[0].1, HOME))
-        .await
-        .unwrap();
+        .send(request(&followed, PREVIEW_FETCHERS[0].1, HOME))
+        .await;
     assert_eq!(fetched.status(), StatusCode::FOUND, "never the card again");
 
     app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
@@ -321,12 +312,7 @@ async fn a_second_card_fetch_does_not_reach_the_store_and_a_link_change_refreshe
     let path = format!("/{}", app.link.slug);
     let facebook = PREVIEW_FETCHERS[0].1;
     for _ in 0..5 {
-        let response = app
-            .router
-            .clone()
-            .oneshot(request(&path, facebook, HOME))
-            .await
-            .unwrap();
+        let response = app.send(request(&path, facebook, HOME)).await;
         assert!(body(response).await.contains("Vitamin C Serum"));
     }
     assert_eq!(app.counting.previews.load(Ordering::SeqCst), 1);
@@ -342,12 +328,7 @@ async fn a_second_card_fetch_does_not_reach_the_store_and_a_link_change_refreshe
         .unwrap();
     // What the change feed does when the link's row changes.
     app.cache.invalidate(&app.link.slug);
-    let response = app
-        .router
-        .clone()
-        .oneshot(request(&path, facebook, HOME))
-        .await
-        .unwrap();
+    let response = app.send(request(&path, facebook, HOME)).await;
     assert!(body(response).await.contains("Vitamin C Serum 2"));
     assert_eq!(app.counting.previews.load(Ordering::SeqCst), 2);
 }
@@ -367,11 +348,8 @@ async fn unknown_slugs_from_one_address_are_limited_without_affecting_other_addr
     let mut statuses = Vec::new();
     for n in 0..20 {
         let response = app
-            .router
-            .clone()
-            .oneshot(request(&format!("/random{n}"), SHOPPER, flooder))
-            .await
-            .unwrap();
+            .send(request(&format!("/random{n}"), SHOPPER, flooder))
+            .await;
         statuses.push(response.status());
     }
     assert_eq!(&statuses[..5], &[StatusCode::NOT_FOUND; 5]);
@@ -385,12 +363,7 @@ async fn unknown_slugs_from_one_address_are_limited_without_affecting_other_addr
     );
 
     // The refusal: a small HTML page, or JSON for a client that asks, with Retry-After.
-    let response = app
-        .router
-        .clone()
-        .oneshot(request("/another", SHOPPER, flooder))
-        .await
-        .unwrap();
+    let response = app.send(request("/another", SHOPPER, flooder)).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers()[header::CONTENT_TYPE]
         .to_str()
@@ -405,7 +378,7 @@ async fn unknown_slugs_from_one_address_are_limited_without_affecting_other_addr
     let mut json = request("/another", SHOPPER, flooder);
     json.headers_mut()
         .insert(header::ACCEPT, "application/json".parse().unwrap());
-    let response = app.router.clone().oneshot(json).await.unwrap();
+    let response = app.send(json).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let error: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
     assert_eq!(error["error"], "too_many_requests");
@@ -413,28 +386,13 @@ async fn unknown_slugs_from_one_address_are_limited_without_affecting_other_addr
 
     // Another address: unknown slugs are 404, links redirect.
     let other = "198.51.100.9:5000";
-    let response = app
-        .router
-        .clone()
-        .oneshot(request("/random0", SHOPPER, other))
-        .await
-        .unwrap();
+    let response = app.send(request("/random0", SHOPPER, other)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let path = format!("/{}", app.link.slug);
-    let response = app
-        .router
-        .clone()
-        .oneshot(request(&path, SHOPPER, other))
-        .await
-        .unwrap();
+    let response = app.send(request(&path, SHOPPER, other)).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     // The flooder itself still reaches a link in the cache: only store lookups are limited.
-    let response = app
-        .router
-        .clone()
-        .oneshot(request(&path, SHOPPER, flooder))
-        .await
-        .unwrap();
+    let response = app.send(request(&path, SHOPPER, flooder)).await;
     assert_eq!(response.status(), StatusCode::FOUND);
 }
 
@@ -445,25 +403,16 @@ async fn ipv6_clients_are_limited_by_their_64_and_neighbouring_networks_are_not(
         // A different address of the same /64 each time.
         let from = format!("[2001:db8:1:2::{n:x}]:5000");
         let response = app
-            .router
-            .clone()
-            .oneshot(request(&format!("/random{n}"), SHOPPER, &from))
-            .await
-            .unwrap();
+            .send(request(&format!("/random{n}"), SHOPPER, &from))
+            .await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
     let same_64 = app
-        .router
-        .clone()
-        .oneshot(request("/random9", SHOPPER, "[2001:db8:1:2:ffff::1]:5000"))
-        .await
-        .unwrap();
+        .send(request("/random9", SHOPPER, "[2001:db8:1:2:ffff::1]:5000"))
+        .await;
     assert_eq!(same_64.status(), StatusCode::TOO_MANY_REQUESTS);
     let next_64 = app
-        .router
-        .clone()
-        .oneshot(request("/random9", SHOPPER, "[2001:db8:1:3::1]:5000"))
-        .await
-        .unwrap();
+        .send(request("/random9", SHOPPER, "[2001:db8:1:3::1]:5000"))
+        .await;
     assert_eq!(next_64.status(), StatusCode::NOT_FOUND);
 }
