@@ -6,6 +6,7 @@ pub mod balance;
 pub mod commission;
 pub mod ledger;
 pub mod payout;
+pub mod signals;
 
 pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
 pub use balance::{Balance, Standing, UnattributedOrders};
