@@ -136,6 +136,7 @@ pub async fn seed(
             )?),
             cookie_window: CookieWindow::default(),
             platform_fee_rate: FeeRate::default(),
+            enrollment_mode: EnrollmentMode::Approval,
         })
         .await?;
     let product = store
