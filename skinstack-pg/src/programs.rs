@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{Page, ProgramRepo, RepoResult};
 use skinstack_core::{
-    Commission, CookieWindow, EnrollmentMode, Entity, FeeRate, MerchantId, Name, Network, NewProgram, Program,
-    ProgramId, ProgramPatch, RepoError,
+    Commission, CookieWindow, EnrollmentMode, Entity, FeeRate, MerchantId, Name, Network,
+    NewProgram, Program, ProgramId, ProgramPatch, RepoError,
 };
 use uuid::Uuid;
 

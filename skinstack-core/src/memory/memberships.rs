@@ -29,7 +29,8 @@ impl Enrollments {
 
     /// `ON DELETE CASCADE` from influencers.
     pub(super) fn remove_influencer(&mut self, influencer: InfluencerId) {
-        self.memberships.retain(|_, m| m.influencer_id != influencer);
+        self.memberships
+            .retain(|_, m| m.influencer_id != influencer);
         self.by_pair.retain(|(_, i), _| *i != influencer);
     }
 

@@ -117,7 +117,13 @@ pub async fn create_link<S>(
     request: CreateLink,
 ) -> Result<TrackingLink, LinkError>
 where
-    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + MembershipRepo + ?Sized,
+    S: InfluencerRepo
+        + MerchantRepo
+        + ProgramRepo
+        + ProductRepo
+        + LinkRepo
+        + MembershipRepo
+        + ?Sized,
 {
     store.influencer_by_id(influencer_id).await?;
     let program = store.program_by_id(request.program_id).await?;
@@ -206,7 +212,13 @@ pub async fn create_own<S>(
     request: CreateLink,
 ) -> ServiceResult<TrackingLink>
 where
-    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + MembershipRepo + ?Sized,
+    S: InfluencerRepo
+        + MerchantRepo
+        + ProgramRepo
+        + ProductRepo
+        + LinkRepo
+        + MembershipRepo
+        + ?Sized,
 {
     let influencer = own_influencer(store, actor).await?;
     Ok(create_link(store, policy, now, influencer.id, request).await?)
@@ -416,17 +428,13 @@ mod tests {
     async fn only_approved_members_link_and_linking_joins_an_open_program() {
         let (store, f) = fixture().await;
         let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
-        let newcomer = store.create_influencer(new_influencer(user.id)).await.unwrap();
+        let newcomer = store
+            .create_influencer(new_influencer(user.id))
+            .await
+            .unwrap();
         let policy = SlugPolicy::default();
-        let attempt = |who: InfluencerId| {
-            create_link(
-                &store,
-                &policy,
-                Utc::now(),
-                who,
-                request(&f),
-            )
-        };
+        let attempt =
+            |who: InfluencerId| create_link(&store, &policy, Utc::now(), who, request(&f));
         assert!(matches!(
             attempt(newcomer.id).await,
             Err(LinkError::Refused(LinkRefusal::NotAMember))
@@ -445,7 +453,11 @@ mod tests {
             Err(LinkError::Refused(LinkRefusal::NotAMember))
         ));
         store
-            .set_membership_state(pending.id, MembershipState::Pending, MembershipState::Approved)
+            .set_membership_state(
+                pending.id,
+                MembershipState::Pending,
+                MembershipState::Approved,
+            )
             .await
             .unwrap();
         assert!(attempt(newcomer.id).await.is_ok());
@@ -461,12 +473,19 @@ mod tests {
             .await
             .unwrap();
         let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
-        let walk_in = store.create_influencer(new_influencer(user.id)).await.unwrap();
+        let walk_in = store
+            .create_influencer(new_influencer(user.id))
+            .await
+            .unwrap();
         assert!(attempt(walk_in.id).await.is_ok());
         let joined = store.membership_of(open.id, walk_in.id).await.unwrap();
         assert_eq!(joined.map(|m| m.state), Some(MembershipState::Approved));
         store
-            .set_membership_state(pending.id, MembershipState::Approved, MembershipState::Banned)
+            .set_membership_state(
+                pending.id,
+                MembershipState::Approved,
+                MembershipState::Banned,
+            )
             .await
             .unwrap();
         assert!(matches!(

@@ -210,8 +210,9 @@ where
 /// The actor (a merchant) invites whoever holds `email` to its program `id`. The invitation
 /// is accepted with the returned token, by that address's influencer account, once, before
 /// [`INVITATION_TTL`] has passed. If the address already has an influencer profile, it also
-/// shows as `invited` among the program's members. The answer is the same either way, so an
-/// invitation does not tell a merchant whether an address has an account.
+/// shows as `invited` on their Programs page and among the program's members (so the merchant
+/// learns that this address has an influencer account, as it would from any application); the
+/// answer itself is the same either way.
 pub async fn invite<S>(
     store: &S,
     actor: &Actor,

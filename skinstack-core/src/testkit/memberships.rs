@@ -53,7 +53,10 @@ pub mod cases {
         assert_eq!(member.map(|m| m.state), Some(MembershipState::Approved));
 
         let bea = newcomer(store).await;
-        assert_eq!(store.membership_of(f.program.id, bea.id).await.unwrap(), None);
+        assert_eq!(
+            store.membership_of(f.program.id, bea.id).await.unwrap(),
+            None
+        );
         let applied = store
             .insert_membership(application(&f, bea.id))
             .await
@@ -108,7 +111,10 @@ pub mod cases {
             }
         }
         assert_eq!((won, lost), (1, 7));
-        assert_eq!(store.memberships_of_influencer(bea.id).await.unwrap().len(), 1);
+        assert_eq!(
+            store.memberships_of_influencer(bea.id).await.unwrap().len(),
+            1
+        );
     }
 
     pub async fn membership_states_move_only_from_the_state_read<S: Store>(store: &S) {
@@ -149,7 +155,10 @@ pub mod cases {
             .delete_membership(m.id, MembershipState::Approved)
             .await
             .unwrap());
-        assert_eq!(store.membership_of(f.program.id, bea.id).await.unwrap(), None);
+        assert_eq!(
+            store.membership_of(f.program.id, bea.id).await.unwrap(),
+            None
+        );
         assert_err!(
             store
                 .set_membership_state(m.id, MembershipState::Approved, MembershipState::Banned)
@@ -193,18 +202,13 @@ pub mod cases {
         );
     }
 
-    pub async fn members_are_listed_by_state_with_the_sums_of_their_links_totals<
-        S: LedgerStore,
-    >(
+    pub async fn members_are_listed_by_state_with_the_sums_of_their_links_totals<S: LedgerStore>(
         store: &S,
     ) {
         let (f, link) = cast(store).await;
         // A second link of Ana's in the program, one in another program of the merchant, and
         // one of another influencer: only Ana's two in this program count for her.
-        let second = store
-            .insert_link(new_link(&f, "ana-second"))
-            .await
-            .unwrap();
+        let second = store.insert_link(new_link(&f, "ana-second")).await.unwrap();
         let other_program = store
             .create_program(new_program(f.merchant.id))
             .await
@@ -271,11 +275,7 @@ pub mod cases {
         );
 
         let approved = store
-            .members_of_program(
-                f.program.id,
-                Some(MembershipState::Approved),
-                Page::first(),
-            )
+            .members_of_program(f.program.id, Some(MembershipState::Approved), Page::first())
             .await
             .unwrap();
         assert_eq!(approved.len(), 1);
@@ -323,7 +323,10 @@ pub mod cases {
         }
         assert_eq!(accepted, 1, "an invitation is accepted once");
         let after = store.invitation_by_token(&token.hash()).await.unwrap();
-        assert_eq!(after.accepted_at.map(|t| t.timestamp()), Some(now.timestamp()));
+        assert_eq!(
+            after.accepted_at.map(|t| t.timestamp()),
+            Some(now.timestamp())
+        );
 
         let late = InviteToken::generate().unwrap();
         let expiring = store
@@ -345,9 +348,7 @@ pub mod cases {
         );
     }
 
-    pub async fn a_banned_members_links_stop_resolving_as_live<S: Store + LinkResolver>(
-        store: &S,
-    ) {
+    pub async fn a_banned_members_links_stop_resolving_as_live<S: Store + LinkResolver>(store: &S) {
         let f = Fixture::create(store).await;
         let link = store.insert_link(new_link(&f, "ana-ban")).await.unwrap();
         let status = || async {
@@ -365,11 +366,14 @@ pub mod cases {
             .unwrap()
             .unwrap();
         store
-            .set_membership_state(member.id, MembershipState::Approved, MembershipState::Banned)
+            .set_membership_state(
+                member.id,
+                MembershipState::Approved,
+                MembershipState::Banned,
+            )
             .await
             .unwrap()
             .unwrap();
         assert_eq!(status().await, LinkStatus::Gone);
     }
 }
-
