@@ -459,3 +459,108 @@ pub(crate) enum MemberCheck {
     Refused(LinkRefusal),
     Storage(RepoError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::memberships::newcomer;
+    use crate::testkit::Fixture;
+    use crate::MemoryStore;
+    use chrono::Duration;
+
+    async fn cast() -> (MemoryStore, Fixture, Actor, Actor, Influencer) {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let merchant = Actor::new(f.merchant_user.clone()).unwrap();
+        let bea = newcomer(&store).await;
+        let user = store.user_by_id(bea.user_id).await.unwrap();
+        (store, f, merchant, Actor::new(user).unwrap(), bea)
+    }
+
+    #[tokio::test]
+    async fn an_invitation_is_accepted_once_by_its_addressee_before_it_expires() {
+        let (store, f, merchant, bea_actor, bea) = cast().await;
+        let now = Utc::now();
+        let email = bea_actor.user().email.clone();
+        let invited = invite(&store, &merchant, f.program.id, email.clone(), now)
+            .await
+            .unwrap();
+        let shown = store.membership_of(f.program.id, bea.id).await.unwrap();
+        assert_eq!(shown.map(|m| m.state), Some(MembershipState::Invited));
+
+        // Someone else's account, and the addressee once it has expired: not found alike.
+        let ana = Actor::new(f.influencer_user.clone()).unwrap();
+        assert!(matches!(
+            accept_invite(&store, &ana, &invited.token, now).await,
+            Err(ServiceError::NotFound(Entity::Invitation))
+        ));
+        let late = invited.invitation.expires_at;
+        assert!(matches!(
+            accept_invite(&store, &bea_actor, &invited.token, late).await,
+            Err(ServiceError::NotFound(Entity::Invitation))
+        ));
+
+        let member = accept_invite(&store, &bea_actor, &invited.token, now + Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(member.state, MembershipState::Approved);
+        assert!(matches!(
+            accept_invite(&store, &bea_actor, &invited.token, now + Duration::hours(2)).await,
+            Err(ServiceError::NotFound(Entity::Invitation))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_banned_influencer_stays_out_and_other_merchants_cannot_decide() {
+        let (store, f, merchant, bea_actor, bea) = cast().await;
+        let applied = apply(&store, &bea_actor, f.program.id, None).await.unwrap();
+        assert_eq!(applied.state, MembershipState::Pending);
+        let other = Fixture::create(&store).await;
+        let stranger = Actor::new(other.merchant_user.clone()).unwrap();
+        assert!(matches!(
+            decide(&store, &stranger, f.program.id, bea.id, Decision::Ban).await,
+            Err(ServiceError::NotFound(Entity::Program))
+        ));
+        let banned = ban(&store, &merchant, f.program.id, bea.id).await.unwrap();
+        assert_eq!(banned.state, MembershipState::Banned);
+        assert!(matches!(
+            apply(&store, &bea_actor, f.program.id, None).await,
+            Err(ServiceError::Conflict(Conflict::Enrollment(
+                TransitionRefused::Banned
+            )))
+        ));
+        assert!(matches!(
+            decide(&store, &merchant, f.program.id, bea.id, Decision::Approve).await,
+            Err(ServiceError::Conflict(Conflict::Enrollment(
+                TransitionRefused::Banned
+            )))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_directory_shows_the_influencers_own_state_and_members_come_with_counts() {
+        let (store, f, merchant, bea_actor, bea) = cast().await;
+        apply(&store, &bea_actor, f.program.id, None).await.unwrap();
+        let entries = directory(&store, &bea_actor, Page::first()).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].state, Some(MembershipState::Pending));
+        let ana = Actor::new(f.influencer_user.clone()).unwrap();
+        let entries = directory(&store, &ana, Page::first()).await.unwrap();
+        assert_eq!(entries[0].state, Some(MembershipState::Approved));
+        let pending = members(
+            &store,
+            &merchant,
+            f.program.id,
+            Some(MembershipState::Pending),
+            Page::first(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].membership.influencer_id, bea.id);
+        assert!(matches!(
+            members(&store, &ana, f.program.id, None, Page::first()).await,
+            Err(ServiceError::Forbidden(_))
+        ));
+    }
+}
