@@ -261,3 +261,44 @@ async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
     let all = versions();
     assert_eq!(applied_versions(&pool).await, all[..all.len() - 1].to_vec());
 }
+
+#[sqlx::test(migrations = false)]
+async fn memberships_start_approved_for_every_influencer_with_a_link_in_a_program(pool: PgPool) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 22).await.unwrap();
+    // Written as the schema before 0024 allows: two links of one influencer in one program,
+    // and a second program without links.
+    sqlx::query(
+        "WITH u AS (INSERT INTO users (email, password_hash, role) \
+                    VALUES ('ana@example.com', '$x', 'influencer') RETURNING id), \
+              i AS (INSERT INTO influencers (user_id, display_name) \
+                    SELECT id, 'Ana' FROM u RETURNING id), \
+              m AS (INSERT INTO merchants (business_name, website_url) \
+                    VALUES ('Glow Co', 'https://glowco.com') RETURNING id), \
+              p AS (INSERT INTO programs (merchant_id, name, network, commission_rate) \
+                    SELECT id, name, 'impact', 20 FROM m, (VALUES ('linked'), ('unlinked')) n(name) \
+                    RETURNING id, name) \
+         INSERT INTO tracking_links (slug, influencer_id, program_id, destination_url) \
+         SELECT s, i.id, p.id, 'https://glowco.com' FROM i, p, (VALUES ('one'), ('two')) v(s) \
+         WHERE p.name = 'linked'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let members: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT p.name, pm.state, p.enrollment_mode FROM program_memberships pm \
+         JOIN programs p ON p.id = pm.program_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        members,
+        vec![(
+            "linked".to_owned(),
+            "approved".to_owned(),
+            "approval".to_owned()
+        )]
+    );
+}
