@@ -30,6 +30,7 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
             "influencers_user_id_key" => RepoError::ProfileExists,
             "products_merchant_id_external_id_key" => RepoError::DuplicateExternalId,
             "tracking_links_slug_key" | "idx_tracking_links_slug" => RepoError::SlugTaken,
+            "program_memberships_program_id_influencer_id_key" => RepoError::MembershipExists,
             _ => backend(err),
         },
         (Some(FOREIGN_KEY_VIOLATION), Some(name)) => match referenced_entity(name) {
@@ -67,8 +68,13 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         | "products_merchant_id_fkey"
         | "merchant_api_keys_merchant_id_fkey"
         | "webhook_deliveries_merchant_id_fkey" => Entity::Merchant,
-        "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
-        "tracking_links_influencer_id_fkey" => Entity::Influencer,
+        "products_program_id_fkey"
+        | "tracking_links_program_id_fkey"
+        | "program_memberships_program_id_fkey"
+        | "program_invitations_program_id_fkey" => Entity::Program,
+        "tracking_links_influencer_id_fkey" | "program_memberships_influencer_id_fkey" => {
+            Entity::Influencer
+        }
         "tracking_links_product_id_fkey" => Entity::Product,
         _ => return None,
     })
@@ -83,6 +89,10 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "programs_commission_type_check" | "valid_commission" => "commission_type",
         "programs_commission_rate_check" => "commission_rate",
         "products_category_check" => "category",
+        "programs_enrollment_mode_check" => "enrollment_mode",
+        "program_memberships_state_check" => "state",
+        "program_memberships_message_check" => "message",
+        "program_invitations_email_check" => "email",
         _ => return None,
     })
 }
@@ -271,6 +281,9 @@ mod tests {
             ("tracking_links_influencer_id_fkey", Entity::Influencer),
             ("tracking_links_program_id_fkey", Entity::Program),
             ("tracking_links_product_id_fkey", Entity::Product),
+            ("program_memberships_program_id_fkey", Entity::Program),
+            ("program_memberships_influencer_id_fkey", Entity::Influencer),
+            ("program_invitations_program_id_fkey", Entity::Program),
         ] {
             assert_eq!(referenced_entity(name), Some(entity), "{name}");
         }

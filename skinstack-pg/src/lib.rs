@@ -43,6 +43,7 @@ mod crypto;
 mod error;
 mod influencers;
 mod links;
+mod memberships;
 mod merchants;
 mod payouts;
 mod products;

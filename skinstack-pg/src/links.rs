@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 use skinstack_core::store::{LinkRepo, LinkResolver, RepoResult};
 use skinstack_core::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use skinstack_core::{
-    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, MerchantId, NewLink, Price, ProductId,
-    ProgramId, RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
+    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, MembershipState, MerchantId, NewLink,
+    Price, ProductId, ProgramId, RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -233,12 +233,14 @@ struct SnapshotRow {
     link_active: bool,
     program_active: bool,
     merchant_active: bool,
+    membership_state: Option<String>,
     expires_at: Option<DateTime<Utc>>,
 }
 
 /// The snapshot query, completed with `$tail` (a WHERE or ORDER BY clause). By slug it is one
-/// round trip through idx_tracking_links_slug and two primary keys. A NULL is_active (the seed
-/// allows it) does not redirect: fail closed.
+/// round trip through idx_tracking_links_slug, two primary keys and the memberships' unique
+/// (program, influencer) index (a link without a membership redirects, so the join is LEFT).
+/// A NULL is_active (the seed allows it) does not redirect: fail closed.
 macro_rules! snapshot_query {
     ($tail:literal) => {
         concat!("\
@@ -247,10 +249,13 @@ macro_rules! snapshot_query {
            COALESCE(l.is_active, false) AS link_active, \
            COALESCE(p.is_active, false) AS program_active, \
            COALESCE(m.is_active, false) AS merchant_active, \
+           pm.state AS membership_state, \
            l.expires_at \
     FROM tracking_links l \
     JOIN programs p ON p.id = l.program_id \
-    JOIN merchants m ON m.id = p.merchant_id ", $tail)
+    JOIN merchants m ON m.id = p.merchant_id \
+    LEFT JOIN program_memberships pm \
+      ON pm.program_id = l.program_id AND pm.influencer_id = l.influencer_id ", $tail)
     };
 }
 
@@ -276,6 +281,11 @@ impl SnapshotRow {
             link_active: row.link_active,
             program_active: row.program_active,
             merchant_active: row.merchant_active,
+            membership: p.optional(
+                "membership_state",
+                row.membership_state.as_deref(),
+                MembershipState::parse,
+            )?,
             expires_at: row.expires_at,
         });
         Ok((slug, Arc::new(snapshot)))

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{Page, ProgramRepo, RepoResult};
 use skinstack_core::{
-    Commission, CookieWindow, Entity, FeeRate, MerchantId, Name, Network, NewProgram, Program,
-    ProgramId, ProgramPatch, RepoError,
+    Commission, CookieWindow, EnrollmentMode, Entity, FeeRate, MerchantId, Name, Network,
+    NewProgram, Program, ProgramId, ProgramPatch, RepoError,
 };
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ macro_rules! columns {
          commission_rate, fixed_amount, \
          COALESCE(cookie_window_days, 30) AS cookie_window_days, \
          COALESCE(platform_fee_rate, 0.20) AS platform_fee_rate, \
-         is_active, created_at, updated_at"
+         enrollment_mode, is_active, created_at, updated_at"
     };
 }
 
@@ -36,6 +36,7 @@ struct ProgramRow {
     fixed_amount: Option<Decimal>,
     cookie_window_days: i32,
     platform_fee_rate: Decimal,
+    enrollment_mode: String,
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -62,6 +63,10 @@ impl TryFrom<ProgramRow> for Program {
                 CookieWindow::new(i64::from(row.cookie_window_days)),
             )?,
             platform_fee_rate: p.field("platform_fee_rate", FeeRate::new(row.platform_fee_rate))?,
+            enrollment_mode: p.field(
+                "enrollment_mode",
+                EnrollmentMode::parse(&row.enrollment_mode),
+            )?,
             is_active: row.is_active,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -84,8 +89,8 @@ impl ProgramRepo for PgStore {
         // overflow here would mean the two disagree, so it is reported against the amount.
         let row: ProgramRow = sqlx::query_as(concat!(
             "INSERT INTO programs (id, merchant_id, name, network, commission_type, \
-             commission_rate, fixed_amount, cookie_window_days, platform_fee_rate) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+             commission_rate, fixed_amount, cookie_window_days, platform_fee_rate, enrollment_mode) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
             columns!()
         ))
         .bind(ProgramId::new().as_uuid())
@@ -97,6 +102,7 @@ impl ProgramRepo for PgStore {
         .bind(fixed)
         .bind(i32::from(new.cookie_window.days()))
         .bind(new.platform_fee_rate.fraction())
+        .bind(new.enrollment_mode.as_str())
         .fetch_one(&self.pool)
         .await
         .repo_numeric(if fixed.is_some() {
@@ -161,7 +167,8 @@ impl ProgramRepo for PgStore {
              commission_type = CASE WHEN $4::text IS NULL THEN commission_type ELSE $4 END, \
              commission_rate = CASE WHEN $4::text IS NULL THEN commission_rate ELSE $5 END, \
              fixed_amount = CASE WHEN $4::text IS NULL THEN fixed_amount ELSE $6 END, \
-             cookie_window_days = COALESCE($7, cookie_window_days) \
+             cookie_window_days = COALESCE($7, cookie_window_days), \
+             enrollment_mode = COALESCE($8, enrollment_mode) \
              WHERE id = $1 RETURNING ",
             columns!()
         ))
@@ -172,6 +179,7 @@ impl ProgramRepo for PgStore {
         .bind(rate)
         .bind(fixed)
         .bind(patch.cookie_window.map(|w| i32::from(w.days())))
+        .bind(patch.enrollment_mode.map(EnrollmentMode::as_str))
         .fetch_optional(&self.pool)
         .await
         .repo_numeric(if fixed.is_some() {
@@ -191,7 +199,7 @@ impl ProgramRepo for PgStore {
              p.commission_rate, p.fixed_amount, \
              COALESCE(p.cookie_window_days, 30) AS cookie_window_days, \
              COALESCE(p.platform_fee_rate, 0.20) AS platform_fee_rate, \
-             p.is_active, p.created_at, p.updated_at \
+             p.enrollment_mode, p.is_active, p.created_at, p.updated_at \
              FROM programs p JOIN merchants m ON m.id = p.merchant_id \
              WHERE p.is_active AND m.is_active AND ($1::uuid IS NULL OR p.id > $1) \
              ORDER BY p.id LIMIT $2",

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it), merchants' API keys and the webhook deliveries.
-const MIGRATIONS: [(i64, &str); 13] = [
+/// branches' migrations fit below it), merchants' API keys, the webhook deliveries and program memberships.
+const MIGRATIONS: [(i64, &str); 14] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -26,10 +26,11 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (24, "program_memberships"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 15] = [
+const TABLES: [(i64, &str); 17] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -45,6 +46,8 @@ const TABLES: [(i64, &str); 15] = [
     (20, "commission_events"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (24, "program_memberships"),
+    (24, "program_invitations"),
 ];
 
 /// Version of the link change feed migration.
@@ -257,4 +260,45 @@ async fn a_failing_migration_leaves_nothing_behind(pool: PgPool) {
     MIGRATOR.undo(&pool, LATEST - 1).await.unwrap();
     let all = versions();
     assert_eq!(applied_versions(&pool).await, all[..all.len() - 1].to_vec());
+}
+
+#[sqlx::test(migrations = false)]
+async fn memberships_start_approved_for_every_influencer_with_a_link_in_a_program(pool: PgPool) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 22).await.unwrap();
+    // Written as the schema before 0024 allows: two links of one influencer in one program,
+    // and a second program without links.
+    sqlx::query(
+        "WITH u AS (INSERT INTO users (email, password_hash, role) \
+                    VALUES ('ana@example.com', '$x', 'influencer') RETURNING id), \
+              i AS (INSERT INTO influencers (user_id, display_name) \
+                    SELECT id, 'Ana' FROM u RETURNING id), \
+              m AS (INSERT INTO merchants (business_name, website_url) \
+                    VALUES ('Glow Co', 'https://glowco.com') RETURNING id), \
+              p AS (INSERT INTO programs (merchant_id, name, network, commission_rate) \
+                    SELECT id, name, 'impact', 20 FROM m, (VALUES ('linked'), ('unlinked')) n(name) \
+                    RETURNING id, name) \
+         INSERT INTO tracking_links (slug, influencer_id, program_id, destination_url) \
+         SELECT s, i.id, p.id, 'https://glowco.com' FROM i, p, (VALUES ('one'), ('two')) v(s) \
+         WHERE p.name = 'linked'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let members: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT p.name, pm.state, p.enrollment_mode FROM program_memberships pm \
+         JOIN programs p ON p.id = pm.program_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        members,
+        vec![(
+            "linked".to_owned(),
+            "approved".to_owned(),
+            "approval".to_owned()
+        )]
+    );
 }

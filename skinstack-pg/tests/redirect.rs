@@ -363,3 +363,35 @@ async fn a_cached_preview_card_is_refreshed_by_the_change_feed_and_outlives_the_
     assert_eq!(card.title, "Vitamin C Serum, 50 ml");
     listener_b.stop();
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_ban_through_one_process_reaches_the_others_cache_within_a_second(pool: PgPool) {
+    use skinstack_core::store::MembershipRepo;
+    use skinstack_core::MembershipState;
+
+    let (store_a, _cache_a, _listener_a) = process(&pool).await;
+    let (_store_b, cache_b, _listener_b) = process(&pool).await;
+    let (cast, created) = link(&store_a, "member-link").await;
+    within_one_second(&cache_b, &created.slug, "the live link", |s| {
+        s.is_some_and(|s| s.status_at(chrono::Utc::now()) == LinkStatus::Live)
+    })
+    .await;
+    let member = store_a
+        .membership_of(cast.program.id, cast.influencer.id)
+        .await
+        .unwrap()
+        .unwrap();
+    store_a
+        .set_membership_state(
+            member.id,
+            MembershipState::Approved,
+            MembershipState::Banned,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    within_one_second(&cache_b, &created.slug, "the ban", |s| {
+        s.is_some_and(|s| s.status_at(chrono::Utc::now()) == LinkStatus::Gone)
+    })
+    .await;
+}

@@ -1,5 +1,5 @@
-//! Demo data for the in-memory store: a merchant with a program and a product, an influencer,
-//! and a short link with three weeks of clicks and orders, so a fresh clone has something to
+//! Demo data for the in-memory store: a merchant with a program and a product, an influencer
+//! approved as a member of the program, and a short link with three weeks of clicks and orders, so a fresh clone has something to
 //! click and a dashboard with pending and approved earnings to look at.
 
 use chrono::{DateTime, Duration, Utc};
@@ -8,6 +8,9 @@ use skinstack_core::service::conversions::{
     approve_due, record_conversion, record_refund, ConversionError, RecordConversion, RecordRefund,
 };
 use skinstack_core::service::links::{create_link, CreateLink, LinkError};
+use skinstack_core::{
+    ApplicationMessage, EnrollmentMode, MembershipRepo, MembershipState, NewMembership,
+};
 use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
@@ -136,6 +139,7 @@ pub async fn seed(
             )?),
             cookie_window: CookieWindow::default(),
             platform_fee_rate: FeeRate::default(),
+            enrollment_mode: EnrollmentMode::Approval,
         })
         .await?;
     let product = store
@@ -160,6 +164,18 @@ pub async fn seed(
         .await?;
     store
         .set_program_hold_days(program.id, field("hold_days", HoldDays::new(HOLD_DAYS))?)
+        .await?;
+    // The program takes applications; the demo influencer's was approved.
+    store
+        .insert_membership(NewMembership {
+            program_id: program.id,
+            influencer_id: influencer.id,
+            state: MembershipState::Approved,
+            message: Some(field(
+                "message",
+                ApplicationMessage::parse("Skincare routines for sensitive skin, daily."),
+            )?),
+        })
         .await?;
     let now = Utc::now();
     let link = create_link(

@@ -186,7 +186,8 @@ async fn merchant(server: SocketAddr, shop: SocketAddr) -> (String, String) {
         Some(token),
         Some(json!({
             "name": "Local Shop Ambassadors", "network": "shopify_refersion",
-            "commission_type": "percentage", "commission_rate": "15", "cookie_window_days": 30
+            "commission_type": "percentage", "commission_rate": "15", "cookie_window_days": 30,
+            "enrollment_mode": "open"
         })),
         201,
     )

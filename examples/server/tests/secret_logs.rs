@@ -145,7 +145,7 @@ async fn merchant_secrets_never_reach_a_response_or_the_servers_trace_logs() {
         "POST",
         "/v1/programs",
         Some(&mer),
-        Some(json!({"name": "Glow", "network": "shopify_refersion", "commission_type": "percentage", "commission_rate": "20"})),
+        Some(json!({"name": "Glow", "network": "shopify_refersion", "commission_type": "percentage", "commission_rate": "20", "enrollment_mode": "open"})),
     )
     .await["id"]
         .as_str()

@@ -49,7 +49,8 @@ async fn walkthrough(addr: SocketAddr) {
         Some(&shop),
         Some(
             json!({"name": "Glow Ambassadors", "network": "shopify_refersion",
-                    "commission_type": "percentage", "commission_rate": "20"}),
+                    "commission_type": "percentage", "commission_rate": "20",
+                    "enrollment_mode": "open"}),
         ),
         201,
     )

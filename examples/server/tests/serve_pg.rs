@@ -152,3 +152,59 @@ async fn redirects_go_on_and_no_click_is_lost_while_the_database_is_away() {
         "every click stored exactly once"
     );
 }
+
+/// Polls `path` on `addr` until it answers `status`, failing after one second.
+async fn answers_within_a_second(addr: std::net::SocketAddr, path: &str, status: u16) {
+    let start = std::time::Instant::now();
+    loop {
+        let got = get_status(addr, path).await;
+        if got == status {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{addr}{path} still answers {got}, not {status}, after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_influencers_link_answers_410_within_a_second_on_two_server_processes() {
+    use skinstack_core::service::memberships;
+    use skinstack_core::service::Actor;
+
+    let db = FreshDatabase::create();
+    let first = Server::start(Some(&db.url)); // migrates the fresh database
+    let second = Server::start(Some(&db.url));
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let store = PgStore::new(
+        pool.clone(),
+        Some(Cipher::from_key_base64(SECRET_KEY).unwrap()),
+    );
+    let cast = Fixture::create(&store).await;
+    let link = store
+        .insert_link(new_link(&cast, "banned-soon"))
+        .await
+        .unwrap();
+    let path = format!("/{}", link.slug);
+    // Both processes have the live link cached.
+    for server in [&first, &second] {
+        assert_eq!(get_status(server.addr, &path).await, 302);
+        assert_eq!(get_status(server.addr, &path).await, 302);
+    }
+
+    let merchant = Actor::new(cast.merchant_user.clone()).unwrap();
+    memberships::ban(&store, &merchant, cast.program.id, cast.influencer.id)
+        .await
+        .unwrap();
+
+    answers_within_a_second(first.addr, &path, 410).await;
+    answers_within_a_second(second.addr, &path, 410).await;
+    for server in [first, second] {
+        let (clean_exit, stdout) = tokio::task::spawn_blocking(move || server.stop())
+            .await
+            .unwrap();
+        assert!(clean_exit, "{stdout:?}");
+    }
+}

@@ -142,7 +142,8 @@ async fn shop(addr: SocketAddr, influencer_name: &str, paypal: &str) -> Shop {
         Some(&mer),
         Some(
             json!({"name": "Glow Ambassadors", "network": "shopify_refersion",
-            "commission_type": "percentage", "commission_rate": "20", "cookie_window_days": 30}),
+            "commission_type": "percentage", "commission_rate": "20", "cookie_window_days": 30,
+            "enrollment_mode": "open"}),
         ),
         201,
     )

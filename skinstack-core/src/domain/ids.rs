@@ -58,6 +58,16 @@ id_type!(
     /// Identifies a [`User`](crate::User).
     UserId
 );
+
+id_type!(
+    /// Identifies a [`Membership`](crate::Membership): one influencer in one program.
+    MembershipId
+);
+
+id_type!(
+    /// Identifies an [`Invitation`](crate::Invitation) to a program.
+    InvitationId
+);
 id_type!(
     /// Identifies an [`Influencer`](crate::Influencer) profile.
     InfluencerId

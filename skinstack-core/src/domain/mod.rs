@@ -7,6 +7,7 @@ mod email;
 mod ids;
 mod influencer;
 mod link;
+mod membership;
 mod merchant;
 mod money;
 mod open;
@@ -27,14 +28,19 @@ pub use conversion::{
 };
 pub use email::Email;
 pub use ids::{
-    ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
-    PayoutItemId, ProductId, ProgramId, UserId,
+    ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, InvitationId, LinkId, MembershipId,
+    MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{
     Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
+pub use membership::{
+    link_redirects, transition, ApplicationMessage, EnrollmentMode, Invitation, InviteToken,
+    MemberStats, Membership, MembershipAction, MembershipState, NewInvitation, NewMembership,
+    Transition, TransitionRefused, INVITATION_TTL,
+};
 pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
 pub use money::{Money, Price};
 pub use open::is_open;

@@ -1,6 +1,6 @@
 //! Commission programs: how much an influencer earns on a merchant's sales.
 
-use super::{MerchantId, Money, Name, ProgramId};
+use super::{EnrollmentMode, MerchantId, Money, Name, ProgramId};
 use crate::earning::commission::CommissionSplit;
 use crate::error::{ForField, Invalid, ValidationError};
 use chrono::{DateTime, Utc};
@@ -197,6 +197,8 @@ pub struct NewProgram {
     pub cookie_window: CookieWindow,
     /// The platform's fee.
     pub platform_fee_rate: FeeRate,
+    /// How influencers join it.
+    pub enrollment_mode: EnrollmentMode,
 }
 
 /// A stored program.
@@ -216,6 +218,8 @@ pub struct Program {
     pub cookie_window: CookieWindow,
     /// The platform's fee.
     pub platform_fee_rate: FeeRate,
+    /// How influencers join it.
+    pub enrollment_mode: EnrollmentMode,
     /// Inactive programs accept no new links and their links stop redirecting.
     pub is_active: bool,
     /// When it was created.
@@ -243,6 +247,8 @@ pub struct ProgramPatch {
     pub commission: Option<Commission>,
     /// New attribution window.
     pub cookie_window: Option<CookieWindow>,
+    /// New enrollment mode (memberships already decided stay as they are).
+    pub enrollment_mode: Option<EnrollmentMode>,
 }
 
 #[cfg(test)]

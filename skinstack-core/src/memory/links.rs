@@ -126,6 +126,9 @@ impl LinkResolver for MemoryStore {
             link_active: link.is_active,
             program_active: program.is_active,
             merchant_active,
+            membership: state
+                .memberships
+                .state_of(link.program_id, link.influencer_id),
             expires_at: link.expires_at,
         }))))
     }

@@ -76,6 +76,7 @@ impl MerchantRepo for MemoryStore {
         state.api_keys.retain(|_, k| k.info.merchant_id != id);
         state.webhook_deliveries.remove_merchant(id);
         state.remove_links_where(|l| programs.contains(&l.program_id));
+        state.memberships.remove_programs(&programs);
         // A link to a deleted product of another merchant's program cannot exist (the service
         // refuses it), but the seed's rule is SET NULL, so honour it all the same.
         let products: Vec<ProductId> = state.products.keys().copied().collect();

@@ -23,6 +23,7 @@ mod clicks;
 mod conversions;
 mod influencers;
 mod links;
+mod memberships;
 mod merchants;
 mod payouts;
 mod products;
@@ -46,6 +47,7 @@ struct State {
     ledger: conversions::LedgerState,
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
     webhook_deliveries: webhook_deliveries::DeliveryState,
+    memberships: memberships::Enrollments,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.

@@ -19,6 +19,7 @@ impl ProgramRepo for MemoryStore {
             commission: new.commission,
             cookie_window: new.cookie_window,
             platform_fee_rate: new.platform_fee_rate,
+            enrollment_mode: new.enrollment_mode,
             is_active: true,
             created_at: now,
             updated_at: now,
@@ -70,6 +71,9 @@ impl ProgramRepo for MemoryStore {
         }
         if let Some(v) = patch.cookie_window {
             program.cookie_window = v;
+        }
+        if let Some(v) = patch.enrollment_mode {
+            program.enrollment_mode = v;
         }
         program.updated_at = Utc::now();
         Ok(program.clone())

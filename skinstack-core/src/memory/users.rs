@@ -62,6 +62,7 @@ impl UserRepo for MemoryStore {
         for profile in profiles {
             state.influencers.remove(&profile);
             state.remove_links_where(|l| l.influencer_id == profile);
+            state.memberships.remove_influencer(profile);
         }
         state.sessions.retain(|_, s| s.user_id != id);
         // merchants.user_id ON DELETE SET NULL.

@@ -1,5 +1,6 @@
 //! Creating tracking links: which links may exist, and getting each a unique slug.
 
+use super::memberships::{require_member, MemberCheck};
 use super::profiles::own_influencer;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
@@ -73,13 +74,18 @@ pub enum LinkRefusal {
     /// `expires_at` is not in the future.
     #[error("expires_at must be in the future")]
     ExpiryInPast,
+    /// The influencer is not an approved member of the program.
+    #[error("the influencer is not an approved member of the program")]
+    NotAMember,
 }
 
 impl LinkRefusal {
     /// The request field at fault: an inactive program or merchant is the `program_id`'s.
     pub fn field(&self) -> &'static str {
         match self {
-            LinkRefusal::ProgramInactive | LinkRefusal::MerchantInactive => "program_id",
+            LinkRefusal::ProgramInactive
+            | LinkRefusal::MerchantInactive
+            | LinkRefusal::NotAMember => "program_id",
             LinkRefusal::ProductOfAnotherMerchant => "product_id",
             LinkRefusal::DestinationNotAllowed { .. } => "destination_url",
             LinkRefusal::ExpiryInPast => "expires_at",
@@ -99,8 +105,9 @@ impl From<RepoError> for LinkError {
 }
 
 /// Creates a link for `influencer_id` (whom the caller has authenticated) after checking
-/// every rule: the program and its merchant are active, the product is the merchant's, the
-/// destination stays on the merchant's site, the expiry is in the future. A generated slug is
+/// every rule: the program and its merchant are active, the influencer is an approved member
+/// of the program (in an `open` program, linking joins it), the product is the merchant's,
+/// the destination stays on the merchant's site, the expiry is in the future. A generated slug is
 /// retried on collision as `policy` says.
 pub async fn create_link<S>(
     store: &S,
@@ -110,7 +117,13 @@ pub async fn create_link<S>(
     request: CreateLink,
 ) -> Result<TrackingLink, LinkError>
 where
-    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
+    S: InfluencerRepo
+        + MerchantRepo
+        + ProgramRepo
+        + ProductRepo
+        + LinkRepo
+        + MembershipRepo
+        + ?Sized,
 {
     store.influencer_by_id(influencer_id).await?;
     let program = store.program_by_id(request.program_id).await?;
@@ -143,6 +156,12 @@ where
     }
     if request.expires_at.is_some_and(|t| t <= now) {
         return Err(LinkRefusal::ExpiryInPast.into());
+    }
+    // Last of the checks that refuse, since in an open program it records the membership.
+    match require_member(store, &program, influencer_id).await {
+        Ok(()) => {}
+        Err(MemberCheck::Refused(refusal)) => return Err(refusal.into()),
+        Err(MemberCheck::Storage(err)) => return Err(err.into()),
     }
     let link = NewLink {
         slug: request
@@ -193,7 +212,13 @@ pub async fn create_own<S>(
     request: CreateLink,
 ) -> ServiceResult<TrackingLink>
 where
-    S: InfluencerRepo + MerchantRepo + ProgramRepo + ProductRepo + LinkRepo + ?Sized,
+    S: InfluencerRepo
+        + MerchantRepo
+        + ProgramRepo
+        + ProductRepo
+        + LinkRepo
+        + MembershipRepo
+        + ?Sized,
 {
     let influencer = own_influencer(store, actor).await?;
     Ok(create_link(store, policy, now, influencer.id, request).await?)
@@ -255,7 +280,7 @@ where
 mod tests {
     use super::*;
     use crate::store::MockLinkRepo;
-    use crate::testkit::Fixture;
+    use crate::testkit::{new_influencer, new_user, Fixture};
     use crate::MemoryStore;
     use std::collections::HashSet;
 
@@ -396,6 +421,76 @@ mod tests {
         assert!(matches!(
             err,
             LinkError::Refused(LinkRefusal::MerchantInactive)
+        ));
+    }
+
+    #[tokio::test]
+    async fn only_approved_members_link_and_linking_joins_an_open_program() {
+        let (store, f) = fixture().await;
+        let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+        let newcomer = store
+            .create_influencer(new_influencer(user.id))
+            .await
+            .unwrap();
+        let policy = SlugPolicy::default();
+        let attempt =
+            |who: InfluencerId| create_link(&store, &policy, Utc::now(), who, request(&f));
+        assert!(matches!(
+            attempt(newcomer.id).await,
+            Err(LinkError::Refused(LinkRefusal::NotAMember))
+        ));
+        let pending = store
+            .insert_membership(NewMembership {
+                program_id: f.program.id,
+                influencer_id: newcomer.id,
+                state: MembershipState::Pending,
+                message: None,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            attempt(newcomer.id).await,
+            Err(LinkError::Refused(LinkRefusal::NotAMember))
+        ));
+        store
+            .set_membership_state(
+                pending.id,
+                MembershipState::Pending,
+                MembershipState::Approved,
+            )
+            .await
+            .unwrap();
+        assert!(attempt(newcomer.id).await.is_ok());
+
+        let open = store
+            .update_program(
+                f.program.id,
+                ProgramPatch {
+                    enrollment_mode: Some(EnrollmentMode::Open),
+                    ..ProgramPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+        let user = store.create_user(new_user(Role::Influencer)).await.unwrap();
+        let walk_in = store
+            .create_influencer(new_influencer(user.id))
+            .await
+            .unwrap();
+        assert!(attempt(walk_in.id).await.is_ok());
+        let joined = store.membership_of(open.id, walk_in.id).await.unwrap();
+        assert_eq!(joined.map(|m| m.state), Some(MembershipState::Approved));
+        store
+            .set_membership_state(
+                pending.id,
+                MembershipState::Approved,
+                MembershipState::Banned,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            attempt(newcomer.id).await,
+            Err(LinkError::Refused(LinkRefusal::NotAMember))
         ));
     }
 

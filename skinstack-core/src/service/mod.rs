@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod conversions;
 pub mod links;
+pub mod memberships;
 pub mod payouts;
 pub mod products;
 pub mod profiles;
@@ -84,6 +85,15 @@ pub enum Conflict {
     /// The account already has this kind of profile.
     #[error("the profile already exists")]
     ProfileExists,
+    /// The influencer already has a membership of the program.
+    #[error("the influencer already has a membership of this program")]
+    MembershipExists,
+    /// The membership changed since it was read (a concurrent decision): read it again.
+    #[error("the membership changed meanwhile; reload and try again")]
+    MembershipChanged,
+    /// The move is not legal from the membership's state.
+    #[error(transparent)]
+    Enrollment(#[from] crate::domain::TransitionRefused),
 }
 
 /// Why a service refused or failed. Each variant is one kind of answer for a caller.
@@ -165,6 +175,7 @@ impl From<RepoError> for ServiceError {
             RepoError::SlugTaken => Conflict::SlugTaken.into(),
             RepoError::DuplicateExternalId => Conflict::DuplicateExternalId.into(),
             RepoError::ProfileExists => Conflict::ProfileExists.into(),
+            RepoError::MembershipExists => Conflict::MembershipExists.into(),
             RepoError::Invalid(invalid) => ServiceError::Invalid(invalid),
             RepoError::Backend(source) | RepoError::Rejected(source) => {
                 ServiceError::Internal(source)
@@ -183,6 +194,12 @@ impl From<LinkError> for ServiceError {
             LinkError::Refused(refusal) => Rejection::Link(refusal).into(),
             LinkError::SlugSpaceExhausted => ServiceError::Internal(Box::new(err)),
         }
+    }
+}
+
+impl From<crate::domain::TransitionRefused> for ServiceError {
+    fn from(refused: crate::domain::TransitionRefused) -> Self {
+        Conflict::Enrollment(refused).into()
     }
 }
 

@@ -18,6 +18,8 @@ pub struct ProgramInput {
     pub commission: Commission,
     /// Attribution window (30 days unless given).
     pub cookie_window: CookieWindow,
+    /// How influencers join (`approval` unless given).
+    pub enrollment_mode: EnrollmentMode,
 }
 
 /// Creates a program for the actor's merchant.
@@ -34,6 +36,7 @@ where
             commission: input.commission,
             cookie_window: input.cookie_window,
             platform_fee_rate: FeeRate::default(),
+            enrollment_mode: input.enrollment_mode,
         })
         .await?)
 }

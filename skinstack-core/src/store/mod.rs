@@ -20,6 +20,7 @@ mod clicks;
 mod conversions;
 mod influencers;
 mod links;
+mod memberships;
 mod merchants;
 mod payouts;
 mod products;
@@ -34,6 +35,7 @@ pub use clicks::*;
 pub use conversions::*;
 pub use influencers::*;
 pub use links::*;
+pub use memberships::*;
 pub use merchants::*;
 pub use payouts::*;
 pub use products::*;
@@ -59,6 +61,8 @@ pub enum Entity {
     Link,
     Session,
     ApiKey,
+    Membership,
+    Invitation,
 }
 
 impl fmt::Display for Entity {
@@ -72,6 +76,8 @@ impl fmt::Display for Entity {
             Entity::Link => "link",
             Entity::Session => "session",
             Entity::ApiKey => "API key",
+            Entity::Membership => "membership",
+            Entity::Invitation => "invitation",
         })
     }
 }
@@ -98,6 +104,9 @@ pub enum RepoError {
     /// The user already has an influencer profile.
     #[error("the user already has an influencer profile")]
     ProfileExists,
+    /// The influencer already has a membership of the program.
+    #[error("the influencer already has a membership of this program")]
+    MembershipExists,
     /// A value the store cannot keep (for example beyond a column's precision).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -131,6 +140,7 @@ impl RepoError {
             | RepoError::SlugTaken
             | RepoError::DuplicateExternalId
             | RepoError::ProfileExists
+            | RepoError::MembershipExists
             | RepoError::Invalid(_)
             | RepoError::Rejected(_) => ErrorClass::Permanent,
         }
@@ -229,6 +239,7 @@ pub trait Store:
     + ProductRepo
     + LinkRepo
     + SessionRepo
+    + MembershipRepo
     + Health
     + 'static
 {
@@ -242,6 +253,7 @@ impl<T> Store for T where
         + ProductRepo
         + LinkRepo
         + SessionRepo
+        + MembershipRepo
         + Health
         + 'static
 {
@@ -298,6 +310,7 @@ mod tests {
             MockApiKeyRepo::new(),
             MockWebhookSecrets::new(),
             MockWebhookDeliveries::new(),
+            MockMembershipRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

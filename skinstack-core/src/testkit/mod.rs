@@ -94,7 +94,14 @@ macro_rules! contract_suite {
             rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
             a_webhook_id_is_kept_once_per_merchant,
             concurrent_retries_of_one_webhook_id_keep_one_delivery,
-            the_previous_webhook_secret_is_kept_with_its_rotation_time
+            the_previous_webhook_secret_is_kept_with_its_rotation_time,
+            memberships_round_trip_one_per_influencer_and_program,
+            concurrent_applications_give_one_membership,
+            membership_states_move_only_from_the_state_read,
+            memberships_go_with_their_program_and_influencer,
+            members_are_listed_by_state_with_the_sums_of_their_links_totals,
+            invitations_are_found_by_token_and_accepted_once,
+            a_banned_members_links_stop_resolving_as_live
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -111,7 +118,8 @@ macro_rules! contract_suite {
     };
 }
 
-/// A merchant with a program and a product, and an influencer: the cast most tests need.
+/// A merchant with a program and a product, and an influencer approved as a member of the
+/// program: the cast most tests need.
 #[derive(Debug, Clone)]
 pub struct Fixture {
     /// The influencer's account.
@@ -191,6 +199,7 @@ pub fn new_program(merchant: MerchantId) -> NewProgram {
         ),
         cookie_window: CookieWindow::default(),
         platform_fee_rate: FeeRate::default(),
+        enrollment_mode: EnrollmentMode::default(),
     }
 }
 
@@ -273,6 +282,16 @@ impl Fixture {
             ))
             .await
             .expect("product");
+        // The influencer may link to the program, as most tests need.
+        store
+            .insert_membership(NewMembership {
+                program_id: program.id,
+                influencer_id: influencer.id,
+                state: MembershipState::Approved,
+                message: None,
+            })
+            .await
+            .expect("membership");
         Fixture {
             influencer_user,
             influencer,
@@ -299,6 +318,7 @@ pub mod clicks;
 pub mod conversions;
 pub mod influencers;
 pub mod links;
+pub mod memberships;
 pub mod merchants;
 pub mod payouts;
 pub mod products;
@@ -316,6 +336,7 @@ pub mod cases {
     pub use super::conversions::cases::*;
     pub use super::influencers::cases::*;
     pub use super::links::cases::*;
+    pub use super::memberships::cases::*;
     pub use super::merchants::cases::*;
     pub use super::payouts::cases::*;
     pub use super::products::cases::*;

@@ -19,6 +19,7 @@ pub mod cases {
             cookie_window: CookieWindow::new(7).unwrap(),
             platform_fee_rate: FeeRate::new(Decimal::new(15, 2)).unwrap(),
             network: Network::Impact,
+            enrollment_mode: EnrollmentMode::Invite,
             ..new_program(merchant.id)
         };
         let fixed = store.create_program(fixed.clone()).await.unwrap();
@@ -67,12 +68,14 @@ pub mod cases {
             network: Some(Network::Levanta),
             commission: Some(fixed),
             cookie_window: Some(CookieWindow::new(60).unwrap()),
+            enrollment_mode: Some(EnrollmentMode::Open),
         };
         let updated = store.update_program(program.id, patch).await.unwrap();
         assert_eq!(updated.name.as_str(), "Glow VIP");
         assert_eq!(updated.network, Network::Levanta);
         assert_eq!(updated.commission, fixed);
         assert_eq!(updated.cookie_window.days(), 60);
+        assert_eq!(updated.enrollment_mode, EnrollmentMode::Open);
         assert_eq!(updated.platform_fee_rate, program.platform_fee_rate);
         assert_eq!(store.program_by_id(program.id).await.unwrap(), updated);
         // Back to a percentage: the old fixed amount must not linger as a second commission.

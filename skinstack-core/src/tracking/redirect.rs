@@ -3,7 +3,9 @@
 
 use crate::domain::ClickId;
 use crate::domain::Slug;
-use crate::domain::{InfluencerId, LinkId, MerchantId, Price, ProductId, ProgramId, Utm, WebUrl};
+use crate::domain::{
+    InfluencerId, LinkId, MembershipState, MerchantId, Price, ProductId, ProgramId, Utm, WebUrl,
+};
 use crate::store::{LinkResolver, RepoResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -61,6 +63,8 @@ pub struct SnapshotParts<'a> {
     pub program_active: bool,
     /// Its merchant is active.
     pub merchant_active: bool,
+    /// The state of the influencer's membership of the program (`None`: none).
+    pub membership: Option<MembershipState>,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -70,7 +74,8 @@ pub struct SnapshotParts<'a> {
 pub enum LinkStatus {
     /// It redirects.
     Live,
-    /// It existed but no longer redirects: deactivated (link, program or merchant) or expired.
+    /// It existed but no longer redirects: deactivated (link, program or merchant), expired,
+    /// or its influencer banned from the program.
     Gone,
 }
 
@@ -133,7 +138,8 @@ impl LinkSnapshot {
             merchant_id: parts.merchant_id,
             product_id: parts.product_id,
             live: parts.link_active
-                && crate::domain::is_open(parts.merchant_active, Some(parts.program_active)),
+                && crate::domain::is_open(parts.merchant_active, Some(parts.program_active))
+                && crate::domain::link_redirects(parts.membership),
             expires_at: parts.expires_at,
             location_head: head.into_boxed_str(),
             location_tail: tail.into_boxed_str(),
@@ -430,6 +436,7 @@ mod tests {
             link_active: true,
             program_active: true,
             merchant_active: true,
+            membership: None,
             expires_at: None,
         })
     }
@@ -488,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn links_are_gone_when_inactive_or_expired() {
+    fn links_are_gone_when_inactive_expired_or_their_influencer_banned() {
         let now = Utc::now();
         let mut parts = SnapshotParts {
             link_id: LinkId::new(),
@@ -501,6 +508,7 @@ mod tests {
             link_active: true,
             program_active: true,
             merchant_active: true,
+            membership: None,
             expires_at: Some(now + chrono::Duration::seconds(1)),
         };
         assert_eq!(
@@ -512,11 +520,12 @@ mod tests {
             LinkStatus::Gone
         );
         parts.expires_at = None;
-        for flip in 0..3 {
+        for flip in 0..4 {
             let mut p = parts.clone();
             match flip {
                 0 => p.link_active = false,
                 1 => p.program_active = false,
+                2 => p.membership = Some(MembershipState::Banned),
                 _ => p.merchant_active = false,
             }
             assert_eq!(LinkSnapshot::new(p).status_at(now), LinkStatus::Gone);

@@ -21,6 +21,22 @@ pub(super) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup
                 header.top {
                     a.brand href="/dashboard" { span.logo aria-hidden="true" { "◐" } "SkinStack" }
                     @if let Some(viewer) = viewer {
+                        nav.sections aria-label="Sections" {
+                            @match viewer.actor.role() {
+                                skinstack_core::Role::Influencer => {
+                                    a href="/dashboard" { "Links" }
+                                    a href="/dashboard/programs" { "Programs" }
+                                }
+                                skinstack_core::Role::Merchant => {
+                                    a href="/dashboard" { "Overview" }
+                                    a href="/dashboard/applications" { "Applications" }
+                                    a href="/dashboard/members" { "Members" }
+                                }
+                                skinstack_core::Role::Admin => {}
+                            }
+                        }
+                    }
+                    @if let Some(viewer) = viewer {
                         div.account {
                             span.who { (viewer.actor.user().email.as_str()) }
                             form method="post" action="/dashboard/logout" {

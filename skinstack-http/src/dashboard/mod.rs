@@ -24,6 +24,7 @@
 mod assets;
 mod auth;
 mod chart;
+mod enrollment;
 mod influencer;
 mod layout;
 mod merchant;
@@ -64,6 +65,21 @@ pub fn router(state: ApiState) -> Router {
         .route("/dashboard/links/{id}", get(influencer::link_page))
         .route("/dashboard/links/{id}/qr.svg", get(influencer::qr_svg))
         .route("/dashboard/links/{id}/qr.png", get(influencer::qr_png))
+        .route("/dashboard/programs", get(enrollment::programs_page))
+        .route("/dashboard/programs/{id}/apply", post(enrollment::apply))
+        .route(
+            "/dashboard/programs/{id}/withdraw",
+            post(enrollment::withdraw),
+        )
+        .route(
+            "/dashboard/programs/{id}/members/{influencer_id}/{verb}",
+            post(enrollment::decide),
+        )
+        .route(
+            "/dashboard/applications",
+            get(enrollment::applications_page),
+        )
+        .route("/dashboard/members", get(enrollment::members_list_page))
         .route("/dashboard/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers));
     layered(router, state)

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod conversions;
 pub mod links;
+pub mod memberships;
 pub mod ops;
 pub mod products;
 pub mod profiles;
@@ -65,6 +66,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "programs", description = "Commission programs"),
         (name = "products", description = "Merchants' catalogues"),
         (name = "links", description = "Influencers' tracking links"),
+        (name = "memberships", description = "Program enrollment: the directory, applications, members, invitations"),
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
@@ -122,6 +124,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(programs::router())
         .merge(products::router())
         .merge(links::router())
+        .merge(memberships::router())
         .merge(api_keys::router())
         .merge(conversions::router())
         .merge(statements::router())

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use skinstack_core::error::Invalid;
 use skinstack_core::service::programs::{self, ProgramInput};
 use skinstack_core::{
-    Commission, CommissionRate, CookieWindow, Money, Name, Network, Program, ProgramId,
-    ProgramPatch,
+    Commission, CommissionRate, CookieWindow, EnrollmentMode, Money, Name, Network, Program,
+    ProgramId, ProgramPatch,
 };
 use std::str::FromStr;
 use utoipa::ToSchema;
@@ -59,6 +59,9 @@ pub struct ProgramRequest {
     pub fixed_amount: Option<DecimalInput>,
     /// Attribution window in days, 1–365 (30 if absent).
     pub cookie_window_days: Option<i64>,
+    /// How influencers join: `open`, `approval` (if absent) or `invite`.
+    #[schema(value_type = Option<String>, example = "approval")]
+    pub enrollment_mode: Option<EnrollmentMode>,
 }
 
 /// `PATCH /v1/programs/{id}`: absent fields stay. A commission change gives the type and its
@@ -81,6 +84,9 @@ pub struct ProgramPatchRequest {
     pub fixed_amount: Option<DecimalInput>,
     /// New attribution window in days.
     pub cookie_window_days: Option<i64>,
+    /// New enrollment mode; memberships already decided stay as they are.
+    #[schema(value_type = Option<String>)]
+    pub enrollment_mode: Option<EnrollmentMode>,
 }
 
 /// A program.
@@ -108,6 +114,9 @@ pub struct ProgramView {
     /// The platform's share of each commission (decimal string).
     #[schema(value_type = String, example = "0.2")]
     pub platform_fee_rate: Decimal,
+    /// How influencers join: `open`, `approval` or `invite`.
+    #[schema(value_type = String, example = "approval")]
+    pub enrollment_mode: EnrollmentMode,
     /// Inactive programs take no links and their links stop redirecting.
     pub is_active: bool,
     /// When it was created.
@@ -135,6 +144,7 @@ impl From<Program> for ProgramView {
             cookie_window_days: p.cookie_window.days(),
             // Normalised: the default is stored as 0.20 and a read-back as 0.2; one form only.
             platform_fee_rate: p.platform_fee_rate.fraction().normalize(),
+            enrollment_mode: p.enrollment_mode,
             is_active: p.is_active,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -241,6 +251,7 @@ async fn create(
         network: body.network,
         commission,
         cookie_window,
+        enrollment_mode: body.enrollment_mode.unwrap_or_default(),
     };
     let program = programs::create(&*state.store, &auth.actor, input).await?;
     Ok((StatusCode::CREATED, axum::Json(program.into())))
@@ -352,6 +363,7 @@ async fn update(
         network: body.network,
         commission,
         cookie_window,
+        enrollment_mode: body.enrollment_mode,
     };
     let program =
         programs::update(&*state.store, &auth.actor, ProgramId::from_uuid(id), patch).await?;

@@ -611,3 +611,86 @@ async fn the_login_form_refuses_an_overlong_email_and_counts_only_failures_like_
         .await;
     assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn enrollment_pages_apply_and_decide_with_the_sessions_csrf_token_on_own_programs_only() {
+    let app = TestApp::memory();
+    let (mer, _) = app.account("merchant").await;
+    app.create(&mer, "/v1/merchant", merchant_profile()).await;
+    let mut body = program_json();
+    body["enrollment_mode"] = json!("approval");
+    body["name"] = json!("Glow <Ambassadors>");
+    let program = app.create(&mer, "/v1/programs", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The influencer finds the program on "Programs" and applies with the page's token.
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let page = get(&app, "/dashboard/programs", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Glow &lt;Ambassadors&gt;"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("not joined"));
+    let csrf = csrf_in(&page.text);
+    let apply = format!("/dashboard/programs/{program}/apply");
+    let forged = post_form(&app, &apply, Some(&session), &[("csrf", "AAAA")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let applied = post_form(
+        &app,
+        &apply,
+        Some(&session),
+        &[("csrf", &csrf), ("message", "Daily routines")],
+    )
+    .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.text);
+    let page = get(&app, "/dashboard/programs", Some(&session)).await;
+    assert!(page.text.contains(">pending<"), "{}", page.text);
+
+    // Another merchant sees no application and cannot decide on this one.
+    let (other, _, _) = dashboard_login(&app, "merchant").await;
+    let theirs = get(&app, "/dashboard/applications", Some(&other)).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.text.contains("Daily routines"));
+    let inf_id = {
+        let mine = app
+            .call(
+                Method::GET,
+                &format!("/v1/programs/{program}/members"),
+                Some(&mer),
+                None,
+            )
+            .await;
+        mine.json["items"][0]["membership"]["influencer_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let approve = format!("/dashboard/programs/{program}/members/{inf_id}/approve");
+    let other_csrf = csrf_in(&theirs.text);
+    let refused = post_form(&app, &approve, Some(&other), &[("csrf", &other_csrf)]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+
+    // The owner approves from "Applications"; the member shows on "Members".
+    let owner = session_for(&app, &{
+        let me = app.call(Method::GET, "/v1/me", Some(&mer), None).await;
+        me.json["email"].as_str().unwrap().to_owned()
+    })
+    .await;
+    let applications = get(&app, "/dashboard/applications", Some(&owner)).await;
+    assert!(
+        applications.text.contains("Daily routines"),
+        "{}",
+        applications.text
+    );
+    let owner_csrf = csrf_in(&applications.text);
+    let forged = post_form(&app, &approve, Some(&owner), &[("csrf", &other_csrf)]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let approved = post_form(&app, &approve, Some(&owner), &[("csrf", &owner_csrf)]).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.text);
+    let members = get(&app, "/dashboard/members", Some(&owner)).await;
+    assert!(members.text.contains(">approved<"), "{}", members.text);
+}

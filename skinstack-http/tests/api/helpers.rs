@@ -234,7 +234,9 @@ pub fn program_json() -> Value {
         "network": "shopify_refersion",
         "commission_type": "percentage",
         "commission_rate": "20",
-        "cookie_window_days": 30
+        "cookie_window_days": 30,
+        // Open: influencers join by linking, as most tests need; enrollment tests choose.
+        "enrollment_mode": "open"
     })
 }
 

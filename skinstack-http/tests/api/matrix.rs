@@ -47,6 +47,17 @@ struct World {
     spare_merchant: String,
     /// Merchant A's API key.
     api_key: String,
+    /// Influencer A's profile id.
+    influencer_id: String,
+    /// Merchant A's programs for enrollment, in approval mode unless named otherwise:
+    /// influencer A's application is pending in `approval_program`, `withdraw_program` and
+    /// `reject_program`; A is a member of the open `ban_program`, and invited by email to the
+    /// invite-only `invite_program` with `invite_token`.
+    approval_program: String,
+    withdraw_program: String,
+    reject_program: String,
+    ban_program: String,
+    invite_token: String,
 }
 
 impl World {
@@ -122,7 +133,51 @@ async fn world(app: &TestApp) -> World {
         .unwrap()
         .to_owned();
 
+    let influencer_id = app
+        .call(Method::GET, "/v1/influencer", Some(&inf), None)
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inf_email = app.call(Method::GET, "/v1/me", Some(&inf), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut enrolment = Vec::new();
+    for mode in ["approval", "approval", "approval", "open", "invite"] {
+        let mut body = program_json();
+        body["enrollment_mode"] = json!(mode);
+        let id = app.create(&mer, "/v1/programs", body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if mode != "invite" {
+            app.create(&inf, &format!("/v1/programs/{id}/apply"), json!({}))
+                .await;
+        }
+        enrolment.push(id);
+    }
+    let invite_token = app
+        .create(
+            &mer,
+            &format!("/v1/programs/{}/invitations", enrolment[4]),
+            json!({ "email": inf_email }),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let [approval_program, withdraw_program, reject_program, ban_program, _] =
+        <[String; 5]>::try_from(enrolment.clone()).unwrap();
+
     World {
+        influencer_id,
+        approval_program,
+        withdraw_program,
+        reject_program,
+        ban_program,
+        invite_token,
         tokens: vec![
             (Influencer, inf),
             (OtherInfluencer, inf2),
@@ -290,6 +345,90 @@ fn cases(w: &World) -> Vec<Case> {
             M::POST,
             "/v1/programs/{id}/deactivate",
             format!("/v1/programs/{}/deactivate", w.spare_program),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        // Enrollment: an influencer only ever acts on their own membership, a merchant only
+        // on its own programs' members (someone else's program is 404, as if absent).
+        case(
+            M::GET,
+            "/v1/directory",
+            "/v1/directory".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/memberships",
+            "/v1/memberships".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/apply",
+            format!("/v1/programs/{}/apply", w.approval_program),
+            |_| Some(json!({"message": "I post skincare routines daily."})),
+            [401, 201, 403, 403, 403, 409],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/withdraw",
+            format!("/v1/programs/{}/withdraw", w.withdraw_program),
+            none,
+            [401, 404, 403, 403, 403, 204],
+        ),
+        case(
+            M::POST,
+            "/v1/invitations/accept",
+            "/v1/invitations/accept".into(),
+            |w| Some(json!({"token": w.invite_token})),
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/programs/{id}/members",
+            format!("/v1/programs/{}/members?state=pending", w.approval_program),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/invitations",
+            format!("/v1/programs/{}/invitations", w.approval_program),
+            |_| {
+                Some(json!({
+            "email": format!("invitee-{}@example.com", uuid::Uuid::new_v4().simple())}))
+            },
+            [401, 403, 404, 403, 201, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/members/{influencer_id}/approve",
+            format!(
+                "/v1/programs/{}/members/{}/approve",
+                w.approval_program, w.influencer_id
+            ),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/members/{influencer_id}/reject",
+            format!(
+                "/v1/programs/{}/members/{}/reject",
+                w.reject_program, w.influencer_id
+            ),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/programs/{id}/members/{influencer_id}/ban",
+            format!(
+                "/v1/programs/{}/members/{}/ban",
+                w.ban_program, w.influencer_id
+            ),
             none,
             [401, 403, 404, 403, 200, 403],
         ),

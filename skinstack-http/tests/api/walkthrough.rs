@@ -1,5 +1,6 @@
 //! The README's walkthrough, step by step through the router: a merchant signs up and sets up
-//! a program and a product, an influencer signs up and creates a link, a shopper follows it.
+//! a program and a product, an influencer signs up, applies to the program and, once approved,
+//! creates a link, a shopper follows it.
 
 use crate::helpers::*;
 use axum::http::{header, Method, StatusCode};
@@ -42,12 +43,67 @@ async fn walkthrough(app: TestApp) {
 
     // The influencer.
     let (influencer, _) = app.account("influencer").await;
-    app.create(
-        &influencer,
-        "/v1/influencer",
-        json!({"display_name": "Ana Glow"}),
-    )
-    .await;
+    let profile = app
+        .create(
+            &influencer,
+            "/v1/influencer",
+            json!({"display_name": "Ana Glow"}),
+        )
+        .await;
+
+    // Enrollment: programs take applications by default; the merchant approves.
+    let program_id = program["id"].as_str().unwrap();
+    assert_eq!(program["enrollment_mode"], "approval");
+    let directory = app
+        .call(Method::GET, "/v1/directory", Some(&influencer), None)
+        .await;
+    assert_eq!(directory.json["items"][0]["program"]["id"], program["id"]);
+    assert!(directory.json["items"][0]["state"].is_null());
+    let early = app
+        .call(
+            Method::POST,
+            "/v1/links",
+            Some(&influencer),
+            Some(json!({"program_id": program_id})),
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        early.text
+    );
+    let applied = app
+        .create(
+            &influencer,
+            &format!("/v1/programs/{program_id}/apply"),
+            json!({"message": "I post skincare routines daily."}),
+        )
+        .await;
+    assert_eq!(applied["state"], "pending");
+    let applications = app
+        .call(
+            Method::GET,
+            &format!("/v1/programs/{program_id}/members?state=pending"),
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(
+        applications.json["items"][0]["membership"]["message"],
+        "I post skincare routines daily."
+    );
+    let influencer_id = profile["id"].as_str().unwrap();
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/programs/{program_id}/members/{influencer_id}/approve"),
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(approved.json["state"], "approved", "{}", approved.text);
+
     let link = app
         .create(
             &influencer,
@@ -81,12 +137,35 @@ async fn walkthrough(app: TestApp) {
         assert!(location.contains(part), "{location} lacks {part}");
     }
 
-    // The influencer sees the link among theirs; the merchant switches the program off and
-    // the link stops.
+    // The influencer sees the link among theirs, and the merchant the click on its members'
+    // page.
     let mine = app
         .call(Method::GET, "/v1/links", Some(&influencer), None)
         .await;
     assert_eq!(mine.json[0]["slug"], "ana-glow");
+    let members = app
+        .call(
+            Method::GET,
+            &format!("/v1/programs/{program_id}/members"),
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(members.json["items"][0]["membership"]["state"], "approved");
+
+    // Banned, the influencer's link answers 410 at once; then the merchant switches the
+    // program off.
+    let banned = app
+        .call(
+            Method::POST,
+            &format!("/v1/programs/{program_id}/members/{influencer_id}/ban"),
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(banned.json["state"], "banned", "{}", banned.text);
+    let gone = app.call(Method::GET, "/ana-glow", None, None).await;
+    assert_eq!(gone.status, StatusCode::GONE);
     let off = format!(
         "/v1/programs/{}/deactivate",
         program["id"].as_str().unwrap()
