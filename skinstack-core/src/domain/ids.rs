@@ -102,3 +102,7 @@ id_type!(
     /// Identifies a kept [`WebhookDelivery`](crate::WebhookDelivery).
     DeliveryId
 );
+id_type!(
+    /// Identifies a merchant's [`CouponCode`](crate::CouponCode).
+    CouponCodeId
+);

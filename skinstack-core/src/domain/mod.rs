@@ -3,6 +3,7 @@
 mod api_key;
 mod click;
 mod conversion;
+mod coupon_code;
 mod email;
 mod ids;
 mod influencer;
@@ -25,9 +26,10 @@ pub use conversion::{
     net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays,
     NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
+pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
 pub use email::Email;
 pub use ids::{
-    ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
+    ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
     PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{

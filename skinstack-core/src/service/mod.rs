@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod conversions;
+pub mod coupon_codes;
 pub mod links;
 pub mod payouts;
 pub mod products;
@@ -84,6 +85,12 @@ pub enum Conflict {
     /// The account already has this kind of profile.
     #[error("the profile already exists")]
     ProfileExists,
+    /// The merchant already has this coupon code (in any case), requested or assigned.
+    #[error("the merchant already has this coupon code")]
+    CodeTaken,
+    /// The coupon code is not a request awaiting approval.
+    #[error("the coupon code is not awaiting approval")]
+    CodeNotRequested,
 }
 
 /// Why a service refused or failed. Each variant is one kind of answer for a caller.
@@ -165,6 +172,7 @@ impl From<RepoError> for ServiceError {
             RepoError::SlugTaken => Conflict::SlugTaken.into(),
             RepoError::DuplicateExternalId => Conflict::DuplicateExternalId.into(),
             RepoError::ProfileExists => Conflict::ProfileExists.into(),
+            RepoError::CodeTaken => Conflict::CodeTaken.into(),
             RepoError::Invalid(invalid) => ServiceError::Invalid(invalid),
             RepoError::Backend(source) | RepoError::Rejected(source) => {
                 ServiceError::Internal(source)

@@ -18,6 +18,7 @@
 mod api_keys;
 mod clicks;
 mod conversions;
+mod coupon_codes;
 mod influencers;
 mod links;
 mod merchants;
@@ -32,6 +33,7 @@ mod webhook_secrets;
 pub use api_keys::*;
 pub use clicks::*;
 pub use conversions::*;
+pub use coupon_codes::*;
 pub use influencers::*;
 pub use links::*;
 pub use merchants::*;
@@ -59,6 +61,7 @@ pub enum Entity {
     Link,
     Session,
     ApiKey,
+    CouponCode,
 }
 
 impl fmt::Display for Entity {
@@ -72,6 +75,7 @@ impl fmt::Display for Entity {
             Entity::Link => "link",
             Entity::Session => "session",
             Entity::ApiKey => "API key",
+            Entity::CouponCode => "coupon code",
         })
     }
 }
@@ -98,6 +102,9 @@ pub enum RepoError {
     /// The user already has an influencer profile.
     #[error("the user already has an influencer profile")]
     ProfileExists,
+    /// The merchant already has this coupon code (in any case), requested or assigned.
+    #[error("the merchant already has this coupon code")]
+    CodeTaken,
     /// A value the store cannot keep (for example beyond a column's precision).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -131,6 +138,7 @@ impl RepoError {
             | RepoError::SlugTaken
             | RepoError::DuplicateExternalId
             | RepoError::ProfileExists
+            | RepoError::CodeTaken
             | RepoError::Invalid(_)
             | RepoError::Rejected(_) => ErrorClass::Permanent,
         }
@@ -248,7 +256,8 @@ impl<T> Store for T where
 }
 
 /// Everything a store provides once it keeps the ledger, with the merchants' API keys that
-/// report orders into it and the webhook deliveries it acknowledged without recording.
+/// report orders into it, the webhook deliveries it acknowledged without recording and the
+/// coupon codes that attribute orders.
 pub trait LedgerStore:
     Store
     + ClickSink
@@ -258,6 +267,7 @@ pub trait LedgerStore:
     + WebhookSecrets
     + ApiKeyRepo
     + WebhookDeliveries
+    + CouponCodeRepo
 {
 }
 
@@ -270,6 +280,7 @@ impl<T> LedgerStore for T where
         + WebhookSecrets
         + ApiKeyRepo
         + WebhookDeliveries
+    + CouponCodeRepo
 {
 }
 
@@ -298,6 +309,7 @@ mod tests {
             MockApiKeyRepo::new(),
             MockWebhookSecrets::new(),
             MockWebhookDeliveries::new(),
+            MockCouponCodeRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

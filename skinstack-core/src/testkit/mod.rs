@@ -94,7 +94,13 @@ macro_rules! contract_suite {
             rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
             a_webhook_id_is_kept_once_per_merchant,
             concurrent_retries_of_one_webhook_id_keep_one_delivery,
-            the_previous_webhook_secret_is_kept_with_its_rotation_time
+            the_previous_webhook_secret_is_kept_with_its_rotation_time,
+            coupon_codes_round_trip_and_are_listed_per_merchant_and_influencer,
+            coupon_codes_are_unique_per_merchant_in_any_case_until_revoked,
+            two_influencers_claiming_one_code_concurrently_get_one_owner,
+            coupon_codes_change_state_only_from_the_state_expected,
+            coupon_codes_need_and_go_with_their_link_and_merchant,
+            coupons_attribute_to_the_owner_only_from_assignment_until_revocation
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -214,7 +220,8 @@ pub fn new_product(
     }
 }
 
-/// A new link to the fixture's product under `slug`.
+/// A new link to the fixture's product under `slug`, with the campaign code `ANA20` (a label:
+/// [`coupon_codes::assign_code`] makes a code attribute).
 pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
     NewLink {
         slug: Slug::parse(slug).expect("valid slug"),
@@ -297,6 +304,7 @@ macro_rules! assert_err {
 pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
+pub mod coupon_codes;
 pub mod influencers;
 pub mod links;
 pub mod merchants;
@@ -314,6 +322,7 @@ pub mod cases {
     pub use super::api_keys::cases::*;
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
+    pub use super::coupon_codes::cases::*;
     pub use super::influencers::cases::*;
     pub use super::links::cases::*;
     pub use super::merchants::cases::*;
