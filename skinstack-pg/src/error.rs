@@ -30,6 +30,7 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
             "influencers_user_id_key" => RepoError::ProfileExists,
             "products_merchant_id_external_id_key" => RepoError::DuplicateExternalId,
             "tracking_links_slug_key" | "idx_tracking_links_slug" => RepoError::SlugTaken,
+            "coupon_codes_merchant_id_code_key" => RepoError::CodeTaken,
             _ => backend(err),
         },
         (Some(FOREIGN_KEY_VIOLATION), Some(name)) => match referenced_entity(name) {
@@ -66,10 +67,12 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         "programs_merchant_id_fkey"
         | "products_merchant_id_fkey"
         | "merchant_api_keys_merchant_id_fkey"
-        | "webhook_deliveries_merchant_id_fkey" => Entity::Merchant,
+        | "webhook_deliveries_merchant_id_fkey"
+        | "coupon_codes_merchant_id_fkey" => Entity::Merchant,
         "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
         "tracking_links_influencer_id_fkey" => Entity::Influencer,
         "tracking_links_product_id_fkey" => Entity::Product,
+        "coupon_codes_link_id_fkey" => Entity::Link,
         _ => return None,
     })
 }
@@ -83,6 +86,7 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "programs_commission_type_check" | "valid_commission" => "commission_type",
         "programs_commission_rate_check" => "commission_rate",
         "products_category_check" => "category",
+        "coupon_codes_code_check" => "code",
         _ => return None,
     })
 }
@@ -271,6 +275,8 @@ mod tests {
             ("tracking_links_influencer_id_fkey", Entity::Influencer),
             ("tracking_links_program_id_fkey", Entity::Program),
             ("tracking_links_product_id_fkey", Entity::Product),
+            ("coupon_codes_merchant_id_fkey", Entity::Merchant),
+            ("coupon_codes_link_id_fkey", Entity::Link),
         ] {
             assert_eq!(referenced_entity(name), Some(entity), "{name}");
         }
