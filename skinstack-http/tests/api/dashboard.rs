@@ -489,12 +489,18 @@ async fn influencers_see_their_earnings_and_merchants_the_gross_commission() {
         .create(
             session.split_once('=').unwrap().1,
             "/v1/links",
-            json!({"program_id": program, "campaign_code": "ANA20"}),
+            json!({"program_id": program}),
         )
         .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    app.create(
+        &mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
     let key = app
         .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
         .await["key"]
