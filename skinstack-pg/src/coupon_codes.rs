@@ -106,11 +106,7 @@ impl CouponCodeRepo for PgStore {
             .try_into()
     }
 
-    async fn transition_coupon_code(
-        &self,
-        from: CouponState,
-        to: &CouponCode,
-    ) -> RepoResult<bool> {
+    async fn transition_coupon_code(&self, from: CouponState, to: &CouponCode) -> RepoResult<bool> {
         // One statement: the state is compared and set under the row's lock.
         let (changed, exists): (bool, bool) = sqlx::query_as(
             "WITH u AS (UPDATE coupon_codes SET state = $3, assigned_at = $4, revoked_at = $5 \

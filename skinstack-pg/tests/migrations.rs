@@ -328,5 +328,9 @@ async fn coupon_codes_are_made_from_campaign_codes_and_the_oldest_link_keeps_a_s
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(kept.as_deref(), Some("ana20"), "campaign codes stay as they were");
+    assert_eq!(
+        kept.as_deref(),
+        Some("ana20"),
+        "campaign codes stay as they were"
+    );
 }

@@ -29,8 +29,8 @@ pub use conversion::{
 pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
 pub use email::Email;
 pub use ids::{
-    ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
-    PayoutItemId, ProductId, ProgramId, UserId,
+    ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId,
+    PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{
     Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,

@@ -405,7 +405,10 @@ mod tests {
         let link = terms(m);
         let mut revoked = owned(&link, "ANA20", t0() - Duration::days(10));
         revoked.revoked_at = Some(t0());
-        assert_eq!(by_coupon(m, t0(), "ANA20", std::slice::from_ref(&revoked)), None);
+        assert_eq!(
+            by_coupon(m, t0(), "ANA20", std::slice::from_ref(&revoked)),
+            None
+        );
         assert_eq!(
             by_coupon(m, t0() - Duration::seconds(1), "ANA20", &[revoked]),
             Some(link.link_id),

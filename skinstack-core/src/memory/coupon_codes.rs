@@ -94,7 +94,9 @@ impl CouponCodeRepo for MemoryStore {
         }
         let key = new.code.key();
         if state.coupon_codes.values().any(|c| {
-            c.merchant_id == new.merchant_id && c.state != CouponState::Revoked && c.code.key() == key
+            c.merchant_id == new.merchant_id
+                && c.state != CouponState::Revoked
+                && c.code.key() == key
         }) {
             return Err(RepoError::CodeTaken);
         }
@@ -125,11 +127,7 @@ impl CouponCodeRepo for MemoryStore {
         state.coupon_code(stored)
     }
 
-    async fn transition_coupon_code(
-        &self,
-        from: CouponState,
-        to: &CouponCode,
-    ) -> RepoResult<bool> {
+    async fn transition_coupon_code(&self, from: CouponState, to: &CouponCode) -> RepoResult<bool> {
         let mut state = self.lock();
         let stored = state
             .coupon_codes
@@ -149,8 +147,7 @@ impl CouponCodeRepo for MemoryStore {
         merchant: MerchantId,
         page: Page<CouponCodeId>,
     ) -> RepoResult<Vec<CouponCode>> {
-        self.lock()
-            .coupon_page(|c| c.merchant_id == merchant, page)
+        self.lock().coupon_page(|c| c.merchant_id == merchant, page)
     }
 
     async fn coupon_codes_by_influencer(

@@ -100,10 +100,7 @@ where
     let code = merchants_code(store, actor, id).await?;
     // MEMBERS: require approved membership (of code.influencer_id in the link's program).
     let approved = code.approved(now.trunc_subsecs(6))?;
-    if !store
-        .transition_coupon_code(code.state, &approved)
-        .await?
-    {
+    if !store.transition_coupon_code(code.state, &approved).await? {
         // Approved or revoked by a concurrent request in between.
         return Err(Conflict::CodeNotRequested.into());
     }
@@ -254,7 +251,10 @@ mod tests {
         let asked = request(&store, &ana, Utc::now(), link.id, text("ana20"))
             .await
             .unwrap();
-        assert_eq!((asked.state, asked.assigned_at), (CouponState::Requested, None));
+        assert_eq!(
+            (asked.state, asked.assigned_at),
+            (CouponState::Requested, None)
+        );
         assert!(matches!(
             request(&store, &ana, Utc::now(), link.id, text("ANA20")).await,
             Err(ServiceError::Conflict(Conflict::CodeTaken))
@@ -266,20 +266,29 @@ mod tests {
             Err(ServiceError::NotFound(Entity::CouponCode))
         ));
         let merchant = actor(&store, &f.merchant_user).await;
-        let approved = approve(&store, &merchant, Utc::now(), asked.id).await.unwrap();
+        let approved = approve(&store, &merchant, Utc::now(), asked.id)
+            .await
+            .unwrap();
         assert_eq!(approved.state, CouponState::Assigned);
         assert_eq!(store.coupon_code_by_id(asked.id).await.unwrap(), approved);
         assert!(matches!(
             approve(&store, &merchant, Utc::now(), asked.id).await,
             Err(ServiceError::Conflict(Conflict::CodeNotRequested))
         ));
-        let revoked = revoke(&store, &merchant, Utc::now(), asked.id).await.unwrap();
+        let revoked = revoke(&store, &merchant, Utc::now(), asked.id)
+            .await
+            .unwrap();
         assert_eq!(revoked.state, CouponState::Revoked);
-        let again = revoke(&store, &merchant, Utc::now(), asked.id).await.unwrap();
+        let again = revoke(&store, &merchant, Utc::now(), asked.id)
+            .await
+            .unwrap();
         assert_eq!(again.revoked_at, revoked.revoked_at);
         let mine = list_own(&store, &ana, Page::first()).await.unwrap();
         assert_eq!(mine, vec![revoked]);
-        assert!(list_own(&store, &bea, Page::first()).await.unwrap().is_empty());
+        assert!(list_own(&store, &bea, Page::first())
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(
             list_for_merchant(&store, &merchant, Page::first())
                 .await

@@ -2,8 +2,8 @@
 
 use crate::domain::*;
 use crate::earning::{
-    ClickFacts, CommissionEvent, CouponFacts, ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary,
-    LinkTerms, MerchantCommissions,
+    ClickFacts, CommissionEvent, ConversionFilter, ConversionView, CouponFacts, DailyLinkStats,
+    EarningsSummary, LinkTerms, MerchantCommissions,
 };
 use crate::store::{Page, RepoResult};
 use async_trait::async_trait;

@@ -20,8 +20,7 @@ pub trait CouponCodeRepo: Send + Sync {
     async fn coupon_code_by_id(&self, id: CouponCodeId) -> RepoResult<CouponCode>;
     /// Stores `to`'s state, `assigned_at` and `revoked_at` if the code is still in state
     /// `from`, atomically; `false` if it no longer is (another request changed it first).
-    async fn transition_coupon_code(&self, from: CouponState, to: &CouponCode)
-        -> RepoResult<bool>;
+    async fn transition_coupon_code(&self, from: CouponState, to: &CouponCode) -> RepoResult<bool>;
     /// The merchant's codes, revoked ones included, in id order.
     async fn coupon_codes_by_merchant(
         &self,

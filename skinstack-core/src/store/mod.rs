@@ -280,7 +280,7 @@ impl<T> LedgerStore for T where
         + WebhookSecrets
         + ApiKeyRepo
         + WebhookDeliveries
-    + CouponCodeRepo
+        + CouponCodeRepo
 {
 }
 

@@ -83,10 +83,17 @@ pub mod cases {
             (CouponState::Assigned, f.influencer.id, link.id)
         );
         assert_eq!(
-            (assigned.created_at, assigned.assigned_at, assigned.revoked_at),
+            (
+                assigned.created_at,
+                assigned.assigned_at,
+                assigned.revoked_at
+            ),
             (t0(), Some(t0()), None)
         );
-        assert_eq!(store.coupon_code_by_id(assigned.id).await.unwrap(), assigned);
+        assert_eq!(
+            store.coupon_code_by_id(assigned.id).await.unwrap(),
+            assigned
+        );
         let requested = store_code(store, f.merchant.id, link.id, "ANA-SPRING", None)
             .await
             .unwrap();
@@ -95,14 +102,21 @@ pub mod cases {
             (CouponState::Requested, None)
         );
         let other = Fixture::create(store).await;
-        let theirs = store.insert_link(new_link(&other, "their-codes")).await.unwrap();
+        let theirs = store
+            .insert_link(new_link(&other, "their-codes"))
+            .await
+            .unwrap();
         assign_code(store, &other, theirs.id, "THEIRS", t0()).await;
 
         let mine = store
             .coupon_codes_by_merchant(f.merchant.id, Page::first())
             .await
             .unwrap();
-        assert_eq!(mine, vec![assigned.clone(), requested.clone()], "in id order");
+        assert_eq!(
+            mine,
+            vec![assigned.clone(), requested.clone()],
+            "in id order"
+        );
         let first = store
             .coupon_codes_by_merchant(f.merchant.id, Page::new(1, None).unwrap())
             .await
@@ -111,7 +125,10 @@ pub mod cases {
             .coupon_codes_by_merchant(f.merchant.id, Page::new(10, Some(first[0].id)).unwrap())
             .await
             .unwrap();
-        assert_eq!((first, rest), (vec![assigned.clone()], vec![requested.clone()]));
+        assert_eq!(
+            (first, rest),
+            (vec![assigned.clone()], vec![requested.clone()])
+        );
         assert_eq!(
             store
                 .coupon_codes_by_influencer(f.influencer.id, Page::first())
@@ -148,7 +165,10 @@ pub mod cases {
         }
         // Another merchant's shop is another namespace.
         let other = Fixture::create(store).await;
-        let theirs = store.insert_link(new_link(&other, "their-unique")).await.unwrap();
+        let theirs = store
+            .insert_link(new_link(&other, "their-unique"))
+            .await
+            .unwrap();
         assign_code(store, &other, theirs.id, "ana20", t0()).await;
         // A revoked code is history: its spelling is free for a new owner.
         let revoked = anas.revoked(t0() + Duration::days(1));
@@ -204,9 +224,7 @@ pub mod cases {
         assert_eq!(stored.len(), 3);
     }
 
-    pub async fn coupon_codes_change_state_only_from_the_state_expected<S: LedgerStore>(
-        store: &S,
-    ) {
+    pub async fn coupon_codes_change_state_only_from_the_state_expected<S: LedgerStore>(store: &S) {
         let f = Fixture::create(store).await;
         let link = store.insert_link(new_link(&f, "ana-states")).await.unwrap();
         let asked = store_code(store, f.merchant.id, link.id, "ASKED", None)
@@ -261,11 +279,12 @@ pub mod cases {
         );
     }
 
-    pub async fn coupon_codes_need_and_go_with_their_link_and_merchant<S: LedgerStore>(
-        store: &S,
-    ) {
+    pub async fn coupon_codes_need_and_go_with_their_link_and_merchant<S: LedgerStore>(store: &S) {
         let f = Fixture::create(store).await;
-        let link = store.insert_link(new_link(&f, "ana-cascade")).await.unwrap();
+        let link = store
+            .insert_link(new_link(&f, "ana-cascade"))
+            .await
+            .unwrap();
         assert_err!(
             store_code(store, f.merchant.id, LinkId::new(), "NOLINK", None).await,
             RepoError::NotFound(Entity::Link)
@@ -299,25 +318,35 @@ pub mod cases {
         let ana = store.insert_link(new_link(&f, "ana-owner")).await.unwrap();
         // Bea copies Ana's code onto her own link as its campaign code: it takes nothing.
         let bea = second_influencer(store, &f, "bea-thief").await;
-        assert_eq!(bea.campaign_code, Some(CampaignCode::parse("ANA20").unwrap()));
+        assert_eq!(
+            bea.campaign_code,
+            Some(CampaignCode::parse("ANA20").unwrap())
+        );
         let coupon = |id: &str, at: DateTime<Utc>| {
             let mut o = order(&f, id, cents(4500), at);
             o.coupon_code = Some(CampaignCode::parse("ana20").unwrap());
             o
         };
-        let attributed = |r: crate::service::conversions::Recorded| {
-            r.conversion.attribution.map(|a| a.link_id)
-        };
+        let attributed =
+            |r: crate::service::conversions::Recorded| r.conversion.attribution.map(|a| a.link_id);
         let r = record_conversion(store, t0(), coupon("before-any-code", t0()))
             .await
             .unwrap();
-        assert_eq!(attributed(r), None, "a link's campaign code attributes nothing");
+        assert_eq!(
+            attributed(r),
+            None,
+            "a link's campaign code attributes nothing"
+        );
         let code = store_code(store, f.merchant.id, ana.id, "ANA20", None)
             .await
             .unwrap();
-        let r = record_conversion(store, t0(), coupon("while-requested", t0() + Duration::hours(1)))
-            .await
-            .unwrap();
+        let r = record_conversion(
+            store,
+            t0(),
+            coupon("while-requested", t0() + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
         assert_eq!(attributed(r), None, "a requested code attributes nothing");
         let assigned_at = t0() + Duration::days(1);
         let code = code.approved(assigned_at).unwrap();
@@ -341,7 +370,11 @@ pub mod cases {
             .unwrap());
         let cases = [
             // Reported after the revocation but placed before it: still the owner's.
-            ("placed-before-revocation", revoked_at - Duration::seconds(1), Some(ana.id)),
+            (
+                "placed-before-revocation",
+                revoked_at - Duration::seconds(1),
+                Some(ana.id),
+            ),
             ("at-revocation", revoked_at, None),
         ];
         for (id, at, expected) in cases {

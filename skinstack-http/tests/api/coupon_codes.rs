@@ -115,7 +115,10 @@ async fn a_copied_coupon_code_still_attributes_the_sale_to_its_owner(app: TestAp
         .await;
     assert_eq!(copy["campaign_code"], "ANA20");
     // ... and asking for the code itself, in any case, for either of her links.
-    for (link, code) in [(&c.bea_link, "ana20"), (&copy["id"].as_str().unwrap().to_owned(), "ANA20")] {
+    for (link, code) in [
+        (&c.bea_link, "ana20"),
+        (&copy["id"].as_str().unwrap().to_owned(), "ANA20"),
+    ] {
         let reply = app
             .call(
                 Method::POST,
@@ -214,7 +217,12 @@ async fn malformed_codes_and_foreign_links_are_refused(app: TestApp) {
             Some(json!({"link_id": c.ana_link, "code": "ANA 20"})),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
     assert!(reply.json["fields"]["code"].is_array(), "{}", reply.text);
     let other = cast(&app).await;
     let reply = app
