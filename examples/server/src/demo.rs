@@ -9,6 +9,7 @@ use skinstack_core::service::conversions::{
     approve_due, record_conversion, record_refund, ConversionError, RecordConversion, RecordRefund,
 };
 use skinstack_core::service::links::{create_link, CreateLink, LinkError};
+use skinstack_core::store::CouponCodeRepo;
 use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
@@ -16,7 +17,6 @@ use skinstack_core::{
     Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash,
     PayoutSettings, Price, RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
 };
-use skinstack_core::store::CouponCodeRepo;
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
 };
