@@ -1,9 +1,9 @@
 //! SkinStack's domain: everything an influencer affiliate platform decides, with no IO.
 //!
 //! - [`domain`]: validated entities and values, ids included (users, merchants, programs,
-//!   products, links and slugs, clicks, conversions and refunds, API keys). Holding one means it
-//!   is valid ("parse, don't validate"); constructors refuse bad input with a
-//!   [`ValidationError`] naming the field.
+//!   products, links and slugs, coupon codes, clicks, conversions and refunds, API keys).
+//!   Holding one means it is valid ("parse, don't validate"); constructors refuse bad input
+//!   with a [`ValidationError`] naming the field.
 //! - [`earning`]: what an order earns and who is paid: commission math, attribution, the
 //!   append-only ledger and the totals it moves, payout planning.
 //! - [`tracking`]: the shopper's path: link snapshots and their cache, the click buffer and its
@@ -51,10 +51,10 @@ pub use earning::{
 pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use store::{
-    ApiKeyRepo, ClickSink, ConversionRepo, Entity, ErrorClass, Health, InfluencerRepo,
-    LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MembershipRepo, MerchantRepo, Page,
-    PayoutRepo, ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted,
-    UserRepo, WebhookDeliveries, WebhookSecrets,
+    ApiKeyRepo, ClickSink, ConversionRepo, CouponCodeRepo, Entity, ErrorClass, Health,
+    InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MembershipRepo,
+    MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo,
+    Store, Upserted, UserRepo, WebhookDeliveries, WebhookSecrets,
 };
 pub use tracking::{
     CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus, Recorded,

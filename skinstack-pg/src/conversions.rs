@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::domain::*;
-use skinstack_core::earning::attribution::{ClickFacts, LinkTerms};
+use skinstack_core::earning::attribution::{ClickFacts, CouponFacts, LinkTerms};
 use skinstack_core::earning::ledger::*;
 use skinstack_core::earning::{Balance, UnattributedOrders};
 use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
@@ -28,7 +28,7 @@ use uuid::Uuid;
 macro_rules! terms_select {
     ($tail:literal) => {
         concat!(
-            "SELECT l.id AS link_id, l.influencer_id, l.program_id, p.merchant_id, l.campaign_code, \
+            "SELECT l.id AS link_id, l.influencer_id, l.program_id, p.merchant_id, \
              COALESCE(l.is_active, false) AS link_active, \
              COALESCE(l.created_at, 'epoch'::timestamptz) AS link_created_at, \
              COALESCE(p.commission_type, 'percentage') AS commission_type, p.commission_rate, \
@@ -45,7 +45,6 @@ struct TermsRow {
     influencer_id: Uuid,
     program_id: Uuid,
     merchant_id: Uuid,
-    campaign_code: Option<String>,
     link_active: bool,
     link_created_at: DateTime<Utc>,
     commission_type: String,
@@ -66,11 +65,6 @@ impl TryFrom<TermsRow> for LinkTerms {
             influencer_id: InfluencerId::from_uuid(row.influencer_id),
             program_id: ProgramId::from_uuid(row.program_id),
             merchant_id: MerchantId::from_uuid(row.merchant_id),
-            campaign_code: p.optional(
-                "campaign_code",
-                row.campaign_code.as_deref(),
-                CampaignCode::parse,
-            )?,
             is_active: row.link_active,
             created_at: row.link_created_at,
             commission: Commission::from_columns(
@@ -422,21 +416,34 @@ impl ConversionRepo for PgStore {
         }))
     }
 
-    async fn links_by_campaign_code(
+    async fn coupon_facts(
         &self,
         merchant: MerchantId,
         code: &CampaignCode,
-    ) -> RepoResult<Vec<LinkTerms>> {
-        let rows: Vec<TermsRow> = sqlx::query_as(terms_select!(
-            "FROM tracking_links l JOIN programs p ON p.id = l.program_id \
-             WHERE p.merchant_id = $1 AND l.campaign_code = $2"
+    ) -> RepoResult<Vec<CouponFacts>> {
+        // `code` is upper-case already: the index on upper(code) answers this.
+        let rows = sqlx::query(terms_select!(
+            ", c.id AS code_id, c.assigned_at, c.revoked_at FROM coupon_codes c \
+             JOIN tracking_links l ON l.id = c.link_id JOIN programs p ON p.id = l.program_id \
+             WHERE c.merchant_id = $1 AND upper(c.code) = $2 AND c.assigned_at IS NOT NULL"
         ))
         .bind(merchant.as_uuid())
         .bind(code.as_str())
         .fetch_all(&self.pool)
         .await
         .repo()?;
-        rows.into_iter().map(LinkTerms::try_from).collect()
+        rows.into_iter()
+            .map(|row| {
+                let terms: TermsRow = sqlx::FromRow::from_row(&row).repo()?;
+                Ok(CouponFacts {
+                    code_id: CouponCodeId::from_uuid(row.try_get("code_id").repo()?),
+                    key: code.clone(),
+                    assigned_at: row.try_get("assigned_at").repo()?,
+                    revoked_at: row.try_get("revoked_at").repo()?,
+                    link: terms.try_into()?,
+                })
+            })
+            .collect()
     }
 
     async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms> {

@@ -31,6 +31,7 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
             "products_merchant_id_external_id_key" => RepoError::DuplicateExternalId,
             "tracking_links_slug_key" | "idx_tracking_links_slug" => RepoError::SlugTaken,
             "program_memberships_program_id_influencer_id_key" => RepoError::MembershipExists,
+            "coupon_codes_merchant_id_code_key" => RepoError::CodeTaken,
             _ => backend(err),
         },
         (Some(FOREIGN_KEY_VIOLATION), Some(name)) => match referenced_entity(name) {
@@ -67,7 +68,8 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         "programs_merchant_id_fkey"
         | "products_merchant_id_fkey"
         | "merchant_api_keys_merchant_id_fkey"
-        | "webhook_deliveries_merchant_id_fkey" => Entity::Merchant,
+        | "webhook_deliveries_merchant_id_fkey"
+        | "coupon_codes_merchant_id_fkey" => Entity::Merchant,
         "products_program_id_fkey"
         | "tracking_links_program_id_fkey"
         | "program_memberships_program_id_fkey"
@@ -76,6 +78,7 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
             Entity::Influencer
         }
         "tracking_links_product_id_fkey" => Entity::Product,
+        "coupon_codes_link_id_fkey" => Entity::Link,
         _ => return None,
     })
 }
@@ -93,6 +96,7 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "program_memberships_state_check" => "state",
         "program_memberships_message_check" => "message",
         "program_invitations_email_check" => "email",
+        "coupon_codes_code_check" => "code",
         _ => return None,
     })
 }
@@ -284,6 +288,8 @@ mod tests {
             ("program_memberships_program_id_fkey", Entity::Program),
             ("program_memberships_influencer_id_fkey", Entity::Influencer),
             ("program_invitations_program_id_fkey", Entity::Program),
+            ("coupon_codes_merchant_id_fkey", Entity::Merchant),
+            ("coupon_codes_link_id_fkey", Entity::Link),
         ] {
             assert_eq!(referenced_entity(name), Some(entity), "{name}");
         }

@@ -15,6 +15,8 @@
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
 //! - Merchants' API keys (`ApiKeyRepo`): stored by SHA-256, found by a unique index on it.
+//! - Coupon codes (`CouponCodeRepo`): unique per merchant in any case by a partial unique index
+//!   on `upper(code)`, so concurrent claims of one code store one.
 //! - Shopify deliveries acknowledged for good (`WebhookDeliveries`): unique per merchant by
 //!   webhook id, decided by a unique constraint.
 //! - [`Cipher`]: merchants' integration credentials are stored AES-256-GCM encrypted, bound to
@@ -39,6 +41,7 @@ mod api_keys;
 mod change_feed;
 mod clicks;
 mod conversions;
+mod coupon_codes;
 mod crypto;
 mod error;
 mod influencers;

@@ -11,6 +11,7 @@ use skinstack_core::service::payouts::create_payouts;
 use skinstack_core::store::{ConversionRepo, WebhookSecrets};
 use skinstack_core::store::{LinkRepo, MerchantRepo};
 use skinstack_core::testkit::conversions::{cents, order, t0, RecordingProvider};
+use skinstack_core::testkit::coupon_codes::{assign_code, codes_assigned_at};
 use skinstack_core::testkit::{new_link, new_merchant, Fixture};
 use skinstack_core::{CampaignCode, Secret};
 use skinstack_pg::{Cipher, PgStore, StartupError};
@@ -31,10 +32,12 @@ async fn sqlstate(pool: &PgPool, sql: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A merchant with one coupon conversion of 100.00, approved.
+/// A merchant with one coupon conversion of 100.00 (through the code `ANA20` the link owns),
+/// approved.
 async fn approved_conversion(store: &PgStore) -> Fixture {
     let f = Fixture::create(store).await;
-    store.insert_link(new_link(&f, "ana-pg")).await.unwrap();
+    let link = store.insert_link(new_link(&f, "ana-pg")).await.unwrap();
+    assign_code(store, &f, link.id, "ANA20", codes_assigned_at()).await;
     let mut o = order(&f, "1001", cents(10000), t0());
     o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
     record_conversion(store, t0(), o).await.unwrap();

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it), merchants' API keys, the webhook deliveries and program memberships.
-const MIGRATIONS: [(i64, &str); 14] = [
+/// branches' migrations fit below it), merchants' API keys, the webhook deliveries, program
+/// memberships and coupon codes.
+const MIGRATIONS: &[(i64, &str)] = &[
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -27,10 +28,11 @@ const MIGRATIONS: [(i64, &str); 14] = [
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
     (24, "program_memberships"),
+    (25, "coupon_codes"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 17] = [
+const TABLES: &[(i64, &str)] = &[
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -48,6 +50,7 @@ const TABLES: [(i64, &str); 17] = [
     (22, "webhook_deliveries"),
     (24, "program_memberships"),
     (24, "program_invitations"),
+    (25, "coupon_codes"),
 ];
 
 /// Version of the link change feed migration.
@@ -165,7 +168,7 @@ async fn down_one_by_one_leaves_an_empty_schema(pool: PgPool) {
         for (version, table) in TABLES {
             assert_eq!(
                 table_exists(&pool, table).await,
-                version <= target,
+                *version <= target,
                 "{table} after reverting to {target}"
             );
         }
@@ -300,5 +303,78 @@ async fn memberships_start_approved_for_every_influencer_with_a_link_in_a_progra
             "approved".to_owned(),
             "approval".to_owned()
         )]
+    );
+}
+
+/// 0025 turns links' campaign codes into assigned coupon codes: one per merchant and code in
+/// any case, owned by the oldest link, assigned when that link was created.
+#[sqlx::test(migrations = false)]
+async fn coupon_codes_are_made_from_campaign_codes_and_the_oldest_link_keeps_a_shared_one(
+    pool: PgPool,
+) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 22).await.unwrap();
+    let setup = r#"
+        INSERT INTO users (id, email, password_hash, role) VALUES
+            ('00000000-0000-0000-0000-0000000000a1', 'ana@example.com', '$x', 'influencer'),
+            ('00000000-0000-0000-0000-0000000000b1', 'bea@example.com', '$x', 'influencer');
+        INSERT INTO influencers (id, user_id, display_name) VALUES
+            ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000a1', 'Ana'),
+            ('00000000-0000-0000-0000-0000000000b2', '00000000-0000-0000-0000-0000000000b1', 'Bea');
+        INSERT INTO merchants (id, business_name, website_url) VALUES
+            ('00000000-0000-0000-0000-0000000000c1', 'Glow Co', 'https://glowco.com'),
+            ('00000000-0000-0000-0000-0000000000d1', 'Other Co', 'https://other.com');
+        INSERT INTO programs (id, merchant_id, name, network, commission_rate) VALUES
+            ('00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000c1', 'P', 'impact', 20),
+            ('00000000-0000-0000-0000-0000000000d2', '00000000-0000-0000-0000-0000000000d1', 'Q', 'impact', 20);
+        INSERT INTO tracking_links (id, slug, influencer_id, program_id, destination_url, campaign_code, created_at) VALUES
+            -- Ana's is the oldest ANA20 at Glow Co; Bea's copy (another case) is newer.
+            ('00000000-0000-0000-0000-00000000000a', 'ana', '00000000-0000-0000-0000-0000000000a2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com', 'ANA20', '2025-01-01T00:00:00Z'),
+            ('00000000-0000-0000-0000-00000000000b', 'bea', '00000000-0000-0000-0000-0000000000b2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com', 'ana20', '2025-02-01T00:00:00Z'),
+            -- The same code at another merchant is another code.
+            ('00000000-0000-0000-0000-00000000000c', 'bea-other', '00000000-0000-0000-0000-0000000000b2',
+             '00000000-0000-0000-0000-0000000000d2', 'https://other.com', 'ANA20', '2025-03-01T00:00:00Z'),
+            -- Neither a code the library accepts nor none at all: no coupon code.
+            ('00000000-0000-0000-0000-00000000000d', 'odd', '00000000-0000-0000-0000-0000000000b2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com', 'SPRING SALE', now()),
+            ('00000000-0000-0000-0000-00000000000e', 'none', '00000000-0000-0000-0000-0000000000b2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com', NULL, now());
+    "#;
+    sqlx::raw_sql(setup).execute(&pool).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let codes: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT merchant_id::text, code, link_id::text, state, assigned_at::text \
+         FROM coupon_codes ORDER BY merchant_id, link_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let row = |m: &str, code: &str, link: &str, at: &str| {
+        (
+            format!("00000000-0000-0000-0000-0000000000{m}"),
+            code.to_owned(),
+            format!("00000000-0000-0000-0000-00000000000{link}"),
+            "assigned".to_owned(),
+            at.to_owned(),
+        )
+    };
+    assert_eq!(
+        codes,
+        vec![
+            row("c1", "ANA20", "a", "2025-01-01 00:00:00+00"),
+            row("d1", "ANA20", "c", "2025-03-01 00:00:00+00"),
+        ]
+    );
+    let kept: Option<String> =
+        sqlx::query_scalar("SELECT campaign_code FROM tracking_links WHERE slug = 'bea'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("ana20"),
+        "campaign codes stay as they were"
     );
 }

@@ -1,6 +1,8 @@
 //! Demo data for the in-memory store: a merchant with a program and a product, an influencer
-//! approved as a member of the program, and a short link with three weeks of clicks and orders, so a fresh clone has something to
-//! click and a dashboard with pending and approved earnings to look at.
+//! approved as a member of the program, and a short link with three weeks of clicks and orders
+//! and the coupon code `GLOW20` it owns,
+//! so a fresh clone has something to click and a dashboard with pending and approved earnings
+//! to look at.
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -8,6 +10,7 @@ use skinstack_core::service::conversions::{
     approve_due, record_conversion, record_refund, ConversionError, RecordConversion, RecordRefund,
 };
 use skinstack_core::service::links::{create_link, CreateLink, LinkError};
+use skinstack_core::store::CouponCodeRepo;
 use skinstack_core::{
     ApplicationMessage, EnrollmentMode, MembershipRepo, MembershipState, NewMembership,
 };
@@ -21,6 +24,7 @@ use skinstack_core::{
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
 };
+use skinstack_core::{CodeText, CouponCodeId, NewCouponCode};
 use uuid::Uuid;
 
 /// Human clicks on the demo link per day, from 20 days ago (first) to today (last).
@@ -46,6 +50,8 @@ const ORDERS: [(i64, i64); 11] = [
 const REFUND: (usize, i64) = (3, 3850);
 /// The demo program's hold, short enough that the older orders are approved by now.
 const HOLD_DAYS: i64 = 7;
+/// The coupon code the demo link owns.
+pub const DEMO_COUPON: &str = "GLOW20";
 /// What the demo shoppers browse with (a person's browser, so their clicks count).
 const SHOPPER_AGENT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
      AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 340.0.0.22.109";
@@ -194,6 +200,18 @@ pub async fn seed(
         },
     )
     .await?;
+    // The merchant gave the demo link its own code when the link was made: orders placed with
+    // GLOW20 from then on are the influencer's (a code on any other link takes nothing).
+    store
+        .insert_coupon_code(NewCouponCode {
+            id: CouponCodeId::new(),
+            merchant_id: merchant.id,
+            code: field("code", CodeText::parse(DEMO_COUPON))?,
+            link_id: link.id,
+            created_at: link.created_at,
+            assigned_at: Some(link.created_at),
+        })
+        .await?;
     history(store, &link, merchant.id, now).await?;
     Ok(link)
 }
@@ -313,5 +331,43 @@ mod tests {
         let earnings: Decimal = days.iter().map(|d| d.earnings).sum();
         assert_eq!(earnings, Decimal::new(9856, 2));
         assert_eq!(days.iter().filter(|d| d.conversions > 0).count(), 11);
+    }
+
+    /// The demo link owns `GLOW20`: an order placed with it now, in any case, is the link's.
+    #[tokio::test]
+    async fn the_demo_link_owns_an_assigned_coupon_code_that_attributes() {
+        use skinstack_core::{CampaignCode, CouponState, Page};
+        let store = MemoryStore::new();
+        let link = seed(&store, None).await.unwrap();
+        let codes = store
+            .coupon_codes_by_influencer(link.influencer_id, Page::first())
+            .await
+            .unwrap();
+        assert_eq!(codes.len(), 1);
+        assert_eq!(
+            (codes[0].code.as_str(), codes[0].state, codes[0].link_id),
+            (DEMO_COUPON, CouponState::Assigned, link.id)
+        );
+        let now = Utc::now();
+        let recorded = record_conversion(
+            &store,
+            now,
+            RecordConversion {
+                merchant_id: codes[0].merchant_id,
+                order_id: ShopRef::parse("demo-coupon").unwrap(),
+                amount: Money::new(Decimal::new(3850, 2)).unwrap(),
+                currency: Currency::USD,
+                ordered_at: now,
+                click_id: None,
+                coupon_code: Some(CampaignCode::parse("glow20").unwrap()),
+                product_external_ids: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            recorded.conversion.attribution.map(|a| a.link_id),
+            Some(link.id)
+        );
     }
 }

@@ -112,3 +112,7 @@ id_type!(
     /// Identifies a kept [`WebhookDelivery`](crate::WebhookDelivery).
     DeliveryId
 );
+id_type!(
+    /// Identifies a merchant's [`CouponCode`](crate::CouponCode).
+    CouponCodeId
+);

@@ -64,8 +64,10 @@ impl Default for Utm {
     }
 }
 
-/// A coupon code that attributes orders to a link: 1–64 of `[A-Za-z0-9_-]`, stored upper-case
-/// because shops compare discount codes case-insensitively.
+/// A coupon code as an order reports it (and a link's free-text campaign code, the seed's
+/// `tracking_links.campaign_code`): 1–64 of `[A-Za-z0-9_-]`, upper-cased because shops compare
+/// discount codes case-insensitively. Orders are attributed by the merchant's owned
+/// [`CouponCode`](crate::CouponCode)s, never by a link's campaign code.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct CampaignCode(String);
@@ -93,6 +95,11 @@ impl CampaignCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Upper-cases a value already checked by [`CampaignCode::parse`]'s rules.
+    pub(crate) fn upper_cased(checked: &str) -> Self {
+        Self(checked.trim().to_ascii_uppercase())
+    }
 }
 
 impl fmt::Debug for CampaignCode {
@@ -114,7 +121,7 @@ pub struct NewLink {
     pub product_id: Option<ProductId>,
     /// Where it leads (on the merchant's site).
     pub destination_url: WebUrl,
-    /// Coupon code attributing orders to it.
+    /// A free-text campaign code (the seed's column): a label, it attributes no order.
     pub campaign_code: Option<CampaignCode>,
     /// UTM parameters added on redirect.
     pub utm: Utm,
@@ -148,7 +155,7 @@ pub struct TrackingLink {
     pub product_id: Option<ProductId>,
     /// Where it leads.
     pub destination_url: WebUrl,
-    /// Coupon code attributing orders to it.
+    /// A free-text campaign code (the seed's column): a label, it attributes no order.
     pub campaign_code: Option<CampaignCode>,
     /// UTM parameters.
     pub utm: Utm,

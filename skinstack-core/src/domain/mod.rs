@@ -3,6 +3,7 @@
 mod api_key;
 mod click;
 mod conversion;
+mod coupon_code;
 mod email;
 mod ids;
 mod influencer;
@@ -26,10 +27,11 @@ pub use conversion::{
     net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays,
     NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
+pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
 pub use email::Email;
 pub use ids::{
-    ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, InvitationId, LinkId, MembershipId,
-    MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,
+    ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, InvitationId, LinkId,
+    MembershipId, MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,
 };
 pub use influencer::{
     Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,

@@ -7,19 +7,25 @@
 //!    order, and within the link's program's cookie window before it. The window is closed at
 //!    its end: a click exactly `cookie_window` before `ordered_at` attributes; one a second
 //!    older does not. A click at the very instant of the order attributes.
-//! 2. **Coupon.** Otherwise an order's coupon attributes to this merchant's link whose
-//!    campaign code it is (codes are compared upper-cased). Links are considered **active or
-//!    not**: an influencer's code printed in a video keeps selling after the link is switched
-//!    off, and the shop — not SkinStack — decides whether the code is still honoured. When
-//!    several links carry the code, an active one is preferred, then the newest.
+//! 2. **Coupon.** Otherwise an order's coupon attributes to the link that **owns** the code at
+//!    this merchant ([`CouponCode`](crate::CouponCode), compared upper-cased): a code the
+//!    merchant assigned at or before `ordered_at` and not revoked at or before it. The interval
+//!    is closed at its start and open at its end: a code assigned exactly at `ordered_at`
+//!    attributes, one assigned a second later does not; a code revoked exactly at `ordered_at`
+//!    does not, one revoked a second later still does. A requested code never attributes, and
+//!    neither does a link's free-text `campaign_code`, which anyone creating a link can set.
+//!    The owning link counts **active or not**: an influencer's code printed in a video keeps
+//!    selling after the link is switched off, and the shop — not SkinStack — decides whether
+//!    the code is still honoured. Should two owners' intervals overlap (a code revoked and
+//!    re-assigned by servers whose clocks disagree), the later assignment wins.
 //! 3. Otherwise the order is **unattributed**: stored and shown to the merchant, earning no
 //!    commission.
 
 use crate::domain::ClickId;
 use crate::domain::{AttributedBy, Attribution, HoldDays};
 use crate::domain::{
-    CampaignCode, Commission, CookieWindow, FeeRate, InfluencerId, LinkId, MerchantId, Money,
-    ProgramId,
+    CampaignCode, Commission, CookieWindow, CouponCodeId, FeeRate, InfluencerId, LinkId,
+    MerchantId, Money, ProgramId,
 };
 use crate::earning::commission::CommissionSplit;
 use chrono::{DateTime, Utc};
@@ -35,8 +41,6 @@ pub struct LinkTerms {
     pub program_id: ProgramId,
     /// The program's merchant.
     pub merchant_id: MerchantId,
-    /// The link's coupon code.
-    pub campaign_code: Option<CampaignCode>,
     /// Whether the link is switched on.
     pub is_active: bool,
     /// When the link was created.
@@ -69,6 +73,28 @@ pub struct ClickFacts {
     pub is_bot: bool,
     /// The link clicked.
     pub link: LinkTerms,
+}
+
+/// A coupon code that was assigned, with the terms of the link that owns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CouponFacts {
+    /// The code.
+    pub code_id: CouponCodeId,
+    /// The code upper-cased, as orders' coupons are compared.
+    pub key: CampaignCode,
+    /// When the merchant assigned it: it attributes orders placed from then on.
+    pub assigned_at: DateTime<Utc>,
+    /// When it was revoked, if it was: it attributes no order placed from then on.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The owning link.
+    pub link: LinkTerms,
+}
+
+impl CouponFacts {
+    /// Whether the code owned its spelling when an order was placed at `ordered_at`.
+    pub fn owned_at(&self, ordered_at: DateTime<Utc>) -> bool {
+        self.assigned_at <= ordered_at && self.revoked_at.is_none_or(|r| ordered_at < r)
+    }
 }
 
 /// Why an order's click id did not attribute it.
@@ -112,15 +138,15 @@ impl Decision {
 ///
 /// - `click_id`: the order's reported click id; `click` the stored click it names (`None` if
 ///   unknown).
-/// - `coupon` and `coupon_links`: the order's coupon and the links carrying it as campaign
-///   code (any merchant's: only `merchant`'s count).
+/// - `coupon` and `coupon_codes`: the order's coupon and the assigned codes of that spelling
+///   (any merchant's: only `merchant`'s count).
 pub fn attribute(
     merchant: MerchantId,
     ordered_at: DateTime<Utc>,
     click_id: Option<ClickId>,
     click: Option<&ClickFacts>,
     coupon: Option<&CampaignCode>,
-    coupon_links: &[LinkTerms],
+    coupon_codes: &[CouponFacts],
 ) -> Decision {
     let click_rejected = match click_id {
         None => None,
@@ -138,12 +164,13 @@ pub fn attribute(
         },
     };
     let winner = coupon.and_then(|code| {
-        coupon_links
+        coupon_codes
             .iter()
-            .filter(|l| l.merchant_id == merchant && l.campaign_code.as_ref() == Some(code))
-            // Active first, then the newest; the id breaks exact ties deterministically.
-            .max_by_key(|l| (l.is_active, l.created_at, l.link_id))
-            .map(|l| (l.clone(), AttributedBy::Coupon { code: code.clone() }))
+            .filter(|c| c.link.merchant_id == merchant && c.key == *code)
+            .filter(|c| c.owned_at(ordered_at))
+            // The latest assignment; the id breaks exact ties deterministically.
+            .max_by_key(|c| (c.assigned_at, c.code_id))
+            .map(|c| (c.link.clone(), AttributedBy::Coupon { code: code.clone() }))
     });
     Decision {
         winner,
@@ -182,13 +209,12 @@ mod tests {
         Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
     }
 
-    fn terms(merchant: MerchantId, code: Option<&str>) -> LinkTerms {
+    fn terms(merchant: MerchantId) -> LinkTerms {
         LinkTerms {
             link_id: LinkId::new(),
             influencer_id: InfluencerId::new(),
             program_id: ProgramId::new(),
             merchant_id: merchant,
-            campaign_code: code.map(|c| CampaignCode::parse(c).unwrap()),
             is_active: true,
             created_at: t0() - Duration::days(100),
             commission: Commission::Percentage(CommissionRate::new(Decimal::new(20, 0)).unwrap()),
@@ -196,6 +222,21 @@ mod tests {
             cookie_window: CookieWindow::new(7).unwrap(),
             hold_days: HoldDays::default(),
         }
+    }
+
+    /// `code` owned by `link`, assigned at `assigned_at` and never revoked.
+    fn owned(link: &LinkTerms, code: &str, assigned_at: DateTime<Utc>) -> CouponFacts {
+        CouponFacts {
+            code_id: CouponCodeId::new(),
+            key: CampaignCode::parse(code).unwrap(),
+            assigned_at,
+            revoked_at: None,
+            link: link.clone(),
+        }
+    }
+
+    fn code(value: &str) -> CampaignCode {
+        CampaignCode::parse(value).unwrap()
     }
 
     fn click(link: &LinkTerms, at: DateTime<Utc>, is_bot: bool) -> ClickFacts {
@@ -211,10 +252,21 @@ mod tests {
         attribute(merchant, ordered_at, Some(c.click_id), Some(c), None, &[])
     }
 
+    fn by_coupon(
+        merchant: MerchantId,
+        ordered_at: DateTime<Utc>,
+        coupon: &str,
+        codes: &[CouponFacts],
+    ) -> Option<LinkId> {
+        attribute(merchant, ordered_at, None, None, Some(&code(coupon)), codes)
+            .winner
+            .map(|(l, _)| l.link_id)
+    }
+
     #[test]
     fn a_click_exactly_at_the_end_of_the_window_attributes() {
         let m = MerchantId::new();
-        let link = terms(m, None);
+        let link = terms(m);
         let c = click(&link, t0() - Duration::days(7), false);
         let d = by_click(m, t0(), &c);
         assert_eq!(d.winner.unwrap().0.link_id, link.link_id);
@@ -225,7 +277,7 @@ mod tests {
     fn a_click_one_second_older_than_the_window_does_not() {
         let m = MerchantId::new();
         let c = click(
-            &terms(m, None),
+            &terms(m),
             t0() - Duration::days(7) - Duration::seconds(1),
             false,
         );
@@ -237,7 +289,7 @@ mod tests {
     #[test]
     fn a_click_at_the_instant_of_the_order_attributes_and_one_second_later_does_not() {
         let m = MerchantId::new();
-        let link = terms(m, None);
+        let link = terms(m);
         assert!(by_click(m, t0(), &click(&link, t0(), false))
             .winner
             .is_some());
@@ -248,7 +300,7 @@ mod tests {
 
     #[test]
     fn a_click_on_another_merchants_link_does_not_attribute() {
-        let c = click(&terms(MerchantId::new(), None), t0(), false);
+        let c = click(&terms(MerchantId::new()), t0(), false);
         let d = by_click(MerchantId::new(), t0(), &c);
         assert_eq!(d.winner, None);
         assert_eq!(d.click_rejected, Some(ClickRejection::OtherMerchant));
@@ -257,7 +309,7 @@ mod tests {
     #[test]
     fn a_robots_click_does_not_attribute() {
         let m = MerchantId::new();
-        let d = by_click(m, t0(), &click(&terms(m, None), t0(), true));
+        let d = by_click(m, t0(), &click(&terms(m), t0(), true));
         assert_eq!(d.click_rejected, Some(ClickRejection::Bot));
         assert_eq!(d.winner, None);
     }
@@ -265,35 +317,35 @@ mod tests {
     #[test]
     fn an_unknown_click_id_falls_back_to_the_coupon() {
         let m = MerchantId::new();
-        let link = terms(m, Some("ANA20"));
-        let code = CampaignCode::parse("ana20").unwrap();
+        let link = terms(m);
+        let coupon = code("ana20");
         let d = attribute(
             m,
             t0(),
             Some(ClickId::new()),
             None,
-            Some(&code),
-            std::slice::from_ref(&link),
+            Some(&coupon),
+            &[owned(&link, "ANA20", t0() - Duration::days(1))],
         );
         assert_eq!(d.click_rejected, Some(ClickRejection::Unknown));
         let (winner, by) = d.winner.unwrap();
         assert_eq!(winner.link_id, link.link_id);
-        assert_eq!(by, AttributedBy::Coupon { code });
+        assert_eq!(by, AttributedBy::Coupon { code: coupon });
     }
 
     #[test]
     fn the_click_beats_the_coupon_of_another_link() {
         let m = MerchantId::new();
-        let clicked = terms(m, None);
-        let coupon_link = terms(m, Some("ANA20"));
+        let clicked = terms(m);
+        let coupon_link = terms(m);
         let c = click(&clicked, t0() - Duration::hours(1), false);
         let d = attribute(
             m,
             t0(),
             Some(c.click_id),
             Some(&c),
-            Some(&CampaignCode::parse("ANA20").unwrap()),
-            &[coupon_link],
+            Some(&code("ANA20")),
+            &[owned(&coupon_link, "ANA20", t0() - Duration::days(1))],
         );
         assert_eq!(d.winner.unwrap().0.link_id, clicked.link_id);
     }
@@ -301,15 +353,15 @@ mod tests {
     #[test]
     fn an_expired_click_falls_back_to_the_coupon() {
         let m = MerchantId::new();
-        let link = terms(m, Some("ANA20"));
+        let link = terms(m);
         let c = click(&link, t0() - Duration::days(8), false);
         let d = attribute(
             m,
             t0(),
             Some(c.click_id),
             Some(&c),
-            link.campaign_code.as_ref(),
-            std::slice::from_ref(&link),
+            Some(&code("ANA20")),
+            &[owned(&link, "ANA20", t0() - Duration::days(9))],
         );
         assert_eq!(d.click_rejected, Some(ClickRejection::OutsideWindow));
         assert!(matches!(d.winner, Some((_, AttributedBy::Coupon { .. }))));
@@ -317,14 +369,14 @@ mod tests {
 
     #[test]
     fn coupons_of_another_merchant_do_not_attribute() {
-        let link = terms(MerchantId::new(), Some("ANA20"));
+        let link = terms(MerchantId::new());
         let d = attribute(
             MerchantId::new(),
             t0(),
             None,
             None,
-            link.campaign_code.as_ref(),
-            std::slice::from_ref(&link),
+            Some(&code("ANA20")),
+            &[owned(&link, "ANA20", t0() - Duration::days(1))],
         );
         assert_eq!(
             d,
@@ -336,30 +388,59 @@ mod tests {
     }
 
     #[test]
-    fn coupons_prefer_an_active_link_then_the_newest_and_inactive_ones_still_count() {
+    fn a_code_assigned_exactly_at_the_order_attributes_and_one_assigned_a_second_later_does_not() {
         let m = MerchantId::new();
-        let code = CampaignCode::parse("GLOW").unwrap();
-        let mut old_active = terms(m, Some("GLOW"));
-        old_active.created_at = t0() - Duration::days(300);
-        let mut new_inactive = terms(m, Some("GLOW"));
-        new_inactive.is_active = false;
-        new_inactive.created_at = t0() - Duration::days(1);
-        let mut newer_active = terms(m, Some("GLOW"));
-        newer_active.created_at = t0() - Duration::days(50);
-        let pick = |links: &[LinkTerms]| {
-            attribute(m, t0(), None, None, Some(&code), links)
-                .winner
-                .map(|(l, _)| l.link_id)
-        };
+        let link = terms(m);
         assert_eq!(
-            pick(&[
-                old_active.clone(),
-                new_inactive.clone(),
-                newer_active.clone()
-            ]),
-            Some(newer_active.link_id)
+            by_coupon(m, t0(), "ANA20", &[owned(&link, "ANA20", t0())]),
+            Some(link.link_id)
         );
-        assert_eq!(pick(&[new_inactive.clone()]), Some(new_inactive.link_id));
+        let late = owned(&link, "ANA20", t0() + Duration::seconds(1));
+        assert_eq!(by_coupon(m, t0(), "ANA20", &[late]), None);
+    }
+
+    #[test]
+    fn a_revoked_code_attributes_orders_before_its_revocation_only() {
+        let m = MerchantId::new();
+        let link = terms(m);
+        let mut revoked = owned(&link, "ANA20", t0() - Duration::days(10));
+        revoked.revoked_at = Some(t0());
+        assert_eq!(
+            by_coupon(m, t0(), "ANA20", std::slice::from_ref(&revoked)),
+            None
+        );
+        assert_eq!(
+            by_coupon(m, t0() - Duration::seconds(1), "ANA20", &[revoked]),
+            Some(link.link_id),
+            "an order placed before the revocation keeps its owner"
+        );
+    }
+
+    #[test]
+    fn a_code_attributes_to_its_owner_whatever_other_links_are_called_and_the_later_owner_wins() {
+        let m = MerchantId::new();
+        let (ana, bea) = (terms(m), terms(m));
+        let mut anas = owned(&ana, "ANA20", t0() - Duration::days(30));
+        anas.revoked_at = Some(t0() - Duration::days(5));
+        let beas = owned(&bea, "ANA20", t0() - Duration::days(5));
+        let codes = [anas, beas];
+        assert_eq!(
+            by_coupon(m, t0() - Duration::days(6), "ana20", &codes),
+            Some(ana.link_id)
+        );
+        assert_eq!(by_coupon(m, t0(), "ana20", &codes), Some(bea.link_id));
+        assert_eq!(by_coupon(m, t0(), "GLOW", &codes), None, "another code");
+    }
+
+    #[test]
+    fn an_inactive_link_still_owns_its_code() {
+        let m = MerchantId::new();
+        let mut link = terms(m);
+        link.is_active = false;
+        assert_eq!(
+            by_coupon(m, t0(), "ANA20", &[owned(&link, "ANA20", t0())]),
+            Some(link.link_id)
+        );
     }
 
     #[test]

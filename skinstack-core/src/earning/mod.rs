@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod payout;
 pub mod signals;
 
-pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
+pub use attribution::{attribute, ClickFacts, ClickRejection, CouponFacts, Decision, LinkTerms};
 pub use balance::{Balance, Standing, UnattributedOrders};
 pub use commission::{round_cents, CommissionError, CommissionSplit};
 pub use ledger::{

@@ -4,7 +4,7 @@
 use super::{MemoryStore, State};
 use crate::domain::ClickId;
 use crate::domain::*;
-use crate::earning::attribution::{ClickFacts, LinkTerms};
+use crate::earning::attribution::{ClickFacts, CouponFacts, LinkTerms};
 use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::*;
 use crate::earning::{Balance, PayoutBatch, UnattributedOrders};
@@ -40,7 +40,6 @@ impl State {
             influencer_id: link.influencer_id,
             program_id: program.id,
             merchant_id: program.merchant_id,
-            campaign_code: link.campaign_code.clone(),
             is_active: link.is_active,
             created_at: link.created_at,
             commission: program.commission,
@@ -155,22 +154,12 @@ impl ConversionRepo for MemoryStore {
         }))
     }
 
-    async fn links_by_campaign_code(
+    async fn coupon_facts(
         &self,
         merchant: MerchantId,
         code: &CampaignCode,
-    ) -> RepoResult<Vec<LinkTerms>> {
-        let state = self.lock();
-        let mut found = Vec::new();
-        for link in state.links.values() {
-            if link.campaign_code.as_ref() == Some(code) {
-                let terms = state.link_terms(link)?;
-                if terms.merchant_id == merchant {
-                    found.push(terms);
-                }
-            }
-        }
-        Ok(found)
+    ) -> RepoResult<Vec<CouponFacts>> {
+        self.lock().coupon_facts(merchant, code)
     }
 
     async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms> {

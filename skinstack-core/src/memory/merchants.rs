@@ -75,6 +75,7 @@ impl MerchantRepo for MemoryStore {
         state.products.retain(|_, p| p.merchant_id != id);
         state.api_keys.retain(|_, k| k.info.merchant_id != id);
         state.webhook_deliveries.remove_merchant(id);
+        state.coupon_codes.retain(|_, c| c.merchant_id != id);
         state.remove_links_where(|l| programs.contains(&l.program_id));
         state.memberships.remove_programs(&programs);
         // A link to a deleted product of another merchant's program cannot exist (the service

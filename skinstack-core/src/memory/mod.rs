@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 mod api_keys;
 mod clicks;
 mod conversions;
+mod coupon_codes;
 mod influencers;
 mod links;
 mod memberships;
@@ -48,6 +49,7 @@ struct State {
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
     webhook_deliveries: webhook_deliveries::DeliveryState,
     memberships: memberships::Enrollments,
+    coupon_codes: HashMap<CouponCodeId, coupon_codes::StoredCode>,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.
@@ -106,6 +108,8 @@ impl State {
         if let Some(link) = self.links.remove(&id) {
             self.slugs.remove(&link.slug);
             self.clicks.retain(|_, c| c.link_id != id);
+            // A code goes with its owning link (ON DELETE CASCADE), freeing its spelling.
+            self.coupon_codes.retain(|_, c| c.link_id != id);
         }
     }
 

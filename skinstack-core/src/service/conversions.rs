@@ -182,12 +182,9 @@ where
         Some(id) => store.click_facts(id).await?,
         None => None,
     };
-    let coupon_links = match &order.coupon_code {
-        Some(code) => {
-            store
-                .links_by_campaign_code(order.merchant_id, code)
-                .await?
-        }
+    // The codes the merchant ever assigned under this spelling, never links' campaign codes.
+    let coupon_codes = match &order.coupon_code {
+        Some(code) => store.coupon_facts(order.merchant_id, code).await?,
         None => Vec::new(),
     };
     let decision = attribute(
@@ -196,7 +193,7 @@ where
         order.click_id,
         click.as_ref(),
         order.coupon_code.as_ref(),
-        &coupon_links,
+        &coupon_codes,
     );
     let (commission, hold_until) = match &decision.winner {
         Some((terms, _)) => {

@@ -453,6 +453,20 @@ where
     }
 }
 
+/// Whether `influencer` is an approved member of `program` now: what a coupon code for one
+/// of their links needs.
+pub(crate) async fn is_approved_member<S>(
+    store: &S,
+    program: ProgramId,
+    influencer: InfluencerId,
+) -> Result<bool, RepoError>
+where
+    S: MembershipRepo + ?Sized,
+{
+    let membership = store.membership_of(program, influencer).await?;
+    Ok(membership.is_some_and(|m| m.state == MembershipState::Approved))
+}
+
 /// Why [`require_member`] said no.
 #[derive(Debug)]
 pub(crate) enum MemberCheck {

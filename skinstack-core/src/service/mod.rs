@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod conversions;
+pub mod coupon_codes;
 pub mod links;
 pub mod memberships;
 pub mod payouts;
@@ -94,6 +95,12 @@ pub enum Conflict {
     /// The move is not legal from the membership's state.
     #[error(transparent)]
     Enrollment(#[from] crate::domain::TransitionRefused),
+    /// The merchant already has this coupon code (in any case), requested or assigned.
+    #[error("the merchant already has this coupon code")]
+    CodeTaken,
+    /// The coupon code is not a request awaiting approval.
+    #[error("the coupon code is not awaiting approval")]
+    CodeNotRequested,
 }
 
 /// Why a service refused or failed. Each variant is one kind of answer for a caller.
@@ -152,6 +159,10 @@ pub enum Rejection {
     /// An administrator deactivating their own account: nobody might be left to undo it.
     #[error("an administrator cannot deactivate their own account")]
     OwnAccountDeactivation,
+    /// A coupon code for a link whose influencer is not (or no longer) an approved member of
+    /// the link's program: a code attributes only to someone the merchant accepted.
+    #[error("the link's influencer is not an approved member of its program")]
+    CodeOwnerNotMember,
 }
 
 impl Rejection {
@@ -163,6 +174,7 @@ impl Rejection {
             Rejection::TooManyDays => "from",
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
+            Rejection::CodeOwnerNotMember => "link_id",
         }
     }
 }
@@ -176,6 +188,7 @@ impl From<RepoError> for ServiceError {
             RepoError::DuplicateExternalId => Conflict::DuplicateExternalId.into(),
             RepoError::ProfileExists => Conflict::ProfileExists.into(),
             RepoError::MembershipExists => Conflict::MembershipExists.into(),
+            RepoError::CodeTaken => Conflict::CodeTaken.into(),
             RepoError::Invalid(invalid) => ServiceError::Invalid(invalid),
             RepoError::Backend(source) | RepoError::Rejected(source) => {
                 ServiceError::Internal(source)

@@ -2,8 +2,8 @@
 
 use crate::domain::*;
 use crate::earning::{
-    ClickFacts, CommissionEvent, ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary,
-    LinkTerms, MerchantCommissions,
+    ClickFacts, CommissionEvent, ConversionFilter, ConversionView, CouponFacts, DailyLinkStats,
+    EarningsSummary, LinkTerms, MerchantCommissions,
 };
 use crate::store::{Page, RepoResult};
 use async_trait::async_trait;
@@ -16,12 +16,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub trait ConversionRepo: Send + Sync {
     /// The click `id` with its link's terms, if stored.
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>>;
-    /// `merchant`'s links whose campaign code is `code`, with their terms.
-    async fn links_by_campaign_code(
+    /// `merchant`'s coupon codes whose [`key`](crate::CodeText::key) is `code` and that were
+    /// ever assigned (revoked ones included: they still own the orders placed before their
+    /// revocation), each with its owning link's terms. Requested codes are not among them.
+    async fn coupon_facts(
         &self,
         merchant: MerchantId,
         code: &CampaignCode,
-    ) -> RepoResult<Vec<LinkTerms>>;
+    ) -> RepoResult<Vec<CouponFacts>>;
     /// The terms of `link`'s program (`NotFound(Link)` if missing).
     async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms>;
     /// Stores a conversion unless the merchant already has its order id; with an attribution,

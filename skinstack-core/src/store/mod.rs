@@ -18,6 +18,7 @@
 mod api_keys;
 mod clicks;
 mod conversions;
+mod coupon_codes;
 mod influencers;
 mod links;
 mod memberships;
@@ -33,6 +34,7 @@ mod webhook_secrets;
 pub use api_keys::*;
 pub use clicks::*;
 pub use conversions::*;
+pub use coupon_codes::*;
 pub use influencers::*;
 pub use links::*;
 pub use memberships::*;
@@ -63,6 +65,7 @@ pub enum Entity {
     ApiKey,
     Membership,
     Invitation,
+    CouponCode,
 }
 
 impl fmt::Display for Entity {
@@ -78,6 +81,7 @@ impl fmt::Display for Entity {
             Entity::ApiKey => "API key",
             Entity::Membership => "membership",
             Entity::Invitation => "invitation",
+            Entity::CouponCode => "coupon code",
         })
     }
 }
@@ -107,6 +111,9 @@ pub enum RepoError {
     /// The influencer already has a membership of the program.
     #[error("the influencer already has a membership of this program")]
     MembershipExists,
+    /// The merchant already has this coupon code (in any case), requested or assigned.
+    #[error("the merchant already has this coupon code")]
+    CodeTaken,
     /// A value the store cannot keep (for example beyond a column's precision).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -141,6 +148,7 @@ impl RepoError {
             | RepoError::DuplicateExternalId
             | RepoError::ProfileExists
             | RepoError::MembershipExists
+            | RepoError::CodeTaken
             | RepoError::Invalid(_)
             | RepoError::Rejected(_) => ErrorClass::Permanent,
         }
@@ -260,7 +268,8 @@ impl<T> Store for T where
 }
 
 /// Everything a store provides once it keeps the ledger, with the merchants' API keys that
-/// report orders into it and the webhook deliveries it acknowledged without recording.
+/// report orders into it, the webhook deliveries it acknowledged without recording and the
+/// coupon codes that attribute orders.
 pub trait LedgerStore:
     Store
     + ClickSink
@@ -270,6 +279,7 @@ pub trait LedgerStore:
     + WebhookSecrets
     + ApiKeyRepo
     + WebhookDeliveries
+    + CouponCodeRepo
 {
 }
 
@@ -282,6 +292,7 @@ impl<T> LedgerStore for T where
         + WebhookSecrets
         + ApiKeyRepo
         + WebhookDeliveries
+        + CouponCodeRepo
 {
 }
 
@@ -311,6 +322,7 @@ mod tests {
             MockWebhookSecrets::new(),
             MockWebhookDeliveries::new(),
             MockMembershipRepo::new(),
+            MockCouponCodeRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

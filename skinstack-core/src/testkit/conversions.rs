@@ -1,6 +1,7 @@
 //! The ledger's contract: conversions, attribution through the store, refunds, approvals,
 //! payouts and the read side, with every denormalized total checked against the ledger.
 
+use super::coupon_codes::{assign_code, codes_assigned_at};
 use super::{new_link, Fixture};
 use crate::domain::*;
 use crate::earning::ledger::*;
@@ -70,13 +71,15 @@ pub fn refund(f: &Fixture, order: &str, id: &str, amount: Money) -> RecordRefund
     }
 }
 
-/// The fixture's cast with one link, `ana-serum`, to its product.
+/// The fixture's cast with one link, `ana-serum`, to its product, owning the coupon code
+/// `ANA20` since [`codes_assigned_at`].
 pub async fn cast<S: LedgerStore>(store: &S) -> (Fixture, TrackingLink) {
     let f = Fixture::create(store).await;
     let link = store
         .insert_link(new_link(&f, "ana-serum"))
         .await
         .expect("link");
+    assign_code(store, &f, link.id, "ANA20", codes_assigned_at()).await;
     (f, link)
 }
 
@@ -842,13 +845,12 @@ pub mod cases {
                 .insert_link(new_link(&f, &format!("first-{seed}")))
                 .await
                 .unwrap();
+            assign_code(store, &f, link.id, "ANA20", codes_assigned_at()).await;
             let second = store
-                .insert_link(NewLink {
-                    campaign_code: Some(CampaignCode::parse("GLOW5").unwrap()),
-                    ..new_link(&f, &format!("second-{seed}"))
-                })
+                .insert_link(new_link(&f, &format!("second-{seed}")))
                 .await
                 .unwrap();
+            assign_code(store, &f, second.id, "GLOW5", codes_assigned_at()).await;
             let links = [link.id, second.id];
             let mut now = t0();
             let mut orders: Vec<(String, Money)> = Vec::new();

@@ -101,7 +101,13 @@ macro_rules! contract_suite {
             memberships_go_with_their_program_and_influencer,
             members_are_listed_by_state_with_the_sums_of_their_links_totals,
             invitations_are_found_by_token_and_accepted_once,
-            a_banned_members_links_stop_resolving_as_live
+            a_banned_members_links_stop_resolving_as_live,
+            coupon_codes_round_trip_and_are_listed_per_merchant_and_influencer,
+            coupon_codes_are_unique_per_merchant_in_any_case_until_revoked,
+            two_influencers_claiming_one_code_concurrently_get_one_owner,
+            coupon_codes_change_state_only_from_the_state_expected,
+            coupon_codes_need_and_go_with_their_link_and_merchant,
+            coupons_attribute_to_the_owner_only_from_assignment_until_revocation
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -223,7 +229,8 @@ pub fn new_product(
     }
 }
 
-/// A new link to the fixture's product under `slug`.
+/// A new link to the fixture's product under `slug`, with the campaign code `ANA20` (a label:
+/// [`coupon_codes::assign_code`] makes a code attribute).
 pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
     NewLink {
         slug: Slug::parse(slug).expect("valid slug"),
@@ -316,6 +323,7 @@ macro_rules! assert_err {
 pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
+pub mod coupon_codes;
 pub mod influencers;
 pub mod links;
 pub mod memberships;
@@ -334,6 +342,7 @@ pub mod cases {
     pub use super::api_keys::cases::*;
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
+    pub use super::coupon_codes::cases::*;
     pub use super::influencers::cases::*;
     pub use super::links::cases::*;
     pub use super::memberships::cases::*;

@@ -139,11 +139,18 @@ pub mod cases {
         let link = store
             .insert_link(NewLink {
                 influencer_id: undecided.id,
-                campaign_code: Some(CampaignCode::parse("UNDECIDED").unwrap()),
                 ..new_link(&f, "undecided")
             })
             .await
             .unwrap();
+        super::coupon_codes::assign_code(
+            store,
+            &f,
+            link.id,
+            "UNDECIDED",
+            super::coupon_codes::codes_assigned_at(),
+        )
+        .await;
         let mut o = order(&f, "nd-1", cents(100000), t0());
         o.coupon_code = Some(CampaignCode::parse("UNDECIDED").unwrap());
         record_conversion(store, t0(), o).await.unwrap();

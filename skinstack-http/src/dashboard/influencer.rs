@@ -86,6 +86,7 @@ pub(super) async fn home(
         .iter()
         .map(|p| (p.id, p.name.as_str()))
         .collect();
+    let coupon_codes = super::coupons::influencer_section(state, viewer, &mine).await?;
     let created = query.created.map(LinkId::from_uuid);
     let status = form_error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = html! {
@@ -99,9 +100,12 @@ pub(super) async fn home(
             (stat("Paid", &dollars(earnings.paid), "paid to you so far"))
         }
         div.columns {
-            section.card.new-link {
-                h2 { "New link" }
-                (new_link_form(viewer, &open_programs, &open_products, &program_names, form_error.as_ref()))
+            div {
+                section.card.new-link {
+                    h2 { "New link" }
+                    (new_link_form(viewer, &open_programs, &open_products, &program_names, form_error.as_ref()))
+                }
+                (coupon_codes)
             }
             section.links {
                 h2 { "Your links " span.muted { "(" (mine.len()) ")" } }

@@ -64,6 +64,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         Page::new(REJECTED_DELIVERIES, None).map_err(internal)?,
     )
     .await?;
+    let coupon_codes = super::coupons::merchant_section(state, viewer).await?;
     let program_names: HashMap<ProgramId, &str> =
         mine.iter().map(|p| (p.id, p.name.as_str())).collect();
     let body = html! {
@@ -131,6 +132,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                 }
             }
         }
+        (coupon_codes)
         section.card #rejected-deliveries {
             h2 { "Rejected webhook deliveries" }
             @if rejected.is_empty() {

@@ -1,7 +1,7 @@
 //! A server-rendered dashboard at `/dashboard`, for people rather than programs: influencers
 //! see their links (with copy buttons, QR codes, counters and 30-day charts), create links and
-//! follow their earnings; merchants see their programs, products, top links and the
-//! commissions they owe.
+//! follow their earnings and ask for coupon codes; merchants see their programs, products, top
+//! links, coupon codes (assign, approve, revoke) and the commissions they owe.
 //!
 //! Mount it like the API (before the `/{slug}` redirect router):
 //!
@@ -24,6 +24,7 @@
 mod assets;
 mod auth;
 mod chart;
+mod coupons;
 mod enrollment;
 mod influencer;
 mod layout;
@@ -80,6 +81,13 @@ pub fn router(state: ApiState) -> Router {
             get(enrollment::applications_page),
         )
         .route("/dashboard/members", get(enrollment::members_list_page))
+        .route("/dashboard/coupon-codes", post(coupons::assign))
+        .route("/dashboard/coupon-codes/requests", post(coupons::request))
+        .route(
+            "/dashboard/coupon-codes/{id}/approve",
+            post(coupons::approve),
+        )
+        .route("/dashboard/coupon-codes/{id}/revoke", post(coupons::revoke))
         .route("/dashboard/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers));
     layered(router, state)

@@ -152,7 +152,8 @@ pub struct LinkCreateRequest {
     /// A chosen slug (3–64 of `a-z 0-9 _ -`); six random characters if absent.
     #[schema(example = "ana-glow")]
     pub slug: Option<String>,
-    /// A coupon code attributing orders to the link.
+    /// A campaign label (the seed's field). It attributes no order: coupon codes do, once the
+    /// merchant assigns one (`POST /v1/influencer/coupon-codes` asks for one).
     pub campaign_code: Option<String>,
     /// UTM parameters.
     pub utm: Option<UtmRequest>,
@@ -198,7 +199,7 @@ pub struct LinkView {
     pub product_id: Option<Uuid>,
     /// Where it leads.
     pub destination_url: String,
-    /// Its coupon code.
+    /// Its campaign label; it attributes no order (see the coupon codes).
     pub campaign_code: Option<String>,
     /// Its UTM parameters.
     pub utm: UtmView,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod conversions;
+pub mod coupon_codes;
 pub mod links;
 pub mod memberships;
 pub mod ops;
@@ -69,6 +70,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "memberships", description = "Program enrollment: the directory, applications, members, invitations"),
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
+        (name = "coupon_codes", description = "Coupon codes owned by one influencer's link, assigned by the merchant"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
@@ -127,6 +129,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(memberships::router())
         .merge(api_keys::router())
         .merge(conversions::router())
+        .merge(coupon_codes::router())
         .merge(statements::router())
         .merge(webhooks::router())
         .merge(admin::router())

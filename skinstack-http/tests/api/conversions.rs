@@ -9,8 +9,8 @@ use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use skinstack_core::{Click, LinkId};
 
-/// A merchant with a 20 % program (20 % platform fee), an influencer with a link whose
-/// campaign code is `ANA20`, and the merchant's API key.
+/// A merchant with a 20 % program (20 % platform fee), an influencer with a link that owns the
+/// coupon code `ANA20` (assigned by the merchant now), and the merchant's API key.
 struct Shop {
     merchant: String,
     influencer: String,
@@ -31,9 +31,15 @@ async fn shop(app: &TestApp) -> Shop {
         .create(
             &influencer,
             "/v1/links",
-            json!({"program_id": program["id"], "campaign_code": "ANA20"}),
+            json!({"program_id": program["id"]}),
         )
         .await;
+    app.create(
+        &merchant,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link["id"], "code": "ANA20"}),
+    )
+    .await;
     let key = app
         .create(
             &merchant,
@@ -54,13 +60,13 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// An order of 45.00 with the link's coupon, ordered a minute ago.
+/// An order of 45.00 with the link's coupon, ordered now (after the code's assignment).
 fn order(id: &str) -> Value {
     json!({
         "order_id": id,
         "amount": "45.00",
         "currency": "USD",
-        "ordered_at": rfc3339(Utc::now() - Duration::minutes(1)),
+        "ordered_at": rfc3339(Utc::now()),
         "coupon_code": "ANA20",
         "product_external_ids": ["gid://shopify/Product/1"]
     })

@@ -489,12 +489,18 @@ async fn influencers_see_their_earnings_and_merchants_the_gross_commission() {
         .create(
             session.split_once('=').unwrap().1,
             "/v1/links",
-            json!({"program_id": program, "campaign_code": "ANA20"}),
+            json!({"program_id": program}),
         )
         .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    app.create(
+        &mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
     let key = app
         .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
         .await["key"]
@@ -693,4 +699,143 @@ async fn enrollment_pages_apply_and_decide_with_the_sessions_csrf_token_on_own_p
     assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.text);
     let members = get(&app, "/dashboard/members", Some(&owner)).await;
     assert!(members.text.contains(">approved<"), "{}", members.text);
+}
+
+/// An influencer asks for a code from her page and the merchant approves, revokes and assigns
+/// from his, each form with its session's CSRF token; a form without it changes nothing, and
+/// the code a member asked for cannot be assigned to anyone else.
+#[tokio::test]
+async fn coupon_codes_are_requested_approved_revoked_and_assigned_from_the_dashboard() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let (ana, _, _) = dashboard_login(&app, "influencer").await;
+    let ana_token = ana.split_once('=').unwrap().1.to_owned();
+    let link = app
+        .create(&ana_token, "/v1/links", json!({"program_id": program}))
+        .await;
+    let (link_id, slug) = (
+        link["id"].as_str().unwrap().to_owned(),
+        link["slug"].as_str().unwrap().to_owned(),
+    );
+    let home = get(&app, "/dashboard", Some(&ana)).await;
+    assert!(home.text.contains("id=\"coupon-codes\""), "{}", home.text);
+    let csrf = csrf_in(&home.text);
+    let forged = post_form(
+        &app,
+        "/dashboard/coupon-codes/requests",
+        Some(&ana),
+        &[("csrf", "AAAA"), ("link_id", &link_id), ("code", "Ana20")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let asked = post_form(
+        &app,
+        "/dashboard/coupon-codes/requests",
+        Some(&ana),
+        &[("csrf", &csrf), ("link_id", &link_id), ("code", "Ana20")],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text);
+    let home = get(&app, "/dashboard", Some(&ana)).await;
+    assert!(home.text.contains("<code>Ana20</code>"), "{}", home.text);
+    assert!(home.text.contains("requested"), "{}", home.text);
+
+    let code_id = app
+        .call(
+            Method::GET,
+            "/v1/influencer/coupon-codes",
+            Some(&ana_token),
+            None,
+        )
+        .await
+        .json["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Another merchant's dashboard cannot act on the code, nor assign to the link: not theirs.
+    let (stranger, _, _) = dashboard_login(&app, "merchant").await;
+    let stranger_csrf = csrf_in(&get(&app, "/dashboard", Some(&stranger)).await.text);
+    let foreign = post_form(
+        &app,
+        &format!("/dashboard/coupon-codes/{code_id}/approve"),
+        Some(&stranger),
+        &[("csrf", &stranger_csrf)],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
+    let foreign = post_form(
+        &app,
+        "/dashboard/coupon-codes",
+        Some(&stranger),
+        &[("csrf", &stranger_csrf), ("link", &slug), ("code", "OTHER")],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
+
+    // The program's merchant, logged in to the dashboard.
+    let mer_email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session_for(&app, &mer_email).await;
+    let page = get(&app, "/dashboard", Some(&session)).await;
+    assert!(page.text.contains("<code>Ana20</code>"), "{}", page.text);
+    assert!(page
+        .text
+        .contains(&format!("/dashboard/coupon-codes/{code_id}/approve")));
+    let csrf = csrf_in(&page.text);
+    let forged = post_form(
+        &app,
+        &format!("/dashboard/coupon-codes/{code_id}/approve"),
+        Some(&session),
+        &[("csrf", "AAAA")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    for action in ["approve", "revoke"] {
+        let reply = post_form(
+            &app,
+            &format!("/dashboard/coupon-codes/{code_id}/{action}"),
+            Some(&session),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            reply.text
+        );
+    }
+    let assign = |code: &'static str| {
+        let (app, session, csrf, slug) = (&app, &session, &csrf, &slug);
+        async move {
+            post_form(
+                app,
+                "/dashboard/coupon-codes",
+                Some(session),
+                &[("csrf", csrf), ("link", slug), ("code", code)],
+            )
+            .await
+        }
+    };
+    assert_eq!(assign("ANA20").await.status, StatusCode::SEE_OTHER);
+    let taken = assign("ana20").await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+    assert!(
+        taken.text.contains("already has this coupon code"),
+        "{}",
+        taken.text
+    );
+    let codes = app
+        .call(Method::GET, "/v1/merchant/coupon-codes", Some(&mer), None)
+        .await;
+    let states: Vec<_> = codes.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("Ana20", "revoked"), ("ANA20", "assigned")]);
 }

@@ -4,6 +4,7 @@
 
 mod behaviour;
 mod conversions;
+mod coupon_codes;
 mod dashboard;
 mod helpers;
 mod hostile;

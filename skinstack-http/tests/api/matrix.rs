@@ -58,6 +58,10 @@ struct World {
     reject_program: String,
     ban_program: String,
     invite_token: String,
+    /// A code influencer A requested for her link, for merchant A to approve.
+    requested_code: String,
+    /// A code merchant A assigned to influencer A's link, to revoke.
+    assigned_code: String,
 }
 
 impl World {
@@ -170,6 +174,26 @@ async fn world(app: &TestApp) -> World {
         .to_owned();
     let [approval_program, withdraw_program, reject_program, ban_program, _] =
         <[String; 5]>::try_from(enrolment.clone()).unwrap();
+    let requested_code = app
+        .create(
+            &inf,
+            "/v1/influencer/coupon-codes",
+            json!({"link_id": link, "code": "WORLD-REQUESTED"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assigned_code = app
+        .create(
+            &mer,
+            "/v1/merchant/coupon-codes",
+            json!({"link_id": link, "code": "WORLD-ASSIGNED"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     World {
         influencer_id,
@@ -194,7 +218,14 @@ async fn world(app: &TestApp) -> World {
         spare_user_email,
         spare_merchant,
         api_key,
+        requested_code,
+        assigned_code,
     }
+}
+
+/// A coupon code body for influencer A's link with a code nobody has yet.
+fn fresh_code(w: &World) -> Option<Value> {
+    Some(json!({"link_id": w.link, "code": format!("C{}", uuid::Uuid::new_v4().simple())}))
 }
 
 /// One route: how to call it and what each role gets.
@@ -536,6 +567,50 @@ fn cases(w: &World) -> Vec<Case> {
             format!("/v1/merchant/api-keys/{}", w.api_key),
             none,
             [401, 403, 404, 403, 204, 403],
+        ),
+        // Merchant B's programs do not have influencer A's link: as if it did not exist.
+        case(
+            M::POST,
+            "/v1/merchant/coupon-codes",
+            "/v1/merchant/coupon-codes".into(),
+            fresh_code,
+            [401, 403, 404, 403, 201, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/coupon-codes",
+            "/v1/merchant/coupon-codes".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/merchant/coupon-codes/{id}/approve",
+            format!("/v1/merchant/coupon-codes/{}/approve", w.requested_code),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/merchant/coupon-codes/{id}/revoke",
+            format!("/v1/merchant/coupon-codes/{}/revoke", w.assigned_code),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        // Influencer B cannot ask for a code on influencer A's link.
+        case(
+            M::POST,
+            "/v1/influencer/coupon-codes",
+            "/v1/influencer/coupon-codes".into(),
+            fresh_code,
+            [401, 404, 403, 403, 403, 201],
+        ),
+        case(
+            M::GET,
+            "/v1/influencer/coupon-codes",
+            "/v1/influencer/coupon-codes".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
         ),
         // A session token of any role is not a merchant API key.
         case(
