@@ -191,6 +191,7 @@ fn line_breaks_in_utm_values_or_custom_slugs_never_reach_a_header() {
         link_active: true,
         program_active: true,
         merchant_active: true,
+        merchant_verified: true,
         expires_at: None,
     });
     let location = snapshot.location(ClickId::new());

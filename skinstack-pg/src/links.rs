@@ -233,6 +233,7 @@ struct SnapshotRow {
     link_active: bool,
     program_active: bool,
     merchant_active: bool,
+    merchant_verified: bool,
     expires_at: Option<DateTime<Utc>>,
 }
 
@@ -247,6 +248,7 @@ macro_rules! snapshot_query {
            COALESCE(l.is_active, false) AS link_active, \
            COALESCE(p.is_active, false) AS program_active, \
            COALESCE(m.is_active, false) AS merchant_active, \
+           (m.verified_at IS NOT NULL) AS merchant_verified, \
            l.expires_at \
     FROM tracking_links l \
     JOIN programs p ON p.id = l.program_id \
@@ -276,6 +278,7 @@ impl SnapshotRow {
             link_active: row.link_active,
             program_active: row.program_active,
             merchant_active: row.merchant_active,
+            merchant_verified: row.merchant_verified,
             expires_at: row.expires_at,
         });
         Ok((slug, Arc::new(snapshot)))

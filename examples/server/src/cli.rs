@@ -30,6 +30,35 @@ pub enum Command {
     ApproveDue(ApproveDueArgs),
     /// Create, list or re-export payout batches.
     Payouts(PayoutsArgs),
+    /// Verify or un-verify a merchant (its links redirect only while it is verified).
+    Merchants(MerchantsArgs),
+}
+
+/// `skinstack-server merchants verify | unverify <id>`
+#[derive(Debug, Args)]
+pub struct MerchantsArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub action: MerchantsAction,
+}
+
+/// What `merchants` does.
+#[derive(Debug, Subcommand)]
+pub enum MerchantsAction {
+    /// Verify a merchant: its programs open to influencers and its links redirect.
+    Verify {
+        /// The merchant's id.
+        id: uuid::Uuid,
+    },
+    /// Put a merchant back to unverified: its links answer 410, its API keys stop working.
+    Unverify {
+        /// The merchant's id.
+        id: uuid::Uuid,
+    },
 }
 
 /// `skinstack-server create-admin --email <email>`

@@ -13,7 +13,8 @@ use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
     Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore, MerchantId, Money, Name,
     Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash,
-    PayoutSettings, Price, RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
+    PayoutSettings, Price, RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm,
+    Verification, WebUrl,
 };
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
@@ -118,12 +119,22 @@ pub async fn seed(
         .create_merchant(NewMerchant {
             user_id: Some(merchant_user.id),
             business_name: field("business_name", Name::parse("Glow Co"))?,
-            website_url: field("website_url", WebUrl::parse("https://glowco.example"))?,
+            website_url: field("website_url", SiteUrl::parse("https://glowco.example"))?,
             shopify_shop_domain: None,
             shopify_api_key: None,
             refersion_public_key: None,
             refersion_secret_key: None,
         })
+        .await?;
+    // The operator has checked the demo brand: its links redirect, its program is open.
+    let merchant = store
+        .set_merchant_verification(
+            merchant.id,
+            Verification::Verified {
+                at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
+                    - Duration::days(DAILY_CLICKS.len() as i64 + 1),
+            },
+        )
         .await?;
     let program = store
         .create_program(NewProgram {
