@@ -76,8 +76,9 @@ fn field<T>(
 }
 
 /// Creates the demo cast and returns the demo link (slug `glow-demo`), with its clicks and
-/// orders of the last three weeks. The two demo accounts log in with `password`; without one
-/// they cannot log in at all.
+/// orders of the last three weeks. The merchant is verified. The three demo accounts (the
+/// influencer, the merchant and an administrator) log in with `password`; without one they
+/// cannot log in at all.
 pub async fn seed(
     store: &MemoryStore,
     password: Option<Password>,
@@ -111,8 +112,17 @@ pub async fn seed(
     let merchant_user = store
         .create_user(NewUser {
             email: field("email", Email::parse("brand@demo.skinstack.dev"))?,
-            password_hash: locked,
+            password_hash: locked.clone(),
             role: Role::Merchant,
+        })
+        .await?;
+    // The in-memory server has no `create-admin`: the demo administrator verifies the merchants
+    // that sign up on it (their links redirect only once verified).
+    store
+        .create_user(NewUser {
+            email: field("email", Email::parse("admin@demo.skinstack.dev"))?,
+            password_hash: locked,
+            role: Role::Admin,
         })
         .await?;
     let merchant = store
