@@ -192,6 +192,7 @@ fn line_breaks_in_utm_values_or_custom_slugs_never_reach_a_header() {
         program_active: true,
         merchant_active: true,
         membership: None,
+        merchant_verified: true,
         expires_at: None,
     });
     let location = snapshot.location(ClickId::new());

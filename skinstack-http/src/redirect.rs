@@ -28,7 +28,7 @@ pub struct RedirectMetrics {
     pub redirected: AtomicU64,
     /// `404` answers (unknown or malformed slug).
     pub not_found: AtomicU64,
-    /// `410` answers (inactive or expired link).
+    /// `410` answers (inactive or expired link, or a link of an unverified merchant).
     pub gone: AtomicU64,
     /// `503` answers (link not cached and the store unreachable).
     pub unavailable: AtomicU64,
@@ -182,14 +182,26 @@ async fn redirect(
             return response;
         }
     };
-    if snapshot.status_at(chrono::Utc::now()) == LinkStatus::Gone {
-        state.metrics.gone.fetch_add(1, Ordering::Relaxed);
-        return page(
-            headers,
-            StatusCode::GONE,
-            "gone",
-            "This link has expired or been turned off.",
-        );
+    match snapshot.status_at(chrono::Utc::now()) {
+        LinkStatus::Live => {}
+        LinkStatus::Gone => {
+            state.metrics.gone.fetch_add(1, Ordering::Relaxed);
+            return page(
+                headers,
+                StatusCode::GONE,
+                "gone",
+                "This link has expired or been turned off.",
+            );
+        }
+        LinkStatus::Unverified => {
+            state.metrics.gone.fetch_add(1, Ordering::Relaxed);
+            return page(
+                headers,
+                StatusCode::GONE,
+                "unverified",
+                "This link's shop has not been verified yet, so it does not lead anywhere.",
+            );
+        }
     }
     let text = |name| {
         headers

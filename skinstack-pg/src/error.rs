@@ -27,7 +27,7 @@ pub(crate) fn repo_error(err: sqlx::Error, numeric_field: Option<&'static str>) 
     match (code.as_deref(), constraint) {
         (Some(UNIQUE_VIOLATION), Some(name)) => match name {
             "users_email_key" => RepoError::EmailTaken,
-            "influencers_user_id_key" => RepoError::ProfileExists,
+            "influencers_user_id_key" | "merchants_user_id_key" => RepoError::ProfileExists,
             "products_merchant_id_external_id_key" => RepoError::DuplicateExternalId,
             "tracking_links_slug_key" | "idx_tracking_links_slug" => RepoError::SlugTaken,
             "program_memberships_program_id_influencer_id_key" => RepoError::MembershipExists,

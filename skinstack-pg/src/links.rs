@@ -234,6 +234,7 @@ struct SnapshotRow {
     program_active: bool,
     merchant_active: bool,
     membership_state: Option<String>,
+    merchant_verified: bool,
     expires_at: Option<DateTime<Utc>>,
 }
 
@@ -250,6 +251,7 @@ macro_rules! snapshot_query {
            COALESCE(p.is_active, false) AS program_active, \
            COALESCE(m.is_active, false) AS merchant_active, \
            pm.state AS membership_state, \
+           (m.verified_at IS NOT NULL) AS merchant_verified, \
            l.expires_at \
     FROM tracking_links l \
     JOIN programs p ON p.id = l.program_id \
@@ -286,6 +288,7 @@ impl SnapshotRow {
                 row.membership_state.as_deref(),
                 MembershipState::parse,
             )?,
+            merchant_verified: row.merchant_verified,
             expires_at: row.expires_at,
         });
         Ok((slug, Arc::new(snapshot)))

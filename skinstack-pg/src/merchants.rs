@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use skinstack_core::store::{MerchantRepo, RepoResult};
 use skinstack_core::{
     Entity, Merchant, MerchantId, MerchantPatch, Name, NewMerchant, RepoError, Secret,
-    ShopifyDomain, UserId, WebUrl,
+    ShopifyDomain, SiteUrl, UserId, Verification,
 };
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ macro_rules! columns {
          refersion_public_key, refersion_secret_key, \
          COALESCE(total_sales, 0) AS total_sales, \
          COALESCE(total_commissions_paid, 0) AS total_commissions_paid, \
-         is_active, created_at, updated_at"
+         is_active, verified_at, created_at, updated_at"
     };
 }
 
@@ -45,6 +45,7 @@ struct MerchantRow {
     total_sales: Decimal,
     total_commissions_paid: Decimal,
     is_active: bool,
+    verified_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -57,7 +58,7 @@ impl PgStore {
             id,
             user_id: row.user_id.map(UserId::from_uuid),
             business_name: p.field("business_name", Name::parse(&row.business_name))?,
-            website_url: p.field("website_url", WebUrl::parse(&row.website_url))?,
+            website_url: p.field("website_url", SiteUrl::parse(&row.website_url))?,
             shopify_shop_domain: p.optional(
                 "shopify_shop_domain",
                 row.shopify_shop_domain.as_deref(),
@@ -73,6 +74,7 @@ impl PgStore {
             total_sales: row.total_sales,
             total_commissions_paid: row.total_commissions_paid,
             is_active: row.is_active,
+            verification: Verification::from_verified_at(row.verified_at),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -210,6 +212,22 @@ impl MerchantRepo for PgStore {
         let (secret_set, secret) = seal(SECRET_COLUMNS[1], &patch.refersion_secret_key)?;
         let domain = patch.shopify_shop_domain.as_ref();
         let public_key = patch.refersion_public_key.as_ref();
+        // The verification after the patch is core's rule on the row as it is; the row is
+        // locked from reading it to writing the result, so a concurrent change of website
+        // cannot slip between.
+        let mut tx = self.pool.begin().await.repo()?;
+        let current: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT id, website_url, verified_at FROM merchants WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .repo()?;
+        let (row_id, site, verified_at) = current.ok_or(RepoError::NotFound(Entity::Merchant))?;
+        let site =
+            RowParser::new("merchants", row_id).field("website_url", SiteUrl::parse(&site))?;
+        let verification =
+            patch.verification_after(&site, Verification::from_verified_at(verified_at));
         let row = sqlx::query_as(concat!(
             "UPDATE merchants SET \
              business_name = COALESCE($2, business_name), \
@@ -217,13 +235,14 @@ impl MerchantRepo for PgStore {
              shopify_shop_domain = CASE WHEN $4 THEN $5 ELSE shopify_shop_domain END, \
              shopify_api_key = CASE WHEN $6 THEN $7 ELSE shopify_api_key END, \
              refersion_public_key = CASE WHEN $8 THEN $9 ELSE refersion_public_key END, \
-             refersion_secret_key = CASE WHEN $10 THEN $11 ELSE refersion_secret_key END \
+             refersion_secret_key = CASE WHEN $10 THEN $11 ELSE refersion_secret_key END, \
+             verified_at = $12 \
              WHERE id = $1 RETURNING ",
             columns!()
         ))
         .bind(id.as_uuid())
         .bind(patch.business_name.as_ref().map(Name::as_str))
-        .bind(patch.website_url.as_ref().map(WebUrl::as_str))
+        .bind(patch.website_url.as_ref().map(SiteUrl::as_str))
         .bind(domain.is_some())
         .bind(domain.and_then(|d| d.as_ref().map(ShopifyDomain::as_str)))
         .bind(api_key_set)
@@ -232,6 +251,25 @@ impl MerchantRepo for PgStore {
         .bind(public_key.and_then(|k| k.as_ref().map(Name::as_str)))
         .bind(secret_set)
         .bind(secret)
+        .bind(verification.verified_at())
+        .fetch_optional(&mut *tx)
+        .await
+        .repo()?;
+        tx.commit().await.repo()?;
+        self.found_merchant(row)
+    }
+
+    async fn set_merchant_verification(
+        &self,
+        id: MerchantId,
+        verification: Verification,
+    ) -> RepoResult<Merchant> {
+        let row = sqlx::query_as(concat!(
+            "UPDATE merchants SET verified_at = $2 WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(verification.verified_at())
         .fetch_optional(&self.pool)
         .await
         .repo()?;

@@ -190,15 +190,17 @@ impl ProductRepo for PgStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> RepoResult<Vec<Product>> {
-        // `open_only` is core's `domain::is_open` (merchant active, program active if any),
-        // written as SQL; the contract case `open_lists_follow_the_core_rule` proves they agree.
+        // `open_only` is core's `domain::is_open` (merchant active and verified, program active
+        // if any), written as SQL; the contract case `open_lists_follow_the_core_rule` proves
+        // they agree.
         let rows: Vec<ProductRow> = sqlx::query_as(concat!(
             "SELECT ",
             p_columns!(),
             " FROM products p JOIN merchants m ON m.id = p.merchant_id \
              LEFT JOIN programs pr ON pr.id = p.program_id \
              WHERE ($1::uuid IS NULL OR p.merchant_id = $1) \
-             AND (NOT $2 OR (m.is_active AND (p.program_id IS NULL OR pr.is_active))) \
+             AND (NOT $2 OR (m.is_active AND m.verified_at IS NOT NULL \
+                  AND (p.program_id IS NULL OR pr.is_active))) \
              AND ($3::uuid IS NULL OR p.program_id = $3) \
              AND ($4::text IS NULL OR p.category = $4) \
              AND ($5::boolean IS NULL OR p.in_stock = $5) \

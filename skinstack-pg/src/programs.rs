@@ -191,8 +191,9 @@ impl ProgramRepo for PgStore {
     }
 
     async fn open_programs(&self, page: Page<ProgramId>) -> RepoResult<Vec<Program>> {
-        // "Open" is core's `domain::is_open` (merchant and program active), written as SQL; the
-        // contract case `open_lists_follow_the_core_rule` proves the two agree.
+        // "Open" is core's `domain::is_open` (merchant active and verified, program active),
+        // written as SQL; the contract case `open_lists_follow_the_core_rule` proves the two
+        // agree.
         let rows: Vec<ProgramRow> = sqlx::query_as(
             "SELECT p.id, p.merchant_id, p.name, p.network, \
              COALESCE(p.commission_type, 'percentage') AS commission_type, \
@@ -201,7 +202,8 @@ impl ProgramRepo for PgStore {
              COALESCE(p.platform_fee_rate, 0.20) AS platform_fee_rate, \
              p.enrollment_mode, p.is_active, p.created_at, p.updated_at \
              FROM programs p JOIN merchants m ON m.id = p.merchant_id \
-             WHERE p.is_active AND m.is_active AND ($1::uuid IS NULL OR p.id > $1) \
+             WHERE p.is_active AND m.is_active AND m.verified_at IS NOT NULL \
+             AND ($1::uuid IS NULL OR p.id > $1) \
              ORDER BY p.id LIMIT $2",
         )
         .bind(page.after.map(|id| id.as_uuid()))

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (23, "merchant_verification"),
     (24, "program_memberships"),
     (25, "coupon_codes"),
 ];
@@ -376,5 +377,81 @@ async fn coupon_codes_are_made_from_campaign_codes_and_the_oldest_link_keeps_a_s
         kept.as_deref(),
         Some("ana20"),
         "campaign codes stay as they were"
+    );
+}
+
+/// Migration 0023 on a database with merchants: each is marked verified at its creation time,
+/// and of one account's several merchants the oldest keeps the account while the others are
+/// detached, not deleted.
+#[sqlx::test(migrations = false)]
+async fn verification_marks_existing_merchants_verified_and_keeps_each_accounts_oldest(
+    pool: PgPool,
+) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 22).await.unwrap();
+    let user: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, role) \
+         VALUES ('brand@example.com', 'x', 'merchant') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut merchants = Vec::new();
+    for (name, created) in [
+        ("Newer", "2024-02-01T00:00:00Z"),
+        ("Oldest", "2024-01-01T00:00:00Z"),
+        ("Newest", "2024-03-01T00:00:00Z"),
+    ] {
+        let id: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO merchants (user_id, business_name, website_url, created_at) \
+             VALUES ($1, $2, 'https://glowco.com', $3::timestamptz) RETURNING id",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(created)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        merchants.push(id);
+    }
+    MIGRATOR.run(&pool).await.unwrap();
+
+    let rows: Vec<(String, Option<uuid::Uuid>, bool)> = sqlx::query_as(
+        "SELECT business_name, user_id, verified_at = created_at FROM merchants \
+         ORDER BY created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("Oldest".to_owned(), Some(user), true),
+            ("Newer".to_owned(), None, true),
+            ("Newest".to_owned(), None, true),
+        ]
+    );
+    let second = sqlx::query(
+        "INSERT INTO merchants (user_id, business_name, website_url) \
+         VALUES ($1, 'Again', 'https://glowco.com')",
+    )
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        second.as_database_error().and_then(|e| e.constraint()),
+        Some("merchants_user_id_key")
+    );
+    let fresh: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "INSERT INTO merchants (business_name, website_url) \
+         VALUES ('New', 'https://new.example') RETURNING verified_at",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        fresh, None,
+        "a merchant created after 0023 starts unverified"
     );
 }

@@ -5,9 +5,12 @@
 
 use skinstack_core::store::ClickSink;
 use skinstack_core::store::{LinkRepo, MerchantRepo, ProgramRepo};
-use skinstack_core::testkit::{new_link, Fixture};
+use skinstack_core::testkit::{new_link, verified_now, Fixture};
 use skinstack_core::tracking::redirect::{CacheConfig, LinkStatus};
-use skinstack_core::{CachedResolver, Click, LinkPatch, LinkResolver, Slug, TrackingLink};
+use skinstack_core::{
+    CachedResolver, Click, LinkPatch, LinkResolver, MerchantPatch, SiteUrl, Slug, TrackingLink,
+    Verification,
+};
 use skinstack_pg::{ChangeListener, Cipher, PgStore};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -202,6 +205,56 @@ async fn changes_through_one_process_reach_the_others_cache_within_a_second(pool
     // Deleted.
     store_a.delete_link(created.id).await.unwrap();
     within_one_second(&cache_b, &fresh, "deletion", |s| s.is_none()).await;
+}
+
+/// Un-verifying a merchant, verifying it again, and a new website (which un-verifies it), each
+/// through one process, reach another process's cached snapshot through the change feed.
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn verification_changes_reach_the_other_processes_cache_within_a_second(pool: PgPool) {
+    let (store_a, _cache_a, _listener_a) = process(&pool).await;
+    let (_store_b, cache_b, _listener_b) = process(&pool).await;
+    let (cast, created) = link(&store_a, "verified-link").await;
+    let slug = created.slug.clone();
+    let status_is = |status| {
+        move |s: Option<&skinstack_core::LinkSnapshot>| {
+            s.is_some_and(|s| s.status_at(chrono::Utc::now()) == status)
+        }
+    };
+    within_one_second(&cache_b, &slug, "creation", status_is(LinkStatus::Live)).await;
+
+    store_a
+        .set_merchant_verification(cast.merchant.id, Verification::Unverified)
+        .await
+        .unwrap();
+    within_one_second(
+        &cache_b,
+        &slug,
+        "un-verification",
+        status_is(LinkStatus::Unverified),
+    )
+    .await;
+
+    store_a
+        .set_merchant_verification(cast.merchant.id, verified_now())
+        .await
+        .unwrap();
+    within_one_second(&cache_b, &slug, "verification", status_is(LinkStatus::Live)).await;
+
+    let moved = MerchantPatch {
+        website_url: Some(SiteUrl::parse("https://evil.example").unwrap()),
+        ..MerchantPatch::default()
+    };
+    store_a
+        .update_merchant(cast.merchant.id, moved)
+        .await
+        .unwrap();
+    within_one_second(
+        &cache_b,
+        &slug,
+        "a new website",
+        status_is(LinkStatus::Unverified),
+    )
+    .await;
 }
 
 #[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]

@@ -30,6 +30,35 @@ pub enum Command {
     ApproveDue(ApproveDueArgs),
     /// Create, list or re-export payout batches.
     Payouts(PayoutsArgs),
+    /// Verify or un-verify a merchant (its links redirect only while it is verified).
+    Merchants(MerchantsArgs),
+}
+
+/// `skinstack-server merchants verify | unverify <id>`
+#[derive(Debug, Args)]
+pub struct MerchantsArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub action: MerchantsAction,
+}
+
+/// What `merchants` does.
+#[derive(Debug, Subcommand)]
+pub enum MerchantsAction {
+    /// Verify a merchant: its programs open to influencers and its links redirect.
+    Verify {
+        /// The merchant's id.
+        id: uuid::Uuid,
+    },
+    /// Put a merchant back to unverified: its links answer 410, its API keys stop working.
+    Unverify {
+        /// The merchant's id.
+        id: uuid::Uuid,
+    },
 }
 
 /// `skinstack-server create-admin --email <email>`
@@ -187,9 +216,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SKINSTACK_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer, and
-    /// brand@demo.skinstack.dev, the merchant) log in with this password (12 characters or
-    /// more). Without it they cannot log in.
+    /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer,
+    /// brand@demo.skinstack.dev, the merchant, and admin@demo.skinstack.dev, the administrator
+    /// who verifies new merchants) log in with this password (12 characters or more). Without
+    /// it they cannot log in.
     #[arg(long, env = "SKINSTACK_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
 

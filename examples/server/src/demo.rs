@@ -19,7 +19,8 @@ use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
     Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore, MerchantId, Money, Name,
     Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash,
-    PayoutSettings, Price, RepoError, Role, ShopRef, Slug, SlugPolicy, TrackingLink, Utm, WebUrl,
+    PayoutSettings, Price, RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm,
+    Verification, WebUrl,
 };
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
@@ -84,8 +85,9 @@ fn field<T>(
 }
 
 /// Creates the demo cast and returns the demo link (slug `glow-demo`), with its clicks and
-/// orders of the last three weeks. The two demo accounts log in with `password`; without one
-/// they cannot log in at all.
+/// orders of the last three weeks. The merchant is verified. The three demo accounts (the
+/// influencer, the merchant and an administrator) log in with `password`; without one they
+/// cannot log in at all.
 pub async fn seed(
     store: &MemoryStore,
     password: Option<Password>,
@@ -119,20 +121,39 @@ pub async fn seed(
     let merchant_user = store
         .create_user(NewUser {
             email: field("email", Email::parse("brand@demo.skinstack.dev"))?,
-            password_hash: locked,
+            password_hash: locked.clone(),
             role: Role::Merchant,
+        })
+        .await?;
+    // The in-memory server has no `create-admin`: the demo administrator verifies the merchants
+    // that sign up on it (their links redirect only once verified).
+    store
+        .create_user(NewUser {
+            email: field("email", Email::parse("admin@demo.skinstack.dev"))?,
+            password_hash: locked,
+            role: Role::Admin,
         })
         .await?;
     let merchant = store
         .create_merchant(NewMerchant {
             user_id: Some(merchant_user.id),
             business_name: field("business_name", Name::parse("Glow Co"))?,
-            website_url: field("website_url", WebUrl::parse("https://glowco.example"))?,
+            website_url: field("website_url", SiteUrl::parse("https://glowco.example"))?,
             shopify_shop_domain: None,
             shopify_api_key: None,
             refersion_public_key: None,
             refersion_secret_key: None,
         })
+        .await?;
+    // The operator has checked the demo brand: its links redirect, its program is open.
+    let merchant = store
+        .set_merchant_verification(
+            merchant.id,
+            Verification::Verified {
+                at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
+                    - Duration::days(DAILY_CLICKS.len() as i64 + 1),
+            },
+        )
         .await?;
     let program = store
         .create_program(NewProgram {

@@ -6,6 +6,7 @@ mod create_admin;
 mod demo;
 mod import_products;
 mod ledger;
+mod merchants;
 mod migrate;
 mod pools;
 mod serve;
@@ -30,6 +31,7 @@ async fn main() -> ExitCode {
         cli::Command::ImportProducts(args) => import_products::run(args).await,
         cli::Command::ApproveDue(args) => ledger::approve(args).await,
         cli::Command::Payouts(args) => ledger::payouts(args).await,
+        cli::Command::Merchants(args) => merchants::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

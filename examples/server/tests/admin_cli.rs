@@ -265,3 +265,49 @@ fn import_products_maps_a_shopify_export() {
     assert!(!rows[1].6, "no variant available");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn merchants_verify_and_unverify_set_the_merchants_verification_and_refuse_an_unknown_id() {
+    let db = migrated();
+    let merchant = merchant(&db.url);
+    let verified_at = |url: &str| -> Option<chrono::DateTime<chrono::Utc>> {
+        let rows: Vec<(Option<chrono::DateTime<chrono::Utc>>,)> =
+            block_on(query(url, "SELECT verified_at FROM merchants"));
+        rows[0].0
+    };
+    assert_eq!(
+        verified_at(&db.url),
+        None,
+        "a new merchant starts unverified"
+    );
+
+    let out = server(&db.url, &["merchants", "verify", &merchant], "");
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("merchant {merchant} (Glow Co) is verified since ")),
+        "{text}"
+    );
+    let first = verified_at(&db.url).expect("verified");
+    let out = server(&db.url, &["merchants", "verify", &merchant], "");
+    stdout(&out);
+    assert_eq!(
+        verified_at(&db.url),
+        Some(first),
+        "verifying again keeps the first time"
+    );
+
+    let out = server(&db.url, &["merchants", "unverify", &merchant], "");
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("merchant {merchant} (Glow Co) is unverified")
+    );
+    assert_eq!(verified_at(&db.url), None);
+
+    let stranger = uuid::Uuid::now_v7().to_string();
+    let out = server(&db.url, &["merchants", "verify", &stranger], "");
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap().trim(),
+        format!("skinstack-server: no merchant {stranger}")
+    );
+}

@@ -170,7 +170,7 @@ async fn merchant(server: SocketAddr, shop: SocketAddr) -> (String, String) {
     .await;
     let token = login["token"].as_str().unwrap();
     let site = format!("http://{shop}");
-    json_of(
+    let created = json_of(
         server,
         "POST",
         "/v1/merchant",
@@ -179,6 +179,21 @@ async fn merchant(server: SocketAddr, shop: SocketAddr) -> (String, String) {
         201,
     )
     .await;
+    // The demo administrator verifies it: only a verified merchant's program is open.
+    let admin = json_of(
+        server,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "admin@demo.skinstack.dev", "password": DEMO_PASSWORD})),
+        200,
+    )
+    .await;
+    let verify = format!(
+        "/v1/admin/merchants/{}/verify",
+        created["id"].as_str().unwrap()
+    );
+    json_of(server, "POST", &verify, admin["token"].as_str(), None, 200).await;
     let program = json_of(
         server,
         "POST",

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (23, "merchant_verification"),
     (24, "program_memberships"),
     (25, "coupon_codes"),
 ];

@@ -136,6 +136,11 @@ async fn merchant_secrets_never_reach_a_response_or_the_servers_trace_logs() {
         bodies.push(format!("{head}\n{body}"));
     }
     let merchant = MerchantId::from(merchant_id.parse::<uuid::Uuid>().unwrap());
+    // Verified as an administrator would: the link below needs an open program.
+    store
+        .set_merchant_verification(merchant, skinstack_core::testkit::verified_now())
+        .await
+        .unwrap();
     store
         .set_shopify_webhook_secret(merchant, Some(Secret::parse(&webhook).unwrap()))
         .await

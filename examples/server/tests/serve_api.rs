@@ -6,11 +6,20 @@
 
 mod common;
 
-use common::{http, json_of, FreshDatabase, Server};
+use common::{cli, http, json_of, FreshDatabase, Server};
 use serde_json::json;
 use std::net::SocketAddr;
 
-async fn walkthrough(addr: SocketAddr) {
+/// Who verifies the walkthrough's merchant: the demo administrator over the API (in memory),
+/// or the operator's `merchants verify` command (on PostgreSQL).
+enum Verifier {
+    DemoAdmin,
+    Cli(String),
+}
+
+const DEMO_PASSWORD: &str = "demo password for the walkthrough";
+
+async fn walkthrough(addr: SocketAddr, verifier: Verifier) {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let password = "correct horse battery";
     let merchant_email = format!("shop-{suffix}@example.com");
@@ -33,7 +42,7 @@ async fn walkthrough(addr: SocketAddr) {
     )
     .await;
     let shop = login["token"].as_str().unwrap().to_owned();
-    json_of(
+    let merchant = json_of(
         addr,
         "POST",
         "/v1/merchant",
@@ -42,6 +51,33 @@ async fn walkthrough(addr: SocketAddr) {
         201,
     )
     .await;
+    assert_eq!(merchant["verification"], "unverified");
+    let merchant = merchant["id"].as_str().unwrap().to_owned();
+    match verifier {
+        Verifier::DemoAdmin => {
+            let login = json_of(
+                addr,
+                "POST",
+                "/v1/auth/login",
+                None,
+                Some(json!({"email": "admin@demo.skinstack.dev", "password": DEMO_PASSWORD})),
+                200,
+            )
+            .await;
+            let admin = login["token"].as_str().unwrap();
+            let path = format!("/v1/admin/merchants/{merchant}/verify");
+            let verified = json_of(addr, "POST", &path, Some(admin), None, 200).await;
+            assert_eq!(verified["verification"], "verified");
+        }
+        Verifier::Cli(url) => {
+            let out = cli(&url, &["merchants", "verify", &merchant]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     let program = json_of(
         addr,
         "POST",
@@ -136,8 +172,8 @@ async fn walkthrough(addr: SocketAddr) {
 
 #[tokio::test]
 async fn the_walkthrough_works_against_the_server_in_memory() {
-    let server = Server::start(None);
-    walkthrough(server.addr).await;
+    let server = Server::start_with(None, &["--demo-password", DEMO_PASSWORD]);
+    walkthrough(server.addr, Verifier::DemoAdmin).await;
     let (ok, _) = server.stop();
     assert!(ok);
 }
@@ -146,7 +182,7 @@ async fn the_walkthrough_works_against_the_server_in_memory() {
 async fn the_walkthrough_works_against_the_server_on_postgres() {
     let db = FreshDatabase::create();
     let server = Server::start(Some(&db.url));
-    walkthrough(server.addr).await;
+    walkthrough(server.addr, Verifier::Cli(db.url.clone())).await;
     let (ok, _) = server.stop();
     assert!(ok);
 }

@@ -124,7 +124,7 @@ struct Shop {
     secret: Secret,
 }
 
-async fn shop(addr: SocketAddr, influencer_name: &str, paypal: &str) -> Shop {
+async fn shop(addr: SocketAddr, db_url: &str, influencer_name: &str, paypal: &str) -> Shop {
     let mer = account(addr, "merchant").await;
     let merchant = api(
         addr,
@@ -135,6 +135,11 @@ async fn shop(addr: SocketAddr, influencer_name: &str, paypal: &str) -> Shop {
         201,
     )
     .await;
+    // The operator verifies the brand: only then do its links redirect.
+    cli_lines(
+        db_url,
+        &["merchants", "verify", merchant["id"].as_str().unwrap()],
+    );
     let program = api(
         addr,
         "POST",
@@ -364,7 +369,7 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
     let out_dir = std::env::temp_dir().join(format!("skinstack-shop-e2e-{}", Uuid::new_v4()));
     let out = out_dir.to_str().unwrap().to_owned();
     block_on(async {
-        let ana = shop(addr, "Ana Glow", "ana@paypal.example.com").await;
+        let ana = shop(addr, &db.url, "Ana Glow", "ana@paypal.example.com").await;
         let pg = store(&url).await;
         let exact = |step: &'static str| {
             let pg = pg.clone();
@@ -551,7 +556,7 @@ fn hostile_deliveries_to_the_real_server_are_refused_and_store_nothing() {
     let addr = server.addr;
     let url = db.url.clone();
     block_on(async {
-        let ana = shop(addr, "Ana Glow", "ana@paypal.example.com").await;
+        let ana = shop(addr, &db.url, "Ana Glow", "ana@paypal.example.com").await;
         let pg = store(&url).await;
         // The secret set through the API is stored encrypted and shown by no route.
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -657,7 +662,8 @@ fn fifty_concurrent_deliveries_of_one_order_store_one_and_of_fifty_orders_fifty(
     let addr = server.addr;
     let url = db.url.clone();
     block_on(async {
-        let ana = std::sync::Arc::new(shop(addr, "Ana Glow", "ana@paypal.example.com").await);
+        let ana =
+            std::sync::Arc::new(shop(addr, &db.url, "Ana Glow", "ana@paypal.example.com").await);
         let pg = store(&url).await;
         let ssclid = shopper_clicks(addr, &ana).await;
 

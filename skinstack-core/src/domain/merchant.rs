@@ -1,6 +1,6 @@
 //! Merchants: the brands that run programs and pay commissions.
 
-use super::{MerchantId, Name, Secret, UserId, WebUrl};
+use super::{MerchantId, Name, Secret, SiteUrl, UserId};
 use crate::error::Invalid;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -47,6 +47,52 @@ impl fmt::Debug for ShopifyDomain {
     }
 }
 
+/// Whether an administrator has checked a merchant against its website. Until then (and again
+/// after its website changes) its programs are closed to influencers, its links answer 410 and
+/// its API keys are refused: a self-registered merchant with someone else's site must not turn
+/// short links into an open redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Not checked yet, or its website changed since it was.
+    Unverified,
+    /// Checked by an administrator.
+    Verified {
+        /// When (microseconds, as every store keeps it).
+        at: DateTime<Utc>,
+    },
+}
+
+impl Verification {
+    /// The state a stored `verified_at` column means.
+    pub fn from_verified_at(at: Option<DateTime<Utc>>) -> Self {
+        match at {
+            Some(at) => Verification::Verified { at },
+            None => Verification::Unverified,
+        }
+    }
+
+    /// When it was verified, if it is.
+    pub fn verified_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Verification::Verified { at } => Some(*at),
+            Verification::Unverified => None,
+        }
+    }
+
+    /// Whether it is verified.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Verification::Verified { .. })
+    }
+
+    /// The API's name of the state: `verified` or `unverified`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verification::Verified { .. } => "verified",
+            Verification::Unverified => "unverified",
+        }
+    }
+}
+
 /// What it takes to create a merchant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMerchant {
@@ -55,7 +101,7 @@ pub struct NewMerchant {
     /// The brand's name.
     pub business_name: Name,
     /// The brand's website: short links may only lead to this host or its subdomains.
-    pub website_url: WebUrl,
+    pub website_url: SiteUrl,
     /// The Shopify shop, if the merchant sells on Shopify.
     pub shopify_shop_domain: Option<ShopifyDomain>,
     /// Shopify API credential; stored encrypted, never returned.
@@ -76,7 +122,7 @@ pub struct Merchant {
     /// The brand's name.
     pub business_name: Name,
     /// The brand's website.
-    pub website_url: WebUrl,
+    pub website_url: SiteUrl,
     /// The Shopify shop.
     pub shopify_shop_domain: Option<ShopifyDomain>,
     /// Shopify API credential (redacted in `Debug`).
@@ -91,6 +137,8 @@ pub struct Merchant {
     pub total_commissions_paid: Decimal,
     /// Inactive merchants' links stop redirecting.
     pub is_active: bool,
+    /// A new merchant starts [`Verification::Unverified`].
+    pub verification: Verification,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -102,8 +150,9 @@ pub struct Merchant {
 pub struct MerchantPatch {
     /// New brand name.
     pub business_name: Option<Name>,
-    /// New website (existing links keep their destinations).
-    pub website_url: Option<WebUrl>,
+    /// New website (existing links keep their destinations). A different website puts the
+    /// merchant back to unverified ([`MerchantPatch::verification_after`]).
+    pub website_url: Option<SiteUrl>,
     /// New or cleared Shopify shop.
     pub shopify_shop_domain: Option<Option<ShopifyDomain>>,
     /// New or cleared Shopify API credential.
@@ -112,6 +161,27 @@ pub struct MerchantPatch {
     pub refersion_public_key: Option<Option<Name>>,
     /// New or cleared Refersion secret key.
     pub refersion_secret_key: Option<Option<Secret>>,
+}
+
+impl Merchant {
+    /// Whether its programs may be open to influencers and its links redirect: it is active
+    /// and verified. [`crate::domain::is_open`] adds the program's own state.
+    pub fn is_open(&self) -> bool {
+        self.is_active && self.verification.is_verified()
+    }
+}
+
+impl MerchantPatch {
+    /// The verification a merchant whose website is `site` and whose verification is
+    /// `current` has once this patch applies: a different website undoes it, because the host
+    /// rule for every link's destination hangs on the website the administrator checked.
+    /// Setting the same website again changes nothing. Both stores apply this one rule.
+    pub fn verification_after(&self, site: &SiteUrl, current: Verification) -> Verification {
+        match &self.website_url {
+            Some(new) if new != site => Verification::Unverified,
+            _ => current,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -140,11 +210,43 @@ mod tests {
     }
 
     #[test]
+    fn a_new_website_undoes_verification_and_the_same_one_does_not() {
+        let site = SiteUrl::parse("https://glowco.com").unwrap();
+        let verified = Verification::Verified { at: Utc::now() };
+        let to = |url: &str| MerchantPatch {
+            website_url: Some(SiteUrl::parse(url).unwrap()),
+            ..MerchantPatch::default()
+        };
+        assert_eq!(
+            to("https://evil.example").verification_after(&site, verified),
+            Verification::Unverified
+        );
+        assert_eq!(
+            to("https://glowco.com/shop").verification_after(&site, verified),
+            Verification::Unverified,
+            "any other URL is another website to check"
+        );
+        assert_eq!(
+            to("https://GLOWCO.com").verification_after(&site, verified),
+            verified
+        );
+        let renamed = MerchantPatch {
+            business_name: Some(Name::parse("Glow Company").unwrap()),
+            ..MerchantPatch::default()
+        };
+        assert_eq!(renamed.verification_after(&site, verified), verified);
+        assert_eq!(
+            to("https://evil.example").verification_after(&site, Verification::Unverified),
+            Verification::Unverified
+        );
+    }
+
+    #[test]
     fn credentials_never_show_in_debug_output() {
         let merchant = NewMerchant {
             user_id: None,
             business_name: Name::parse("Glow Co").unwrap(),
-            website_url: WebUrl::parse("https://glowco.com").unwrap(),
+            website_url: SiteUrl::parse("https://glowco.com").unwrap(),
             shopify_shop_domain: None,
             shopify_api_key: Some(Secret::parse("shpat_supersecret").unwrap()),
             refersion_public_key: None,

@@ -43,7 +43,7 @@ pub use membership::{
     MemberStats, Membership, MembershipAction, MembershipState, NewInvitation, NewMembership,
     Transition, TransitionRefused, INVITATION_TTL,
 };
-pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};
+pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain, Verification};
 pub use money::{Money, Price};
 pub use open::is_open;
 pub use product::{Category, ExternalId, NewProduct, Product, ProductPatch};
@@ -54,7 +54,7 @@ pub use secret::Secret;
 pub use slug::{Slug, SlugPolicy};
 pub use text::{BoundedText, Description, Name};
 pub use user::{NewUser, PasswordHash, Role, User};
-pub use web_url::WebUrl;
+pub use web_url::{SiteUrl, WebUrl};
 pub use webhook_delivery::{
     DeliveryInsert, Rejection, RejectionReason, RotatedSecret, Topic, WebhookDelivery, WebhookId,
     KEPT_BODY_LIMIT, MESSAGE_LIMIT, SECRET_ROTATION_GRACE, WEBHOOK_ID_HEADER,

@@ -5,23 +5,24 @@
 use super::{Merchant, Product, Program};
 
 /// Whether something of a merchant, in a program or in none, is open to influencers: the
-/// merchant is active and the program, if there is one, is active too. `program_active` is
-/// `None` for a product promoted under no program.
-pub const fn is_open(merchant_active: bool, program_active: Option<bool>) -> bool {
-    merchant_active && !matches!(program_active, Some(false))
+/// merchant is open ([`Merchant::is_open`]: active and verified) and the program, if there is
+/// one, is active too. `program_active` is `None` for a product promoted under no program.
+pub const fn is_open(merchant_open: bool, program_active: Option<bool>) -> bool {
+    merchant_open && !matches!(program_active, Some(false))
 }
 
 impl Program {
-    /// Whether influencers see this program: it and `merchant` (its merchant) are active.
+    /// Whether influencers see this program: it is active and `merchant` (its merchant) is
+    /// active and verified.
     pub fn is_open(&self, merchant: &Merchant) -> bool {
         debug_assert_eq!(self.merchant_id, merchant.id, "not the program's merchant");
-        is_open(merchant.is_active, Some(self.is_active))
+        is_open(merchant.is_open(), Some(self.is_active))
     }
 }
 
 impl Product {
-    /// Whether influencers see this product: `merchant` (its merchant) is active, and so is
-    /// `program` (its program) if it has one.
+    /// Whether influencers see this product: `merchant` (its merchant) is active and verified,
+    /// and `program` (its program), if it has one, is active.
     pub fn is_open(&self, merchant: &Merchant, program: Option<&Program>) -> bool {
         debug_assert_eq!(self.merchant_id, merchant.id, "not the product's merchant");
         debug_assert_eq!(
@@ -29,7 +30,7 @@ impl Product {
             program.map(|p| p.id),
             "not the product's program"
         );
-        is_open(merchant.is_active, program.map(|p| p.is_active))
+        is_open(merchant.is_open(), program.map(|p| p.is_active))
     }
 }
 

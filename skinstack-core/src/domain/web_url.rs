@@ -81,6 +81,69 @@ impl WebUrl {
     }
 }
 
+/// A merchant's website: a [`WebUrl`] whose host someone can own. Short links may lead only to
+/// this host and its subdomains, so a host that is itself a public suffix would let one
+/// merchant vouch for everyone's sites under it: `com`, `co.uk`, and the multi-tenant hosting
+/// domains of the list's private section (`github.io`, `blogspot.com`, `myshopify.com`) are
+/// refused, while a site under one of them (`brand.myshopify.com`, `ana.github.io`) is fine.
+///
+/// The list is Mozilla's Public Suffix List as the `psl` crate compiles it in (ICANN and
+/// private sections both). A host of one label (`localhost`) is a suffix by the list's default
+/// rule and is refused too; an IP address names no domain and is accepted as it is.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SiteUrl(WebUrl);
+
+impl SiteUrl {
+    /// Parses `value` as a [`WebUrl`] and refuses a public-suffix host.
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        Self::try_from(WebUrl::parse(value)?)
+    }
+
+    /// The website as a URL, for the host rule ([`WebUrl::is_within_site`]) and as the
+    /// default destination of a link.
+    pub fn as_web_url(&self) -> &WebUrl {
+        &self.0
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The host, as [`WebUrl::host`] normalises it.
+    pub fn host(&self) -> &str {
+        self.0.host()
+    }
+}
+
+impl TryFrom<WebUrl> for SiteUrl {
+    type Error = Invalid;
+
+    fn try_from(url: WebUrl) -> Result<Self, Invalid> {
+        if matches!(url.as_url().host(), Some(url::Host::Domain(_)))
+            && psl::domain(url.host().as_bytes()).is_none()
+        {
+            return Err(Invalid::Format(
+                "a website on a domain of its own, not a public suffix or shared hosting domain",
+            ));
+        }
+        Ok(Self(url))
+    }
+}
+
+impl fmt::Debug for SiteUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for SiteUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 impl fmt::Debug for WebUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.0.as_str(), f)
@@ -151,6 +214,39 @@ mod tests {
             !within("https://glowcо.com/"),
             "Cyrillic о is a different (punycode) host"
         );
+    }
+
+    #[test]
+    fn a_website_must_be_a_domain_someone_can_own() {
+        for refused in [
+            "https://github.io",
+            "https://myshopify.com/",
+            "https://blogspot.com",
+            "https://com",
+            "https://co.uk",
+            "https://GitHub.IO./",
+            "http://localhost:8080",
+        ] {
+            assert_eq!(
+                SiteUrl::parse(refused)
+                    .err()
+                    .map(|e| matches!(e, Invalid::Format(_))),
+                Some(true),
+                "{refused:?} accepted"
+            );
+        }
+        for accepted in [
+            "https://glowco.com",
+            "https://shop.glowco.co.uk/",
+            "https://brand.myshopify.com",
+            "https://ana.github.io/shop",
+            "https://glowco.example",
+            "http://127.0.0.1:4000",
+            "http://[::1]:4000",
+        ] {
+            assert!(SiteUrl::parse(accepted).is_ok(), "{accepted:?} refused");
+        }
+        assert!(SiteUrl::parse("javascript:alert(1)").is_err());
     }
 
     #[test]

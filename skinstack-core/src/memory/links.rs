@@ -111,10 +111,9 @@ impl LinkResolver for MemoryStore {
             .programs
             .get(&link.program_id)
             .ok_or(RepoError::NotFound(Entity::Program))?;
-        let merchant_active = state
-            .merchants
-            .get(&program.merchant_id)
-            .is_some_and(|m| m.is_active);
+        let merchant = state.merchants.get(&program.merchant_id);
+        let merchant_active = merchant.is_some_and(|m| m.is_active);
+        let merchant_verified = merchant.is_some_and(|m| m.verification.is_verified());
         Ok(Some(Arc::new(LinkSnapshot::new(SnapshotParts {
             link_id: link.id,
             influencer_id: link.influencer_id,
@@ -129,6 +128,7 @@ impl LinkResolver for MemoryStore {
             membership: state
                 .memberships
                 .state_of(link.program_id, link.influencer_id),
+            merchant_verified,
             expires_at: link.expires_at,
         }))))
     }

@@ -11,6 +11,10 @@ impl MerchantRepo for MemoryStore {
             if !state.users.contains_key(&user) {
                 return Err(RepoError::NotFound(Entity::User));
             }
+            // Checked under the same lock as the insert: PostgreSQL's unique user_id.
+            if state.merchants.values().any(|m| m.user_id == Some(user)) {
+                return Err(RepoError::ProfileExists);
+            }
         }
         let now = Utc::now();
         let merchant = Merchant {
@@ -25,6 +29,7 @@ impl MerchantRepo for MemoryStore {
             total_sales: Decimal::ZERO,
             total_commissions_paid: Decimal::ZERO,
             is_active: true,
+            verification: Verification::Unverified,
             created_at: now,
             updated_at: now,
         };
@@ -95,6 +100,8 @@ impl MerchantRepo for MemoryStore {
             .merchants
             .get_mut(&id)
             .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        merchant.verification =
+            patch.verification_after(&merchant.website_url, merchant.verification);
         if let Some(v) = patch.business_name {
             merchant.business_name = v;
         }
@@ -113,6 +120,21 @@ impl MerchantRepo for MemoryStore {
         if let Some(v) = patch.refersion_secret_key {
             merchant.refersion_secret_key = v;
         }
+        merchant.updated_at = Utc::now();
+        Ok(merchant.clone())
+    }
+
+    async fn set_merchant_verification(
+        &self,
+        id: MerchantId,
+        verification: Verification,
+    ) -> RepoResult<Merchant> {
+        let mut state = self.lock();
+        let merchant = state
+            .merchants
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        merchant.verification = verification;
         merchant.updated_at = Utc::now();
         Ok(merchant.clone())
     }

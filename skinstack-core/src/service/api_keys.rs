@@ -1,9 +1,11 @@
 //! Merchants' API keys: created, listed and revoked by the merchant's own account, and
 //! turned back into the merchant they act for when a request presents one.
 //!
-//! A key acts for its merchant only while the key is unrevoked and the merchant is active:
-//! an administrator deactivating a merchant cuts off its keys at once, as deactivating an
-//! account ends its sessions. (Orders arriving through the shop's signed webhooks are a
+//! A key acts for its merchant only while the key is unrevoked, the merchant is active and
+//! verified, and the account that owns the merchant is active: an administrator deactivating
+//! or un-verifying a merchant, or deactivating its owner, cuts off its keys at once, as
+//! deactivating an account ends its sessions. A merchant whose owner account was deleted has
+//! nobody answerable for its keys: they are refused too. (Orders arriving through the shop's signed webhooks are a
 //! separate path: [`crate::service::conversions::record_conversion`] still records those.)
 
 use super::profiles::own_merchant;
@@ -11,7 +13,7 @@ use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::{ApiKey, ApiKeyId, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
 use crate::domain::{MerchantId, Name};
 use crate::store::ApiKeyRepo;
-use crate::store::{Entity, MerchantRepo, RepoError};
+use crate::store::{Entity, MerchantRepo, RepoError, UserRepo};
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// A key just created: the key itself, shown this once, and what is stored about it.
@@ -76,7 +78,8 @@ where
 }
 
 /// The merchant a presented key acts for. A malformed, unknown or revoked key, and the key
-/// of a deactivated or deleted merchant, are all the one [`ServiceError::Unauthenticated`].
+/// of a merchant that is deactivated, unverified, deleted, or whose owner account is
+/// deactivated or gone, are all the one [`ServiceError::Unauthenticated`].
 /// Records the use, at most once per [`LAST_USED_RESOLUTION`].
 pub async fn authenticate<S>(
     store: &S,
@@ -84,7 +87,7 @@ pub async fn authenticate<S>(
     now: DateTime<Utc>,
 ) -> ServiceResult<MerchantId>
 where
-    S: MerchantRepo + ApiKeyRepo + ?Sized,
+    S: MerchantRepo + ApiKeyRepo + UserRepo + ?Sized,
 {
     let key = ApiKey::parse(presented).map_err(|_| ServiceError::Unauthenticated)?;
     let info = store
@@ -96,7 +99,18 @@ where
         Err(RepoError::NotFound(Entity::Merchant)) => return Err(ServiceError::Unauthenticated),
         Err(other) => return Err(other.into()),
     };
-    if !merchant.is_active {
+    if !merchant.is_open() {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let owner_active = match merchant.user_id {
+        Some(owner) => match store.user_by_id(owner).await {
+            Ok(user) => user.is_active,
+            Err(RepoError::NotFound(Entity::User)) => false,
+            Err(other) => return Err(other.into()),
+        },
+        None => false,
+    };
+    if !owner_active {
         return Err(ServiceError::Unauthenticated);
     }
     let now = now.trunc_subsecs(6);
@@ -208,6 +222,49 @@ mod tests {
             authenticate(&store, kept.key.expose(), now).await,
             Err(ServiceError::Unauthenticated)
         ));
+    }
+
+    #[tokio::test]
+    async fn keys_stop_working_while_the_merchant_is_unverified_or_its_owner_deactivated() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let merchant = Actor::new(f.merchant_user.clone()).unwrap();
+        let now = Utc::now();
+        let key = create_own(&store, &merchant, name("k"), now)
+            .await
+            .unwrap()
+            .key;
+        let refused = |store: MemoryStore, key: ApiKey| async move {
+            matches!(
+                authenticate(&store, key.expose(), now).await,
+                Err(ServiceError::Unauthenticated)
+            )
+        };
+        store
+            .set_merchant_verification(f.merchant.id, crate::Verification::Unverified)
+            .await
+            .unwrap();
+        assert!(refused(store.clone(), key.clone()).await, "unverified");
+        store
+            .set_merchant_verification(f.merchant.id, crate::testkit::verified_now())
+            .await
+            .unwrap();
+        authenticate(&store, key.expose(), now).await.unwrap();
+        store
+            .set_user_active(f.merchant_user.id, false)
+            .await
+            .unwrap();
+        assert!(
+            refused(store.clone(), key.clone()).await,
+            "owner deactivated"
+        );
+        store
+            .set_user_active(f.merchant_user.id, true)
+            .await
+            .unwrap();
+        authenticate(&store, key.expose(), now).await.unwrap();
+        store.delete_user(f.merchant_user.id).await.unwrap();
+        assert!(refused(store.clone(), key).await, "owner deleted");
     }
 
     #[tokio::test]

@@ -62,6 +62,9 @@ pub enum LinkRefusal {
     /// The merchant is deactivated.
     #[error("the merchant is not active")]
     MerchantInactive,
+    /// The merchant is not verified yet: its links could not redirect.
+    #[error("the merchant is not verified yet")]
+    MerchantUnverified,
     /// The product belongs to another merchant than the program.
     #[error("the product does not belong to the program's merchant")]
     ProductOfAnotherMerchant,
@@ -85,7 +88,8 @@ impl LinkRefusal {
         match self {
             LinkRefusal::ProgramInactive
             | LinkRefusal::MerchantInactive
-            | LinkRefusal::NotAMember => "program_id",
+            | LinkRefusal::NotAMember
+            | LinkRefusal::MerchantUnverified => "program_id",
             LinkRefusal::ProductOfAnotherMerchant => "product_id",
             LinkRefusal::DestinationNotAllowed { .. } => "destination_url",
             LinkRefusal::ExpiryInPast => "expires_at",
@@ -105,9 +109,10 @@ impl From<RepoError> for LinkError {
 }
 
 /// Creates a link for `influencer_id` (whom the caller has authenticated) after checking
-/// every rule: the program and its merchant are active, the influencer is an approved member
-/// of the program (in an `open` program, linking joins it), the product is the merchant's,
-/// the destination stays on the merchant's site, the expiry is in the future. A generated slug is
+/// every rule: the program and its merchant are active, the merchant is verified, the influencer
+/// is an approved member of the program (in an `open` program, linking joins it), the product is
+/// the merchant's, the destination stays on the merchant's site, the expiry is in the future. A
+/// generated slug is
 /// retried on collision as `policy` says.
 pub async fn create_link<S>(
     store: &S,
@@ -134,6 +139,9 @@ where
     if !merchant.is_active {
         return Err(LinkRefusal::MerchantInactive.into());
     }
+    if !merchant.verification.is_verified() {
+        return Err(LinkRefusal::MerchantUnverified.into());
+    }
     let product = match request.product_id {
         Some(id) => {
             let product = store.product_by_id(id).await?;
@@ -147,8 +155,8 @@ where
     let destination_url = request
         .destination_url
         .or_else(|| product.as_ref().map(|p| p.product_url.clone()))
-        .unwrap_or_else(|| merchant.website_url.clone());
-    if !destination_url.is_within_site(&merchant.website_url) {
+        .unwrap_or_else(|| merchant.website_url.as_web_url().clone());
+    if !destination_url.is_within_site(merchant.website_url.as_web_url()) {
         return Err(LinkRefusal::DestinationNotAllowed {
             host: destination_url.host().to_owned(),
         }
@@ -294,7 +302,7 @@ mod tests {
             influencer_id: f.influencer.id,
             program_id: f.program.id,
             product_id: None,
-            destination_url: f.merchant.website_url.clone(),
+            destination_url: f.merchant.website_url.as_web_url().clone(),
             campaign_code: None,
             utm: Utm::default(),
             expires_at: None,
@@ -491,6 +499,28 @@ mod tests {
         assert!(matches!(
             attempt(newcomer.id).await,
             Err(LinkError::Refused(LinkRefusal::NotAMember))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unverified_merchant_takes_no_links() {
+        let (store, f) = fixture().await;
+        store
+            .set_merchant_verification(f.merchant.id, Verification::Unverified)
+            .await
+            .unwrap();
+        let err = create_link(
+            &store,
+            &SlugPolicy::default(),
+            Utc::now(),
+            f.influencer.id,
+            request(&f),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            LinkError::Refused(LinkRefusal::MerchantUnverified)
         ));
     }
 

@@ -237,6 +237,11 @@ mod tests {
                 "the merchant is not active",
             ),
             (
+                Rejection::Link(LinkRefusal::MerchantUnverified),
+                "program_id",
+                "the merchant is not verified yet",
+            ),
+            (
                 Rejection::Link(LinkRefusal::ProductOfAnotherMerchant),
                 "product_id",
                 "the product does not belong to the program's merchant",

@@ -123,7 +123,7 @@ pub struct MerchantProfile {
     /// The brand's name.
     pub business_name: Name,
     /// The brand's website: links may only lead there.
-    pub website_url: WebUrl,
+    pub website_url: SiteUrl,
     /// The Shopify shop.
     pub shopify_shop_domain: Option<ShopifyDomain>,
     /// Shopify API credential.
@@ -150,7 +150,8 @@ where
         .ok_or(ServiceError::NotFound(Entity::Merchant))
 }
 
-/// Creates the actor's merchant; `Conflict` if they have one.
+/// Creates the actor's merchant, unverified; `Conflict` if they have one. The check before the
+/// insert gives the usual answer a clear path; the store's own uniqueness decides a race.
 pub async fn create_merchant<S>(
     store: &S,
     actor: &Actor,
@@ -177,7 +178,9 @@ where
         .await?)
 }
 
-/// Updates the actor's merchant.
+/// Updates the actor's merchant. A different website puts it back to unverified
+/// ([`MerchantPatch::verification_after`]): its links stop redirecting until an administrator
+/// verifies it again.
 pub async fn update_merchant<S>(
     store: &S,
     actor: &Actor,
@@ -281,7 +284,7 @@ mod tests {
         let shop = actor(&store, Role::Merchant).await;
         let profile = MerchantProfile {
             business_name: Name::parse("Glow Co").unwrap(),
-            website_url: WebUrl::parse("https://glowco.com").unwrap(),
+            website_url: SiteUrl::parse("https://glowco.com").unwrap(),
             shopify_shop_domain: None,
             shopify_api_key: None,
             refersion_public_key: None,

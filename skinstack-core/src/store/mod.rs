@@ -10,7 +10,8 @@
 //! provides them.
 //!
 //! Implementations must honour the seed schema's constraints themselves — unique email,
-//! unique `(merchant_id, external_id)`, one influencer profile per user, unique slug — and its
+//! unique `(merchant_id, external_id)`, one influencer profile per user, unique slug, and
+//! (since migration 0023) one merchant per user — and its
 //! cascades: deleting a user deletes their influencer profile (and its links) and detaches
 //! their merchant; deleting a merchant deletes its programs, products and links; deleting a
 //! product detaches it from links. The contract suite (`testkit`) checks all of this.
@@ -105,8 +106,8 @@ pub enum RepoError {
     /// The merchant already has a product with this external id.
     #[error("the merchant already has a product with this external_id")]
     DuplicateExternalId,
-    /// The user already has an influencer profile.
-    #[error("the user already has an influencer profile")]
+    /// The user already has a profile of this kind (an influencer profile, a merchant).
+    #[error("the user already has this kind of profile")]
     ProfileExists,
     /// The influencer already has a membership of the program.
     #[error("the influencer already has a membership of this program")]

@@ -43,6 +43,9 @@ macro_rules! contract_suite {
             one_influencer_profile_per_user,
             merchants_round_trip_with_their_secrets,
             merchants_are_listed_by_user,
+            one_merchant_per_account_even_when_created_concurrently,
+            merchants_start_unverified_and_verification_opens_their_programs_and_links,
+            a_new_website_puts_a_verified_merchant_back_to_unverified,
             programs_round_trip,
             programs_need_their_merchant,
             products_round_trip,
@@ -134,7 +137,7 @@ pub struct Fixture {
     pub influencer: Influencer,
     /// The merchant's account.
     pub merchant_user: User,
-    /// The merchant, website `https://glowco.com`.
+    /// The merchant, website `https://glowco.com`, verified.
     pub merchant: Merchant,
     /// A 20 % program with the default fee.
     pub program: Program,
@@ -148,6 +151,17 @@ fn text(value: &str) -> Name {
 
 fn url(value: &str) -> WebUrl {
     WebUrl::parse(value).expect("fixture URL is valid")
+}
+
+fn site(value: &str) -> SiteUrl {
+    SiteUrl::parse(value).expect("fixture website is valid")
+}
+
+/// Verified now, to the microsecond every store keeps.
+pub fn verified_now() -> Verification {
+    Verification::Verified {
+        at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
+    }
 }
 
 /// A new account of `role` with a unique email.
@@ -186,7 +200,7 @@ pub fn new_merchant(user: Option<UserId>) -> NewMerchant {
     NewMerchant {
         user_id: user,
         business_name: text("Glow Co"),
-        website_url: url("https://glowco.com"),
+        website_url: site("https://glowco.com"),
         shopify_shop_domain: Some(ShopifyDomain::parse("glowco.myshopify.com").expect("valid")),
         shopify_api_key: Some(Secret::parse("shpat_fixture_api_key_123").expect("valid")),
         refersion_public_key: Some(text("pub_fixture_456")),
@@ -277,6 +291,11 @@ impl Fixture {
             .create_merchant(new_merchant(Some(merchant_user.id)))
             .await
             .expect("merchant");
+        // Most cases need links that redirect: the fixture's merchant is verified.
+        let merchant = store
+            .set_merchant_verification(merchant.id, verified_now())
+            .await
+            .expect("verification");
         let program = store
             .create_program(new_program(merchant.id))
             .await

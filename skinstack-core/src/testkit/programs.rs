@@ -130,13 +130,15 @@ pub mod cases {
             vec![second.id]
         );
     }
-    /// Every combination of an active or inactive merchant, an active or inactive program and
-    /// a product in a program or in none: the store's open lists hold exactly what core's
+    /// Every combination of an active or inactive merchant, verified or not, an active or
+    /// inactive program and a product in a program or in none: the store's open lists hold exactly what core's
     /// `is_open` admits (the rule is written once in core; PostgreSQL filters in SQL).
     pub async fn open_lists_follow_the_core_rule<S: Store>(store: &S) {
         let mut programs = Vec::new();
         let mut products = Vec::new();
-        for merchant_active in [true, false] {
+        for (merchant_active, verified) in
+            [(true, true), (true, false), (false, true), (false, false)]
+        {
             let merchant = store.create_merchant(new_merchant(None)).await.unwrap();
             for program_active in [true, false] {
                 let program = store
@@ -164,6 +166,12 @@ pub mod cases {
                 .set_merchant_active(merchant.id, merchant_active)
                 .await
                 .unwrap();
+            if verified {
+                store
+                    .set_merchant_verification(merchant.id, verified_now())
+                    .await
+                    .unwrap();
+            }
         }
         let mut expected_programs = Vec::new();
         for id in &programs {
@@ -187,8 +195,8 @@ pub mod cases {
         }
         expected_programs.sort();
         expected_products.sort();
-        // One open program and two open products (in it, and in no program) of the active
-        // merchant: the rule admits something and refuses the rest.
+        // One open program and two open products (in it, and in no program) of the active,
+        // verified merchant: the rule admits something and refuses the rest.
         assert_eq!((expected_programs.len(), expected_products.len()), (1, 2));
         let open_programs: Vec<_> = store
             .open_programs(Page::largest(None))

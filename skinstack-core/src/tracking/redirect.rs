@@ -32,6 +32,7 @@ pub struct LinkSnapshot {
     /// Its product.
     pub product_id: Option<ProductId>,
     live: bool,
+    merchant_verified: bool,
     expires_at: Option<DateTime<Utc>>,
     /// Destination with the UTM parameters merged, up to where `ssclid=` goes.
     location_head: Box<str>,
@@ -65,6 +66,8 @@ pub struct SnapshotParts<'a> {
     pub merchant_active: bool,
     /// The state of the influencer's membership of the program (`None`: none).
     pub membership: Option<MembershipState>,
+    /// Its merchant is verified ([`crate::domain::Verification`]).
+    pub merchant_verified: bool,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -77,6 +80,9 @@ pub enum LinkStatus {
     /// It existed but no longer redirects: deactivated (link, program or merchant), expired,
     /// or its influencer banned from the program.
     Gone,
+    /// It would redirect, but its merchant is not verified (yet, or again since its website
+    /// changed): answered like [`LinkStatus::Gone`], with its own message, and never counted.
+    Unverified,
 }
 
 impl LinkSnapshot {
@@ -140,18 +146,22 @@ impl LinkSnapshot {
             live: parts.link_active
                 && crate::domain::is_open(parts.merchant_active, Some(parts.program_active))
                 && crate::domain::link_redirects(parts.membership),
+            merchant_verified: parts.merchant_verified,
             expires_at: parts.expires_at,
             location_head: head.into_boxed_str(),
             location_tail: tail.into_boxed_str(),
         }
     }
 
-    /// Whether the link redirects at `now`.
+    /// Whether the link redirects at `now`. A link that is off or expired is `Gone` whatever
+    /// its merchant's verification; one that is on is `Unverified` until its merchant is.
     pub fn status_at(&self, now: DateTime<Utc>) -> LinkStatus {
-        if self.live && self.expires_at.is_none_or(|t| now < t) {
-            LinkStatus::Live
-        } else {
+        if !self.live || self.expires_at.is_some_and(|t| now >= t) {
             LinkStatus::Gone
+        } else if !self.merchant_verified {
+            LinkStatus::Unverified
+        } else {
+            LinkStatus::Live
         }
     }
 
@@ -437,6 +447,7 @@ mod tests {
             program_active: true,
             merchant_active: true,
             membership: None,
+            merchant_verified: true,
             expires_at: None,
         })
     }
@@ -509,6 +520,7 @@ mod tests {
             program_active: true,
             merchant_active: true,
             membership: None,
+            merchant_verified: true,
             expires_at: Some(now + chrono::Duration::seconds(1)),
         };
         assert_eq!(
@@ -530,6 +542,32 @@ mod tests {
             }
             assert_eq!(LinkSnapshot::new(p).status_at(now), LinkStatus::Gone);
         }
+    }
+
+    #[test]
+    fn a_live_link_of_an_unverified_merchant_is_unverified_and_an_off_one_stays_gone() {
+        let now = Utc::now();
+        let mut parts = SnapshotParts {
+            link_id: LinkId::new(),
+            influencer_id: InfluencerId::new(),
+            program_id: ProgramId::new(),
+            merchant_id: MerchantId::new(),
+            product_id: None,
+            destination: &WebUrl::parse("https://glowco.com").unwrap(),
+            utm: &Utm::default(),
+            link_active: true,
+            program_active: true,
+            merchant_active: true,
+            merchant_verified: false,
+            membership: None,
+            expires_at: None,
+        };
+        assert_eq!(
+            LinkSnapshot::new(parts.clone()).status_at(now),
+            LinkStatus::Unverified
+        );
+        parts.link_active = false;
+        assert_eq!(LinkSnapshot::new(parts).status_at(now), LinkStatus::Gone);
     }
 
     /// Counts lookups; serves one fixed link under "known", can be made to fail.

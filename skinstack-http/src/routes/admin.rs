@@ -1,4 +1,4 @@
-//! Administration: list accounts, deactivate an account or a merchant.
+//! Administration: list accounts, deactivate an account or a merchant, verify a merchant.
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Path, Query};
@@ -20,6 +20,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(list_users))
         .routes(routes!(deactivate_user))
         .routes(routes!(deactivate_merchant))
+        .routes(routes!(verify_merchant, unverify_merchant))
 }
 
 /// A page of accounts.
@@ -107,5 +108,67 @@ async fn deactivate_merchant(
     let merchant =
         admin::set_merchant_active(&*state.store, &auth.actor, MerchantId::from_uuid(id), false)
             .await?;
+    Ok(axum::Json(merchant.into()))
+}
+
+/// Verifies a merchant after checking it is who its website says: its programs open to
+/// influencers and its links redirect. Verifying a verified merchant changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/merchants/{id}/verify",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "Verified", body = MerchantView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No such merchant", body = ErrorBody),
+    )
+)]
+async fn verify_merchant(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<MerchantView>> {
+    let merchant = admin::set_merchant_verified(
+        &*state.store,
+        &auth.actor,
+        MerchantId::from_uuid(id),
+        true,
+        state.now(),
+    )
+    .await?;
+    Ok(axum::Json(merchant.into()))
+}
+
+/// Puts a merchant back to unverified: its programs close to influencers, its links answer
+/// 410 and its API keys stop working, until it is verified again.
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/merchants/{id}/verify",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "Unverified", body = MerchantView),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No such merchant", body = ErrorBody),
+    )
+)]
+async fn unverify_merchant(
+    State(state): State<ApiState>,
+    auth: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<MerchantView>> {
+    let merchant = admin::set_merchant_verified(
+        &*state.store,
+        &auth.actor,
+        MerchantId::from_uuid(id),
+        false,
+        state.now(),
+    )
+    .await?;
     Ok(axum::Json(merchant.into()))
 }

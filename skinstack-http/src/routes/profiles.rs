@@ -14,7 +14,7 @@ use skinstack_core::service::profiles::{
 };
 use skinstack_core::{
     Email, Followers, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod,
-    PayoutSettings, Secret, ShopifyDomain, StripeAccountId, WebUrl,
+    PayoutSettings, Secret, ShopifyDomain, SiteUrl, StripeAccountId,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -379,6 +379,12 @@ pub struct MerchantView {
     pub refersion_secret_key_set: bool,
     /// Inactive merchants' links stop redirecting.
     pub is_active: bool,
+    /// `unverified` until an administrator verifies the merchant (and again after its website
+    /// changes): meanwhile its programs are closed to influencers and its links answer 410.
+    #[schema(example = "verified")]
+    pub verification: String,
+    /// When it was verified; absent while unverified.
+    pub verified_at: Option<DateTime<Utc>>,
     /// Attributed sales (decimal string).
     #[schema(value_type = String, example = "0.00")]
     pub total_sales: Decimal,
@@ -402,6 +408,8 @@ impl From<Merchant> for MerchantView {
             refersion_public_key: m.refersion_public_key.map(|k| k.as_str().to_owned()),
             refersion_secret_key_set: m.refersion_secret_key.is_some(),
             is_active: m.is_active,
+            verification: m.verification.as_str().to_owned(),
+            verified_at: m.verification.verified_at(),
             total_sales: m.total_sales,
             total_commissions_paid: m.total_commissions_paid,
             created_at: m.created_at,
@@ -410,7 +418,8 @@ impl From<Merchant> for MerchantView {
     }
 }
 
-/// Creates the caller's merchant.
+/// Creates the caller's merchant, unverified until an administrator verifies it. A website whose
+/// host is a public suffix or a shared hosting domain (`github.io`, `myshopify.com`) is refused.
 #[utoipa::path(
     post,
     path = "/v1/merchant",
@@ -433,7 +442,7 @@ async fn create_merchant(
 ) -> Result<(StatusCode, axum::Json<MerchantView>)> {
     let mut c = Check::default();
     let business_name = c.req("business_name", Name::parse(&body.business_name));
-    let website_url = c.req("website_url", WebUrl::parse(&body.website_url));
+    let website_url = c.req("website_url", SiteUrl::parse(&body.website_url));
     let domain = c.opt(
         "shopify_shop_domain",
         body.shopify_shop_domain.as_deref(),
@@ -502,7 +511,8 @@ async fn get_merchant(
     Ok(axum::Json(merchant.into()))
 }
 
-/// Changes the caller's merchant.
+/// Changes the caller's merchant. A different `website_url` puts it back to unverified: its
+/// links stop redirecting until an administrator verifies it again.
 #[utoipa::path(
     patch,
     path = "/v1/merchant",
@@ -525,7 +535,7 @@ async fn update_merchant(
 ) -> Result<axum::Json<MerchantView>> {
     let mut c = Check::default();
     let business_name = c.set("business_name", body.business_name, Name::parse);
-    let website_url = c.set("website_url", body.website_url, WebUrl::parse);
+    let website_url = c.set("website_url", body.website_url, SiteUrl::parse);
     let shopify_shop_domain = c.patch(
         "shopify_shop_domain",
         body.shopify_shop_domain,

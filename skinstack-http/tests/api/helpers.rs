@@ -191,8 +191,32 @@ impl TestApp {
         (self.login(&email).await, user.id.to_string(), email)
     }
 
-    /// `POST`s `body` to `path` as `token`, asserting 201; the created resource.
+    /// `POST`s `body` to `path` as `token`, asserting 201; the created resource. A merchant
+    /// created at `/v1/merchant` is then verified, as an administrator would, because nearly
+    /// every test needs one whose programs are open and links redirect; tests of verification
+    /// itself use [`TestApp::create_unverified`].
     pub async fn create(&self, token: &str, path: &str, body: Value) -> Value {
+        let created = self.create_unverified(token, path, body).await;
+        if path != "/v1/merchant" {
+            return created;
+        }
+        let id = created["id"].as_str().unwrap().parse().unwrap();
+        let merchant = self
+            .store
+            .set_merchant_verification(
+                skinstack_core::MerchantId::from_uuid(id),
+                skinstack_core::testkit::verified_now(),
+            )
+            .await
+            .unwrap();
+        serde_json::to_value(skinstack_http::routes::profiles::MerchantView::from(
+            merchant,
+        ))
+        .unwrap()
+    }
+
+    /// `POST`s `body` to `path` as `token`, asserting 201; the created resource as answered.
+    pub async fn create_unverified(&self, token: &str, path: &str, body: Value) -> Value {
         let reply = self.call(Method::POST, path, Some(token), Some(body)).await;
         assert_eq!(
             reply.status,

@@ -14,5 +14,6 @@ mod metacharacters;
 mod panics;
 mod secrets;
 mod sessions;
+mod verification;
 mod walkthrough;
 mod webhooks;

@@ -689,6 +689,20 @@ fn cases(w: &World) -> Vec<Case> {
             [401, 403, 403, 200, 403, 403],
         ),
         case(
+            M::DELETE,
+            "/v1/admin/merchants/{id}/verify",
+            format!("/v1/admin/merchants/{}/verify", w.spare_merchant),
+            none,
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/admin/merchants/{id}/verify",
+            format!("/v1/admin/merchants/{}/verify", w.spare_merchant),
+            none,
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(
             M::PUT,
             "/v1/merchant/shopify-webhook-secret",
             "/v1/merchant/shopify-webhook-secret".into(),

@@ -178,6 +178,11 @@ async fn round_trip(app: TestApp) {
             .parse::<uuid::Uuid>()
             .unwrap(),
     );
+    // Verified, as an administrator would: the links below need an open program.
+    app.store
+        .set_merchant_verification(merchant_id, skinstack_core::testkit::verified_now())
+        .await
+        .unwrap();
     for nasty in NASTY {
         let patched = ok(
             &app,

@@ -76,6 +76,17 @@ async fn secrets_stay_secret(app: TestApp) -> (Markers, MerchantId) {
         .await;
     let merchant_id = reply.json["id"].as_str().unwrap().to_owned();
     seen.add("POST /v1/merchant".into(), reply);
+    // Verified by the administrator: that answer carries the merchant too.
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/merchants/{merchant_id}/verify"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.json["verification"], "verified", "{}", reply.text);
+    seen.add("POST /v1/admin/merchants/{id}/verify".into(), reply);
     // Set through PATCH too, and refused with the secret in the same body.
     let reply = app
         .call(
