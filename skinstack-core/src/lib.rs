@@ -51,10 +51,10 @@ pub use earning::{
 pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use store::{
-    ApiKeyRepo, ClickSink, ConversionRepo, Entity, ErrorClass, Health, InfluencerRepo,
-    LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page, PayoutRepo,
-    ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
-    WebhookDeliveries, WebhookSecrets,
+    ApiKeyRepo, ClickRollups, ClickSink, ConversionRepo, Entity, ErrorClass, Health,
+    InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page,
+    PayoutRepo, ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted,
+    UserRepo, WebhookDeliveries, WebhookSecrets,
 };
 pub use tracking::{
     CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus, Recorded,

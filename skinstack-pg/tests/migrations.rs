@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it), merchants' API keys and the webhook deliveries.
-const MIGRATIONS: [(i64, &str); 13] = [
+/// branches' migrations fit below it), merchants' API keys, the webhook deliveries, clicks
+/// partitioned by month and their daily roll-ups.
+const MIGRATIONS: [(i64, &str); 15] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -26,10 +27,13 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (28, "clicks_partitioned"),
+    (29, "click_rollups"),
 ];
 
-/// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 15] = [
+/// The tables each migration creates, by version (0008 creates none; 0028 replaces clicks by
+/// its partitioned self and adds the default partition).
+const TABLES: [(i64, &str); 17] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -45,6 +49,8 @@ const TABLES: [(i64, &str); 15] = [
     (20, "commission_events"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (28, "clicks_default"),
+    (29, "click_rollups_daily"),
 ];
 
 /// Version of the link change feed migration.

@@ -42,6 +42,7 @@ struct State {
     links: HashMap<LinkId, TrackingLink>,
     slugs: HashMap<Slug, LinkId>,
     clicks: HashMap<ClickId, Click>,
+    rollups: crate::tracking::rollup::DailyRollups,
     sessions: HashMap<TokenHash, Session>,
     ledger: conversions::LedgerState,
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
@@ -104,6 +105,7 @@ impl State {
         if let Some(link) = self.links.remove(&id) {
             self.slugs.remove(&link.slug);
             self.clicks.retain(|_, c| c.link_id != id);
+            self.rollups.retain(|(link, _), _| *link != id);
         }
     }
 

@@ -252,6 +252,7 @@ impl<T> Store for T where
 pub trait LedgerStore:
     Store
     + ClickSink
+    + ClickRollups
     + ConversionRepo
     + PayoutRepo
     + LedgerQueries
@@ -264,6 +265,7 @@ pub trait LedgerStore:
 impl<T> LedgerStore for T where
     T: Store
         + ClickSink
+        + ClickRollups
         + ConversionRepo
         + PayoutRepo
         + LedgerQueries
@@ -292,6 +294,7 @@ mod tests {
             MockLinkRepo::new(),
             MockLinkResolver::new(),
             MockClickSink::new(),
+            MockClickRollups::new(),
             MockConversionRepo::new(),
             MockLedgerQueries::new(),
             MockPayoutRepo::new(),
