@@ -41,7 +41,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..batch {
             // Round-robin over the links: every batch touches as many links as it can, the
             // flusher's worst case for the counter updates and roll-ups.
-            clicks.push(Click::new(links[next % links.len()], None, Some(AGENT), None));
+            clicks.push(Click::new(
+                links[next % links.len()],
+                None,
+                Some(AGENT),
+                None,
+            ));
             next += 1;
         }
         store.record_clicks(&clicks).await?;
