@@ -82,14 +82,20 @@ async fn a_click_of_a_month_without_a_partition_is_stored_and_later_moved_into_i
     // Far beyond the look-ahead: as if the server had been stopped for half a year.
     let later = Utc::now() + Duration::days(200);
     let click = click_at(link.id, later);
-    store.record_clicks(&[click.clone()]).await.unwrap();
+    store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
     assert_eq!(partition_holding(&pool, click.id).await, "clicks_default");
 
     assert_eq!(store.ensure_click_partitions().await.unwrap(), 1);
     let month = format!("clicks_{}", later.format("%Y_%m"));
     assert_eq!(partition_holding(&pool, click.id).await, month);
     // The retried batch meets its row in the new partition: stored and counted once.
-    store.record_clicks(&[click.clone()]).await.unwrap();
+    store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM clicks")
         .fetch_one(&pool)
         .await
@@ -132,7 +138,10 @@ async fn an_attribution_recorded_before_a_prune_survives_it_with_its_conversion_
         .await
         .unwrap();
     let click = click_at(link.id, clicked);
-    store.record_clicks(&[click.clone()]).await.unwrap();
+    store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
     assert_eq!(partition_holding(&pool, click.id).await, "clicks_2025_03");
     let mut o = order(&f, "before-prune", cents(5000), clicked + Duration::days(2));
     o.click_id = Some(click.id);
