@@ -18,9 +18,13 @@ impl ClickId {
     }
 
     /// A fresh id for a click that happened at `at` (kept to the millisecond), for importing
-    /// or simulating past clicks: its [`issued_at`](Self::issued_at) is `at`.
+    /// or simulating past clicks: its [`issued_at`](Self::issued_at) is `at`. A UUIDv7 holds
+    /// 48 bits of milliseconds, so times before 1970 or after the year 10889 are clamped.
     pub fn issued(at: DateTime<Utc>) -> Self {
-        let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+        const MAX_MILLIS: u64 = (1 << 48) - 1;
+        let millis = u64::try_from(at.timestamp_millis())
+            .unwrap_or_default()
+            .min(MAX_MILLIS);
         let nanos = u32::try_from(millis % 1000).unwrap_or_default() * 1_000_000;
         Self(Uuid::new_v7(uuid::Timestamp::from_unix(
             uuid::NoContext,
