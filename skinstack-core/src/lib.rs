@@ -51,8 +51,8 @@ pub use earning::{
 pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use store::{
-    ApiKeyRepo, ClickSink, ConversionRepo, CouponCodeRepo, Entity, ErrorClass, Health,
-    InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MembershipRepo,
+    ApiKeyRepo, ClickRollups, ClickSink, ConversionRepo, CouponCodeRepo, Entity, ErrorClass,
+    Health, InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MembershipRepo,
     MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo,
     Store, Upserted, UserRepo, WebhookDeliveries, WebhookSecrets,
 };

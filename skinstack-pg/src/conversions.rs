@@ -398,9 +398,11 @@ impl ConversionRepo for PgStore {
         let row = sqlx::query(terms_select!(
             ", c.clicked_at, c.is_bot FROM clicks c \
              JOIN tracking_links l ON l.id = c.link_id JOIN programs p ON p.id = l.program_id \
-             WHERE c.id = $1"
+             WHERE c.id = $1 AND c.clicked_at = $2"
         ))
         .bind(id.as_uuid())
+        // A click is stored at its id's time: naming it prunes the search to one partition.
+        .bind(id.issued_at())
         .fetch_optional(&self.pool)
         .await
         .repo()?;
@@ -838,11 +840,8 @@ impl LedgerQueries for PgStore {
             "WITH days AS ( \
                  SELECT d::date AS day FROM generate_series($2::date, $3::date, interval '1 day') d), \
              clicked AS ( \
-                 SELECT (clicked_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM clicks \
-                 WHERE link_id = $1 AND NOT is_bot \
-                   AND clicked_at >= ($2::date)::timestamp AT TIME ZONE 'UTC' \
-                   AND clicked_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC' \
-                 GROUP BY 1), \
+                 SELECT day, clicks AS n FROM click_rollups_daily \
+                 WHERE link_id = $1 AND day BETWEEN $2 AND $3), \
              converted AS ( \
                  SELECT (c.ordered_at AT TIME ZONE 'UTC')::date AS day, \
                         count(*) FILTER (WHERE e.kind = 'accrued') AS n, \

@@ -11,6 +11,9 @@
 //! - The redirect path: `PgStore` is a [`LinkResolver`](skinstack_core::LinkResolver) (one
 //!   indexed query per slug) and a [`ClickSink`](skinstack_core::ClickSink) (one statement per
 //!   batch, idempotent by click id); [`ChangeListener`] keeps every process's link cache fresh.
+//! - Clicks are partitioned by UTC month (migration 0028): [`PgStore::ensure_click_partitions`]
+//!   keeps months ready ([`PartitionMaintenance`] daily), [`PgStore::prune_clicks`] drops old
+//!   months; statistics read the daily roll-ups the batch statement keeps (migration 0029).
 //! - The commission ledger: `PgStore` implements the core's `ConversionRepo`, `PayoutRepo`,
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
@@ -48,6 +51,7 @@ mod influencers;
 mod links;
 mod memberships;
 mod merchants;
+mod partitions;
 mod payouts;
 mod products;
 mod programs;
@@ -59,6 +63,7 @@ mod webhook_secrets;
 
 pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};
 pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};
+pub use partitions::{PartitionMaintenance, PrunedClicks, MAINTENANCE_INTERVAL, MONTHS_AHEAD};
 pub use store::{PgStore, StartupError};
 
 /// The schema's migrations, embedded at build time: `skinstack_pg::MIGRATOR.run(&pool)`.

@@ -30,6 +30,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (23, "merchant_verification"),
     (24, "program_memberships"),
     (25, "coupon_codes"),
+    (28, "clicks_partitioned"),
+    (29, "click_rollups"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
@@ -52,6 +54,8 @@ const TABLES: &[(i64, &str)] = &[
     (24, "program_memberships"),
     (24, "program_invitations"),
     (25, "coupon_codes"),
+    (28, "clicks_default"),
+    (29, "click_rollups_daily"),
 ];
 
 /// Version of the link change feed migration.

@@ -32,6 +32,8 @@ pub enum Command {
     Payouts(PayoutsArgs),
     /// Verify or un-verify a merchant (its links redirect only while it is verified).
     Merchants(MerchantsArgs),
+    /// Maintain the raw clicks: drop old months (roll-ups, attributions and the ledger stay).
+    Clicks(ClicksArgs),
 }
 
 /// `skinstack-server merchants verify | unverify <id>`
@@ -58,6 +60,34 @@ pub enum MerchantsAction {
     Unverify {
         /// The merchant's id.
         id: uuid::Uuid,
+    },
+}
+
+/// `skinstack-server clicks ...`
+#[derive(Debug, Args)]
+pub struct ClicksArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ClicksAction,
+}
+
+/// What `clicks` does.
+#[derive(Debug, Subcommand)]
+pub enum ClicksAction {
+    /// Drop the monthly partitions of raw clicks older than --older-than months (the current
+    /// month is never counted; at least 12, the longest cookie window). Daily statistics,
+    /// conversions and their attributions, and the ledger are kept.
+    Prune {
+        /// Keep this many whole months before the current one.
+        #[arg(long, value_name = "MONTHS")]
+        older_than: u32,
+        /// Prune as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        as_of: Option<DateTime<Utc>>,
     },
 }
 

@@ -15,7 +15,7 @@ use sqlx::postgres::PgPoolOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-async fn connect(url: Option<String>) -> anyhow::Result<PgStore> {
+pub(crate) async fn connect(url: Option<String>) -> anyhow::Result<PgStore> {
     let Some(url) = url else {
         bail!("DATABASE_URL is not set (or pass --database-url)");
     };

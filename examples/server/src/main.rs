@@ -2,6 +2,7 @@
 //! failure into one line on stderr and a non-zero exit.
 
 mod cli;
+mod clicks;
 mod create_admin;
 mod demo;
 mod import_products;
@@ -32,6 +33,7 @@ async fn main() -> ExitCode {
         cli::Command::ApproveDue(args) => ledger::approve(args).await,
         cli::Command::Payouts(args) => ledger::payouts(args).await,
         cli::Command::Merchants(args) => merchants::run(args).await,
+        cli::Command::Clicks(args) => clicks::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,10 @@ use skinstack_http::client_ip::ClientIpSource;
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;
 use skinstack_journal::FileJournal;
-use skinstack_pg::{ChangeListener, Cipher, PgStore, MIGRATOR, SECRET_KEY_VAR};
+use skinstack_pg::{
+    ChangeListener, Cipher, PartitionMaintenance, PgStore, MAINTENANCE_INTERVAL, MIGRATOR,
+    SECRET_KEY_VAR,
+};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -43,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         banner,
         change_listener,
         journal,
+        partitions,
     } = match &args.database_url {
         Some(_) if args.demo_password.is_some() => anyhow::bail!(
             "--demo-password is for the in-memory demo data; PostgreSQL has no demo accounts"
@@ -115,6 +119,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listener) = change_listener {
         listener.stop();
     }
+    if let Some(partitions) = partitions {
+        partitions.stop();
+    }
     let answered = metrics.redirected.load(Ordering::Relaxed);
     let clicks = Arc::clone(flusher.metrics());
     match flusher.shutdown(DRAIN_GRACE).await {
@@ -160,6 +167,8 @@ struct Parts {
     banner: Vec<String>,
     change_listener: Option<ChangeListener>,
     journal: Option<Arc<FileJournal>>,
+    /// The daily check of the clicks table's monthly partitions (PostgreSQL only).
+    partitions: Option<PartitionMaintenance>,
 }
 
 /// The click buffer's settings from the command line.
@@ -256,6 +265,13 @@ async fn on_postgres(
     };
     let store = PgStore::new(pool, cipher.clone());
     store.check_secrets().await?;
+    // Before the first click is flushed, and then daily, so no month lacks its partition.
+    let created = store
+        .ensure_click_partitions()
+        .await
+        .context("cannot create the clicks table's partitions (is the database migrated?)")?;
+    tracing::info!(created, "click partitions ready");
+    let partitions = PartitionMaintenance::spawn(store.clone(), MAINTENANCE_INTERVAL);
     let cache = Arc::new(CachedResolver::new(
         PgStore::new(redirect, cipher),
         CacheConfig::default(),
@@ -290,6 +306,7 @@ async fn on_postgres(
         banner: vec!["storage: PostgreSQL".to_owned(), journal_line],
         change_listener: Some(listener),
         journal,
+        partitions: Some(partitions),
     })
 }
 
@@ -315,6 +332,7 @@ async fn on_memory(demo_password: Option<&str>, config: FlushConfig) -> anyhow::
         banner,
         change_listener: None,
         journal,
+        partitions: None,
     })
 }
 

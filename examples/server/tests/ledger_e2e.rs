@@ -18,7 +18,7 @@ use skinstack_core::store::{InfluencerRepo, LinkRepo, MerchantRepo};
 use skinstack_core::store::{LedgerQueries, WebhookSecrets};
 use skinstack_core::testkit::conversions::assert_totals_match_ledger;
 use skinstack_core::testkit::{new_link, Fixture};
-use skinstack_core::{Click, ClickSink, Secret};
+use skinstack_core::{Click, ClickId, ClickSink, Secret};
 use skinstack_pg::{Cipher, PgStore, MIGRATOR};
 
 #[test]
@@ -49,7 +49,9 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         // The shopper clicks an hour before ordering.
         let now = Utc::now().trunc_subsecs(0);
         let mut click = Click::new(link.id, None, Some("Mozilla/5.0 (iPhone)"), None);
-        click.at = now - Duration::hours(1);
+        // A click is stored at its id's time: an hour-old click needs an hour-old id.
+        click.id = ClickId::issued(now - Duration::hours(1));
+        click.at = click.id.issued_at();
         store.record_clicks(&[click.clone()]).await.unwrap();
 
         // The shop reports the order: a signed orders/create webhook.

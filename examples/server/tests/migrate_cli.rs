@@ -25,6 +25,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (23, "merchant_verification"),
     (24, "program_memberships"),
     (25, "coupon_codes"),
+    (28, "clicks_partitioned"),
+    (29, "click_rollups"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

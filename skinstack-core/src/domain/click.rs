@@ -17,6 +17,22 @@ impl ClickId {
         Self(Uuid::now_v7())
     }
 
+    /// A fresh id for a click that happened at `at` (kept to the millisecond), for importing
+    /// or simulating past clicks: its [`issued_at`](Self::issued_at) is `at`. A UUIDv7 holds
+    /// 48 bits of milliseconds, so times before 1970 or after the year 10889 are clamped.
+    pub fn issued(at: DateTime<Utc>) -> Self {
+        const MAX_MILLIS: u64 = (1 << 48) - 1;
+        let millis = u64::try_from(at.timestamp_millis())
+            .unwrap_or_default()
+            .min(MAX_MILLIS);
+        let nanos = u32::try_from(millis % 1000).unwrap_or_default() * 1_000_000;
+        Self(Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            millis / 1000,
+            nanos,
+        )))
+    }
+
     /// Parses an `ssclid` value (32 hex digits, or the hyphenated form). Only UUIDv7 ids are
     /// accepted: anything else was not issued by SkinStack.
     pub fn parse(value: &str) -> Option<Self> {
@@ -165,6 +181,14 @@ impl Click {
         self.source = source;
         self
     }
+
+    /// The time every store keeps and counts the click at: its id's own millisecond, whatever
+    /// `at` says. The clicks table is partitioned and keyed by `(id, clicked_at)`, so a click
+    /// retried by the flusher or replayed from the journal must always carry the same time to
+    /// meet its own row and be skipped rather than stored twice.
+    pub fn stored_at(&self) -> DateTime<Utc> {
+        self.id.issued_at()
+    }
 }
 
 fn truncate(value: &str, max: usize) -> String {
@@ -244,6 +268,30 @@ mod tests {
             "v4 ids were not issued by us"
         );
         assert_eq!(ClickId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn an_id_issued_for_a_past_instant_carries_that_millisecond() {
+        let at = Utc
+            .with_ymd_and_hms(2025, 1, 31, 23, 59, 59)
+            .single()
+            .unwrap()
+            + chrono::Duration::milliseconds(999);
+        let id = ClickId::issued(at);
+        assert_eq!(id.issued_at(), at);
+        assert_ne!(
+            ClickId::issued(at),
+            id,
+            "two ids of one instant still differ"
+        );
+    }
+
+    #[test]
+    fn a_click_is_stored_at_its_ids_time_even_when_at_says_otherwise() {
+        let mut click = Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None);
+        let issued = click.id.issued_at();
+        click.at = issued - chrono::Duration::days(40);
+        assert_eq!(click.stored_at(), issued);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Where the click flusher writes.
+//! Where the click flusher writes, and the daily roll-ups it keeps alongside.
 
 // The store's state, helpers and imports are shared by every file of the store.
 use super::*;
+use crate::tracking::rollup::DailyClicks;
+use chrono::NaiveDate;
 
 #[async_trait]
 impl ClickSink for MemoryStore {
@@ -14,7 +16,10 @@ impl ClickSink for MemoryStore {
                 continue;
             }
             if let Entry::Vacant(slot) = state.clicks.entry(click.id) {
-                slot.insert(click.clone());
+                let mut stored = click.clone();
+                stored.at = click.stored_at();
+                slot.insert(stored);
+                DailyClicks::tally(&mut state.rollups, click);
                 if !click.is_bot {
                     if let Some(link) = state.links.get_mut(&click.link_id) {
                         link.total_clicks += 1;
@@ -23,5 +28,17 @@ impl ClickSink for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ClickRollups for MemoryStore {
+    async fn daily_clicks(
+        &self,
+        link: LinkId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<DailyClicks>> {
+        Ok(DailyClicks::of_link(&self.lock().rollups, link, from, to))
     }
 }

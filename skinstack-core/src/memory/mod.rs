@@ -44,6 +44,7 @@ struct State {
     links: HashMap<LinkId, TrackingLink>,
     slugs: HashMap<Slug, LinkId>,
     clicks: HashMap<ClickId, Click>,
+    rollups: crate::tracking::rollup::DailyRollups,
     sessions: HashMap<TokenHash, Session>,
     ledger: conversions::LedgerState,
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
@@ -110,6 +111,7 @@ impl State {
             self.clicks.retain(|_, c| c.link_id != id);
             // A code goes with its owning link (ON DELETE CASCADE), freeing its spelling.
             self.coupon_codes.retain(|_, c| c.link_id != id);
+            self.rollups.retain(|(link, _), _| *link != id);
         }
     }
 

@@ -274,6 +274,7 @@ impl<T> Store for T where
 pub trait LedgerStore:
     Store
     + ClickSink
+    + ClickRollups
     + ConversionRepo
     + PayoutRepo
     + LedgerQueries
@@ -287,6 +288,7 @@ pub trait LedgerStore:
 impl<T> LedgerStore for T where
     T: Store
         + ClickSink
+        + ClickRollups
         + ConversionRepo
         + PayoutRepo
         + LedgerQueries
@@ -316,6 +318,7 @@ mod tests {
             MockLinkRepo::new(),
             MockLinkResolver::new(),
             MockClickSink::new(),
+            MockClickRollups::new(),
             MockConversionRepo::new(),
             MockLedgerQueries::new(),
             MockPayoutRepo::new(),

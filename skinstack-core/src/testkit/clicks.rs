@@ -1,5 +1,7 @@
 //! The contract for the click sink: a batch is stored and counted once however often it is
 //! retried, robots are stored but not counted, and clicks on a link deleted since are dropped.
+//! And for the daily roll-ups: after any sequence of batches, retried or overlapping, they hold
+//! exactly what the stored clicks add up to by the rule of [`crate::tracking::rollup`].
 
 use super::*;
 
@@ -7,7 +9,24 @@ use super::*;
 #[allow(missing_docs)]
 pub mod cases {
     use super::*;
+    use crate::tracking::rollup::{ClickCounts, DailyClicks, DailyRollups};
+    use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::collections::HashSet;
     use std::net::{IpAddr, Ipv4Addr};
+
+    /// A click on `link` that happened at `at`, as the redirect would have recorded it.
+    fn click_of(link: LinkId, at: DateTime<Utc>, agent: &str, source: ClickSource) -> Click {
+        let mut click = Click::new(link, None, Some(agent), None).from_source(source);
+        click.id = ClickId::issued(at);
+        click.at = click.id.issued_at();
+        click
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
 
     fn human(link: LinkId) -> Click {
         Click::new(
@@ -58,5 +77,156 @@ pub mod cases {
         assert_eq!(store.link_by_id(keep.id).await.unwrap().total_clicks, 1);
         assert!(store.click_facts(batch[0].id).await.unwrap().is_some());
         assert!(store.click_facts(batch[1].id).await.unwrap().is_none());
+    }
+
+    pub async fn roll_ups_equal_the_stored_clicks_after_random_batches_and_retries<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let f = Fixture::create(store).await;
+        let a = store.insert_link(new_link(&f, "roll-a")).await.unwrap();
+        let mut b = new_link(&f, "roll-b");
+        b.campaign_code = None;
+        let b = store.insert_link(b).await.unwrap();
+        let links = [a.id, b.id];
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 30, 22, 0, 0)
+            .single()
+            .unwrap();
+        let mut rng = StdRng::seed_from_u64(17);
+        let mut sent: Vec<Click> = Vec::new();
+        let mut expected = DailyRollups::new();
+        let mut stored = HashSet::new();
+        for _ in 0..40 {
+            // A new batch, or a retry of earlier clicks mixed with new ones (the flusher's
+            // retry after an ambiguous failure, a journal replay overlapping what was stored).
+            let mut batch: Vec<Click> = Vec::new();
+            if !sent.is_empty() && rng.random_bool(0.4) {
+                for _ in 0..rng.random_range(1..=8) {
+                    batch.push(sent[rng.random_range(0..sent.len())].clone());
+                }
+            }
+            for _ in 0..rng.random_range(0..=12) {
+                // Spread over four days across a month's end, to the millisecond.
+                let at = start + Duration::milliseconds(rng.random_range(0..4 * 86_400_000));
+                let agent = if rng.random_bool(0.2) {
+                    "Twitterbot/1.0"
+                } else {
+                    "Mozilla/5.0 (iPhone)"
+                };
+                let source = if rng.random_bool(0.3) {
+                    ClickSource::Qr
+                } else {
+                    ClickSource::Link
+                };
+                batch.push(click_of(links[rng.random_range(0..2)], at, agent, source));
+            }
+            store.record_clicks(&batch).await.unwrap();
+            for click in batch {
+                if stored.insert(click.id) {
+                    DailyClicks::tally(&mut expected, &click);
+                    sent.push(click);
+                }
+            }
+        }
+        let (from, to) = (day(2026, 1, 1), day(2026, 2, 28));
+        for link in links {
+            let rows = store.daily_clicks(link, from, to).await.unwrap();
+            assert_eq!(rows, DailyClicks::of_link(&expected, link, from, to));
+            let mut total = ClickCounts::default();
+            for row in &rows {
+                total.add(row.counts);
+            }
+            assert_eq!(
+                total.clicks,
+                store.link_by_id(link).await.unwrap().total_clicks,
+                "the roll-ups add up to the link's counter"
+            );
+            let raw = sent.iter().filter(|c| c.link_id == link);
+            assert_eq!(
+                total.robot_hits,
+                i64::try_from(raw.filter(|c| c.is_bot).count()).unwrap()
+            );
+            let stats = store.link_daily_stats(link, from, to).await.unwrap();
+            for row in &rows {
+                let shown = stats.iter().find(|s| s.day == row.day).unwrap();
+                assert_eq!(
+                    shown.clicks, row.counts.clicks,
+                    "statistics read the roll-ups"
+                );
+            }
+        }
+    }
+
+    pub async fn roll_ups_count_by_utc_day_and_go_with_their_link<S: LedgerStore>(store: &S) {
+        let f = Fixture::create(store).await;
+        let link = store.insert_link(new_link(&f, "midnight")).await.unwrap();
+        let midnight = Utc.with_ymd_and_hms(2026, 3, 15, 0, 0, 0).single().unwrap();
+        let human = "Mozilla/5.0 (iPhone)";
+        let batch = vec![
+            click_of(
+                link.id,
+                midnight - Duration::milliseconds(1),
+                human,
+                ClickSource::Link,
+            ),
+            click_of(link.id, midnight, human, ClickSource::Qr),
+            click_of(link.id, midnight, "Twitterbot/1.0", ClickSource::Qr),
+        ];
+        store.record_clicks(&batch).await.unwrap();
+        let rows = store
+            .daily_clicks(link.id, day(2026, 3, 14), day(2026, 3, 15))
+            .await
+            .unwrap();
+        let counts = |clicks, qr_scans, robot_hits| ClickCounts {
+            clicks,
+            qr_scans,
+            robot_hits,
+        };
+        assert_eq!(
+            rows,
+            vec![
+                DailyClicks {
+                    day: day(2026, 3, 14),
+                    counts: counts(1, 0, 0)
+                },
+                DailyClicks {
+                    day: day(2026, 3, 15),
+                    counts: counts(1, 1, 1)
+                },
+            ]
+        );
+        assert!(store
+            .daily_clicks(link.id, day(2026, 3, 15), day(2026, 3, 14))
+            .await
+            .unwrap()
+            .is_empty());
+        store.delete_link(link.id).await.unwrap();
+        assert!(store
+            .daily_clicks(link.id, day(2026, 3, 1), day(2026, 3, 31))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    pub async fn a_click_is_stored_at_its_ids_time_so_a_retry_with_another_time_is_no_copy<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let f = Fixture::create(store).await;
+        let link = store.insert_link(new_link(&f, "one-time")).await.unwrap();
+        let first = human(link.id);
+        let mut skewed = first.clone();
+        skewed.at -= Duration::days(45);
+        store
+            .record_clicks(std::slice::from_ref(&first))
+            .await
+            .unwrap();
+        store.record_clicks(&[skewed]).await.unwrap();
+        assert_eq!(store.link_by_id(link.id).await.unwrap().total_clicks, 1);
+        let facts = store.click_facts(first.id).await.unwrap().unwrap();
+        assert_eq!(facts.clicked_at, first.stored_at());
     }
 }

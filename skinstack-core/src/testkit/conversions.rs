@@ -91,7 +91,9 @@ pub async fn click_at<S: LedgerStore + ?Sized>(
     is_bot: bool,
 ) -> ClickId {
     let mut click = Click::new(link, None, Some("Mozilla/5.0 (iPhone)"), None);
-    click.at = at;
+    // Stores keep a click at its id's time, so a click of the past needs an id of the past.
+    click.id = ClickId::issued(at);
+    click.at = click.id.issued_at();
     click.is_bot = is_bot;
     store
         .record_clicks(&[click.clone()])

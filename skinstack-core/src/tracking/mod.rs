@@ -1,9 +1,12 @@
 //! The shopper's path: slug to snapshot (with the cache in front of the store), the click
-//! buffer and its flusher, and which user agents are robots.
+//! buffer and its flusher, which user agents are robots, the daily roll-ups statistics read,
+//! and how long raw clicks are kept.
 
 pub mod click_flush;
 pub mod redirect;
+pub mod retention;
 pub mod robots;
+pub mod rollup;
 
 pub use click_flush::{
     write_isolating, ClickFlusher, ClickJournal, ClickMetrics, ClickRecorder, FlushConfig,
@@ -13,4 +16,6 @@ pub use redirect::{
     CacheConfig, CachedAnswer, CachedResolver, LinkSnapshot, LinkStatus, PreviewCard,
     SnapshotParts, CLICK_ID_PARAM, PREVIEW_DESCRIPTION_CHARS,
 };
+pub use retention::{Retention, MIN_RETENTION_MONTHS};
 pub use robots::{classify, is_bot, is_preview_fetcher, Agent};
+pub use rollup::{rollup_day, ClickCounts, DailyClicks, DailyRollups};
