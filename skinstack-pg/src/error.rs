@@ -83,6 +83,8 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "programs_commission_type_check" | "valid_commission" => "commission_type",
         "programs_commission_rate_check" => "commission_rate",
         "products_category_check" => "category",
+        "merchants_max_order_amount_check" => "max_order_amount",
+        "conversions_hold_reasons_check" => "hold_reasons",
         _ => return None,
     })
 }

@@ -41,6 +41,7 @@ mod clicks;
 mod conversions;
 mod crypto;
 mod error;
+mod holds;
 mod influencers;
 mod links;
 mod merchants;

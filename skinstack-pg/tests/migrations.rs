@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it), merchants' API keys and the webhook deliveries.
-const MIGRATIONS: [(i64, &str); 13] = [
+/// branches' migrations fit below it), merchants' API keys, the webhook deliveries, commission
+/// holds (columns only) and the widened totals (types only).
+const MIGRATIONS: [(i64, &str); 15] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -26,6 +27,8 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (26, "commission_holds"),
+    (27, "widen_totals"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).

@@ -4,6 +4,7 @@ mod api_key;
 mod click;
 mod conversion;
 mod email;
+mod hold;
 mod ids;
 mod influencer;
 mod link;
@@ -26,6 +27,7 @@ pub use conversion::{
     NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
 pub use email::Email;
+pub use hold::{add_hold_reason, hold_start, HoldReason, MaxOrderAmount, OrderWindow};
 pub use ids::{
     ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
     PayoutItemId, ProductId, ProgramId, UserId,

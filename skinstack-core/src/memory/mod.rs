@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 mod api_keys;
 mod clicks;
 mod conversions;
+mod holds;
 mod influencers;
 mod links;
 mod merchants;

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod conversions;
+pub mod holds;
 pub mod links;
 pub mod payouts;
 pub mod products;
@@ -142,6 +143,12 @@ pub enum Rejection {
     /// An administrator deactivating their own account: nobody might be left to undo it.
     #[error("an administrator cannot deactivate their own account")]
     OwnAccountDeactivation,
+    /// A hold on a commission that is unattributed, approved or voided.
+    #[error("cannot be held: only an attributed commission not yet approved or voided can")]
+    NotHoldable,
+    /// A release or void of a commission that is not held.
+    #[error("is not held: only a held commission can be released or voided")]
+    NotHeld,
 }
 
 impl Rejection {
@@ -153,6 +160,7 @@ impl Rejection {
             Rejection::TooManyDays => "from",
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
+            Rejection::NotHoldable | Rejection::NotHeld => "conversion",
         }
     }
 }
@@ -233,6 +241,16 @@ mod tests {
                 Rejection::OwnAccountDeactivation,
                 "user_id",
                 "an administrator cannot deactivate their own account",
+            ),
+            (
+                Rejection::NotHoldable,
+                "conversion",
+                "cannot be held: only an attributed commission not yet approved or voided can",
+            ),
+            (
+                Rejection::NotHeld,
+                "conversion",
+                "is not held: only a held commission can be released or voided",
             ),
         ];
         for (rejection, field, message) in cases {

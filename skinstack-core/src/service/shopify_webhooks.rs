@@ -26,7 +26,7 @@ use crate::domain::{
 use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
 use crate::store::{
-    ConversionRepo, Entity, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
+    ConversionRepo, Entity, HoldRepo, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
 };
 use chrono::{DateTime, Utc};
 
@@ -133,7 +133,7 @@ pub async fn receive<S>(
     delivery: Delivery<'_>,
 ) -> Result<Outcome, WebhookError>
 where
-    S: MerchantRepo + ConversionRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
+    S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
 {
     let merchant = delivery.merchant_id;
     if !authenticated(store, now, &delivery).await? {
@@ -205,7 +205,7 @@ async fn handle<S>(
     delivery: &Delivery<'_>,
 ) -> Result<Outcome, WebhookError>
 where
-    S: MerchantRepo + ConversionRepo + ?Sized,
+    S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
 {
     let merchant = delivery.merchant_id;
     match delivery.topic.map(str::trim) {
@@ -298,6 +298,7 @@ fn authentic(secret: Option<&Secret>, body: &[u8], hmac: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use crate::shopify::sign;
+    use crate::testkit::conversions::t0;
     use crate::testkit::Fixture;
     use crate::MemoryStore;
 
@@ -336,7 +337,7 @@ mod tests {
         let hmac = sign(&secret, ORDER.as_bytes());
         let first = receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), ORDER),
         )
         .await
@@ -344,7 +345,7 @@ mod tests {
         assert!(matches!(first, Outcome::Order(ref r) if !r.duplicate));
         let again = receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), ORDER),
         )
         .await
@@ -367,7 +368,7 @@ mod tests {
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), &ORDER[..20]),
         ] {
             assert!(matches!(
-                receive(&store, Utc::now(), d).await,
+                receive(&store, t0(), d).await,
                 Err(WebhookError::Unauthenticated)
             ));
         }
@@ -386,12 +387,12 @@ mod tests {
         let mut unsigned = delivery(f.merchant.id, "", None, body);
         unsigned.topic = None;
         assert!(matches!(
-            receive(&store, Utc::now(), unsigned).await,
+            receive(&store, t0(), unsigned).await,
             Err(WebhookError::Unauthenticated)
         ));
         let mut no_topic = delivery(f.merchant.id, "", Some(&hmac), body);
         no_topic.topic = None;
-        match receive(&store, Utc::now(), no_topic).await.unwrap() {
+        match receive(&store, t0(), no_topic).await.unwrap() {
             Outcome::Rejected(kept) => {
                 let rejection = kept.rejection.unwrap();
                 assert_eq!(rejection.reason, RejectionReason::MissingTopic);
@@ -402,7 +403,7 @@ mod tests {
         assert_eq!(
             receive(
                 &store,
-                Utc::now(),
+                t0(),
                 delivery(f.merchant.id, "products/update", Some(&hmac), body)
             )
             .await
@@ -413,7 +414,7 @@ mod tests {
         );
         match receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), body),
         )
         .await
@@ -437,7 +438,7 @@ mod tests {
         assert!(matches!(
             receive(
                 &store,
-                Utc::now(),
+                t0(),
                 delivery(f.merchant.id, REFUNDS_CREATE, Some(&hmac), refund)
             )
             .await,

@@ -18,6 +18,7 @@
 mod api_keys;
 mod clicks;
 mod conversions;
+mod holds;
 mod influencers;
 mod links;
 mod merchants;
@@ -32,6 +33,7 @@ mod webhook_secrets;
 pub use api_keys::*;
 pub use clicks::*;
 pub use conversions::*;
+pub use holds::*;
 pub use influencers::*;
 pub use links::*;
 pub use merchants::*;
@@ -59,6 +61,7 @@ pub enum Entity {
     Link,
     Session,
     ApiKey,
+    Conversion,
 }
 
 impl fmt::Display for Entity {
@@ -72,6 +75,7 @@ impl fmt::Display for Entity {
             Entity::Link => "link",
             Entity::Session => "session",
             Entity::ApiKey => "API key",
+            Entity::Conversion => "conversion",
         })
     }
 }
@@ -258,6 +262,7 @@ pub trait LedgerStore:
     + WebhookSecrets
     + ApiKeyRepo
     + WebhookDeliveries
+    + HoldRepo
 {
 }
 
@@ -270,6 +275,7 @@ impl<T> LedgerStore for T where
         + WebhookSecrets
         + ApiKeyRepo
         + WebhookDeliveries
+        + HoldRepo
 {
 }
 
@@ -298,6 +304,7 @@ mod tests {
             MockApiKeyRepo::new(),
             MockWebhookSecrets::new(),
             MockWebhookDeliveries::new(),
+            MockHoldRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

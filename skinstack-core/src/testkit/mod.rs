@@ -94,7 +94,14 @@ macro_rules! contract_suite {
             rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
             a_webhook_id_is_kept_once_per_merchant,
             concurrent_retries_of_one_webhook_id_keep_one_delivery,
-            the_previous_webhook_secret_is_kept_with_its_rotation_time
+            the_previous_webhook_secret_is_kept_with_its_rotation_time,
+            held_commissions_are_never_approved_until_released,
+            a_void_reverses_the_commission_exactly_and_later_refunds_only_sales,
+            only_attributed_unapproved_commissions_can_be_held,
+            a_ban_holds_every_open_commission_of_that_member_in_that_program,
+            orders_above_the_merchants_maximum_are_recorded_with_their_commission_held,
+            a_back_dated_order_is_not_approved_on_the_next_approve_due,
+            conversions_past_the_seeds_total_limits_are_still_recorded
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -297,6 +304,7 @@ macro_rules! assert_err {
 pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
+pub mod holds;
 pub mod influencers;
 pub mod links;
 pub mod merchants;
@@ -314,6 +322,7 @@ pub mod cases {
     pub use super::api_keys::cases::*;
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
+    pub use super::holds::cases::*;
     pub use super::influencers::cases::*;
     pub use super::links::cases::*;
     pub use super::merchants::cases::*;
