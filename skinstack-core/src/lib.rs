@@ -35,6 +35,7 @@ pub mod auth;
 pub mod domain;
 pub mod earning;
 pub mod error;
+pub mod export;
 pub mod memory;
 pub mod service;
 pub mod shopify;
@@ -51,7 +52,7 @@ pub use earning::{
 pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use store::{
-    ApiKeyRepo, ClickSink, ConversionRepo, Entity, ErrorClass, Health, InfluencerRepo,
+    ApiKeyRepo, ClickSink, ConversionRepo, Entity, ErrorClass, Health, HoldRepo, InfluencerRepo,
     LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page, PayoutRepo,
     ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
     WebhookDeliveries, WebhookSecrets,

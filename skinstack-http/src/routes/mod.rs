@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod conversions;
+pub mod holds;
 pub mod links;
 pub mod ops;
 pub mod products;
@@ -67,6 +68,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "links", description = "Influencers' tracking links"),
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
+        (name = "holds", description = "Commission holds: hold, release or void a commission; the merchant's maximum order amount"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
@@ -124,6 +126,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(links::router())
         .merge(api_keys::router())
         .merge(conversions::router())
+        .merge(holds::router())
         .merge(statements::router())
         .merge(webhooks::router())
         .merge(admin::router())
