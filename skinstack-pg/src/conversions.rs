@@ -789,12 +789,14 @@ impl LedgerQueries for PgStore {
     ) -> RepoResult<Vec<ConversionView>> {
         let rows = sqlx::query(view_select!(
             "WHERE c.merchant_id = $1 AND (NOT $2 OR c.link_id IS NULL) \
+             AND (NOT $5 OR c.held_at IS NOT NULL) \
              AND ($3::uuid IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
         ))
         .bind(merchant.as_uuid())
         .bind(filter == ConversionFilter::Unattributed)
         .bind(page.after.map(|c| c.as_uuid()))
         .bind(i64::from(page.limit()))
+        .bind(filter == ConversionFilter::Held)
         .fetch_all(&self.pool)
         .await
         .repo()?;

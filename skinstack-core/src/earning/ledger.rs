@@ -469,6 +469,19 @@ pub enum ConversionFilter {
     All,
     /// Only those attributed to no link.
     Unattributed,
+    /// Only those whose commission is held for review now.
+    Held,
+}
+
+impl ConversionFilter {
+    /// Whether `conversion` is listed under this filter.
+    pub fn keeps(&self, conversion: &Conversion) -> bool {
+        match self {
+            ConversionFilter::All => true,
+            ConversionFilter::Unattributed => conversion.attribution.is_none(),
+            ConversionFilter::Held => conversion.is_held(),
+        }
+    }
 }
 
 /// Sums of splits, for the stores' summaries.

@@ -353,13 +353,7 @@ impl LedgerQueries for MemoryStore {
         page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let state = self.lock();
-        Ok(state.page(
-            |c| {
-                c.merchant_id == merchant
-                    && (filter == ConversionFilter::All || c.attribution.is_none())
-            },
-            page,
-        ))
+        Ok(state.page(|c| c.merchant_id == merchant && filter.keeps(c), page))
     }
 
     async fn conversions_by_influencer(

@@ -512,4 +512,20 @@ mod tests {
             .unwrap()
             .is_none());
     }
+
+    #[tokio::test]
+    async fn a_configured_order_window_refuses_what_the_default_would_accept() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let now = Utc::now();
+        let mut old = order(&f, "1", dec!(10));
+        old.ordered_at = now - chrono::Duration::days(10);
+        let week = OrderWindow::new(7).unwrap();
+        match record_conversion_within(&store, now, old.clone(), week).await {
+            Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
+            other => panic!("expected ordered_at to be refused, got {other:?}"),
+        }
+        let recorded = record_conversion(&store, now, old).await.unwrap();
+        assert!(!recorded.duplicate);
+    }
 }

@@ -17,11 +17,11 @@
 //! order, a store failure).
 
 use super::conversions::{
-    record_conversion, record_refund, ConversionError, Recorded, RefundRecorded,
+    record_conversion_within, record_refund, ConversionError, Recorded, RefundRecorded,
 };
 use crate::domain::{
-    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
-    WebhookDelivery, WebhookId,
+    DeliveryInsert, MerchantId, OrderWindow, Rejection, RejectionReason, RotatedSecret, Secret,
+    Topic, WebhookDelivery, WebhookId,
 };
 use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
@@ -135,6 +135,19 @@ pub async fn receive<S>(
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
 {
+    receive_within(store, now, delivery, OrderWindow::default()).await
+}
+
+/// [`receive`], recording orders in `window` instead of the default [`OrderWindow`].
+pub async fn receive_within<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    delivery: Delivery<'_>,
+    window: OrderWindow,
+) -> Result<Outcome, WebhookError>
+where
+    S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
+{
     let merchant = delivery.merchant_id;
     if !authenticated(store, now, &delivery).await? {
         tracing::info!(%merchant, "webhook refused: not signed with the merchant's secret");
@@ -163,7 +176,7 @@ where
             delivery.body,
         )
     };
-    match handle(store, now, &delivery).await {
+    match handle(store, now, &delivery, window).await {
         Ok(Outcome::Ignored { topic }) => Ok(Outcome::Ignored { topic }),
         Ok(outcome) => {
             if webhook_id.is_some() {
@@ -203,6 +216,7 @@ async fn handle<S>(
     store: &S,
     now: DateTime<Utc>,
     delivery: &Delivery<'_>,
+    window: OrderWindow,
 ) -> Result<Outcome, WebhookError>
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
@@ -212,7 +226,7 @@ where
         None | Some("") => Err(WebhookError::MissingTopic),
         Some(ORDERS_CREATE) => {
             let order = parse_order(merchant, delivery.body)?;
-            let recorded = record_conversion(store, now, order).await?;
+            let recorded = record_conversion_within(store, now, order, window).await?;
             if let Some(why) = recorded.click_rejected {
                 tracing::info!(%merchant, order_id = %recorded.conversion.order_id, ?why, "the order's click did not attribute");
             }

@@ -78,6 +78,17 @@ pub mod cases {
         let view = views.iter().find(|v| v.conversion.id == c.id).unwrap();
         assert_eq!(view.status, ConversionStatus::Held);
         assert_eq!(store.hold_counts().await.unwrap().held, 1);
+        let held_only = store
+            .conversions_by_merchant(f.merchant.id, ConversionFilter::Held, Page::first())
+            .await
+            .unwrap();
+        assert_eq!(
+            held_only
+                .iter()
+                .map(|v| v.conversion.id)
+                .collect::<Vec<_>>(),
+            [c.id]
+        );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
 
         let released = changed(

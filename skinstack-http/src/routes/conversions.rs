@@ -15,7 +15,7 @@ use skinstack_core::domain::AttributedBy;
 use skinstack_core::earning::attribution::ClickRejection;
 use skinstack_core::error::Invalid;
 use skinstack_core::service::conversions::{
-    record_conversion, record_refund, RecordConversion, RecordRefund,
+    record_conversion_within, record_refund, RecordConversion, RecordRefund,
 };
 use skinstack_core::{
     CampaignCode, ClickId, CommissionSplit, Conversion, Currency, ExternalId, HoldReason, Money,
@@ -321,7 +321,7 @@ async fn record(
         coupon_code,
         products,
     ))?;
-    let recorded = record_conversion(
+    let recorded = record_conversion_within(
         &*state.store,
         Utc::now(),
         RecordConversion {
@@ -334,6 +334,7 @@ async fn record(
             coupon_code,
             product_external_ids: products,
         },
+        state.order_window,
     )
     .await?;
     let status = if recorded.duplicate {
