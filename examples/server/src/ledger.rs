@@ -229,7 +229,7 @@ mod tests {
             display_name: name.to_owned(),
             method: PayoutMethod::PayPal,
             account: account.to_owned(),
-            amount: Money::new(rust_decimal::Decimal::new(12_50, 2)).unwrap(),
+            amount: Money::new(rust_decimal::Decimal::new(1_250, 2)).unwrap(),
             currency: Currency::USD,
             reference: format!("ref-{}", PayoutItemId::new()),
         };

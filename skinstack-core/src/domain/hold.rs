@@ -93,7 +93,7 @@ impl MaxOrderAmount {
 
 impl Default for MaxOrderAmount {
     fn default() -> Self {
-        Self(Money::new(Decimal::new(10_000_00, 2)).unwrap_or(Money::ZERO))
+        Self(Money::new(Decimal::new(1_000_000, 2)).unwrap_or(Money::ZERO))
     }
 }
 

@@ -317,23 +317,23 @@ pub mod cases {
             store.max_order_amount(f.merchant.id).await.unwrap(),
             MaxOrderAmount::default()
         );
-        let max = MaxOrderAmount::new(cents(100_00)).unwrap();
+        let max = MaxOrderAmount::new(cents(10_000)).unwrap();
         store
             .set_max_order_amount(f.merchant.id, max)
             .await
             .unwrap();
         assert_eq!(store.max_order_amount(f.merchant.id).await.unwrap(), max);
-        let at_max = coupon_order(store, &f, "m-1", cents(100_00)).await;
+        let at_max = coupon_order(store, &f, "m-1", cents(10_000)).await;
         assert!(!at_max.is_held());
-        let above = coupon_order(store, &f, "m-2", cents(100_01)).await;
+        let above = coupon_order(store, &f, "m-2", cents(10_001)).await;
         assert_eq!(above.hold_reasons, [HoldReason::OrderAboveMaximum]);
         assert_eq!(above.held_at, Some(t0()));
         assert_eq!(
             above.commission.gross,
-            Decimal::new(20_00, 2),
+            Decimal::new(2_000, 2),
             "still accrued"
         );
-        let unattributed = record_conversion(store, t0(), order(&f, "m-3", cents(500_00), t0()))
+        let unattributed = record_conversion(store, t0(), order(&f, "m-3", cents(50_000), t0()))
             .await
             .unwrap()
             .conversion;
@@ -417,15 +417,15 @@ pub mod cases {
         assert_eq!(everything.id, f.program.id);
         // The seed's DECIMAL(10,2) total_earned ends at 99,999,999.99: three of the largest
         // orders a conversion keeps go well past it, and the next order still counts.
-        let largest = cents(99_999_999_99);
+        let largest = cents(9_999_999_999);
         for n in 0..3 {
             coupon_order(store, &f, &format!("x-{n}"), largest).await;
         }
-        let small = coupon_order(store, &f, "x-small", cents(10_00)).await;
-        assert_eq!(small.commission.gross, Decimal::new(10_00, 2));
+        let small = coupon_order(store, &f, "x-small", cents(1_000)).await;
+        assert_eq!(small.commission.gross, Decimal::new(1_000, 2));
         let i = store.influencer_by_id(f.influencer.id).await.unwrap();
         assert!(
-            i.total_earned > Decimal::new(99_999_999_99, 2),
+            i.total_earned > Decimal::new(9_999_999_999, 2),
             "{}",
             i.total_earned
         );
@@ -433,7 +433,7 @@ pub mod cases {
         assert_eq!(l.total_conversions, 4);
         assert_eq!(
             l.total_revenue,
-            Decimal::new(99_999_999_99, 2) * Decimal::from(3) + Decimal::new(10_00, 2)
+            Decimal::new(9_999_999_999, 2) * Decimal::from(3) + Decimal::new(1_000, 2)
         );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
