@@ -35,6 +35,7 @@ pub mod auth;
 pub mod domain;
 pub mod earning;
 pub mod error;
+pub mod export;
 pub mod memory;
 pub mod service;
 pub mod shopify;
@@ -52,9 +53,9 @@ pub use error::{Invalid, ValidationError};
 pub use memory::MemoryStore;
 pub use store::{
     ApiKeyRepo, ClickRollups, ClickSink, ConversionRepo, CouponCodeRepo, Entity, ErrorClass,
-    Health, InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MembershipRepo,
-    MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo,
-    Store, Upserted, UserRepo, WebhookDeliveries, WebhookSecrets,
+    Health, HoldRepo, InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver,
+    MembershipRepo, MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo, ProgramRepo,
+    RepoError, SessionRepo, Store, Upserted, UserRepo, WebhookDeliveries, WebhookSecrets,
 };
 pub use tracking::{
     CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus, Recorded,

@@ -166,6 +166,22 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Appends the store's hold counts: conversions held now (in all and by reason) and voided.
+pub(crate) fn render_holds(out: &mut String, counts: &skinstack_core::store::HoldCounts) {
+    out.push_str("# HELP skinstack_commissions_held Conversions whose commission is held for review now.\n# TYPE skinstack_commissions_held gauge\n");
+    let _ = writeln!(out, "skinstack_commissions_held {}", counts.held);
+    out.push_str("# HELP skinstack_commissions_held_by_reason Conversions held now with each reason (one held for two reasons counts under both).\n# TYPE skinstack_commissions_held_by_reason gauge\n");
+    for (reason, count) in &counts.held_by_reason {
+        let _ = writeln!(
+            out,
+            "skinstack_commissions_held_by_reason{{reason=\"{}\"}} {count}",
+            reason.as_str()
+        );
+    }
+    out.push_str("# HELP skinstack_commissions_voided Conversions whose commission was voided.\n# TYPE skinstack_commissions_voided gauge\n");
+    let _ = writeln!(out, "skinstack_commissions_voided {}", counts.voided);
+}
+
 /// The Prometheus text exposition of everything `state` counts.
 pub(crate) fn render(state: &ApiState) -> String {
     let mut out = String::new();

@@ -29,6 +29,7 @@ pub struct ApiState {
     pub(crate) public_base_url: Arc<str>,
     pub(crate) clock: WallClock,
     pub(crate) webhook_metrics: Arc<crate::routes::webhooks::WebhookMetrics>,
+    pub(crate) order_window: skinstack_core::OrderWindow,
 }
 
 /// The time handlers act at: the system clock unless a test sets its own.
@@ -60,7 +61,15 @@ impl ApiState {
             public_base_url: Arc::from(DEFAULT_PUBLIC_BASE_URL),
             clock: Arc::new(chrono::Utc::now),
             webhook_metrics: Arc::default(),
+            order_window: skinstack_core::OrderWindow::default(),
         }
+    }
+
+    /// Records orders (API and Shopify webhooks) dated within `window` of their receipt
+    /// instead of the default 30 days back to 5 minutes ahead.
+    pub fn with_order_window(mut self, window: skinstack_core::OrderWindow) -> Self {
+        self.order_window = window;
+        self
     }
 
     /// Reads the time from `clock` (for webhook secret rotation windows) instead of the

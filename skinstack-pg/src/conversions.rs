@@ -106,6 +106,9 @@ pub(crate) struct ConversionRow {
     hold_until: Option<DateTime<Utc>>,
     approved_at: Option<DateTime<Utc>>,
     refunded_amount: Decimal,
+    hold_reasons: Vec<String>,
+    held_at: Option<DateTime<Utc>>,
+    voided_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ConversionRow> for Conversion {
@@ -140,6 +143,11 @@ impl TryFrom<ConversionRow> for Conversion {
             }
             _ => None,
         };
+        let hold_reasons = row
+            .hold_reasons
+            .iter()
+            .map(|r| HoldReason::parse(r).ok_or_else(|| p.corrupt("unknown hold reason")))
+            .collect::<RepoResult<_>>()?;
         let product_external_ids = row
             .product_external_ids
             .iter()
@@ -165,6 +173,9 @@ impl TryFrom<ConversionRow> for Conversion {
             hold_until: row.hold_until,
             approved_at: row.approved_at,
             refunded_amount: p.field("refunded_amount", Money::new(row.refunded_amount))?,
+            hold_reasons,
+            held_at: row.held_at,
+            voided_at: row.voided_at,
         })
     }
 }
@@ -381,8 +392,9 @@ pub(crate) async fn insert_events(
     Ok(inserted.rows_affected())
 }
 
-/// Appends events core built (an accrual, a reversal, approvals) and applies their totals.
-async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) -> RepoResult<()> {
+/// Appends events core built (an accrual, a reversal, approvals, a release or a void) and
+/// applies their totals.
+pub(crate) async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) -> RepoResult<()> {
     let written = insert_events(conn, events, &vec![None; events.len()]).await?;
     if written != events.len() as u64 {
         return Err(RepoError::Backend(
@@ -470,8 +482,9 @@ impl ConversionRepo for PgStore {
             "INSERT INTO conversions (id, merchant_id, order_id, amount, currency, ordered_at, \
              recorded_at, click_id, coupon_code, product_external_ids, link_id, influencer_id, \
              program_id, attributed_by, attributed_click_id, commission_gross, commission_fee, \
-             commission_earnings, hold_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             commission_earnings, hold_until, hold_reasons, held_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                     $20, $21) \
              ON CONFLICT (merchant_id, order_id) DO NOTHING RETURNING *",
         )
         .bind(new.id.as_uuid())
@@ -498,6 +511,13 @@ impl ConversionRepo for PgStore {
         .bind(new.commission.platform_fee)
         .bind(new.commission.influencer_earnings)
         .bind(new.hold_until)
+        .bind(
+            new.hold_reasons
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind((!new.hold_reasons.is_empty()).then_some(new.recorded_at))
         .fetch_optional(&mut *tx)
         .await
         .repo_numeric("amount")?;
@@ -580,12 +600,14 @@ impl ConversionRepo for PgStore {
         // Compare-and-set: the reversal was computed from `refunded_before`.
         let updated: Option<ConversionRow> = sqlx::query_as(
             "UPDATE conversions SET refunded_amount = refunded_amount + $2 \
-             WHERE id = $1 AND merchant_id = $3 AND refunded_amount = $4 RETURNING *",
+             WHERE id = $1 AND merchant_id = $3 AND refunded_amount = $4 \
+             AND (voided_at IS NOT NULL) = $5 RETURNING *",
         )
         .bind(new.conversion_id.as_uuid())
         .bind(new.amount.amount())
         .bind(new.merchant_id.as_uuid())
         .bind(new.refunded_before.amount())
+        .bind(new.voided_before)
         .fetch_optional(&mut *tx)
         .await
         .repo_numeric("amount")?;
@@ -605,10 +627,15 @@ impl ConversionRepo for PgStore {
         let mut tx = self.pool.begin().await.repo()?;
         // SKIP LOCKED: a conversion being refunded right now is approved by the next run. The
         // row lock also keeps its refunds out until the approval (and its net) is written.
+        // Core's Conversion::is_due in SQL (the contract case on held and voided conversions
+        // proves both stores agree); the outer WHERE re-checks it on the locked row, so a hold
+        // committed meanwhile is never approved.
         let due: Vec<ConversionRow> = sqlx::query_as(
             "UPDATE conversions SET approved_at = $1 WHERE id IN ( \
                  SELECT id FROM conversions WHERE approved_at IS NULL AND link_id IS NOT NULL \
+                 AND held_at IS NULL AND voided_at IS NULL \
                  AND hold_until <= $1 ORDER BY id FOR UPDATE SKIP LOCKED) \
+             AND held_at IS NULL AND voided_at IS NULL \
              RETURNING *",
         )
         .bind(now)
@@ -686,7 +713,7 @@ macro_rules! view_select {
                         sum(e.influencer_earnings) AS earnings, bool_or(p.id IS NULL) AS unsettled \
                  FROM commission_events e \
                  LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
-                 WHERE e.conversion_id = c.id AND e.kind IN ('accrued', 'reversed')) n ON true \
+                 WHERE e.conversion_id = c.id AND e.kind IN ('accrued', 'reversed', 'voided')) n ON true \
              LEFT JOIN LATERAL ( \
                  SELECT sum(e.gross) AS gross, sum(e.platform_fee) AS fee, \
                         sum(e.influencer_earnings) AS earnings \
@@ -771,12 +798,14 @@ impl LedgerQueries for PgStore {
     ) -> RepoResult<Vec<ConversionView>> {
         let rows = sqlx::query(view_select!(
             "WHERE c.merchant_id = $1 AND (NOT $2 OR c.link_id IS NULL) \
+             AND (NOT $5 OR c.held_at IS NOT NULL) \
              AND ($3::uuid IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
         ))
         .bind(merchant.as_uuid())
         .bind(filter == ConversionFilter::Unattributed)
         .bind(page.after.map(|c| c.as_uuid()))
         .bind(i64::from(page.limit()))
+        .bind(filter == ConversionFilter::Held)
         .fetch_all(&self.pool)
         .await
         .repo()?;
@@ -848,7 +877,7 @@ impl LedgerQueries for PgStore {
                         sum(e.sales) AS revenue, sum(e.gross) AS commission, \
                         sum(e.influencer_earnings) AS earnings \
                  FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
-                 WHERE e.link_id = $1 AND e.kind IN ('accrued', 'reversed') \
+                 WHERE e.link_id = $1 AND e.kind IN ('accrued', 'reversed', 'voided') \
                    AND c.ordered_at >= ($2::date)::timestamp AT TIME ZONE 'UTC' \
                    AND c.ordered_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC' \
                  GROUP BY 1) \

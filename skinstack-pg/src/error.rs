@@ -97,6 +97,8 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "program_memberships_message_check" => "message",
         "program_invitations_email_check" => "email",
         "coupon_codes_code_check" => "code",
+        "merchants_max_order_amount_check" => "max_order_amount",
+        "conversions_hold_reasons_check" => "hold_reasons",
         _ => return None,
     })
 }

@@ -47,6 +47,7 @@ mod conversions;
 mod coupon_codes;
 mod crypto;
 mod error;
+mod holds;
 mod influencers;
 mod links;
 mod memberships;

@@ -226,6 +226,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Refuse orders dated more than this many days before they are received (1-365); orders
+    /// more than 5 minutes ahead are always refused.
+    #[arg(long, env = "SKINSTACK_MAX_ORDER_AGE_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(1..=365))]
+    pub max_order_age_days: i64,
 
     /// PostgreSQL URL; without one the server runs on an in-memory store with demo data.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]

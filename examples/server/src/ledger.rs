@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use async_trait::async_trait;
 use chrono::Utc;
 use skinstack_core::earning::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
+use skinstack_core::export::spreadsheet_cell;
 use skinstack_core::service::conversions::approve_due;
 use skinstack_core::service::payouts::{create_payouts, PayoutError};
 use skinstack_core::{PayoutMethod, PayoutRepo};
@@ -188,14 +189,17 @@ fn write_csv(
         "reference",
     ])?;
     for item in items {
-        out.write_record([
-            item.influencer_id.to_string().as_str(),
-            item.display_name.as_str(),
-            item.account.as_str(),
-            item.amount.to_string().as_str(),
-            item.currency.as_str(),
-            item.reference.as_str(),
-        ])?;
+        // A display name or an account is the influencer's own text: neutralised, as every
+        // cell is, before an operator's spreadsheet can run it.
+        let cells = [
+            item.influencer_id.to_string(),
+            item.display_name.clone(),
+            item.account.clone(),
+            item.amount.to_string(),
+            item.currency.as_str().to_owned(),
+            item.reference.clone(),
+        ];
+        out.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))?;
     }
     out.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -206,5 +210,61 @@ fn write_csv(
 impl PayoutProvider for CsvPayouts {
     async fn deliver(&self, batch: &PayoutBatch) -> Result<Vec<String>, DeliveryError> {
         self.write(batch).map_err(|err| DeliveryError(err.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use skinstack_core::earning::payout::PayoutItem;
+    use skinstack_core::{Currency, InfluencerId, Money, PayoutBatchId, PayoutItemId};
+
+    #[tokio::test]
+    async fn a_payout_csv_never_hands_a_spreadsheet_a_formula() {
+        let hostile = r#"=HYPERLINK("http://x","claim")"#;
+        let item = |name: &str, account: &str| PayoutItem {
+            id: PayoutItemId::new(),
+            influencer_id: InfluencerId::new(),
+            display_name: name.to_owned(),
+            method: PayoutMethod::PayPal,
+            account: account.to_owned(),
+            amount: Money::new(rust_decimal::Decimal::new(1_250, 2)).unwrap(),
+            currency: Currency::USD,
+            reference: format!("ref-{}", PayoutItemId::new()),
+        };
+        let batch = PayoutBatch {
+            id: PayoutBatchId::new(),
+            created_at: Utc::now(),
+            minimum: Money::ZERO,
+            items: vec![
+                item(hostile, "+1@paypal.example.com"),
+                item("@Ana", "-ana@paypal.example.com"),
+                item("\tTab", "\rcr@paypal.example.com"),
+                item("Ana Glow", "ana@paypal.example.com"),
+            ],
+        };
+        let dir = std::env::temp_dir().join(format!("skinstack-csv-{}", uuid::Uuid::new_v4()));
+        let written = CsvPayouts::new(dir.clone()).deliver(&batch).await.unwrap();
+        assert_eq!(written.len(), 1);
+        let mut reader = csv::Reader::from_path(&written[0]).unwrap();
+        let mut rows = 0;
+        let mut names = Vec::new();
+        for record in reader.records() {
+            let record = record.unwrap();
+            rows += 1;
+            for cell in record.iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "a cell a spreadsheet would run: {cell:?}"
+                );
+            }
+            names.push(record[1].to_owned());
+        }
+        assert_eq!(rows, 4);
+        // The text is kept, shown as text.
+        assert_eq!(names[0], format!("'{hostile}"));
+        assert_eq!(names[3], "Ana Glow");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -88,7 +88,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
     let metrics = Arc::clone(state.metrics());
+    let order_window = skinstack_core::OrderWindow::new(args.max_order_age_days)
+        .map_err(|reason| anyhow::anyhow!("--max-order-age-days must be {reason}"))?;
     let api = ApiState::new(store)
+        .with_order_window(order_window)
         .with_client_ip(client_ip)
         .with_public_base_url(&public_url)
         .with_redirect_metrics(Arc::clone(&metrics))

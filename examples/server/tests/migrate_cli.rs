@@ -25,6 +25,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (23, "merchant_verification"),
     (24, "program_memberships"),
     (25, "coupon_codes"),
+    (26, "commission_holds"),
+    (27, "widen_totals"),
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
 ];

@@ -195,9 +195,15 @@ async fn a_banned_influencers_link_answers_410_within_a_second_on_two_server_pro
     }
 
     let merchant = Actor::new(cast.merchant_user.clone()).unwrap();
-    memberships::ban(&store, &merchant, cast.program.id, cast.influencer.id)
-        .await
-        .unwrap();
+    memberships::ban(
+        &store,
+        &merchant,
+        cast.program.id,
+        cast.influencer.id,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
 
     answers_within_a_second(first.addr, &path, 410).await;
     answers_within_a_second(second.addr, &path, 410).await;

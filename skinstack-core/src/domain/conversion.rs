@@ -8,8 +8,8 @@
 
 use crate::domain::ClickId;
 use crate::domain::{
-    CampaignCode, ConversionId, EventId, ExternalId, InfluencerId, LinkId, MerchantId, Money,
-    ProgramId,
+    CampaignCode, ConversionId, EventId, ExternalId, HoldReason, InfluencerId, LinkId, MerchantId,
+    Money, ProgramId,
 };
 use crate::earning::commission::CommissionSplit;
 use crate::error::Invalid;
@@ -196,6 +196,9 @@ pub struct NewConversion {
     pub commission: CommissionSplit,
     /// When the commission may be approved; `None` when unattributed.
     pub hold_until: Option<DateTime<Utc>>,
+    /// Why the commission is held from the start (sorted, no repeats); empty for most orders.
+    /// A held conversion is stored with `held_at = recorded_at`.
+    pub hold_reasons: Vec<HoldReason>,
     /// The id of the `accrued` ledger event the store writes with an attributed conversion.
     pub accrual_event_id: EventId,
 }
@@ -234,6 +237,14 @@ pub struct Conversion {
     pub approved_at: Option<DateTime<Utc>>,
     /// The total refunded so far; never more than `amount`.
     pub refunded_amount: Money,
+    /// Every reason it was ever held for (sorted, no repeats): kept after a release or a void
+    /// so the decision can be read back.
+    pub hold_reasons: Vec<HoldReason>,
+    /// Since when it is held, while it is: `approve-due` skips it until it is released.
+    pub held_at: Option<DateTime<Utc>>,
+    /// When its commission was voided (reversed in full by a `voided` event); never approved
+    /// afterwards, and later refunds reverse nothing more.
+    pub voided_at: Option<DateTime<Utc>>,
 }
 
 fn external_ids<S: serde::Serializer>(ids: &[ExternalId], s: S) -> Result<S::Ok, S::Error> {
@@ -241,6 +252,42 @@ fn external_ids<S: serde::Serializer>(ids: &[ExternalId], s: S) -> Result<S::Ok,
 }
 
 impl Conversion {
+    /// Whether a hold may be put on it now: attributed, not approved, not voided. A held
+    /// conversion may be held again (another reason is added).
+    pub fn can_be_held(&self) -> bool {
+        self.attribution.is_some() && self.approved_at.is_none() && self.voided_at.is_none()
+    }
+
+    /// Whether its commission is held now.
+    pub fn is_held(&self) -> bool {
+        self.held_at.is_some()
+    }
+
+    /// Whether `approve-due` may approve it as of `now`: attributed, neither approved, held
+    /// nor voided, and its hold period over.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.attribution.is_some()
+            && self.approved_at.is_none()
+            && self.held_at.is_none()
+            && self.voided_at.is_none()
+            && self.hold_until.is_some_and(|t| t <= now)
+    }
+
+    /// The commission still carried: the accrual net of every refund's reversal so far
+    /// (reversals telescope, so this equals the sum of the ledger's `accrued` and `reversed`
+    /// events of this conversion); zero once voided.
+    pub fn open_commission(&self) -> CommissionSplit {
+        if self.voided_at.is_some() {
+            return CommissionSplit::default();
+        }
+        // refunded_amount ≤ amount is kept by every store, so the reversal cannot fail.
+        let reversed = self
+            .commission
+            .reversal(self.amount, Money::ZERO, self.refunded_amount)
+            .unwrap_or_default();
+        self.commission.plus(&reversed)
+    }
+
     /// The order amount net of refunds ([`net_of_refunds`]).
     pub fn net_amount(&self) -> Money {
         // refunded_amount ≤ amount is kept by every store (and a CHECK in PostgreSQL).
@@ -277,8 +324,13 @@ pub struct NewRefund {
     /// The conversion's refunded total the reversal was computed from. The store applies the
     /// refund only if it still is (compare-and-set), else answers [`RefundInsert::Stale`].
     pub refunded_before: Money,
-    /// The `reversed` ledger event for an attributed conversion: its id and its split (≤ 0).
+    /// The `reversed` ledger event for an attributed conversion: its id and its split (≤ 0;
+    /// zero for a voided commission, whose refunds reverse sales only).
     pub reversal: Option<(EventId, CommissionSplit)>,
+    /// Whether the conversion's commission was voided when the reversal was computed. The
+    /// store applies the refund only if this is still so (compare-and-set with
+    /// `refunded_before`), else answers [`RefundInsert::Stale`].
+    pub voided_before: bool,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
 }

@@ -5,6 +5,7 @@ mod click;
 mod conversion;
 mod coupon_code;
 mod email;
+mod hold;
 mod ids;
 mod influencer;
 mod link;
@@ -29,6 +30,7 @@ pub use conversion::{
 };
 pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
 pub use email::Email;
+pub use hold::{add_hold_reason, hold_start, HoldReason, MaxOrderAmount, OrderWindow};
 pub use ids::{
     ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, InvitationId, LinkId,
     MembershipId, MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,

@@ -4,7 +4,8 @@
 //! # Rules, in order
 //! 1. **Last click wins.** The order's click id (`ssclid`) attributes to the clicked link if
 //!    the click is known, on one of *this merchant's* links, not made by a robot, not after the
-//!    order, and within the link's program's cookie window before it. The window is closed at
+//!    order (so a click never attributes an order placed before the link existed either: clicks
+//!    are recorded by the redirect, which serves only links that exist), and within the link's program's cookie window before it. The window is closed at
 //!    its end: a click exactly `cookie_window` before `ordered_at` attributes; one a second
 //!    older does not. A click at the very instant of the order attributes.
 //! 2. **Coupon.** Otherwise an order's coupon attributes to the link that **owns** the code at

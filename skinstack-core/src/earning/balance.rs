@@ -3,11 +3,14 @@
 //!
 //! | event | its conversion | settled by a `paid` event | standing |
 //! | --- | --- | --- | --- |
-//! | `accrued`, `reversed` | in its hold (not approved) | — | pending |
+//! | `accrued`, `reversed`, `voided` | in its hold or held for review (not approved) | — | pending |
 //! | `accrued`, `reversed` | approved | no | approved |
 //! | `accrued`, `reversed` | approved | yes | none: counted by the `paid` event |
 //! | `paid` | — | — | paid |
-//! | `approved` | — | — | none: it moves no money |
+//! | `approved`, `released` | — | — | none: it moves no money |
+//!
+//! A voided conversion is never approved: its `accrued`, `reversed` and `voided` events net to
+//! zero in pending.
 //!
 //! A store hands every event (the memory store) or every group of events alike in these
 //! three facts with its summed split (PostgreSQL's `GROUP BY`) to [`Balance::add`]; the
@@ -35,12 +38,14 @@ impl Standing {
     pub const fn of(kind: EventKind, conversion_approved: bool, settled: bool) -> Option<Self> {
         match kind {
             EventKind::Paid => Some(Standing::Paid),
-            EventKind::Approved => None,
-            EventKind::Accrued | EventKind::Reversed => match (conversion_approved, settled) {
-                (false, _) => Some(Standing::Pending),
-                (true, false) => Some(Standing::Approved),
-                (true, true) => None,
-            },
+            EventKind::Approved | EventKind::Released => None,
+            EventKind::Accrued | EventKind::Reversed | EventKind::Voided => {
+                match (conversion_approved, settled) {
+                    (false, _) => Some(Standing::Pending),
+                    (true, false) => Some(Standing::Approved),
+                    (true, true) => None,
+                }
+            }
         }
     }
 }

@@ -116,6 +116,15 @@ impl CommissionSplit {
         }
     }
 
+    /// The same split with every component's sign flipped: what exactly undoes it.
+    pub fn negated(&self) -> CommissionSplit {
+        CommissionSplit {
+            gross: -self.gross,
+            platform_fee: -self.platform_fee,
+            influencer_earnings: -self.influencer_earnings,
+        }
+    }
+
     /// Component-wise sum, for totals and balances.
     pub fn plus(&self, other: &CommissionSplit) -> CommissionSplit {
         CommissionSplit {

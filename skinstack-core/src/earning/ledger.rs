@@ -10,11 +10,17 @@
 //! | `reversed` (one per refund) | [`CommissionSplit::reversal`], ≤ 0 | − refunded amount |
 //! | `approved` (one per conversion, once its hold has passed) | the net split at approval, for information only | 0 |
 //! | `paid` (one per settled `accrued` or `reversed` event) | a copy of the settled event's split | 0 |
+//! | `released` (a held commission let through to approval) | zero, for information only | 0 |
+//! | `voided` (at most one per conversion, of a held commission) | minus the commission still carried, ≤ 0 | 0 |
 //!
 //! Each kind is built by one constructor here, [`CommissionEvent::accrual`],
-//! [`CommissionEvent::reversal`], [`CommissionEvent::approval`] and
-//! [`CommissionEvent::payment`]; both stores write what these return and build no event by
-//! hand.
+//! [`CommissionEvent::reversal`], [`CommissionEvent::approval`],
+//! [`CommissionEvent::payment`], [`CommissionEvent::release`] and [`CommissionEvent::void`];
+//! both stores write what these return and build no event by hand.
+//!
+//! A void reverses the commission exactly: `accrued + reversed… + voided` nets to zero in
+//! every component. The sale itself stands (it moves no `sales`): the order was placed, only
+//! its commission is refused.
 //!
 //! # Totals
 //! The seed's denormalized totals are exactly these sums of the ledger (see [`TotalsDelta`]),
@@ -23,10 +29,10 @@
 //! - `tracking_links.total_conversions`: attributed conversions (refunded ones still count);
 //! - `tracking_links.total_revenue`, `merchants.total_sales`: attributed order amounts net of
 //!   refunds (Σ `sales`); unattributed orders count in neither;
-//! - `tracking_links.total_commission`: gross commission net of reversals (Σ `gross` of
-//!   `accrued` + `reversed`);
-//! - `influencers.total_earned`: the influencer's earnings net of reversals (Σ
-//!   `influencer_earnings` of `accrued` + `reversed`), paid or not;
+//! - `tracking_links.total_commission`: gross commission net of reversals and voids (Σ
+//!   `gross` of `accrued` + `reversed` + `voided`);
+//! - `influencers.total_earned`: the influencer's earnings net of reversals and voids (Σ
+//!   `influencer_earnings` of `accrued` + `reversed` + `voided`), paid or not;
 //! - `influencers.total_paid`: earnings paid out (Σ `influencer_earnings` of `paid`);
 //! - `merchants.total_commissions_paid`: gross commission paid out (Σ `gross` of `paid`).
 //!
@@ -51,6 +57,10 @@ pub enum EventKind {
     Reversed,
     /// An accrued or reversed event was settled in a payout.
     Paid,
+    /// A held commission was released: it is approved once its hold period has passed.
+    Released,
+    /// A held commission was voided: its remaining commission is reversed in full.
+    Voided,
 }
 
 impl EventKind {
@@ -61,6 +71,8 @@ impl EventKind {
             EventKind::Approved => "approved",
             EventKind::Reversed => "reversed",
             EventKind::Paid => "paid",
+            EventKind::Released => "released",
+            EventKind::Voided => "voided",
         }
     }
 
@@ -71,16 +83,32 @@ impl EventKind {
             "approved" => EventKind::Approved,
             "reversed" => EventKind::Reversed,
             "paid" => EventKind::Paid,
+            "released" => EventKind::Released,
+            "voided" => EventKind::Voided,
             _ => return None,
         })
     }
 
-    /// Whether events of this kind carry the conversion's commission: `accrued` and
-    /// `reversed` do (their sum is the net commission, and they are what a payout settles);
-    /// `approved` only records the net at approval and `paid` copies what it settles.
+    /// Whether events of this kind carry the conversion's commission: `accrued`, `reversed`
+    /// and `voided` do (their sum is the net commission, and they are what a payout settles);
+    /// `approved` only records the net at approval, `released` moves nothing and `paid`
+    /// copies what it settles.
     pub const fn carries_commission(self) -> bool {
-        matches!(self, EventKind::Accrued | EventKind::Reversed)
+        matches!(
+            self,
+            EventKind::Accrued | EventKind::Reversed | EventKind::Voided
+        )
     }
+
+    /// Every kind, in stored order.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Accrued,
+        EventKind::Approved,
+        EventKind::Reversed,
+        EventKind::Paid,
+        EventKind::Released,
+        EventKind::Voided,
+    ];
 }
 
 /// One ledger row.
@@ -202,6 +230,40 @@ impl CommissionEvent {
         })
     }
 
+    /// The release of `conversion`'s hold at `at` under `id`: zero, for the record; `None` for
+    /// an unattributed order.
+    pub fn release(id: EventId, conversion: &Conversion, at: DateTime<Utc>) -> Option<Self> {
+        let attribution = conversion.attribution.as_ref()?;
+        Some(Self::of_conversion(
+            id,
+            conversion,
+            attribution,
+            EventKind::Released,
+            CommissionSplit::default(),
+            Decimal::ZERO,
+            at,
+        ))
+    }
+
+    /// The void of `conversion` (as stored, before the void) at `at` under `id`: minus the
+    /// commission it still carries ([`Conversion::open_commission`]), so that its events net
+    /// to zero; no sales move. `None` for an unattributed order or one voided already.
+    pub fn void(id: EventId, conversion: &Conversion, at: DateTime<Utc>) -> Option<Self> {
+        let attribution = conversion.attribution.as_ref()?;
+        if conversion.voided_at.is_some() {
+            return None;
+        }
+        Some(Self::of_conversion(
+            id,
+            conversion,
+            attribution,
+            EventKind::Voided,
+            conversion.open_commission().negated(),
+            Decimal::ZERO,
+            at,
+        ))
+    }
+
     /// An event of `kind` for `conversion`, attributed as `attribution` says, moving `split` of
     /// commission and `sales` of attributed sales; not yet tied to a refund or a payout.
     pub fn of_conversion(
@@ -259,13 +321,13 @@ impl TotalsDelta {
                 earned: split.influencer_earnings,
                 ..Self::default()
             },
-            EventKind::Reversed => TotalsDelta {
+            EventKind::Reversed | EventKind::Voided => TotalsDelta {
                 sales,
                 commission: split.gross,
                 earned: split.influencer_earnings,
                 ..Self::default()
             },
-            EventKind::Approved => Self::default(),
+            EventKind::Approved | EventKind::Released => Self::default(),
             EventKind::Paid => TotalsDelta {
                 paid: split.influencer_earnings,
                 commissions_paid: split.gross,
@@ -300,6 +362,10 @@ pub enum ConversionStatus {
     Unattributed,
     /// In its hold period.
     Pending,
+    /// Held for review ([`Conversion::hold_reasons`]): never approved until released.
+    Held,
+    /// Its commission was voided: it earns nothing.
+    Voided,
     /// Approved; some of it not yet paid out.
     Approved,
     /// Approved and every event settled in a payout.
@@ -321,8 +387,8 @@ pub struct ConversionView {
 }
 
 impl ConversionView {
-    /// Derives the status from the conversion and its sums: unattributed, pending until
-    /// approved, then paid once no accrued or reversed event is left unsettled.
+    /// Derives the status from the conversion and its sums: unattributed, voided, held, or
+    /// pending until approved, then paid once no accrued or reversed event is left unsettled.
     pub fn new(
         conversion: Conversion,
         net: CommissionSplit,
@@ -331,6 +397,8 @@ impl ConversionView {
     ) -> Self {
         let status = match (&conversion.attribution, conversion.approved_at) {
             (None, _) => ConversionStatus::Unattributed,
+            (Some(_), None) if conversion.voided_at.is_some() => ConversionStatus::Voided,
+            (Some(_), None) if conversion.held_at.is_some() => ConversionStatus::Held,
             (Some(_), None) => ConversionStatus::Pending,
             (Some(_), Some(_)) if unsettled => ConversionStatus::Approved,
             (Some(_), Some(_)) => ConversionStatus::Paid,
@@ -348,7 +416,7 @@ impl ConversionView {
 /// `influencers.total_earned`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct EarningsSummary {
-    /// Earnings on conversions still in their hold period.
+    /// Earnings on conversions not yet approved: in their hold period, or held for review.
     pub pending: Decimal,
     /// Earnings approved and not yet paid out; negative when refunds after a payout exceed
     /// new approvals (carried into the next payout).
@@ -401,6 +469,19 @@ pub enum ConversionFilter {
     All,
     /// Only those attributed to no link.
     Unattributed,
+    /// Only those whose commission is held for review now.
+    Held,
+}
+
+impl ConversionFilter {
+    /// Whether `conversion` is listed under this filter.
+    pub fn keeps(&self, conversion: &Conversion) -> bool {
+        match self {
+            ConversionFilter::All => true,
+            ConversionFilter::Unattributed => conversion.attribution.is_none(),
+            ConversionFilter::Held => conversion.is_held(),
+        }
+    }
 }
 
 /// Sums of splits, for the stores' summaries.
@@ -455,6 +536,9 @@ mod tests {
             hold_until: Some(at(3)),
             approved_at: None,
             refunded_amount: Money::ZERO,
+            hold_reasons: Vec::new(),
+            held_at: None,
+            voided_at: None,
         }
     }
 
@@ -466,6 +550,7 @@ mod tests {
             amount: Money::new(amount).unwrap(),
             refunded_before: Money::ZERO,
             reversal: Some((EventId::new(), reversal)),
+            voided_before: false,
             recorded_at: at(4),
         }
     }
@@ -564,5 +649,62 @@ mod tests {
             CommissionEvent::approval(EventId::new(), &conversion, [&accrued], at(6)).unwrap();
         assert_eq!(CommissionEvent::payment(id, &approved, batch, at(7)), None);
         assert_eq!(CommissionEvent::payment(id, &paid, batch, at(7)), None);
+    }
+
+    #[test]
+    fn a_void_takes_back_exactly_what_the_accrual_and_refunds_left_and_moves_no_sales() {
+        let mut conversion = attributed();
+        let accrued = CommissionEvent::accrual(EventId::new(), &conversion).unwrap();
+        let refund = refund_of(&conversion, dec!(33.33), split(dec!(0), dec!(0)));
+        let reversal = conversion
+            .commission
+            .reversal(conversion.amount, Money::ZERO, refund.amount)
+            .unwrap();
+        conversion.refunded_amount = refund.amount;
+        let voided = CommissionEvent::void(EventId::new(), &conversion, at(8)).unwrap();
+        assert_eq!(voided.kind, EventKind::Voided);
+        assert_eq!(voided.sales, Decimal::ZERO);
+        assert_eq!(
+            accrued.split.plus(&reversal).plus(&voided.split),
+            CommissionSplit::default(),
+            "accrual, reversal and void net to zero in every component"
+        );
+        let delta = TotalsDelta::of_event(&voided);
+        assert_eq!(delta.earned, voided.split.influencer_earnings);
+        assert_eq!((delta.conversions, delta.sales), (0, Decimal::ZERO));
+
+        conversion.voided_at = Some(at(8));
+        assert_eq!(
+            CommissionEvent::void(EventId::new(), &conversion, at(9)),
+            None
+        );
+        assert_eq!(conversion.open_commission(), CommissionSplit::default());
+    }
+
+    #[test]
+    fn a_release_moves_nothing_and_held_or_voided_conversions_say_so_in_their_status() {
+        let mut conversion = attributed();
+        let released = CommissionEvent::release(EventId::new(), &conversion, at(8)).unwrap();
+        assert_eq!(released.kind, EventKind::Released);
+        assert_eq!(TotalsDelta::of_event(&released), TotalsDelta::default());
+        let zero = CommissionSplit::default();
+        conversion.held_at = Some(at(2));
+        assert_eq!(
+            ConversionView::new(conversion.clone(), zero, zero, true).status,
+            ConversionStatus::Held
+        );
+        assert!(!conversion.is_due(at(23)));
+        conversion.held_at = None;
+        assert!(conversion.is_due(at(3)));
+        assert!(!conversion.is_due(at(2)));
+        conversion.voided_at = Some(at(2));
+        assert_eq!(
+            ConversionView::new(conversion.clone(), zero, zero, true).status,
+            ConversionStatus::Voided
+        );
+        assert!(!conversion.is_due(at(23)));
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

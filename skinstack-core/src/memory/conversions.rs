@@ -25,6 +25,7 @@ pub(super) struct LedgerState {
     pub(super) settled: HashSet<EventId>,
     pub(super) batches: Vec<PayoutBatch>,
     pub(super) hold_days: HashMap<ProgramId, HoldDays>,
+    pub(super) max_order_amounts: HashMap<MerchantId, MaxOrderAmount>,
     pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
     pub(super) previous_webhook_secrets: HashMap<MerchantId, RotatedSecret>,
 }
@@ -85,12 +86,12 @@ impl State {
             .filter(|e| e.conversion_id == conversion.id)
         {
             match e.kind {
-                EventKind::Accrued | EventKind::Reversed => {
+                EventKind::Accrued | EventKind::Reversed | EventKind::Voided => {
                     net = net.plus(&e.split);
                     unsettled |= !self.ledger.settled.contains(&e.id);
                 }
                 EventKind::Paid => paid = paid.plus(&e.split),
-                EventKind::Approved => {}
+                EventKind::Approved | EventKind::Released => {}
             }
         }
         ConversionView::new(conversion.clone(), net, paid, unsettled)
@@ -194,6 +195,9 @@ impl ConversionRepo for MemoryStore {
             hold_until: new.hold_until,
             approved_at: None,
             refunded_amount: Money::ZERO,
+            held_at: (!new.hold_reasons.is_empty()).then_some(new.recorded_at),
+            hold_reasons: new.hold_reasons,
+            voided_at: None,
         };
         state.ledger.by_order.insert(key, conversion.id);
         state
@@ -241,7 +245,9 @@ impl ConversionRepo for MemoryStore {
         let Some(conversion) = state.ledger.conversions.get_mut(&new.conversion_id) else {
             return Ok(RefundInsert::Stale);
         };
-        if conversion.refunded_amount != new.refunded_before {
+        if conversion.refunded_amount != new.refunded_before
+            || conversion.voided_at.is_some() != new.voided_before
+        {
             return Ok(RefundInsert::Stale);
         }
         let refunded = Money::new(conversion.refunded_amount.amount() + new.amount.amount())
@@ -274,11 +280,7 @@ impl ConversionRepo for MemoryStore {
             .ledger
             .conversions
             .values()
-            .filter(|c| {
-                c.attribution.is_some()
-                    && c.approved_at.is_none()
-                    && c.hold_until.is_some_and(|t| t <= now)
-            })
+            .filter(|c| c.is_due(now))
             .map(|c| c.id)
             .collect();
         due.sort();
@@ -340,13 +342,7 @@ impl LedgerQueries for MemoryStore {
         page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>> {
         let state = self.lock();
-        Ok(state.page(
-            |c| {
-                c.merchant_id == merchant
-                    && (filter == ConversionFilter::All || c.attribution.is_none())
-            },
-            page,
-        ))
+        Ok(state.page(|c| c.merchant_id == merchant && filter.keeps(c), page))
     }
 
     async fn conversions_by_influencer(
@@ -420,7 +416,7 @@ impl LedgerQueries for MemoryStore {
         for e in state.ledger.events.iter().filter(|e| e.link_id == link) {
             let conversions = match e.kind {
                 EventKind::Accrued => 1,
-                EventKind::Reversed => 0,
+                EventKind::Reversed | EventKind::Voided => 0,
                 _ => continue,
             };
             let Some(conversion) = state.ledger.conversions.get(&e.conversion_id) else {

@@ -22,6 +22,7 @@ mod api_keys;
 mod clicks;
 mod conversions;
 mod coupon_codes;
+mod holds;
 mod influencers;
 mod links;
 mod memberships;

@@ -9,7 +9,7 @@ use crate::domain::{CampaignCode, ClickId, ExternalId, MerchantId, Money, *};
 use crate::earning::attribution::{attribute, ClickRejection};
 use crate::earning::commission::{CommissionError, CommissionSplit};
 use crate::error::{ForField, Invalid, ValidationError};
-use crate::store::{ConversionRepo, Entity, MerchantRepo, RepoError};
+use crate::store::{ConversionRepo, Entity, HoldRepo, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
 
 /// Most product ids one order may list, however it is reported (the API or a Shopify
@@ -135,18 +135,37 @@ impl From<RepoError> for ConversionError {
 // many before it is fully refunded; 16 outlasts any realistic burst.
 const REFUND_ATTEMPTS: usize = 16;
 
-/// Records an order: attributes it ([`crate::earning::attribution`]), computes its commission with the
-/// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
-/// with the same amount returns the stored conversion (`duplicate`); with another amount it
-/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
-/// merchant are still recorded: the sale happened, and its links may have earned it.
+/// Records an order as [`record_conversion_within`] does, in the default [`OrderWindow`]
+/// (30 days back to 5 minutes ahead).
 pub async fn record_conversion<S>(
     store: &S,
     now: DateTime<Utc>,
     order: RecordConversion,
 ) -> Result<Recorded, ConversionError>
 where
-    S: MerchantRepo + ConversionRepo + ?Sized,
+    S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
+{
+    record_conversion_within(store, now, order, OrderWindow::default()).await
+}
+
+/// Records an order: attributes it ([`crate::earning::attribution`]), computes its commission with the
+/// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
+/// with the same amount returns the stored conversion (`duplicate`); with another amount it
+/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
+/// merchant are still recorded: the sale happened, and its links may have earned it.
+///
+/// `ordered_at` must lie in `window` around `now` (else `Invalid` naming `ordered_at`), and the
+/// hold runs from [`hold_start`]: the later of `ordered_at` and `now`, so back-dating an order
+/// never shortens its hold. An order above the merchant's [`MaxOrderAmount`] is recorded with
+/// its commission held ([`HoldReason::OrderAboveMaximum`]), never refused.
+pub async fn record_conversion_within<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    order: RecordConversion,
+    window: OrderWindow,
+) -> Result<Recorded, ConversionError>
+where
+    S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
 {
     if order.currency != Currency::USD {
         tracing::warn!(
@@ -178,6 +197,8 @@ where
     {
         return duplicate(stored, amount);
     }
+    // After the redelivery check: a delivery retried days later still finds its order.
+    window.check(ordered_at, now).field("ordered_at")?;
     let click = match order.click_id {
         Some(id) => store.click_facts(id).await?,
         None => None,
@@ -197,8 +218,8 @@ where
     );
     let (commission, hold_until) = match &decision.winner {
         Some((terms, _)) => {
-            // `ordered_at` is the shop's word: chrono panics on `+` past its own range.
-            let hold_until = ordered_at
+            // chrono panics on `+` past its own range.
+            let hold_until = hold_start(ordered_at, now)
                 .checked_add_signed(terms.hold_days.duration())
                 .ok_or(Invalid::OutOfRange(
                     "a date-time whose hold period ends within the calendar",
@@ -208,6 +229,15 @@ where
         }
         None => (CommissionSplit::default(), None),
     };
+    let mut hold_reasons = Vec::new();
+    if decision.winner.is_some()
+        && store
+            .max_order_amount(order.merchant_id)
+            .await?
+            .exceeded_by(amount)
+    {
+        add_hold_reason(&mut hold_reasons, HoldReason::OrderAboveMaximum);
+    }
     let new = NewConversion {
         id: ConversionId::new(),
         merchant_id: order.merchant_id,
@@ -222,6 +252,7 @@ where
         attribution: decision.attribution(),
         commission,
         hold_until,
+        hold_reasons,
         accrual_event_id: EventId::new(),
     };
     match store.insert_conversion(new).await? {
@@ -278,12 +309,19 @@ where
                 order_id: refund.order_id.clone(),
             })?;
         // The zero split of an unattributed order reverses nothing but still refuses refunds
-        // beyond the order, with the same rule.
+        // beyond the order, with the same rule; so does a voided one, whose commission the
+        // void already reversed in full.
+        let voided_before = conversion.voided_at.is_some();
         let reversal = conversion.commission.reversal(
             conversion.amount,
             conversion.refunded_amount,
             refund.amount,
         )?;
+        let reversal = if voided_before {
+            CommissionSplit::default()
+        } else {
+            reversal
+        };
         let new = NewRefund {
             merchant_id: refund.merchant_id,
             refund_id: refund.refund_id.clone(),
@@ -294,6 +332,7 @@ where
                 .attribution
                 .as_ref()
                 .map(|_| (EventId::new(), reversal)),
+            voided_before,
             recorded_at: now,
         };
         let reversed = new.reversal.map(|(_, split)| split);
@@ -332,8 +371,9 @@ fn same_refund(
     })
 }
 
-/// Approves every commission whose hold has passed as of `now` (the `approve-due` job).
-/// Idempotent: running it again approves nothing twice.
+/// Approves every commission whose hold has passed as of `now` (the `approve-due` job), never
+/// a held or voided one ([`Conversion::is_due`]). Idempotent: running it again approves nothing
+/// twice.
 pub async fn approve_due<S>(store: &S, now: DateTime<Utc>) -> Result<Vec<ConversionId>, RepoError>
 where
     S: ConversionRepo + ?Sized,
@@ -457,8 +497,9 @@ mod tests {
         late.ordered_at = end;
         // Attributed by the link's coupon: a click cannot be this late (a UUIDv7 id, which a
         // click is stored by, carries times up to the year 10889 only).
+        crate::testkit::coupon_codes::assign_code(&store, &f, link.id, "FAR20", Utc::now()).await;
         late.click_id = None;
-        late.coupon_code = link.campaign_code.clone();
+        late.coupon_code = Some(crate::domain::CampaignCode::parse("FAR20").unwrap());
         match record_conversion(&store, end, late).await {
             Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
             other => panic!("expected Invalid, got {other:?}"),
@@ -468,5 +509,21 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_configured_order_window_refuses_what_the_default_would_accept() {
+        let store = MemoryStore::new();
+        let f = Fixture::create(&store).await;
+        let now = Utc::now();
+        let mut old = order(&f, "1", dec!(10));
+        old.ordered_at = now - chrono::Duration::days(10);
+        let week = OrderWindow::new(7).unwrap();
+        match record_conversion_within(&store, now, old.clone(), week).await {
+            Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
+            other => panic!("expected ordered_at to be refused, got {other:?}"),
+        }
+        let recorded = record_conversion(&store, now, old).await.unwrap();
+        assert!(!recorded.duplicate);
     }
 }

@@ -315,30 +315,36 @@ pub async fn decide<S>(
     id: ProgramId,
     influencer: InfluencerId,
     decision: Decision,
+    now: DateTime<Utc>,
 ) -> ServiceResult<Membership>
 where
-    S: MerchantRepo + ProgramRepo + MembershipRepo + ?Sized,
+    S: MerchantRepo + ProgramRepo + MembershipRepo + HoldRepo + ?Sized,
 {
     if decision == Decision::Ban {
-        return ban(store, actor, id, influencer).await;
+        return ban(store, actor, id, influencer, now).await;
     }
     move_member(store, actor, id, influencer, decision).await
 }
 
 /// The actor (a merchant) bans `influencer` from its program `id`. The ban takes effect on
 /// the redirect at once: the resolvers read the membership with the link, and PostgreSQL's
-/// change feed tells every process's cache (migration 0024).
+/// change feed tells every process's cache (migration 0024). Every commission of the member in
+/// that program not yet approved is held at `now` ([`HoldReason::MemberBanned`]) for the
+/// merchant to release or void.
 pub async fn ban<S>(
     store: &S,
     actor: &Actor,
     id: ProgramId,
     influencer: InfluencerId,
+    now: DateTime<Utc>,
 ) -> ServiceResult<Membership>
 where
-    S: MerchantRepo + ProgramRepo + MembershipRepo + ?Sized,
+    S: MerchantRepo + ProgramRepo + MembershipRepo + HoldRepo + ?Sized,
 {
     let banned = move_member(store, actor, id, influencer, Decision::Ban).await?;
-    // HOLDS: hold_open_commissions(program, influencer, HoldReason::MemberBanned)
+    store
+        .hold_open_commissions(id, influencer, HoldReason::MemberBanned, now)
+        .await?;
     Ok(banned)
 }
 
@@ -532,10 +538,20 @@ mod tests {
         let other = Fixture::create(&store).await;
         let stranger = Actor::new(other.merchant_user.clone()).unwrap();
         assert!(matches!(
-            decide(&store, &stranger, f.program.id, bea.id, Decision::Ban).await,
+            decide(
+                &store,
+                &stranger,
+                f.program.id,
+                bea.id,
+                Decision::Ban,
+                Utc::now()
+            )
+            .await,
             Err(ServiceError::NotFound(Entity::Program))
         ));
-        let banned = ban(&store, &merchant, f.program.id, bea.id).await.unwrap();
+        let banned = ban(&store, &merchant, f.program.id, bea.id, Utc::now())
+            .await
+            .unwrap();
         assert_eq!(banned.state, MembershipState::Banned);
         assert!(matches!(
             apply(&store, &bea_actor, f.program.id, None).await,
@@ -544,7 +560,15 @@ mod tests {
             )))
         ));
         assert!(matches!(
-            decide(&store, &merchant, f.program.id, bea.id, Decision::Approve).await,
+            decide(
+                &store,
+                &merchant,
+                f.program.id,
+                bea.id,
+                Decision::Approve,
+                Utc::now()
+            )
+            .await,
             Err(ServiceError::Conflict(Conflict::Enrollment(
                 TransitionRefused::Banned
             )))

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod conversions;
 pub mod coupon_codes;
+pub mod holds;
 pub mod links;
 pub mod memberships;
 pub mod payouts;
@@ -163,6 +164,12 @@ pub enum Rejection {
     /// the link's program: a code attributes only to someone the merchant accepted.
     #[error("the link's influencer is not an approved member of its program")]
     CodeOwnerNotMember,
+    /// A hold on a commission that is unattributed, approved or voided.
+    #[error("cannot be held: only an attributed commission not yet approved or voided can")]
+    NotHoldable,
+    /// A release or void of a commission that is not held.
+    #[error("is not held: only a held commission can be released or voided")]
+    NotHeld,
 }
 
 impl Rejection {
@@ -175,6 +182,7 @@ impl Rejection {
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
             Rejection::CodeOwnerNotMember => "link_id",
+            Rejection::NotHoldable | Rejection::NotHeld => "conversion",
         }
     }
 }
@@ -268,6 +276,16 @@ mod tests {
                 Rejection::OwnAccountDeactivation,
                 "user_id",
                 "an administrator cannot deactivate their own account",
+            ),
+            (
+                Rejection::NotHoldable,
+                "conversion",
+                "cannot be held: only an attributed commission not yet approved or voided can",
+            ),
+            (
+                Rejection::NotHeld,
+                "conversion",
+                "is not held: only a held commission can be released or voided",
             ),
         ];
         for (rejection, field, message) in cases {

@@ -17,16 +17,16 @@
 //! order, a store failure).
 
 use super::conversions::{
-    record_conversion, record_refund, ConversionError, Recorded, RefundRecorded,
+    record_conversion_within, record_refund, ConversionError, Recorded, RefundRecorded,
 };
 use crate::domain::{
-    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
-    WebhookDelivery, WebhookId,
+    DeliveryInsert, MerchantId, OrderWindow, Rejection, RejectionReason, RotatedSecret, Secret,
+    Topic, WebhookDelivery, WebhookId,
 };
 use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
 use crate::store::{
-    ConversionRepo, Entity, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
+    ConversionRepo, Entity, HoldRepo, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
 };
 use chrono::{DateTime, Utc};
 
@@ -55,6 +55,8 @@ pub struct Delivery<'a> {
 
 /// What an authentic delivery did.
 #[derive(Debug, Clone, PartialEq)]
+// One per delivery, handed straight to the caller: boxing the order would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// An `orders/create` delivery, recorded now or before (`duplicate`).
     Order(Recorded),
@@ -133,7 +135,20 @@ pub async fn receive<S>(
     delivery: Delivery<'_>,
 ) -> Result<Outcome, WebhookError>
 where
-    S: MerchantRepo + ConversionRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
+    S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
+{
+    receive_within(store, now, delivery, OrderWindow::default()).await
+}
+
+/// [`receive`], recording orders in `window` instead of the default [`OrderWindow`].
+pub async fn receive_within<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    delivery: Delivery<'_>,
+    window: OrderWindow,
+) -> Result<Outcome, WebhookError>
+where
+    S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
 {
     let merchant = delivery.merchant_id;
     if !authenticated(store, now, &delivery).await? {
@@ -163,7 +178,7 @@ where
             delivery.body,
         )
     };
-    match handle(store, now, &delivery).await {
+    match handle(store, now, &delivery, window).await {
         Ok(Outcome::Ignored { topic }) => Ok(Outcome::Ignored { topic }),
         Ok(outcome) => {
             if webhook_id.is_some() {
@@ -203,16 +218,17 @@ async fn handle<S>(
     store: &S,
     now: DateTime<Utc>,
     delivery: &Delivery<'_>,
+    window: OrderWindow,
 ) -> Result<Outcome, WebhookError>
 where
-    S: MerchantRepo + ConversionRepo + ?Sized,
+    S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
 {
     let merchant = delivery.merchant_id;
     match delivery.topic.map(str::trim) {
         None | Some("") => Err(WebhookError::MissingTopic),
         Some(ORDERS_CREATE) => {
             let order = parse_order(merchant, delivery.body)?;
-            let recorded = record_conversion(store, now, order).await?;
+            let recorded = record_conversion_within(store, now, order, window).await?;
             if let Some(why) = recorded.click_rejected {
                 tracing::info!(%merchant, order_id = %recorded.conversion.order_id, ?why, "the order's click did not attribute");
             }
@@ -298,6 +314,7 @@ fn authentic(secret: Option<&Secret>, body: &[u8], hmac: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use crate::shopify::sign;
+    use crate::testkit::conversions::t0;
     use crate::testkit::Fixture;
     use crate::MemoryStore;
 
@@ -336,7 +353,7 @@ mod tests {
         let hmac = sign(&secret, ORDER.as_bytes());
         let first = receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), ORDER),
         )
         .await
@@ -344,7 +361,7 @@ mod tests {
         assert!(matches!(first, Outcome::Order(ref r) if !r.duplicate));
         let again = receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), ORDER),
         )
         .await
@@ -367,7 +384,7 @@ mod tests {
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), &ORDER[..20]),
         ] {
             assert!(matches!(
-                receive(&store, Utc::now(), d).await,
+                receive(&store, t0(), d).await,
                 Err(WebhookError::Unauthenticated)
             ));
         }
@@ -386,12 +403,12 @@ mod tests {
         let mut unsigned = delivery(f.merchant.id, "", None, body);
         unsigned.topic = None;
         assert!(matches!(
-            receive(&store, Utc::now(), unsigned).await,
+            receive(&store, t0(), unsigned).await,
             Err(WebhookError::Unauthenticated)
         ));
         let mut no_topic = delivery(f.merchant.id, "", Some(&hmac), body);
         no_topic.topic = None;
-        match receive(&store, Utc::now(), no_topic).await.unwrap() {
+        match receive(&store, t0(), no_topic).await.unwrap() {
             Outcome::Rejected(kept) => {
                 let rejection = kept.rejection.unwrap();
                 assert_eq!(rejection.reason, RejectionReason::MissingTopic);
@@ -402,7 +419,7 @@ mod tests {
         assert_eq!(
             receive(
                 &store,
-                Utc::now(),
+                t0(),
                 delivery(f.merchant.id, "products/update", Some(&hmac), body)
             )
             .await
@@ -413,7 +430,7 @@ mod tests {
         );
         match receive(
             &store,
-            Utc::now(),
+            t0(),
             delivery(f.merchant.id, ORDERS_CREATE, Some(&hmac), body),
         )
         .await
@@ -437,7 +454,7 @@ mod tests {
         assert!(matches!(
             receive(
                 &store,
-                Utc::now(),
+                t0(),
                 delivery(f.merchant.id, REFUNDS_CREATE, Some(&hmac), refund)
             )
             .await,

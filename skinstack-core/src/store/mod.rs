@@ -20,6 +20,7 @@ mod api_keys;
 mod clicks;
 mod conversions;
 mod coupon_codes;
+mod holds;
 mod influencers;
 mod links;
 mod memberships;
@@ -36,6 +37,7 @@ pub use api_keys::*;
 pub use clicks::*;
 pub use conversions::*;
 pub use coupon_codes::*;
+pub use holds::*;
 pub use influencers::*;
 pub use links::*;
 pub use memberships::*;
@@ -67,6 +69,7 @@ pub enum Entity {
     Membership,
     Invitation,
     CouponCode,
+    Conversion,
 }
 
 impl fmt::Display for Entity {
@@ -83,6 +86,7 @@ impl fmt::Display for Entity {
             Entity::Membership => "membership",
             Entity::Invitation => "invitation",
             Entity::CouponCode => "coupon code",
+            Entity::Conversion => "conversion",
         })
     }
 }
@@ -282,6 +286,7 @@ pub trait LedgerStore:
     + ApiKeyRepo
     + WebhookDeliveries
     + CouponCodeRepo
+    + HoldRepo
 {
 }
 
@@ -296,6 +301,7 @@ impl<T> LedgerStore for T where
         + ApiKeyRepo
         + WebhookDeliveries
         + CouponCodeRepo
+        + HoldRepo
 {
 }
 
@@ -327,6 +333,7 @@ mod tests {
             MockWebhookDeliveries::new(),
             MockMembershipRepo::new(),
             MockCouponCodeRepo::new(),
+            MockHoldRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

@@ -128,6 +128,7 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
     let mut settled = HashSet::new();
     let mut accrued = HashSet::new();
     let mut approved = HashSet::new();
+    let mut voided = HashSet::new();
     for e in &events {
         assert_eq!(
             e.split.platform_fee + e.split.influencer_earnings,
@@ -140,6 +141,8 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
                 assert!(approved.insert(e.conversion_id), "two approvals: {e:?}")
             }
             EventKind::Reversed => assert!(e.refund_id.is_some()),
+            EventKind::Released => assert_eq!(e.split, CommissionSplit::default()),
+            EventKind::Voided => assert!(voided.insert(e.conversion_id), "two voids: {e:?}"),
             EventKind::Paid => {
                 let target = e.settles.expect("a paid event settles one");
                 assert!(settled.insert(target), "{target} settled twice");
@@ -163,6 +166,11 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
             assert!(accrued.contains(&c.id), "attributed without accrual: {c:?}");
             net_sales += c.net_amount().amount();
             assert_eq!(c.approved_at.is_some(), approved.contains(&c.id));
+            assert_eq!(c.voided_at.is_some(), voided.contains(&c.id), "{c:?}");
+            assert!(!(c.is_held() && c.voided_at.is_some()), "{c:?}");
+            assert!(c.approved_at.is_none() || (!c.is_held() && c.voided_at.is_none()));
+            // What the ledger carries is what core says the conversion still carries.
+            assert_eq!(view.net_commission, c.open_commission(), "{c:?}");
         } else {
             assert!(!accrued.contains(&c.id));
         }
@@ -653,7 +661,9 @@ pub mod cases {
         let c2 = click_at(store, link.id, day(2), false).await;
         let mut o = order(&f, "d-1", cents(5000), day(2) + Duration::hours(1));
         o.click_id = Some(c2);
-        record_conversion(store, day(2), o).await.unwrap();
+        record_conversion(store, day(2) + Duration::hours(1), o)
+            .await
+            .unwrap();
         let mut o = order(&f, "d-2", cents(2000), day(3));
         o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
         record_conversion(store, day(3), o).await.unwrap();
@@ -840,6 +850,7 @@ pub mod cases {
         use rand::{Rng, SeedableRng};
         let provider = RecordingProvider::default();
         let mut refunded = 0;
+        let (mut decided, mut voided) = (0, 0);
         for seed in 0..4u64 {
             let mut rng = StdRng::seed_from_u64(seed);
             let f = Fixture::create(store).await;
@@ -859,7 +870,7 @@ pub mod cases {
             let mut refunds: Vec<(String, String, Money)> = Vec::new();
             for step in 0..40 {
                 now += Duration::hours(rng.random_range(1..=72));
-                match rng.random_range(0..10) {
+                match rng.random_range(0..13) {
                     0..=3 => {
                         let amount = cents(rng.random_range(0..=50_000));
                         let id = format!("o-{seed}-{step}");
@@ -923,6 +934,24 @@ pub mod cases {
                     8 => {
                         approve_due(store, now).await.unwrap();
                     }
+                    10..=12 if !orders.is_empty() => {
+                        let (id, _) = &orders[rng.random_range(0..orders.len())];
+                        let c = store
+                            .conversion_by_order(f.merchant.id, &ShopRef::parse(id).unwrap())
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        let change = match rng.random_range(0..3) {
+                            0 => store.hold_conversion(c.id, HoldReason::Manual, now).await,
+                            1 => store.release_conversion(c.id, EventId::new(), now).await,
+                            _ => store.void_conversion(c.id, EventId::new(), now).await,
+                        };
+                        if let HoldChange::Changed(after) = change.unwrap() {
+                            decided += 1;
+                            voided +=
+                                usize::from(after.voided_at.is_some() && c.voided_at.is_none());
+                        }
+                    }
                     _ => {
                         let min = cents(rng.random_range(1..=8_000));
                         create_payouts(store, &provider, now, min).await.unwrap();
@@ -934,8 +963,8 @@ pub mod cases {
         // The sequences must reach the interesting states, not just record orders.
         let paid = provider.batches.lock().unwrap().len();
         assert!(
-            paid >= 2 && refunded >= 4,
-            "{paid} payouts, {refunded} refunds"
+            paid >= 2 && refunded >= 4 && decided >= 4 && voided >= 1,
+            "{paid} payouts, {refunded} refunds, {decided} holds, releases or voids, {voided} voids"
         );
     }
 }

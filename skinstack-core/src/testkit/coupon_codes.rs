@@ -342,7 +342,7 @@ pub mod cases {
             .unwrap();
         let r = record_conversion(
             store,
-            t0(),
+            t0() + Duration::hours(1),
             coupon("while-requested", t0() + Duration::hours(1)),
         )
         .await

@@ -113,7 +113,14 @@ macro_rules! contract_suite {
             two_influencers_claiming_one_code_concurrently_get_one_owner,
             coupon_codes_change_state_only_from_the_state_expected,
             coupon_codes_need_and_go_with_their_link_and_merchant,
-            coupons_attribute_to_the_owner_only_from_assignment_until_revocation
+            coupons_attribute_to_the_owner_only_from_assignment_until_revocation,
+            held_commissions_are_never_approved_until_released,
+            a_void_reverses_the_commission_exactly_and_later_refunds_only_sales,
+            only_attributed_unapproved_commissions_can_be_held,
+            a_ban_holds_every_open_commission_of_that_member_in_that_program,
+            orders_above_the_merchants_maximum_are_recorded_with_their_commission_held,
+            a_back_dated_order_is_not_approved_on_the_next_approve_due,
+            conversions_past_the_seeds_total_limits_are_still_recorded
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -346,6 +353,7 @@ pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
 pub mod coupon_codes;
+pub mod holds;
 pub mod influencers;
 pub mod links;
 pub mod memberships;
@@ -365,6 +373,7 @@ pub mod cases {
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
     pub use super::coupon_codes::cases::*;
+    pub use super::holds::cases::*;
     pub use super::influencers::cases::*;
     pub use super::links::cases::*;
     pub use super::memberships::cases::*;

@@ -30,7 +30,7 @@ pub mod cases {
         let later = t0() + Duration::days(20);
         let mut o2 = coupon("p-2", cents(10000));
         o2.ordered_at = later;
-        record_conversion(store, t0(), o2).await.unwrap();
+        record_conversion(store, later, o2).await.unwrap();
         // Nothing approved yet: nothing to pay.
         let run = create_payouts(store, &provider, t0(), min).await.unwrap();
         assert_eq!(run.batch, None);
@@ -96,7 +96,7 @@ pub mod cases {
         // The next 100.00 order (16.00) nets the debt to zero: still nothing to pay…
         let mut o3 = coupon("p-3", cents(10000));
         o3.ordered_at = later;
-        record_conversion(store, t0(), o3).await.unwrap();
+        record_conversion(store, later, o3).await.unwrap();
         approve_due(store, later + Duration::days(30))
             .await
             .unwrap();
@@ -107,7 +107,7 @@ pub mod cases {
         // …and the one after it is paid net of nothing more.
         let mut o4 = coupon("p-4", cents(40000)); // 64.00
         o4.ordered_at = later;
-        record_conversion(store, t0(), o4).await.unwrap();
+        record_conversion(store, later, o4).await.unwrap();
         approve_due(store, later + Duration::days(30))
             .await
             .unwrap();

@@ -278,7 +278,16 @@ pub(super) async fn decide(
     };
     let program = ProgramId::from_uuid(parse_id(&program)?);
     let influencer = InfluencerId::from_uuid(parse_id(&influencer)?);
-    match memberships::decide(&*state.store, &viewer.actor, program, influencer, decision).await {
+    match memberships::decide(
+        &*state.store,
+        &viewer.actor,
+        program,
+        influencer,
+        decision,
+        state.now(),
+    )
+    .await
+    {
         Ok(_) => {}
         Err(ServiceError::Conflict(conflict)) => {
             return Err(PageError::BadRequest(conflict.to_string()))

@@ -1,18 +1,27 @@
-//! The merchant's page: commissions owed, programs, products, the links that sell most, and
-//! the shop's webhook deliveries that could not be recorded.
+//! The merchant's page: commissions owed, the commissions held for review (with release and
+//! void buttons), programs, products, the links that sell most, and the shop's webhook
+//! deliveries that could not be recorded.
 
 use super::influencer::commission_text;
 use super::layout::{self, count, dollars};
 use super::session::Viewer;
 use super::PageError;
 use crate::state::ApiState;
-use axum::response::{IntoResponse, Response};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use maud::html;
+use serde::Deserialize;
+use skinstack_core::earning::ConversionFilter;
+use skinstack_core::service::holds::{self, HoldAction};
 use skinstack_core::service::{products, profiles, programs, ServiceError};
 use skinstack_core::service::{shopify_webhooks, statements};
+use skinstack_core::ConversionId;
 use skinstack_core::ProductQuery;
 use skinstack_core::{Page, ProgramId};
 use std::collections::HashMap;
+use uuid::Uuid;
 
 /// Links shown in the top list.
 const TOP_LINKS: usize = 10;
@@ -20,6 +29,56 @@ const TOP_LINKS: usize = 10;
 const PRODUCTS: u32 = 100;
 /// Rejected webhook deliveries shown, newest first (the API pages through the rest).
 const REJECTED_DELIVERIES: u32 = 10;
+/// Held commissions shown, oldest first (the API pages through the rest).
+const HELD: u32 = 50;
+
+/// A release or void button's form: only the CSRF token.
+#[derive(Debug, Deserialize)]
+pub(super) struct DecisionForm {
+    csrf: String,
+}
+
+/// `POST /dashboard/conversions/{id}/release` and `.../void`: the merchant's decision on a
+/// held commission, through the same core service (and ownership rule) as the API; back to
+/// the dashboard.
+pub(super) async fn decide(
+    state: &ApiState,
+    viewer: &Viewer,
+    id: &str,
+    form: Result<Form<DecisionForm>, FormRejection>,
+    action: HoldAction,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(|rejection| PageError::BadRequest(rejection.body_text()))?;
+    viewer.check_csrf(&form.csrf)?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| PageError::NotFound)?;
+    holds::decide(
+        &*state.store,
+        &viewer.actor,
+        ConversionId::from_uuid(id),
+        action,
+        state.now(),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard#held").into_response())
+}
+
+pub(super) async fn release(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    decide(&state, &viewer, &id, form, HoldAction::Release).await
+}
+
+pub(super) async fn void(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    decide(&state, &viewer, &id, form, HoldAction::Void).await
+}
 
 /// The merchant's home page.
 pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, PageError> {
@@ -65,6 +124,13 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
     )
     .await?;
     let coupon_codes = super::coupons::merchant_section(state, viewer).await?;
+    let held = statements::merchant_conversions(
+        store,
+        actor,
+        ConversionFilter::Held,
+        Page::new(HELD, None).map_err(internal)?,
+    )
+    .await?;
     let program_names: HashMap<ProgramId, &str> =
         mine.iter().map(|p| (p.id, p.name.as_str())).collect();
     let body = html! {
@@ -76,6 +142,38 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
             div.stat { span.label { "Owed" } span.value { (dollars(commissions.owed)) } span.hint { (dollars(commissions.pending)) " pending · " (dollars(commissions.approved)) " approved" } }
             div.stat { span.label { "Paid" } span.value { (dollars(commissions.paid)) } span.hint { "commissions paid out" } }
             div.stat { span.label { "Unattributed" } span.value { (dollars(commissions.unattributed_sales)) } span.hint { (count(commissions.unattributed_orders)) " orders without a link" } }
+        }
+        section.card #held {
+            h2 { "Held commissions" }
+            @if held.is_empty() {
+                p.muted { "None: no commission is waiting for your review." }
+            } @else {
+                p.muted { "Never approved until you release them; a void takes the commission back in full (the sale stays recorded)." }
+                table {
+                    thead { tr { th { "Order" } th.num { "Amount" } th.num { "Commission" } th { "Why" } th { "Decide" } } }
+                    tbody {
+                        @for view in &held {
+                            @let c = &view.conversion;
+                            tr {
+                                td { code { (c.order_id.as_str()) } }
+                                td.num { (dollars(c.amount.amount())) }
+                                td.num { (dollars(view.net_commission.gross)) }
+                                td { @for reason in &c.hold_reasons { span.badge { (reason.as_str()) } " " } }
+                                td {
+                                    form method="post" action=(format!("/dashboard/conversions/{}/release", c.id)) {
+                                        input type="hidden" name="csrf" value=(viewer.csrf);
+                                        button type="submit" { "Release" }
+                                    }
+                                    form method="post" action=(format!("/dashboard/conversions/{}/void", c.id)) {
+                                        input type="hidden" name="csrf" value=(viewer.csrf);
+                                        button type="submit" { "Void" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         div.columns {
             section.card {

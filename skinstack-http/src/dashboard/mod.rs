@@ -63,6 +63,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/dashboard/login", get(auth::form).post(auth::login))
         .route("/dashboard/logout", post(auth::logout))
         .route("/dashboard/links", post(influencer::create_link))
+        .route(
+            "/dashboard/conversions/{id}/release",
+            post(merchant::release),
+        )
+        .route("/dashboard/conversions/{id}/void", post(merchant::void))
         .route("/dashboard/links/{id}", get(influencer::link_page))
         .route("/dashboard/links/{id}/qr.svg", get(influencer::qr_svg))
         .route("/dashboard/links/{id}/qr.png", get(influencer::qr_png))

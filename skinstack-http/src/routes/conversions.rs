@@ -15,10 +15,11 @@ use skinstack_core::domain::AttributedBy;
 use skinstack_core::earning::attribution::ClickRejection;
 use skinstack_core::error::Invalid;
 use skinstack_core::service::conversions::{
-    record_conversion, record_refund, RecordConversion, RecordRefund,
+    record_conversion_within, record_refund, RecordConversion, RecordRefund,
 };
 use skinstack_core::{
-    CampaignCode, ClickId, CommissionSplit, Conversion, Currency, ExternalId, Money, ShopRef,
+    CampaignCode, ClickId, CommissionSplit, Conversion, Currency, ExternalId, HoldReason, Money,
+    ShopRef,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -155,6 +156,15 @@ pub struct ConversionView {
     /// Refunded so far (decimal string).
     #[schema(value_type = String, example = "0.00")]
     pub refunded_amount: Decimal,
+    /// Every reason its commission was held for, sorted (kept after a release or a void):
+    /// `member_banned`, `order_above_maximum`, `manual`.
+    #[schema(value_type = Vec<String>, example = json!(["order_above_maximum"]))]
+    pub hold_reasons: Vec<HoldReason>,
+    /// Since when its commission is held for review, while it is: never approved until
+    /// released.
+    pub held_at: Option<DateTime<Utc>>,
+    /// When its commission was voided (it earns nothing).
+    pub voided_at: Option<DateTime<Utc>>,
 }
 
 impl From<Conversion> for ConversionView {
@@ -186,6 +196,9 @@ impl From<Conversion> for ConversionView {
             hold_until: c.hold_until,
             approved_at: c.approved_at,
             refunded_amount: money(c.refunded_amount.amount()),
+            hold_reasons: c.hold_reasons,
+            held_at: c.held_at,
+            voided_at: c.voided_at,
         }
     }
 }
@@ -308,7 +321,7 @@ async fn record(
         coupon_code,
         products,
     ))?;
-    let recorded = record_conversion(
+    let recorded = record_conversion_within(
         &*state.store,
         Utc::now(),
         RecordConversion {
@@ -321,6 +334,7 @@ async fn record(
             coupon_code,
             product_external_ids: products,
         },
+        state.order_window,
     )
     .await?;
     let status = if recorded.duplicate {

@@ -448,6 +448,7 @@ async fn decide(
         ProgramId::from_uuid(program),
         InfluencerId::from_uuid(influencer),
         decision,
+        state.now(),
     )
     .await?;
     Ok(axum::Json(membership.into()))

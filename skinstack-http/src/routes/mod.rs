@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod conversions;
 pub mod coupon_codes;
+pub mod holds;
 pub mod links;
 pub mod memberships;
 pub mod ops;
@@ -71,6 +72,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
         (name = "coupon_codes", description = "Coupon codes owned by one influencer's link, assigned by the merchant"),
+        (name = "holds", description = "Commission holds: hold, release or void a commission; the merchant's maximum order amount"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
@@ -130,6 +132,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(api_keys::router())
         .merge(conversions::router())
         .merge(coupon_codes::router())
+        .merge(holds::router())
         .merge(statements::router())
         .merge(webhooks::router())
         .merge(admin::router())

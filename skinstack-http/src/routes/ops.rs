@@ -67,12 +67,19 @@ async fn readyz(State(state): State<ApiState>) -> Result<axum::Json<Status>> {
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
+    let mut text = metrics::render(&state);
+    // The store's counts are read per scrape; a store that cannot answer leaves them out
+    // rather than failing the request counters with them.
+    match state.store.hold_counts().await {
+        Ok(counts) => metrics::render_holds(&mut text, &counts),
+        Err(err) => tracing::warn!(error = %err, "hold counts unavailable for /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics::render(&state),
+        text,
     )
 }
 

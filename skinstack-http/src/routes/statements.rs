@@ -82,6 +82,10 @@ pub enum StatusView {
     Unattributed,
     /// In its hold period.
     Pending,
+    /// Held for review (see `hold_reasons`): never approved until released.
+    Held,
+    /// Its commission was voided: it earns nothing.
+    Voided,
     /// Approved; some of it not yet paid out.
     Approved,
     /// Approved and paid out.
@@ -111,6 +115,8 @@ impl From<LedgerConversion> for StatementConversionView {
             status: match v.status {
                 ConversionStatus::Unattributed => StatusView::Unattributed,
                 ConversionStatus::Pending => StatusView::Pending,
+                ConversionStatus::Held => StatusView::Held,
+                ConversionStatus::Voided => StatusView::Voided,
                 ConversionStatus::Approved => StatusView::Approved,
                 ConversionStatus::Paid => StatusView::Paid,
             },

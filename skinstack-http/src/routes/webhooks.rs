@@ -231,7 +231,9 @@ async fn shopify_webhook(
         webhook_id: header(WEBHOOK_ID_HEADER),
         body: &body,
     };
-    let outcome = shopify_webhooks::receive(&*state.store, state.now(), delivery).await?;
+    let outcome =
+        shopify_webhooks::receive_within(&*state.store, state.now(), delivery, state.order_window)
+            .await?;
     if let Outcome::Rejected(kept) = &outcome {
         if let Some(rejection) = &kept.rejection {
             state.webhook_metrics.count(rejection.reason);

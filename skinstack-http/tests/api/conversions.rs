@@ -136,6 +136,126 @@ on_both_stores! {
     refunds_reverse_commission_in_proportion_once
         => refunds_reverse_in_proportion_on_memory,
            refunds_reverse_in_proportion_on_postgres;
+    orders_above_the_maximum_are_held_until_their_merchant_releases_or_voids_them
+        => held_orders_are_released_or_voided_by_their_merchant_on_memory,
+           held_orders_are_released_or_voided_by_their_merchant_on_postgres;
+    back_dated_and_future_orders_are_refused_naming_ordered_at
+        => back_dated_and_future_orders_are_refused_on_memory,
+           back_dated_and_future_orders_are_refused_on_postgres;
+}
+
+async fn orders_above_the_maximum_are_held_until_their_merchant_releases_or_voids_them(
+    app: TestApp,
+) {
+    let s = shop(&app).await;
+    let reply = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&s.merchant),
+            Some(json!({"max_order_amount": "40.00"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["max_order_amount"], "40.00");
+    let bad = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&s.merchant),
+            Some(json!({"max_order_amount": "0"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+
+    // Above the maximum: recorded (201), its commission held, not refused.
+    let reply = app.post(&s.key, "/v1/conversions", order("h-1")).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let held = reply.json;
+    assert_eq!(held["hold_reasons"], json!(["order_above_maximum"]));
+    assert!(held["held_at"].is_string());
+    assert_eq!(held["commission"]["gross"], "9.00");
+    let second = app.post(&s.key, "/v1/conversions", order("h-2")).await.json;
+    let page = app.get(&s.merchant, "/v1/merchant/conversions").await;
+    assert_eq!(page["items"][0]["status"], "held");
+
+    // Only the merchant whose sale it was (or an administrator) decides.
+    let release = |id: &Value| format!("/v1/conversions/{}/release", id.as_str().unwrap());
+    let void = |id: &Value| format!("/v1/conversions/{}/void", id.as_str().unwrap());
+    let (other, _) = app.account("merchant").await;
+    app.create(&other, "/v1/merchant", merchant_profile()).await;
+    let reply = app.post(&other, &release(&held["id"]), json!({})).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let reply = app.post(&s.influencer, &void(&held["id"]), json!({})).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+
+    let reply = app
+        .post(&s.merchant, &release(&held["id"]), json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["held_at"], Value::Null);
+    assert_eq!(reply.json["hold_reasons"], json!(["order_above_maximum"]));
+    let reply = app
+        .post(&s.merchant, &release(&held["id"]), json!({}))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.json["fields"]["conversion"].is_array(),
+        "{}",
+        reply.text
+    );
+
+    let reply = app.post(&s.merchant, &void(&second["id"]), json!({})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(reply.json["voided_at"].is_string());
+    let page = app.get(&s.merchant, "/v1/merchant/conversions").await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items[0]["status"], "pending");
+    assert_eq!(items[1]["status"], "voided");
+    assert_eq!(items[1]["net_commission"]["gross"], "0.00");
+    // 7.20 earned on the released order; the voided one's 7.20 taken back exactly.
+    let earnings = app.get(&s.influencer, "/v1/influencer/earnings").await;
+    assert_eq!(earnings["pending"], "7.20");
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains("skinstack_commissions_held 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skinstack_commissions_voided 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skinstack_commissions_held_by_reason{reason=\"order_above_maximum\"} 0"),
+        "{metrics}"
+    );
+}
+
+async fn back_dated_and_future_orders_are_refused_naming_ordered_at(app: TestApp) {
+    let s = shop(&app).await;
+    for at in [
+        Utc::now() - Duration::days(60),
+        Utc::now() + Duration::minutes(10),
+    ] {
+        let mut o = order("d-1");
+        o["ordered_at"] = json!(rfc3339(at));
+        let reply = app.post(&s.key, "/v1/conversions", o).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        let fields: Vec<&String> = reply.json["fields"].as_object().unwrap().keys().collect();
+        assert_eq!(fields, ["ordered_at"]);
+    }
+    let page = app.get(&s.merchant, "/v1/merchant/conversions").await;
+    assert_eq!(page["items"], json!([]));
 }
 
 async fn api_keys_are_shown_once_listed_without_secret_and_revocable(app: TestApp) {

@@ -839,3 +839,78 @@ async fn coupon_codes_are_requested_approved_revoked_and_assigned_from_the_dashb
         .collect();
     assert_eq!(states, [("Ana20", "revoked"), ("ANA20", "assigned")]);
 }
+
+#[tokio::test]
+async fn merchants_release_held_commissions_from_the_dashboard_with_its_csrf_token_only() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let (influencer, _) = app.account("influencer").await;
+    app.create(&influencer, "/v1/influencer", influencer_profile())
+        .await;
+    let link = app
+        .create(&influencer, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(
+        &mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let max = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&mer),
+            Some(json!({"max_order_amount": "40.00"})),
+        )
+        .await;
+    assert_eq!(max.status, StatusCode::OK, "{}", max.text);
+    let order = json!({"order_id": "big-1", "amount": "45.00", "currency": "USD",
+                       "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
+    let held = app
+        .call(Method::POST, "/v1/conversions", Some(&key), Some(order))
+        .await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.text);
+    let id = held.json["id"].as_str().unwrap().to_owned();
+
+    let email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session_for(&app, &email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text.contains("order_above_maximum"), "{}", home.text);
+    let action = format!("/dashboard/conversions/{id}/release");
+    assert!(home.text.contains(&action), "{}", home.text);
+    let csrf = csrf_in(&home.text);
+
+    let forged = post_form(&app, &action, Some(&session), &[("csrf", "AAAA")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let (other, _, _) = dashboard_login(&app, "merchant").await;
+    let other_csrf = csrf_in(&get(&app, "/dashboard", Some(&other)).await.text);
+    let theirs = post_form(&app, &action, Some(&other), &[("csrf", &other_csrf)]).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let page = app
+        .call(Method::GET, "/v1/merchant/conversions", Some(&mer), None)
+        .await;
+    assert_eq!(page.json["items"][0]["status"], "held");
+
+    let released = post_form(&app, &action, Some(&session), &[("csrf", &csrf)]).await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.text);
+    let page = app
+        .call(Method::GET, "/v1/merchant/conversions", Some(&mer), None)
+        .await;
+    assert_eq!(page.json["items"][0]["status"], "pending");
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert!(!home.text.contains(&action), "{}", home.text);
+}

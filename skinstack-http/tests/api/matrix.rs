@@ -62,6 +62,8 @@ struct World {
     requested_code: String,
     /// A code merchant A assigned to influencer A's link, to revoke.
     assigned_code: String,
+    /// Merchant A's conversion, held from the start (above the merchant's maximum).
+    held: String,
 }
 
 impl World {
@@ -194,6 +196,50 @@ async fn world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_owned();
+    // An attributed order above merchant A's maximum: held from the start.
+    let coupon_link = app
+        .create(&inf, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(
+        &mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": coupon_link, "code": "MATRIX20"}),
+    )
+    .await;
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Orders"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let max = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&mer),
+            Some(json!({"max_order_amount": "10.00"})),
+        )
+        .await;
+    assert_eq!(max.status, StatusCode::OK, "{}", max.text);
+    // Coupons attribute orders placed from their assignment on.
+    let ordered_at = chrono::Utc::now().to_rfc3339();
+    let held = app
+        .create(
+            &key,
+            "/v1/conversions",
+            json!({"order_id": "matrix-held", "amount": "45.00", "currency": "USD",
+                   "ordered_at": ordered_at, "coupon_code": "MATRIX20"}),
+        )
+        .await;
+    assert_eq!(
+        held["hold_reasons"],
+        json!(["order_above_maximum"]),
+        "{held}"
+    );
+    let held = held["id"].as_str().unwrap().to_owned();
 
     World {
         influencer_id,
@@ -220,6 +266,7 @@ async fn world(app: &TestApp) -> World {
         api_key,
         requested_code,
         assigned_code,
+        held,
     }
 }
 
@@ -624,6 +671,36 @@ fn cases(w: &World) -> Vec<Case> {
                 )
             },
             [401; 6],
+        ),
+        // Admin acts before the merchant: the admin's hold keeps it held, the admin's void
+        // leaves nothing held for the merchant's void or either release.
+        case(
+            M::POST,
+            "/v1/conversions/{id}/hold",
+            format!("/v1/conversions/{}/hold", w.held),
+            none,
+            [401, 403, 404, 200, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/conversions/{id}/void",
+            format!("/v1/conversions/{}/void", w.held),
+            none,
+            [401, 403, 404, 200, 422, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/conversions/{id}/release",
+            format!("/v1/conversions/{}/release", w.held),
+            none,
+            [401, 403, 404, 422, 422, 403],
+        ),
+        case(
+            M::PUT,
+            "/v1/merchant/max-order-amount",
+            "/v1/merchant/max-order-amount".into(),
+            |_| Some(json!({"max_order_amount": "10000.00"})),
+            [401, 403, 200, 403, 200, 403],
         ),
         case(
             M::POST,
