@@ -187,9 +187,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SKINSTACK_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer, and
-    /// brand@demo.skinstack.dev, the merchant) log in with this password (12 characters or
-    /// more). Without it they cannot log in.
+    /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer,
+    /// brand@demo.skinstack.dev, the merchant, and admin@demo.skinstack.dev, the administrator)
+    /// log in with this password (12 characters or more). Without it the server generates one
+    /// and prints it once, under the dashboard's URL.
     #[arg(long, env = "SKINSTACK_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
 

@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Checked, DecimalInput, Json, Path, Query};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::routes::PageQuery;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -211,11 +212,8 @@ fn commission(
     request_body = ProgramRequest,
     responses(
         (status = 201, description = "Created", body = ProgramView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile yet", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn create(
@@ -256,10 +254,8 @@ async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = ProgramList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        QueryErrors, Session,
         (status = 404, description = "A merchant account without a merchant profile", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn list(
@@ -285,7 +281,7 @@ async fn list(
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
         (status = 200, description = "The program", body = ProgramView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        Session,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
     )
 )]
@@ -308,11 +304,8 @@ async fn get_one(
     request_body = ProgramPatchRequest,
     responses(
         (status = 200, description = "Updated", body = ProgramView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn update(
@@ -368,8 +361,7 @@ async fn update(
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
         (status = 200, description = "Deactivated", body = ProgramView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
     )
 )]

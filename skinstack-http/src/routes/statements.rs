@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Path, Query};
+use crate::responses::{Forbidden, QueryErrors, Session};
 use crate::routes::conversions::{ConversionView, SplitView};
 use crate::routes::{money, PageQuery};
 use crate::state::ApiState;
@@ -215,8 +216,7 @@ pub struct MerchantConversionsQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's earnings", body = EarningsView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
     )
 )]
@@ -242,11 +242,8 @@ async fn influencer_earnings(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of conversions", body = ConversionPageView),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn influencer_conversions(
@@ -269,9 +266,7 @@ async fn influencer_conversions(
     params(("id" = Uuid, Path, description = "Link id"), DayQuery),
     responses(
         (status = 200, description = "One row per day, zeros included", body = Vec<DailyView>),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
         (status = 422, description = "Invalid dates, dates outside 1970-01-01..=9999-12-31, to before from, or more than 366 days", body = ErrorBody),
     )
@@ -309,11 +304,8 @@ async fn link_daily(
     params(MerchantConversionsQuery),
     responses(
         (status = 200, description = "A page of conversions", body = ConversionPageView),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn merchant_conversions(
@@ -343,8 +335,7 @@ async fn merchant_conversions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The merchant's commissions", body = CommissionsView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
     )
 )]

@@ -1,0 +1,124 @@
+//! OpenAPI schemas of the validated types (feature `openapi`).
+//!
+//! Each validated type's [`utoipa::PartialSchema`] impl sits beside its parser, in
+//! `domain/<type>.rs`, and is built from the constants that parser reads, so the document
+//! states exactly what `parse` accepts: a client generated from it sends nothing the server
+//! refuses for a reason a schema can express. This module only spells the shapes those impls
+//! share, and the few rules that belong to no type (a page's `limit`).
+//!
+//! The parsers trim their input, so the patterns allow surrounding white space; they spell
+//! `char::is_control` and Unicode `White_Space` (what `str::trim` strips) as explicit ranges,
+//! since regex dialects disagree on `\s`. Rust patterns are written for both ECMA-262 and
+//! Python's `re`, which the document's readers use.
+
+use crate::store::Page;
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::openapi::RefOr;
+
+/// Unicode `White_Space`, what `str::trim` strips, as the inside of a character class.
+pub const SPACE: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// `char::is_control` (the C0 and C1 controls), as the inside of a character class.
+pub const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+/// The controls a multi-line text refuses: all but tab, line feed and carriage return.
+const CONTROL_BUT_LINES: &str = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+
+/// A `string` schema.
+pub fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// An `integer` schema within `min..=max`.
+pub fn integer(min: i64, max: i64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(min as f64))
+        .maximum(Some(max as f64))
+}
+
+/// `core` with any white space around it (the parser trims it off), anchored.
+pub fn trimmed(core: &str) -> String {
+    format!("^[{SPACE}]*{core}[{SPACE}]*$")
+}
+
+/// Text the parser trims, then takes if it is 1..=`max` characters with no control character
+/// (tab, line feed and carriage return allowed inside a `multiline` one).
+pub fn trimmed_text(max: usize, multiline: bool) -> ObjectBuilder {
+    let inner = if multiline {
+        CONTROL_BUT_LINES
+    } else {
+        CONTROL
+    };
+    let edge = format!("[^{SPACE}{CONTROL}]");
+    // A first and a last visible character, and at most `max - 2` between them.
+    let core = format!("{edge}(?:[^{inner}]{{0,{}}}{edge})?", max.saturating_sub(2));
+    string().min_length(Some(1)).pattern(Some(trimmed(&core)))
+}
+
+/// `word` in any letter case, as a pattern (`usd` → `[uU][sS][dD]`).
+pub fn any_case(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+            } else if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+/// A decimal amount as the API reads one: a string (preferred: exact) or a JSON number.
+/// `text` is the string's pattern, `number` the same range for a number.
+pub fn decimal(text: String, number: ObjectBuilder, description: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(string().pattern(Some(text)))
+        .item(number.schema_type(Type::Number).multiple_of(Some(0.01)))
+        .description(Some(description))
+        .into()
+}
+
+/// The pattern of a non-negative amount with at most two decimal places and at most
+/// `int_digits` digits before the point (`19.99`, `5`, `0.5`).
+pub fn amount_pattern(int_digits: u32) -> String {
+    trimmed(&format!(
+        r"(?:[0-9]{{1,{int_digits}}}(?:\.[0-9]{{0,2}})?|\.[0-9]{{1,2}})"
+    ))
+}
+
+/// A page's `limit`: 1..=[`Page::MAX_LIMIT`], [`Page::DEFAULT_LIMIT`] when absent.
+pub fn page_limit() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+        .minimum(Some(1))
+        .maximum(Some(Page::<()>::MAX_LIMIT))
+        .default(Some(Page::<()>::DEFAULT_LIMIT.into()))
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_case_spells_every_letter_both_ways() {
+        assert_eq!(any_case("USD"), "[uU][sS][dD]");
+        assert_eq!(
+            any_case(".myshopify.com"),
+            r"\.[mM][yY][sS][hH][oO][pP][iI][fF][yY]\.[cC][oO][mM]"
+        );
+    }
+
+    #[test]
+    fn amounts_allow_two_places_and_the_digits_asked_for() {
+        assert_eq!(
+            amount_pattern(8),
+            trimmed(r"(?:[0-9]{1,8}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})")
+        );
+    }
+}
