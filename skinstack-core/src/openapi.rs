@@ -44,17 +44,19 @@ pub fn trimmed(core: &str) -> String {
 }
 
 /// Text the parser trims, then takes if it is 1..=`max` characters with no control character
-/// (tab, line feed and carriage return allowed inside a `multiline` one).
+/// (tab, line feed and carriage return allowed inside a `multiline` one). The length is the
+/// untrimmed one (`maxLength`), a little stricter than the parser: a pattern that counted the
+/// trimmed characters exactly makes generators from the schema crawl.
 pub fn trimmed_text(max: usize, multiline: bool) -> ObjectBuilder {
     let inner = if multiline {
         CONTROL_BUT_LINES
     } else {
         CONTROL
     };
-    let edge = format!("[^{SPACE}{CONTROL}]");
-    // A first and a last visible character, and at most `max - 2` between them.
-    let core = format!("{edge}(?:[^{inner}]{{0,{}}}{edge})?", max.saturating_sub(2));
-    string().min_length(Some(1)).pattern(Some(trimmed(&core)))
+    string()
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(format!("^[^{inner}]*[^{SPACE}{CONTROL}][^{inner}]*$")))
 }
 
 /// `word` in any letter case, as a pattern (`usd` → `[uU][sS][dD]`).
@@ -85,9 +87,7 @@ pub fn decimal(text: String, number: ObjectBuilder, description: &str) -> RefOr<
 /// The pattern of a non-negative amount with at most two decimal places and at most
 /// `int_digits` digits before the point (`19.99`, `5`, `0.5`).
 pub fn amount_pattern(int_digits: u32) -> String {
-    trimmed(&format!(
-        r"(?:[0-9]{{1,{int_digits}}}(?:\.[0-9]{{0,2}})?|\.[0-9]{{1,2}})"
-    ))
+    trimmed(&format!(r"[0-9]{{1,{int_digits}}}(?:\.[0-9]{{1,2}})?"))
 }
 
 /// A page's `limit`: 1..=[`Page::MAX_LIMIT`], [`Page::DEFAULT_LIMIT`] when absent.
@@ -98,6 +98,30 @@ pub fn page_limit() -> Schema {
         .minimum(Some(1))
         .maximum(Some(Page::<()>::MAX_LIMIT))
         .default(Some(Page::<()>::DEFAULT_LIMIT.into()))
+        .into()
+}
+
+/// A UTC day of a statement's range, `YYYY-MM-DD` within
+/// [`FIRST_DAY`](crate::service::statements::FIRST_DAY)..=[`LAST_DAY`](crate::service::statements::LAST_DAY).
+/// That `from` is not after `to`, and that the span is at most
+/// [`MAX_SERIES_DAYS`](crate::service::statements::MAX_SERIES_DAYS), relate two parameters: no
+/// schema can say it, so the description does.
+pub fn day() -> Schema {
+    use crate::service::statements::{FIRST_DAY, LAST_DAY, MAX_SERIES_DAYS};
+    use chrono::Datelike;
+    let first = FIRST_DAY.year();
+    assert!(
+        first == 1970 && LAST_DAY.year() == 9999,
+        "the pattern below spells 1970..=9999"
+    );
+    string()
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .pattern(Some(trimmed(
+            "(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])",
+        )))
+        .description(Some(format!(
+            "A UTC day, {FIRST_DAY} to {LAST_DAY}. `from` must not be after `to`, and a range spans at most {MAX_SERIES_DAYS} days."
+        )))
         .into()
 }
 
@@ -116,9 +140,6 @@ mod tests {
 
     #[test]
     fn amounts_allow_two_places_and_the_digits_asked_for() {
-        assert_eq!(
-            amount_pattern(8),
-            trimmed(r"(?:[0-9]{1,8}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})")
-        );
+        assert_eq!(amount_pattern(8), trimmed(r"[0-9]{1,8}(?:\.[0-9]{1,2})?"));
     }
 }

@@ -1,7 +1,7 @@
 //! Tracking links: an influencer's own (create, list with counters, get, update, delete).
 
 use crate::error::{ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Checked, Json, Path, Query};
+use crate::extract::{double_option, object, AuthUser, Check, Checked, Json, Path, Query};
 use crate::qr;
 use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::state::ApiState;
@@ -35,6 +35,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[into_params(parameter_in = Query)]
 pub struct QrQuery {
     /// Side in pixels, 64–2048 (512 if absent).
+    #[param(schema_with = qr::size_schema)]
     pub size: Option<u32>,
 }
 
@@ -154,6 +155,7 @@ pub struct LinkCreateRequest {
     #[schema(value_type = Option<skinstack_core::CampaignCode>)]
     pub campaign_code: Option<String>,
     /// UTM parameters.
+    #[serde(default, deserialize_with = "object")]
     pub utm: Option<UtmRequest>,
     /// When it stops redirecting; must be in the future.
     pub expires_at: Option<DateTime<Utc>>,
@@ -170,6 +172,7 @@ pub struct LinkPatchRequest {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// New UTM parameters, replacing all three.
+    #[serde(default, deserialize_with = "object")]
     pub utm: Option<UtmRequest>,
 }
 

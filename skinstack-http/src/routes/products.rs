@@ -162,11 +162,12 @@ pub struct ProductListQuery {
     /// Only products in this program.
     pub program_id: Option<Uuid>,
     /// Only this category.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<skinstack_core::Category>)]
     pub category: Option<Category>,
     /// Only in stock (`true`) or out of stock (`false`).
     pub in_stock: Option<bool>,
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,

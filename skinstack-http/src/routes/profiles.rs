@@ -2,7 +2,9 @@
 //! Merchant credentials are write-only: responses only say whether each is set.
 
 use crate::error::{ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Checked, Json, WriteOnly};
+use crate::extract::{
+    double_option, whole_number, whole_number_or_null, AuthUser, Check, Checked, Json, WriteOnly,
+};
 use crate::responses::{Forbidden, JsonBody, Session};
 use crate::state::ApiState;
 use axum::extract::State;
@@ -58,7 +60,7 @@ pub struct InfluencerRequest {
     #[schema(value_type = Option<skinstack_core::PayoutMethod>, example = "paypal")]
     pub preferred_payout_method: Option<PayoutMethod>,
     /// Audience size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(value_type = skinstack_core::Followers)]
     pub total_followers: u32,
 }
@@ -96,6 +98,7 @@ pub struct InfluencerPatchRequest {
     #[schema(value_type = Option<skinstack_core::PayoutMethod>)]
     pub preferred_payout_method: Option<Option<PayoutMethod>>,
     /// New audience size.
+    #[serde(default, deserialize_with = "whole_number_or_null")]
     #[schema(value_type = Option<skinstack_core::Followers>)]
     pub total_followers: Option<u32>,
 }

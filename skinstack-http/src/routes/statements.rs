@@ -171,8 +171,10 @@ pub struct DailyView {
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// The first day; 30 days before `to` if absent.
+    #[param(schema_with = skinstack_core::openapi::day)]
     pub from: Option<String>,
     /// The last day; today (UTC) if absent.
+    #[param(schema_with = skinstack_core::openapi::day)]
     pub to: Option<String>,
 }
 
@@ -201,6 +203,7 @@ impl DayQuery {
 #[into_params(parameter_in = Query)]
 pub struct MerchantConversionsQuery {
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
