@@ -31,8 +31,9 @@
 //!   (feature `openapi`), from the constants its parser reads. A rule no schema can say (a host
 //!   that must be the merchant's) goes in the field's doc comment.
 //!
-//! `skinstack-http/tests/api/openapi.rs` checks that every route answers only documented
-//! statuses, and `scripts/conformance` runs schemathesis against the server.
+//! `scripts/conformance` (run by `scripts/test`) proves it: schemathesis, against the reference
+//! server on both stores, fails the run on a request the schema allows and the server refuses,
+//! and on a status the document does not list.
 
 use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
