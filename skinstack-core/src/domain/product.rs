@@ -218,4 +218,13 @@ mod tests {
         );
         assert!(ExternalId::parse(" ").is_err());
     }
+
+    #[test]
+    fn an_external_id_counts_characters_as_its_varchar_255_column_does() {
+        assert!(ExternalId::parse(&"é".repeat(255)).is_ok());
+        assert_eq!(
+            ExternalId::parse(&"é".repeat(256)),
+            Err(Invalid::TooLong { max: 255 })
+        );
+    }
 }

@@ -399,4 +399,22 @@ mod tests {
         assert!(FeeRate::new(dec!(1)).is_ok());
         assert_eq!(FeeRate::default().fraction(), dec!(0.20));
     }
+
+    #[test]
+    fn a_rate_given_as_text_is_trimmed_and_takes_plain_digits_only() {
+        assert_eq!(
+            CommissionRate::parse(" 12.5 ").map(|r| r.percent()),
+            Ok(Decimal::new(125, 1))
+        );
+        assert_eq!(
+            CommissionRate::parse("100").map(|r| r.percent()),
+            Ok(Decimal::ONE_HUNDRED)
+        );
+        for bad in ["", "1e1", "1_0", "twenty", " "] {
+            assert!(CommissionRate::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(CommissionRate::parse("0").is_err());
+        assert!(CommissionRate::parse("100.01").is_err());
+        assert!(CommissionRate::parse("1.234").is_err());
+    }
 }

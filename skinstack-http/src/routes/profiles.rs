@@ -65,6 +65,63 @@ pub struct InfluencerRequest {
     pub total_followers: u32,
 }
 
+/// The schema of `POST /v1/influencer`'s body: [`InfluencerRequest`]'s fields, and the rule
+/// `PayoutSettings::new` enforces across them, as a `oneOf` on `preferred_payout_method`:
+/// `paypal` needs a `paypal_email`, `stripe` a `stripe_account_id`; `ach`, `null` or absent
+/// need neither. Schema only: the body deserialises as [`InfluencerRequest`].
+pub struct NewInfluencerBody;
+
+impl utoipa::PartialSchema for NewInfluencerBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::Ref;
+        let method = |values: Option<&[&str]>| match values {
+            Some(values) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values.iter().copied())),
+            None => ObjectBuilder::new().schema_type(Type::Null),
+        };
+        let needs = |method_name: &'static str, field: &'static str, schema: &str| {
+            ObjectBuilder::new()
+                .property("preferred_payout_method", method(Some(&[method_name])))
+                .property(field, Ref::from_schema_name(schema))
+                .required("preferred_payout_method")
+                .required(field)
+                .description(Some(format!("`{method_name}` needs `{field}`")))
+        };
+        let needs_nothing = ObjectBuilder::new()
+            .property(
+                "preferred_payout_method",
+                OneOfBuilder::new()
+                    .item(method(None))
+                    .item(method(Some(&["ach"]))),
+            )
+            .description(Some("`ach`, `null` or no method: no details needed"));
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name("InfluencerRequest"))
+            .item(
+                OneOfBuilder::new()
+                    .item(needs("paypal", "paypal_email", "Email"))
+                    .item(needs("stripe", "stripe_account_id", "StripeAccountId"))
+                    .item(needs_nothing),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for NewInfluencerBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("InfluencerRequest".to_owned(), InfluencerRequest::schema()));
+        <InfluencerRequest as ToSchema>::schemas(schemas);
+    }
+}
+
 /// `PATCH /v1/influencer`: absent fields stay, `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -214,7 +271,7 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
     path = "/v1/influencer",
     tag = "profiles",
     security(("bearer" = [])),
-    request_body = InfluencerRequest,
+    request_body = NewInfluencerBody,
     responses(
         (status = 201, description = "Created", body = InfluencerView),
         JsonBody, Session, Forbidden,
