@@ -54,6 +54,28 @@ impl Password {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Password {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string()
+            .min_length(Some(Self::MIN_LEN))
+            .max_length(Some(Self::MAX_LEN))
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Password,
+            )))
+            .write_only(Some(true))
+            .description(Some(format!(
+                "A new password: {}–{} characters, every one counted (not trimmed).",
+                Self::MIN_LEN,
+                Self::MAX_LEN
+            )))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Password {}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password([redacted])")

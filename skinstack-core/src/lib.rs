@@ -14,6 +14,8 @@
 //!   type, one file per aggregate.
 //! - [`memory`]: the in-memory store, mirroring `store/` file for file.
 //! - [`service`]: the business rules that need storage (creating a link, recording an order, ...).
+//! - `openapi` (feature `openapi`): every validated value's rules as an OpenAPI schema, from
+//!   the constants its parser reads.
 //! - `testkit` (feature `testkit`): the storage contract suite every backend runs, mirroring
 //!   `store/` file for file.
 //!
@@ -37,6 +39,8 @@ pub mod earning;
 pub mod error;
 pub mod export;
 pub mod memory;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod service;
 pub mod shopify;
 pub mod store;

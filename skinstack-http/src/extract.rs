@@ -176,6 +176,65 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Deserialises a whole number from a JSON integer or from a number with no fraction
+/// (`402.0`): JSON Schema's `integer` is the mathematical one, so a client may send either.
+/// A fraction, or a value outside `T`, is a type error (400), as any wrong type is.
+pub fn whole_number<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    T: TryFrom<i64> + TryFrom<u64>,
+    D: Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let out_of_range = || {
+        D::Error::custom(format!(
+            "invalid value: {number}, expected a whole number in range"
+        ))
+    };
+    if let Some(n) = number.as_u64() {
+        return T::try_from(n).map_err(|_| out_of_range());
+    }
+    if let Some(n) = number.as_i64() {
+        return T::try_from(n).map_err(|_| out_of_range());
+    }
+    match number.as_f64() {
+        // Beyond 2^53 a float no longer holds every whole number; nothing we take is that big.
+        Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+            T::try_from(f as i64).map_err(|_| out_of_range())
+        }
+        _ => Err(out_of_range()),
+    }
+}
+
+/// [`whole_number`] for an optional field (`null` or absent is `None`): use with
+/// `#[serde(default, deserialize_with = "whole_number_or_null")]`.
+pub fn whole_number_or_null<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: TryFrom<i64> + TryFrom<u64>,
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Whole<T: TryFrom<i64> + TryFrom<u64>>(#[serde(deserialize_with = "whole_number")] T);
+    Ok(Option::<Whole<T>>::deserialize(deserializer)?.map(|Whole(n)| n))
+}
+
+/// Deserialises an optional nested object, refusing the array form serde would otherwise
+/// take for a struct (`[null, null]` for `{"source": null, "medium": null}`): the schema says
+/// object, so only an object is one. Use with `#[serde(default, deserialize_with = "object")]`.
+pub fn object<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: DeserializeOwned,
+    D: Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(map) => serde_json::from_value(serde_json::Value::Object(map))
+            .map(Some)
+            .map_err(D::Error::custom),
+    }
+}
+
 /// Collects refused fields while a request is turned into domain values, so one 422 names
 /// every bad field at once, and hands the values back once nothing was refused.
 ///

@@ -46,6 +46,7 @@ pub mod panic;
 pub mod preview;
 pub mod qr;
 pub mod redirect;
+pub mod responses;
 pub mod routes;
 pub mod state;
 pub mod throttle;

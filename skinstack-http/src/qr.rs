@@ -9,6 +9,16 @@ pub const SIZES: std::ops::RangeInclusive<u32> = 64..=2048;
 /// Side used when none is asked for.
 pub const DEFAULT_SIZE: u32 = 512;
 /// Light modules around the code, as the QR standard requires for reliable scanning.
+/// The `size` parameter's schema, from [`SIZES`] and [`DEFAULT_SIZE`].
+pub fn size_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .minimum(Some(*SIZES.start()))
+        .maximum(Some(*SIZES.end()))
+        .default(Some(DEFAULT_SIZE.into()))
+        .into()
+}
+
 const QUIET_ZONE: u32 = 4;
 
 /// Why a QR code could not be made.

@@ -254,7 +254,7 @@ pub struct ServeArgs {
     /// Without DATABASE_URL: let the demo accounts (ana@demo.skinstack.dev, the influencer,
     /// brand@demo.skinstack.dev, the merchant, and admin@demo.skinstack.dev, the administrator
     /// who verifies new merchants) log in with this password (12 characters or more). Without
-    /// it they cannot log in.
+    /// it the server generates one and prints it once, under the dashboard's URL.
     #[arg(long, env = "SKINSTACK_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
 

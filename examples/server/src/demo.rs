@@ -18,9 +18,8 @@ use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
     Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
     Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore, MerchantId, Money, Name,
-    Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PasswordHash,
-    PayoutSettings, Price, RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm,
-    Verification, WebUrl,
+    Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PayoutSettings, Price,
+    RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm, Verification, WebUrl,
 };
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
@@ -84,26 +83,45 @@ fn field<T>(
     Ok(parsed.map_err(|reason| skinstack_core::ValidationError::new(name, reason))?)
 }
 
+/// The demo accounts, each with the role it logs in as; all share the demo password.
+pub const ACCOUNTS: [(&str, &str); 3] = [
+    ("ana@demo.skinstack.dev", "influencer"),
+    ("brand@demo.skinstack.dev", "merchant"),
+    ("admin@demo.skinstack.dev", "administrator"),
+];
+
+/// The demo product's picture, so that a preview card of the demo link shows one.
+pub const PRODUCT_IMAGE: &str = "https://glowco.example/images/vitamin-c-serum.jpg";
+
+/// Characters of a generated demo password: 20 letters and digits are about 119 bits, and
+/// survive being copied from a terminal (no quotes or spaces for a shell to eat).
+const GENERATED_PASSWORD_LEN: usize = 20;
+
+/// A fresh random password for the demo accounts, for a server started without
+/// `--demo-password`: printed once, so that whoever started it can log in and nobody else.
+pub fn generate_password() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), GENERATED_PASSWORD_LEN)
+}
+
 /// Creates the demo cast and returns the demo link (slug `glow-demo`), with its clicks and
-/// orders of the last three weeks. The merchant is verified. The three demo accounts (the
-/// influencer, the merchant and an administrator) log in with `password`; without one they
-/// cannot log in at all.
-pub async fn seed(
-    store: &MemoryStore,
-    password: Option<Password>,
-) -> Result<TrackingLink, DemoError> {
-    let locked = match password {
-        Some(password) => Argon2Hasher::default().hash(password).await?,
-        // This hash matches no password.
-        None => field(
-            "password_hash",
-            PasswordHash::parse("$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$bG9ja2Vk"),
-        )?,
-    };
+/// orders of the last three weeks. The merchant is verified. The demo accounts ([`ACCOUNTS`])
+/// log in with `password`.
+pub async fn seed(store: &MemoryStore, password: Password) -> Result<TrackingLink, DemoError> {
+    let hash = Argon2Hasher::default().hash(password).await?;
+    // The in-memory server has no `create-admin`: the demo administrator verifies the merchants
+    // that sign up on it (their links redirect only once verified).
+    store
+        .create_user(NewUser {
+            email: field("email", Email::parse(ACCOUNTS[2].0))?,
+            password_hash: hash.clone(),
+            role: Role::Admin,
+        })
+        .await?;
     let influencer_user = store
         .create_user(NewUser {
-            email: field("email", Email::parse("ana@demo.skinstack.dev"))?,
-            password_hash: locked.clone(),
+            email: field("email", Email::parse(ACCOUNTS[0].0))?,
+            password_hash: hash.clone(),
             role: Role::Influencer,
         })
         .await?;
@@ -120,18 +138,9 @@ pub async fn seed(
         .await?;
     let merchant_user = store
         .create_user(NewUser {
-            email: field("email", Email::parse("brand@demo.skinstack.dev"))?,
-            password_hash: locked.clone(),
+            email: field("email", Email::parse(ACCOUNTS[1].0))?,
+            password_hash: hash,
             role: Role::Merchant,
-        })
-        .await?;
-    // The in-memory server has no `create-admin`: the demo administrator verifies the merchants
-    // that sign up on it (their links redirect only once verified).
-    store
-        .create_user(NewUser {
-            email: field("email", Email::parse("admin@demo.skinstack.dev"))?,
-            password_hash: locked,
-            role: Role::Admin,
         })
         .await?;
     let merchant = store
@@ -180,7 +189,7 @@ pub async fn seed(
                 Description::parse("Brightening serum, 30 ml."),
             )?),
             price: field("price", Price::from_decimal(Decimal::new(3850, 2)))?,
-            image_url: None,
+            image_url: Some(field("image_url", WebUrl::parse(PRODUCT_IMAGE))?),
             product_url: field(
                 "product_url",
                 WebUrl::parse("https://glowco.example/products/vitamin-c-serum"),
@@ -325,12 +334,21 @@ mod tests {
     use super::*;
     use skinstack_core::{LedgerQueries, LinkRepo};
 
+    #[test]
+    fn a_generated_demo_password_is_a_valid_password_and_new_each_time() {
+        let first = generate_password();
+        assert!(Password::parse(&first).is_ok(), "{first:?} refused");
+        assert!(first.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(first, generate_password());
+    }
+
     /// The dashboard's demo: every click counted, each order credited to the link, the orders
     /// past their 7-day hold approved and the rest pending, the refund taken off.
     #[tokio::test]
     async fn the_demo_link_has_three_weeks_of_clicks_and_earnings() {
         let store = MemoryStore::new();
-        let link = seed(&store, None).await.unwrap();
+        let password = Password::parse(&generate_password()).unwrap();
+        let link = seed(&store, password).await.unwrap();
         let link = store.link_by_id(link.id).await.unwrap();
         assert_eq!(link.total_clicks, DAILY_CLICKS.iter().sum::<i64>());
         assert_eq!(link.total_conversions, 11);
@@ -359,7 +377,9 @@ mod tests {
     async fn the_demo_link_owns_an_assigned_coupon_code_that_attributes() {
         use skinstack_core::{CampaignCode, CouponState, Page};
         let store = MemoryStore::new();
-        let link = seed(&store, None).await.unwrap();
+        let link = seed(&store, Password::parse(&generate_password()).unwrap())
+            .await
+            .unwrap();
         let codes = store
             .coupon_codes_by_influencer(link.influencer_id, Page::first())
             .await

@@ -44,6 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         recorder,
         flusher,
         banner,
+        logins,
         change_listener,
         journal,
         partitions,
@@ -110,6 +111,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("{}", line.replace("{base}", base.trim_end_matches('/')));
     }
     println!("dashboard: http://{local}/dashboard");
+    for line in logins {
+        println!("{line}");
+    }
 
     axum::serve(
         listener,
@@ -168,6 +172,8 @@ struct Parts {
     recorder: ClickRecorder,
     flusher: ClickFlusher,
     banner: Vec<String>,
+    /// Printed right under the dashboard's URL: who can log in there, and with what.
+    logins: Vec<String>,
     change_listener: Option<ChangeListener>,
     journal: Option<Arc<FileJournal>>,
     /// The daily check of the clicks table's monthly partitions (PostgreSQL only).
@@ -307,6 +313,7 @@ async fn on_postgres(
         recorder,
         flusher,
         banner: vec!["storage: PostgreSQL".to_owned(), journal_line],
+        logins: Vec::new(),
         change_listener: Some(listener),
         journal,
         partitions: Some(partitions),
@@ -315,10 +322,18 @@ async fn on_postgres(
 
 async fn on_memory(demo_password: Option<&str>, config: FlushConfig) -> anyhow::Result<Parts> {
     let store = MemoryStore::new();
-    let password = demo_password
-        .map(Password::parse)
-        .transpose()
-        .map_err(|reason| anyhow::anyhow!("--demo-password {reason}"))?;
+    // Without --demo-password a fresh one, printed once: the demo is usable as printed, and
+    // a password nobody chose is one nobody else knows.
+    let (password, shown) = match demo_password {
+        Some(given) => (given.to_owned(), "the --demo-password".to_owned()),
+        None => {
+            let generated = demo::generate_password();
+            let shown = format!("password: {generated}");
+            (generated, shown)
+        }
+    };
+    let password =
+        Password::parse(&password).map_err(|reason| anyhow::anyhow!("--demo-password {reason}"))?;
     let link = demo::seed(&store, password)
         .await
         .context("cannot create the demo data")?;
@@ -327,12 +342,19 @@ async fn on_memory(demo_password: Option<&str>, config: FlushConfig) -> anyhow::
         "storage: in memory only — everything is lost when the server stops (set DATABASE_URL to use PostgreSQL)".to_owned(),
         format!("demo short link: {{base}}/{} -> {}", link.slug, link.destination_url),
     ];
+    let accounts = demo::ACCOUNTS
+        .iter()
+        .map(|(email, role)| format!("{email} ({role})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let logins = vec![format!("demo logins: {accounts}; {shown}")];
     Ok(Parts {
         store: Arc::new(store.clone()),
         resolver: Arc::new(store),
         recorder,
         flusher,
         banner,
+        logins,
         change_listener: None,
         journal,
         partitions: None,

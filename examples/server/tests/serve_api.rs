@@ -186,3 +186,83 @@ async fn the_walkthrough_works_against_the_server_on_postgres() {
     let (ok, _) = server.stop();
     assert!(ok);
 }
+
+/// A newcomer runs the server with no flags: what it prints under the dashboard's URL is all it
+/// takes to log in, as each of the demo accounts it names.
+#[tokio::test]
+async fn without_a_demo_password_the_memory_server_prints_one_that_logs_in_every_demo_account() {
+    let server = Server::start(None);
+    let mut lines = Vec::new();
+    let logins = loop {
+        let line = server.next_line();
+        if let Some(rest) = line.strip_prefix("demo logins: ") {
+            break rest.to_owned();
+        }
+        lines.push(line);
+    };
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("dashboard: http://{}/dashboard", server.addr).as_str()),
+        "the logins come right under the dashboard's URL: {lines:?}"
+    );
+    let (accounts, password) = logins.split_once("; password: ").unwrap();
+    assert_eq!(
+        accounts,
+        "ana@demo.skinstack.dev (influencer), brand@demo.skinstack.dev (merchant), \
+         admin@demo.skinstack.dev (administrator)"
+    );
+    for (email, role) in [
+        ("ana@demo.skinstack.dev", "influencer"),
+        ("brand@demo.skinstack.dev", "merchant"),
+        ("admin@demo.skinstack.dev", "admin"),
+    ] {
+        let login = json_of(
+            server.addr,
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+            200,
+        )
+        .await;
+        assert_eq!(login["user"]["role"], role);
+    }
+    // The password is printed once, and only there.
+    let (_, after) = server.stop();
+    assert!(
+        after.iter().all(|line| !line.contains(password)),
+        "{after:?}"
+    );
+    assert!(
+        lines.iter().all(|line| !line.contains(password)),
+        "{lines:?}"
+    );
+}
+
+/// With `--demo-password` the server does not echo it: whoever chose it knows it.
+#[tokio::test]
+async fn a_given_demo_password_is_never_printed() {
+    let password = "a demo password of my own";
+    let server = Server::start_with(None, &["--demo-password", password]);
+    let logins = loop {
+        let line = server.next_line();
+        if let Some(rest) = line.strip_prefix("demo logins: ") {
+            break rest.to_owned();
+        }
+    };
+    assert!(logins.ends_with("; the --demo-password"), "{logins}");
+    json_of(
+        server.addr,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "ana@demo.skinstack.dev", "password": password})),
+        200,
+    )
+    .await;
+    let (_, after) = server.stop();
+    assert!(
+        after.iter().all(|line| !line.contains(password)),
+        "{after:?}"
+    );
+}

@@ -24,14 +24,17 @@ use std::fmt;
 pub struct ShopRef(String);
 
 impl ShopRef {
+    /// Most characters in an id.
+    pub const MAX_LEN: usize = 255;
+
     /// Trims and checks `value`.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.chars().count() > 255 {
-            return Err(Invalid::TooLong { max: 255 });
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if value.chars().any(char::is_control) {
             return Err(Invalid::ControlCharacter);
@@ -370,6 +373,25 @@ pub enum RefundInsert {
     /// changed; compute again.
     Stale,
 }
+
+schema!(
+    ShopRef,
+    "ShopRef",
+    trimmed_text(ShopRef::MAX_LEN, false).description(Some(format!(
+        "An id from the merchant's shop: trimmed, then 1–{} characters without control characters; compared exactly.",
+        ShopRef::MAX_LEN
+    )))
+);
+schema!(
+    Currency,
+    "Currency",
+    string()
+        .pattern(Some(trimmed(&any_case(Currency::USD.as_str()))))
+        .description(Some(format!(
+            "An ISO 4217 code, in any letter case; only {} is accepted in this version.",
+            Currency::USD
+        )))
+);
 
 #[cfg(test)]
 mod tests {

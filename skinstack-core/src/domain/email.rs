@@ -62,6 +62,20 @@ impl fmt::Display for Email {
     }
 }
 
+schema!(
+    Email,
+    "Email",
+    string()
+        .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+            utoipa::openapi::schema::KnownFormat::Email
+        )))
+        .max_length(Some(Email::MAX_LEN))
+        .description(Some(format!(
+            "An email address with a dotted domain (no IP literal), at most {} bytes; compared lower-case.",
+            Email::MAX_LEN
+        )))
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

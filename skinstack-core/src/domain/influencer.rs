@@ -13,6 +13,9 @@ use std::fmt;
 pub struct Handle(String);
 
 impl Handle {
+    /// Longest handle, without its `@`.
+    pub const MAX_LEN: usize = 100;
+
     /// Trims `value`, drops one leading `@`, and checks the rest.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
@@ -20,8 +23,8 @@ impl Handle {
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.len() > 100 {
-            return Err(Invalid::TooLong { max: 100 });
+        if value.len() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if !value
             .chars()
@@ -50,13 +53,16 @@ impl fmt::Debug for Handle {
 pub struct StripeAccountId(String);
 
 impl StripeAccountId {
+    /// Longest id after its `acct_`.
+    pub const MAX_LEN: usize = 64;
+
     /// Checks the `acct_...` form.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
         match value.strip_prefix("acct_") {
             Some(rest)
                 if !rest.is_empty()
-                    && rest.len() <= 64
+                    && rest.len() <= Self::MAX_LEN
                     && rest.chars().all(|c| c.is_ascii_alphanumeric()) =>
             {
                 Ok(Self(value.to_owned()))
@@ -79,6 +85,7 @@ impl fmt::Debug for StripeAccountId {
 
 /// How an influencer wants to be paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutMethod {
     /// Stripe Connect transfer; needs a Stripe account id.
@@ -260,6 +267,38 @@ pub struct InfluencerPatch {
     /// New audience size.
     pub total_followers: Option<Followers>,
 }
+
+schema!(
+    Handle,
+    "Handle",
+    string()
+        .pattern(Some(trimmed(&format!(
+            "@?[A-Za-z0-9._-]{{1,{}}}",
+            Handle::MAX_LEN
+        ))))
+        .description(Some(format!(
+            "A social handle: 1–{} letters, digits, '.', '_' or '-', after one optional leading '@' (dropped).",
+            Handle::MAX_LEN
+        )))
+);
+schema!(
+    StripeAccountId,
+    "StripeAccountId",
+    string()
+        .pattern(Some(trimmed(&format!(
+            "acct_[A-Za-z0-9]{{1,{}}}",
+            StripeAccountId::MAX_LEN
+        ))))
+        .description(Some(
+            "A Stripe Connect account id: acct_ and letters or digits."
+        ))
+);
+schema!(
+    Followers,
+    "Followers",
+    integer(0, i64::from(Followers::MAX.as_i32()))
+        .description(Some("An audience size (the column is a signed INTEGER)."))
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,14 +15,17 @@ use std::fmt;
 pub struct UtmValue(String);
 
 impl UtmValue {
+    /// Most characters in a value.
+    pub const MAX_LEN: usize = 100;
+
     /// Trims and checks `value`.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.chars().count() > 100 {
-            return Err(Invalid::TooLong { max: 100 });
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if value.chars().any(char::is_control) {
             return Err(Invalid::ControlCharacter);
@@ -73,14 +76,17 @@ impl Default for Utm {
 pub struct CampaignCode(String);
 
 impl CampaignCode {
+    /// Longest code.
+    pub const MAX_LEN: usize = 64;
+
     /// Trims, upper-cases and checks `value`.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim().to_ascii_uppercase();
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.len() > 64 {
-            return Err(Invalid::TooLong { max: 64 });
+        if value.len() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if !value
             .chars()
@@ -184,6 +190,28 @@ impl TrackingLink {
         self.is_active && self.expires_at.is_none_or(|t| now < t)
     }
 }
+
+schema!(
+    UtmValue,
+    "UtmValue",
+    trimmed_text(UtmValue::MAX_LEN, false).description(Some(format!(
+        "A UTM value: trimmed, then 1–{} characters without control characters.",
+        UtmValue::MAX_LEN
+    )))
+);
+schema!(
+    CampaignCode,
+    "CampaignCode",
+    string()
+        .pattern(Some(trimmed(&format!(
+            "[A-Za-z0-9_-]{{1,{}}}",
+            CampaignCode::MAX_LEN
+        ))))
+        .description(Some(format!(
+            "A coupon code: 1–{} letters, digits, '_' or '-'; compared upper-case.",
+            CampaignCode::MAX_LEN
+        )))
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,13 +13,18 @@ use std::fmt;
 pub struct ShopifyDomain(String);
 
 impl ShopifyDomain {
+    /// Longest shop name before `.myshopify.com`.
+    pub const MAX_NAME_LEN: usize = 60;
+    /// What every shop domain ends with.
+    pub const SUFFIX: &'static str = ".myshopify.com";
+
     /// Trims and lower-cases `value`, then checks the `<name>.myshopify.com` form, where the
     /// name is 1–60 letters, digits or inner hyphens.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim().to_ascii_lowercase();
-        let valid = value.strip_suffix(".myshopify.com").is_some_and(|name| {
+        let valid = value.strip_suffix(Self::SUFFIX).is_some_and(|name| {
             !name.is_empty()
-                && name.len() <= 60
+                && name.len() <= Self::MAX_NAME_LEN
                 && !name.starts_with('-')
                 && !name.ends_with('-')
                 && name
@@ -92,6 +97,22 @@ impl Verification {
         }
     }
 }
+
+schema!(
+    ShopifyDomain,
+    "ShopifyDomain",
+    string()
+        .pattern(Some(trimmed(&format!(
+            "[a-zA-Z0-9](?:[a-zA-Z0-9-]{{0,{}}}[a-zA-Z0-9])?{}",
+            ShopifyDomain::MAX_NAME_LEN - 2,
+            any_case(ShopifyDomain::SUFFIX)
+        ))))
+        .description(Some(format!(
+            "A shop's permanent domain, <name>{}: 1–{} letters, digits or inner hyphens; stored lower-case.",
+            ShopifyDomain::SUFFIX,
+            ShopifyDomain::MAX_NAME_LEN
+        )))
+);
 
 /// What it takes to create a merchant.
 #[derive(Debug, Clone, PartialEq)]

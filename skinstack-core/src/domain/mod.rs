@@ -1,4 +1,27 @@
 //! Validated entities and values, one module each, ids included. Holding one means it is valid.
+//! With the `openapi` feature, each validated value also states its rules as an OpenAPI
+//! schema, beside its parser and from the same constants (see [`crate::openapi`]).
+
+/// `schema!(Type, "Name", expr)`: `Type`'s OpenAPI schema is `expr` (a builder or schema),
+/// named `Name` in the document's components. Compiled only with the `openapi` feature.
+macro_rules! schema {
+    ($ty:ty, $name:literal, $schema:expr) => {
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                #[allow(unused_imports)]
+                use crate::openapi::*;
+                $schema.into()
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
 
 mod api_key;
 mod click;

@@ -89,9 +89,12 @@ impl Price {
     /// The dearest price the column holds.
     pub const MAX: Price = Price(Money(Decimal::from_parts(1_410_065_407, 2, 0, false, 2))); // 9_999_999_999 cents
 
+    /// Significant digits of the column, `DECIMAL(10,2)`.
+    pub const DIGITS: u32 = 10;
+
     /// Accepts `amount` if it fits `DECIMAL(10,2)`.
     pub fn new(amount: Money) -> Result<Self, Invalid> {
-        amount.fit_digits(10).map(Self)
+        amount.fit_digits(Self::DIGITS).map(Self)
     }
 
     /// Parses a decimal string such as `"38.50"`, as [`Money::parse`] does, within the column.
@@ -144,6 +147,47 @@ impl fmt::Display for Money {
         fmt::Display::fmt(&self.0, f)
     }
 }
+
+/// Digits before the point of the largest amount `max` (10 for `Money::MAX`).
+#[cfg(feature = "openapi")]
+pub(crate) fn int_digits(max: Decimal) -> u32 {
+    max.trunc().to_string().len() as u32
+}
+
+/// `max` as a JSON Schema bound.
+#[cfg(feature = "openapi")]
+pub(crate) fn bound(max: Decimal) -> f64 {
+    rust_decimal::prelude::ToPrimitive::to_f64(&max).unwrap_or(f64::MAX)
+}
+
+schema!(
+    Money,
+    "Money",
+    decimal(
+        amount_pattern(int_digits(Money::MAX.amount())),
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .minimum(Some(0))
+            .maximum(Some(bound(Money::MAX.amount()))),
+        &format!(
+            "An amount: a decimal string (preferred: exact) or number, zero or more, at most two decimal places, at most {}.",
+            Money::MAX
+        ),
+    )
+);
+schema!(
+    Price,
+    "Price",
+    decimal(
+        amount_pattern(int_digits(Price::MAX.amount())),
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .minimum(Some(0))
+            .maximum(Some(bound(Price::MAX.amount()))),
+        &format!(
+            "A price or order amount (DECIMAL(10,2)): a decimal string (preferred: exact) or number, zero or more, at most two decimal places, at most {}.",
+            Price::MAX
+        ),
+    )
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use std::fmt;
 
 /// The nine skincare categories of the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)] // the variant names are the documentation
 pub enum Category {
@@ -66,14 +67,17 @@ impl Category {
 pub struct ExternalId(String);
 
 impl ExternalId {
+    /// Most characters in an id (`VARCHAR(255)` counts characters, not bytes).
+    pub const MAX_LEN: usize = 255;
+
     /// Trims and checks `value`.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.len() > 255 {
-            return Err(Invalid::TooLong { max: 255 });
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if value.chars().any(char::is_control) {
             return Err(Invalid::ControlCharacter);
@@ -171,6 +175,15 @@ pub struct ProductPatch {
     pub in_stock: Option<bool>,
 }
 
+schema!(
+    ExternalId,
+    "ExternalId",
+    trimmed_text(ExternalId::MAX_LEN, false).description(Some(format!(
+        "The merchant's own product id: trimmed, then 1–{} characters without control characters.",
+        ExternalId::MAX_LEN
+    )))
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +217,14 @@ mod tests {
             "gid://shopify/Product/1"
         );
         assert!(ExternalId::parse(" ").is_err());
+    }
+
+    #[test]
+    fn an_external_id_counts_characters_as_its_varchar_255_column_does() {
+        assert!(ExternalId::parse(&"é".repeat(255)).is_ok());
+        assert_eq!(
+            ExternalId::parse(&"é".repeat(256)),
+            Err(Invalid::TooLong { max: 255 })
+        );
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The affiliate network a program runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     /// Shopify with Refersion.
@@ -52,9 +53,29 @@ impl Network {
 pub struct CommissionRate(Decimal);
 
 impl CommissionRate {
+    /// The highest rate, in percent.
+    pub const MAX: Decimal = Decimal::ONE_HUNDRED;
+
+    /// Parses a rate given as text (`"20"`, `" 12.5 "`): trimmed, plain digits and a point
+    /// (no exponent or underscores, which `Decimal::from_str` would take), then [`Self::new`].
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        if value.is_empty()
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        {
+            return Err(Invalid::Format("a decimal number such as 12.5"));
+        }
+        let rate = value
+            .parse::<Decimal>()
+            .map_err(|_| Invalid::Format("a decimal number such as 12.5"))?;
+        Self::new(rate)
+    }
+
     /// Checks the range and precision.
     pub fn new(rate: Decimal) -> Result<Self, Invalid> {
-        if rate <= Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
+        if rate <= Decimal::ZERO || rate > Self::MAX {
             return Err(Invalid::OutOfRange("greater than 0 and at most 100"));
         }
         if rate.normalize().scale() > 2 {
@@ -84,7 +105,7 @@ impl Commission {
         if amount.is_zero() {
             return Err(Invalid::OutOfRange("greater than 0"));
         }
-        Ok(Commission::Fixed(amount.fit_digits(10)?))
+        Ok(Commission::Fixed(amount.fit_digits(super::Price::DIGITS)?))
     }
 
     /// The value stored in `programs.commission_type`.
@@ -128,10 +149,15 @@ impl Commission {
 pub struct CookieWindow(u16);
 
 impl CookieWindow {
+    /// The longest window, in days.
+    pub const MAX_DAYS: u16 = 365;
+    /// The window of a program that names none.
+    pub const DEFAULT_DAYS: u16 = 30;
+
     /// Checks the 1..=365 range.
     pub fn new(days: i64) -> Result<Self, Invalid> {
         match u16::try_from(days) {
-            Ok(d @ 1..=365) => Ok(Self(d)),
+            Ok(d @ 1..=Self::MAX_DAYS) => Ok(Self(d)),
             _ => Err(Invalid::OutOfRange("between 1 and 365 days")),
         }
     }
@@ -149,7 +175,7 @@ impl CookieWindow {
 
 impl Default for CookieWindow {
     fn default() -> Self {
-        Self(30)
+        Self(Self::DEFAULT_DAYS)
     }
 }
 
@@ -251,6 +277,52 @@ pub struct ProgramPatch {
     pub enrollment_mode: Option<EnrollmentMode>,
 }
 
+schema!(
+    CommissionRate,
+    "CommissionRate",
+    decimal(
+        // Above 0 and at most 100, two places at most: 100, 1–99.99, or 0.01–0.99.
+        trimmed(r"(?:0*100(?:\.0{1,2})?|0*[1-9][0-9]?(?:\.[0-9]{1,2})?|0*\.(?:0[1-9]|[1-9][0-9]?))"),
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .exclusive_minimum(Some(0))
+            .maximum(Some(super::money::bound(CommissionRate::MAX))),
+        "A commission rate in percent: a decimal string (preferred: exact) or number, above 0 and at most 100, at most two decimal places.",
+    )
+);
+schema!(
+    CookieWindow,
+    "CookieWindow",
+    integer(1, i64::from(CookieWindow::MAX_DAYS))
+        .default(Some(CookieWindow::DEFAULT_DAYS.into()))
+        .description(Some(format!(
+            "How many days after a click an order still counts: 1–{}, {} when absent.",
+            CookieWindow::MAX_DAYS,
+            CookieWindow::DEFAULT_DAYS
+        )))
+);
+
+#[cfg(feature = "openapi")]
+impl Commission {
+    /// The schema of a fixed commission's amount: a [`super::Price`] above zero.
+    pub fn fixed_amount_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::openapi::*;
+        let digits = super::money::int_digits(super::Price::MAX.amount());
+        decimal(
+            trimmed(&format!(
+                r"(?:0*[1-9][0-9]{{0,{}}}(?:\.[0-9]{{1,2}})?|0*\.(?:0[1-9]|[1-9][0-9]?))",
+                digits - 1
+            )),
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .exclusive_minimum(Some(0))
+                .maximum(Some(super::money::bound(super::Price::MAX.amount()))),
+            &format!(
+                "The amount per order: a decimal string (preferred: exact) or number, above 0, at most two decimal places, at most {}.",
+                super::Price::MAX
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +404,23 @@ mod tests {
         assert!(FeeRate::new(dec!(0)).is_ok());
         assert!(FeeRate::new(dec!(1)).is_ok());
         assert_eq!(FeeRate::default().fraction(), dec!(0.20));
+    }
+
+    #[test]
+    fn a_rate_given_as_text_is_trimmed_and_takes_plain_digits_only() {
+        assert_eq!(
+            CommissionRate::parse(" 12.5 ").map(|r| r.percent()),
+            Ok(Decimal::new(125, 1))
+        );
+        assert_eq!(
+            CommissionRate::parse("100").map(|r| r.percent()),
+            Ok(Decimal::ONE_HUNDRED)
+        );
+        for bad in ["", "1e1", "1_0", "twenty", " "] {
+            assert!(CommissionRate::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(CommissionRate::parse("0").is_err());
+        assert!(CommissionRate::parse("100.01").is_err());
+        assert!(CommissionRate::parse("1.234").is_err());
     }
 }

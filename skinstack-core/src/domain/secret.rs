@@ -10,14 +10,17 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Most characters in a credential.
+    pub const MAX_LEN: usize = 1024;
+
     /// Accepts a credential from user input: trimmed, 1–1024 characters, no control characters.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let value = value.trim();
         if value.is_empty() {
             return Err(Invalid::Empty);
         }
-        if value.len() > 1024 {
-            return Err(Invalid::TooLong { max: 1024 });
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
         }
         if value.chars().any(char::is_control) {
             return Err(Invalid::ControlCharacter);
@@ -47,6 +50,17 @@ impl fmt::Display for Secret {
         f.write_str("[redacted]")
     }
 }
+
+schema!(
+    Secret,
+    "Secret",
+    trimmed_text(Secret::MAX_LEN, false)
+        .write_only(Some(true))
+        .description(Some(format!(
+            "A credential: trimmed, then 1–{} characters without control characters. Stored encrypted, never returned.",
+            Secret::MAX_LEN
+        )))
+);
 
 #[cfg(test)]
 mod tests {

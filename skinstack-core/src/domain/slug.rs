@@ -176,6 +176,22 @@ impl SlugPolicy {
     }
 }
 
+schema!(Slug, "Slug", {
+    let reserved = RESERVED
+        .iter()
+        .map(|word| any_case(word))
+        .collect::<Vec<_>>()
+        .join("|");
+    string()
+            .pattern(Some(format!(
+                "^[{SPACE}]*(?!(?:{reserved})[{SPACE}]*$)[A-Za-z0-9_-]{{{MIN_LEN},{MAX_LEN}}}[{SPACE}]*$"
+            )))
+            .description(Some(format!(
+                "A custom slug: {MIN_LEN}–{MAX_LEN} letters, digits, '_' or '-', compared lower-case; not one of the reserved words ({}).",
+                RESERVED.join(", ")
+            )))
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

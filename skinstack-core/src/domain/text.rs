@@ -50,6 +50,33 @@ impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl<const MAX: usize> utoipa::PartialSchema for BoundedText<MAX> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let what = if MAX > 200 {
+            "tab, line feed and carriage return allowed"
+        } else {
+            "on one line"
+        };
+        crate::openapi::trimmed_text(MAX, MAX > 200)
+            .description(Some(format!(
+                "Trimmed, then 1–{MAX} characters without control characters ({what})."
+            )))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl<const MAX: usize> utoipa::ToSchema for BoundedText<MAX> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        match MAX {
+            200 => "Name".into(),
+            5000 => "Description".into(),
+            _ => format!("Text{MAX}").into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

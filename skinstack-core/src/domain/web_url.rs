@@ -156,6 +156,27 @@ impl fmt::Display for WebUrl {
     }
 }
 
+schema!(
+    WebUrl,
+    "WebUrl",
+    string()
+        .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
+            "uri".to_owned()
+        )))
+        .max_length(Some(WebUrl::MAX_LEN))
+        // The subset of WHATWG URLs a schema can state exactly: http(s), a host name whose
+        // last label starts with a letter (so it is never read as an IPv4 number), an optional
+        // port, then printable ASCII. The parser takes more (IP hosts, IDNs, spaces it
+        // percent-encodes), but everything this pattern allows it takes.
+        .pattern(Some(trimmed(
+            r"[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{1,4})?(?:[/?#][!-~]*)?"
+        )))
+        .description(Some(format!(
+            "An absolute http(s) URL with a host and no user name or password, at most {} bytes.",
+            WebUrl::MAX_LEN
+        )))
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

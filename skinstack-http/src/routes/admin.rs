@@ -2,6 +2,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Path, Query};
+use crate::responses::{Forbidden, QueryErrors, Session};
 use crate::routes::auth::UserView;
 use crate::routes::profiles::MerchantView;
 use crate::routes::PageQuery;
@@ -41,10 +42,7 @@ pub struct UserList {
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = UserList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
     )
 )]
 async fn list_users(
@@ -70,8 +68,7 @@ async fn list_users(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Deactivated", body = UserView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 422, description = "An administrator's own account", body = ErrorBody),
     )
@@ -95,8 +92,7 @@ async fn deactivate_user(
     params(("id" = Uuid, Path, description = "Merchant id")),
     responses(
         (status = 200, description = "Deactivated", body = MerchantView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such merchant", body = ErrorBody),
     )
 )]

@@ -2,6 +2,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Json, Path};
+use crate::responses::{Forbidden, JsonBody, Session};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRequest {
     /// A label to tell keys apart (1–200 characters).
-    #[schema(example = "Shop back end")]
+    #[schema(value_type = skinstack_core::Name, example = "Shop back end")]
     pub name: String,
 }
 
@@ -92,9 +93,7 @@ impl fmt::Debug for CreatedApiKeyView {
     request_body = ApiKeyRequest,
     responses(
         (status = 201, description = "Created; the key is in this response only", body = CreatedApiKeyView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
         (status = 422, description = "Invalid name", body = ErrorBody),
     )
@@ -125,8 +124,7 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The keys, without the keys themselves", body = Vec<ApiKeyView>),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
     )
 )]
@@ -147,8 +145,7 @@ async fn list(
     params(("id" = Uuid, Path, description = "API key id")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such key, or not yours", body = ErrorBody),
     )
 )]

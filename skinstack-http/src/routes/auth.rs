@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{AuthUser, Check, ClientIp, Json, WriteOnly};
+use crate::responses::{JsonBody, Session};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,10 +41,10 @@ pub enum SignUpRole {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Login address.
-    #[schema(example = "ana@example.com")]
+    #[schema(value_type = skinstack_core::Email, example = "ana@example.com")]
     pub email: String,
-    /// 12–1024 characters.
-    #[schema(value_type = String, example = "correct horse battery staple")]
+    /// The new password.
+    #[schema(value_type = skinstack_core::Password, example = "correct horse battery staple")]
     pub password: WriteOnly,
     /// `influencer` or `merchant`.
     pub role: SignUpRole,
@@ -85,7 +86,7 @@ impl From<User> for UserView {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = UserView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
+        JsonBody,
         (status = 409, description = "Email already registered", body = ErrorBody),
         (status = 422, description = "Invalid email (over 254 bytes, for one) or password", body = ErrorBody),
         (status = 429, description = "Too many registrations from this address (an IPv6 address by its /64); see Retry-After", body = ErrorBody),
@@ -169,7 +170,7 @@ impl std::fmt::Debug for LoginResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "Malformed body", body = ErrorBody),
+        JsonBody,
         (status = 401, description = "Wrong email or password, or deactivated", body = ErrorBody),
         (status = 422, description = "Email over 254 bytes (no account has one)", body = ErrorBody),
         (status = 429, description = "Too many failed logins for this account, or attempts from this address; see Retry-After", body = ErrorBody),
@@ -247,7 +248,7 @@ pub(crate) async fn guarded_login(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        Session,
     )
 )]
 async fn logout(State(state): State<ApiState>, auth: AuthUser) -> Result<StatusCode> {
@@ -263,7 +264,7 @@ async fn logout(State(state): State<ApiState>, auth: AuthUser) -> Result<StatusC
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = UserView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        Session,
     )
 )]
 async fn me(auth: AuthUser) -> axum::Json<UserView> {

@@ -4,6 +4,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{Check, Checked, DecimalInput, Json, MerchantKey};
+use crate::responses::{JsonBody, MerchantKeyAuth};
 use crate::routes::money;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -40,24 +41,27 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 pub struct ConversionRequest {
     /// The shop's order id (1–255 characters); one conversion per order id.
-    #[schema(example = "1001")]
+    #[schema(value_type = skinstack_core::ShopRef, example = "1001")]
     pub order_id: String,
     /// The subtotal commission is computed on (after discounts, before tax and shipping): a
     /// decimal string (preferred) or number, at most two decimal places.
-    #[schema(value_type = String, example = "45.00")]
+    #[schema(value_type = skinstack_core::Price, example = "45.00")]
     pub amount: DecimalInput,
     /// ISO 4217 code; only `USD` is accepted.
-    #[schema(example = "USD")]
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
     pub currency: String,
     /// When the shopper ordered (RFC 3339).
-    #[schema(example = "2026-03-01T12:00:00Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-03-01T12:00:00Z")]
     pub ordered_at: String,
     /// The `ssclid` the shopper arrived with.
+    #[schema(value_type = Option<Uuid>)]
     pub click_id: Option<String>,
     /// The coupon used; a link's campaign code attributes the order to it.
+    #[schema(value_type = Option<skinstack_core::CampaignCode>)]
     pub coupon_code: Option<String>,
     /// The products ordered, by the shop's ids (at most 250).
     #[serde(default)]
+    #[schema(value_type = Vec<skinstack_core::ExternalId>, max_items = 250)]
     pub product_external_ids: Vec<String>,
 }
 
@@ -66,13 +70,13 @@ pub struct ConversionRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// The refunded order's id.
-    #[schema(example = "1001")]
+    #[schema(value_type = skinstack_core::ShopRef, example = "1001")]
     pub order_id: String,
     /// The shop's refund id; one refund per id.
-    #[schema(example = "r-1")]
+    #[schema(value_type = skinstack_core::ShopRef, example = "r-1")]
     pub refund_id: String,
     /// How much of the order's subtotal is refunded (decimal string or number).
-    #[schema(value_type = String, example = "15.00")]
+    #[schema(value_type = skinstack_core::Money, example = "15.00")]
     pub amount: DecimalInput,
 }
 
@@ -282,8 +286,7 @@ fn click_id(value: &str) -> Result<ClickId, Invalid> {
     responses(
         (status = 201, description = "Recorded", body = RecordedView),
         (status = 200, description = "Already recorded with this amount: nothing changed", body = RecordedView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or revoked API key, a deactivated merchant's key, or a session token", body = ErrorBody),
+        JsonBody, MerchantKeyAuth,
         (status = 409, description = "The order id was recorded with another amount", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a currency other than USD", body = ErrorBody),
     )
@@ -362,8 +365,7 @@ async fn record(
     responses(
         (status = 201, description = "Recorded", body = RefundView),
         (status = 200, description = "Already recorded with this order and amount: nothing changed", body = RefundView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or revoked API key, a deactivated merchant's key, or a session token", body = ErrorBody),
+        JsonBody, MerchantKeyAuth,
         (status = 404, description = "The merchant never reported this order", body = ErrorBody),
         (status = 409, description = "The refund id was recorded for another order or amount", body = ErrorBody),
         (status = 422, description = "Invalid fields, or refunds beyond the order amount", body = ErrorBody),

@@ -1,8 +1,9 @@
 //! Tracking links: an influencer's own (create, list with counters, get, update, delete).
 
 use crate::error::{ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Checked, Json, Path, Query};
+use crate::extract::{double_option, object, AuthUser, Check, Checked, Json, Path, Query};
 use crate::qr;
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +35,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[into_params(parameter_in = Query)]
 pub struct QrQuery {
     /// Side in pixels, 64–2048 (512 if absent).
+    #[param(schema_with = qr::size_schema)]
     pub size: Option<u32>,
 }
 
@@ -47,9 +49,7 @@ pub struct QrQuery {
     params(("id" = Uuid, Path, description = "Link id"), QrQuery),
     responses(
         (status = 200, description = "The QR code", content_type = "image/svg+xml", body = String),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
         (status = 422, description = "Size out of range", body = ErrorBody),
     )
@@ -72,9 +72,7 @@ async fn qr_svg(
     params(("id" = Uuid, Path, description = "Link id"), QrQuery),
     responses(
         (status = 200, description = "The QR code", content_type = "image/png", body = Vec<u8>),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
         (status = 422, description = "Size out of range", body = ErrorBody),
     )
@@ -106,15 +104,15 @@ async fn qr_image(
 pub struct UtmRequest {
     /// `utm_source`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::UtmValue>)]
     pub source: Option<Option<String>>,
     /// `utm_medium`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::UtmValue>)]
     pub medium: Option<Option<String>>,
     /// `utm_campaign`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::UtmValue>)]
     pub campaign: Option<Option<String>>,
 }
 
@@ -148,14 +146,17 @@ pub struct LinkCreateRequest {
     pub product_id: Option<Uuid>,
     /// Where it leads; defaults to the product's page, else the merchant's website. Must be on
     /// the merchant's website or a subdomain.
+    #[schema(value_type = Option<skinstack_core::WebUrl>)]
     pub destination_url: Option<String>,
     /// A chosen slug (3–64 of `a-z 0-9 _ -`); six random characters if absent.
-    #[schema(example = "ana-glow")]
+    #[schema(value_type = Option<skinstack_core::Slug>, example = "ana-glow")]
     pub slug: Option<String>,
     /// A campaign label (the seed's field). It attributes no order: coupon codes do, once the
     /// merchant assigns one (`POST /v1/influencer/coupon-codes` asks for one).
+    #[schema(value_type = Option<skinstack_core::CampaignCode>)]
     pub campaign_code: Option<String>,
     /// UTM parameters.
+    #[serde(default, deserialize_with = "object")]
     pub utm: Option<UtmRequest>,
     /// When it stops redirecting; must be in the future.
     pub expires_at: Option<DateTime<Utc>>,
@@ -172,6 +173,7 @@ pub struct LinkPatchRequest {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// New UTM parameters, replacing all three.
+    #[serde(default, deserialize_with = "object")]
     pub utm: Option<UtmRequest>,
 }
 
@@ -259,9 +261,7 @@ impl From<TrackingLink> for LinkView {
     request_body = LinkCreateRequest,
     responses(
         (status = 201, description = "Created", body = LinkView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No influencer profile, or no such program or product", body = ErrorBody),
         (status = 409, description = "Slug taken", body = ErrorBody),
         (status = 422, description = "Invalid fields, inactive program, destination off the merchant's site, expiry in the past", body = ErrorBody),
@@ -315,8 +315,7 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's links", body = Vec<LinkView>),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
     )
 )]
@@ -334,8 +333,7 @@ async fn list(State(state): State<ApiState>, auth: AuthUser) -> Result<axum::Jso
     params(("id" = Uuid, Path, description = "Link id")),
     responses(
         (status = 200, description = "The link", body = LinkView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
     )
 )]
@@ -358,9 +356,7 @@ async fn get_one(
     request_body = LinkPatchRequest,
     responses(
         (status = 200, description = "Updated", body = LinkView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
         (status = 422, description = "Invalid fields or an expiry in the past", body = ErrorBody),
     )
@@ -402,8 +398,7 @@ async fn update(
     params(("id" = Uuid, Path, description = "Link id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
     )
 )]

@@ -32,6 +32,7 @@ use uuid::Uuid;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{double_option, AuthUser, Check, Checked, DecimalInput, Json, Path, Query};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,23 +32,25 @@ pub struct ProductRequest {
     /// The program it is promoted under (one of yours).
     pub program_id: Option<Uuid>,
     /// Your own id for it (Shopify id, SKU, ASIN); unique per merchant.
-    #[schema(example = "gid://shopify/Product/1")]
+    #[schema(value_type = skinstack_core::ExternalId, example = "gid://shopify/Product/1")]
     pub external_id: String,
     /// Its name.
-    #[schema(example = "Vitamin C Serum")]
+    #[schema(value_type = skinstack_core::Name, example = "Vitamin C Serum")]
     pub name: String,
     /// Its description.
+    #[schema(value_type = Option<skinstack_core::Description>)]
     pub description: Option<String>,
     /// Its price, below 100000000.00.
-    #[schema(value_type = String, example = "38.50")]
+    #[schema(value_type = skinstack_core::Price, example = "38.50")]
     pub price: DecimalInput,
     /// Image for link previews.
+    #[schema(value_type = Option<skinstack_core::WebUrl>)]
     pub image_url: Option<String>,
     /// Its page in your shop.
-    #[schema(example = "https://glowco.com/products/vitamin-c-serum")]
+    #[schema(value_type = skinstack_core::WebUrl, example = "https://glowco.com/products/vitamin-c-serum")]
     pub product_url: String,
     /// One of the nine skincare categories.
-    #[schema(value_type = Option<String>, example = "serum")]
+    #[schema(value_type = Option<skinstack_core::Category>, example = "serum")]
     pub category: Option<Category>,
     /// Whether it can be bought now (default true).
     pub in_stock: Option<bool>,
@@ -64,26 +67,26 @@ pub struct ProductPatchRequest {
     pub program_id: Option<Option<Uuid>>,
     /// New name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = skinstack_core::Name)]
     pub name: Option<Option<String>>,
     /// New description, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Description>)]
     pub description: Option<Option<String>>,
     /// New price.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Price>)]
     pub price: Option<DecimalInput>,
     /// New image, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::WebUrl>)]
     pub image_url: Option<Option<String>>,
     /// New page.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = skinstack_core::WebUrl)]
     pub product_url: Option<Option<String>>,
     /// New category, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Category>)]
     pub category: Option<Option<Category>>,
     /// New stock state.
     pub in_stock: Option<bool>,
@@ -159,11 +162,12 @@ pub struct ProductListQuery {
     /// Only products in this program.
     pub program_id: Option<Uuid>,
     /// Only this category.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<skinstack_core::Category>)]
     pub category: Option<Category>,
     /// Only in stock (`true`) or out of stock (`false`).
     pub in_stock: Option<bool>,
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
@@ -216,12 +220,9 @@ pub(crate) fn product_input(body: ProductRequest) -> Result<ProductInput> {
     request_body = ProductRequest,
     responses(
         (status = 201, description = "Created", body = ProductView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile, or the program is not yours", body = ErrorBody),
         (status = 409, description = "Duplicate external_id", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn create(
@@ -244,10 +245,8 @@ async fn create(
     params(ProductListQuery),
     responses(
         (status = 200, description = "One page", body = ProductList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        QueryErrors, Session,
         (status = 404, description = "A merchant account without a merchant profile", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn list(
@@ -284,7 +283,7 @@ async fn list(
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        Session,
         (status = 404, description = "No such product, or not yours", body = ErrorBody),
     )
 )]
@@ -307,11 +306,8 @@ async fn get_one(
     request_body = ProductPatchRequest,
     responses(
         (status = 200, description = "Updated", body = ProductView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such product or program, or not yours", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn update(

@@ -2,7 +2,10 @@
 //! Merchant credentials are write-only: responses only say whether each is set.
 
 use crate::error::{ErrorBody, Result};
-use crate::extract::{double_option, AuthUser, Check, Checked, Json, WriteOnly};
+use crate::extract::{
+    double_option, whole_number, whole_number_or_null, AuthUser, Check, Checked, Json, WriteOnly,
+};
+use crate::responses::{Forbidden, JsonBody, Session};
 use crate::state::ApiState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,24 +39,87 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 pub struct InfluencerRequest {
     /// Public name.
-    #[schema(example = "Ana Glow")]
+    #[schema(value_type = skinstack_core::Name, example = "Ana Glow")]
     pub display_name: String,
     /// Instagram handle (a leading `@` is dropped).
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub instagram_handle: Option<String>,
     /// TikTok handle.
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub tiktok_handle: Option<String>,
     /// YouTube handle.
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub youtube_handle: Option<String>,
     /// Stripe Connect account (`acct_...`).
+    #[schema(value_type = Option<skinstack_core::StripeAccountId>)]
     pub stripe_account_id: Option<String>,
     /// PayPal address.
+    #[schema(value_type = Option<skinstack_core::Email>)]
     pub paypal_email: Option<String>,
     /// `stripe`, `paypal` or `ach`; its details must be given.
-    #[schema(value_type = Option<String>, example = "paypal")]
+    #[schema(value_type = Option<skinstack_core::PayoutMethod>, example = "paypal")]
     pub preferred_payout_method: Option<PayoutMethod>,
     /// Audience size.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = skinstack_core::Followers)]
     pub total_followers: u32,
+}
+
+/// The schema of `POST /v1/influencer`'s body: [`InfluencerRequest`]'s fields, and the rule
+/// `PayoutSettings::new` enforces across them, as a `oneOf` on `preferred_payout_method`:
+/// `paypal` needs a `paypal_email`, `stripe` a `stripe_account_id`; `ach`, `null` or absent
+/// need neither. Schema only: the body deserialises as [`InfluencerRequest`].
+pub struct NewInfluencerBody;
+
+impl utoipa::PartialSchema for NewInfluencerBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::Ref;
+        let method = |values: Option<&[&str]>| match values {
+            Some(values) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values.iter().copied())),
+            None => ObjectBuilder::new().schema_type(Type::Null),
+        };
+        let needs = |method_name: &'static str, field: &'static str, schema: &str| {
+            ObjectBuilder::new()
+                .property("preferred_payout_method", method(Some(&[method_name])))
+                .property(field, Ref::from_schema_name(schema))
+                .required("preferred_payout_method")
+                .required(field)
+                .description(Some(format!("`{method_name}` needs `{field}`")))
+        };
+        let needs_nothing = ObjectBuilder::new()
+            .property(
+                "preferred_payout_method",
+                OneOfBuilder::new()
+                    .item(method(None))
+                    .item(method(Some(&["ach"]))),
+            )
+            .description(Some("`ach`, `null` or no method: no details needed"));
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name("InfluencerRequest"))
+            .item(
+                OneOfBuilder::new()
+                    .item(needs("paypal", "paypal_email", "Email"))
+                    .item(needs("stripe", "stripe_account_id", "StripeAccountId"))
+                    .item(needs_nothing),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for NewInfluencerBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("InfluencerRequest".to_owned(), InfluencerRequest::schema()));
+        <InfluencerRequest as ToSchema>::schemas(schemas);
+    }
 }
 
 /// `PATCH /v1/influencer`: absent fields stay, `null` clears an optional one.
@@ -62,33 +128,35 @@ pub struct InfluencerRequest {
 pub struct InfluencerPatchRequest {
     /// New public name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = skinstack_core::Name)]
     pub display_name: Option<Option<String>>,
     /// New handle, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub instagram_handle: Option<Option<String>>,
     /// New handle, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub tiktok_handle: Option<Option<String>>,
     /// New handle, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Handle>)]
     pub youtube_handle: Option<Option<String>>,
     /// New Stripe account, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::StripeAccountId>)]
     pub stripe_account_id: Option<Option<String>>,
     /// New PayPal address, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Email>)]
     pub paypal_email: Option<Option<String>>,
     /// New preferred method, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::PayoutMethod>)]
     pub preferred_payout_method: Option<Option<PayoutMethod>>,
     /// New audience size.
+    #[serde(default, deserialize_with = "whole_number_or_null")]
+    #[schema(value_type = Option<skinstack_core::Followers>)]
     pub total_followers: Option<u32>,
 }
 
@@ -203,14 +271,11 @@ fn influencer_profile(body: InfluencerRequest) -> Result<InfluencerProfile> {
     path = "/v1/influencer",
     tag = "profiles",
     security(("bearer" = [])),
-    request_body = InfluencerRequest,
+    request_body = NewInfluencerBody,
     responses(
         (status = 201, description = "Created", body = InfluencerView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 409, description = "The profile exists", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn create_influencer(
@@ -231,8 +296,7 @@ async fn create_influencer(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = InfluencerView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No profile yet", body = ErrorBody),
     )
 )]
@@ -253,11 +317,8 @@ async fn get_influencer(
     request_body = InfluencerPatchRequest,
     responses(
         (status = 200, description = "Updated", body = InfluencerView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No profile yet", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn update_influencer(
@@ -313,20 +374,22 @@ async fn update_influencer(
 #[serde(deny_unknown_fields)]
 pub struct MerchantRequest {
     /// The brand's name.
-    #[schema(example = "Glow Co")]
+    #[schema(value_type = skinstack_core::Name, example = "Glow Co")]
     pub business_name: String,
     /// The brand's website: links may only lead to its host or subdomains.
-    #[schema(example = "https://glowco.com")]
+    #[schema(value_type = skinstack_core::WebUrl, example = "https://glowco.com")]
     pub website_url: String,
     /// `<name>.myshopify.com`.
+    #[schema(value_type = Option<skinstack_core::ShopifyDomain>)]
     pub shopify_shop_domain: Option<String>,
     /// Write-only: stored encrypted, never returned.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Secret>)]
     pub shopify_api_key: Option<WriteOnly>,
     /// Refersion public key.
+    #[schema(value_type = Option<skinstack_core::Name>)]
     pub refersion_public_key: Option<String>,
     /// Write-only: stored encrypted, never returned.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Secret>)]
     pub refersion_secret_key: Option<WriteOnly>,
 }
 
@@ -336,27 +399,27 @@ pub struct MerchantRequest {
 pub struct MerchantPatchRequest {
     /// New name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = skinstack_core::Name)]
     pub business_name: Option<Option<String>>,
     /// New website.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = skinstack_core::WebUrl)]
     pub website_url: Option<Option<String>>,
     /// New shop, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::ShopifyDomain>)]
     pub shopify_shop_domain: Option<Option<String>>,
     /// New credential, or `null` to remove it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Secret>)]
     pub shopify_api_key: Option<Option<WriteOnly>>,
     /// New key, or `null`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Name>)]
     pub refersion_public_key: Option<Option<String>>,
     /// New credential, or `null` to remove it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<skinstack_core::Secret>)]
     pub refersion_secret_key: Option<Option<WriteOnly>>,
 }
 
@@ -428,11 +491,8 @@ impl From<Merchant> for MerchantView {
     request_body = MerchantRequest,
     responses(
         (status = 201, description = "Created", body = MerchantView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 409, description = "The merchant exists", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn create_merchant(
@@ -498,8 +558,7 @@ async fn create_merchant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The merchant", body = MerchantView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No merchant yet", body = ErrorBody),
     )
 )]
@@ -521,11 +580,8 @@ async fn get_merchant(
     request_body = MerchantPatchRequest,
     responses(
         (status = 200, description = "Updated", body = MerchantView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant yet", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn update_merchant(

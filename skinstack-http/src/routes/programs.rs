@@ -2,7 +2,10 @@
 //! open ones.
 
 use crate::error::{ErrorBody, Result};
-use crate::extract::{AuthUser, Check, Checked, DecimalInput, Json, Path, Query};
+use crate::extract::{
+    whole_number_or_null, AuthUser, Check, Checked, DecimalInput, Json, Path, Query,
+};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::routes::PageQuery;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -16,8 +19,9 @@ use skinstack_core::{
     Commission, CommissionRate, CookieWindow, EnrollmentMode, Money, Name, Network, Program,
     ProgramId, ProgramPatch,
 };
-use std::str::FromStr;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -39,54 +43,173 @@ pub enum CommissionType {
     Fixed,
 }
 
-/// `POST /v1/programs`
-#[derive(Debug, Deserialize, ToSchema)]
+/// `POST /v1/programs`. Its schema is a `oneOf` on `commission_type` (see
+/// [`program_schema`]): a percentage program has a `commission_rate` and no `fixed_amount`,
+/// a fixed one the reverse.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramRequest {
     /// Its name.
-    #[schema(example = "Glow Ambassadors")]
     pub name: String,
     /// `shopify_refersion`, `impact`, `amazon` or `levanta`.
-    #[schema(value_type = String, example = "shopify_refersion")]
     pub network: Network,
     /// `percentage` (needs `commission_rate`) or `fixed` (needs `fixed_amount`).
     pub commission_type: CommissionType,
     /// Percent, 0 < rate ≤ 100, two decimals at most.
-    #[schema(value_type = Option<String>, example = "20")]
     pub commission_rate: Option<DecimalInput>,
     /// Amount per order.
-    #[schema(value_type = Option<String>, example = "5.00")]
     pub fixed_amount: Option<DecimalInput>,
     /// Attribution window in days, 1–365 (30 if absent).
+    #[serde(default, deserialize_with = "whole_number_or_null")]
     pub cookie_window_days: Option<i64>,
     /// How influencers join: `open`, `approval` (if absent) or `invite`.
-    #[schema(value_type = Option<String>, example = "approval")]
     pub enrollment_mode: Option<EnrollmentMode>,
 }
 
 /// `PATCH /v1/programs/{id}`: absent fields stay. A commission change gives the type and its
-/// value together.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// value together (the schema's `oneOf`: no commission change, a percentage or a fixed one).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramPatchRequest {
     /// New name.
     pub name: Option<String>,
     /// New network.
-    #[schema(value_type = Option<String>)]
     pub network: Option<Network>,
     /// New commission type.
     pub commission_type: Option<CommissionType>,
     /// New rate, with `commission_type: percentage`.
-    #[schema(value_type = Option<String>)]
     pub commission_rate: Option<DecimalInput>,
     /// New amount, with `commission_type: fixed`.
-    #[schema(value_type = Option<String>)]
     pub fixed_amount: Option<DecimalInput>,
     /// New attribution window in days.
+    #[serde(default, deserialize_with = "whole_number_or_null")]
     pub cookie_window_days: Option<i64>,
     /// New enrollment mode; memberships already decided stay as they are.
-    #[schema(value_type = Option<String>)]
     pub enrollment_mode: Option<EnrollmentMode>,
+}
+
+/// The schema of a program's fields: one object per commission type (and, for a patch, one
+/// that changes no commission), each naming only the fields it takes, so that a request a
+/// client builds from it is never refused for a field that must be absent.
+fn program_schema(patch: bool) -> RefOr<Schema> {
+    let null = || ObjectBuilder::new().schema_type(Type::Null);
+    // A patch's `null` keeps the stored value; a new program's optional fields take `null` too.
+    let maybe = |schema: RefOr<Schema>, nullable: bool| -> RefOr<Schema> {
+        if nullable {
+            OneOfBuilder::new().item(null()).item(schema).into()
+        } else {
+            schema
+        }
+    };
+    let reference = |name: &str| -> RefOr<Schema> { Ref::from_schema_name(name).into() };
+    let variant = |commission: Option<(CommissionType, &str, RefOr<Schema>)>| {
+        let mut object = ObjectBuilder::new()
+            .property("name", maybe(reference("Name"), patch))
+            .property("network", maybe(reference("Network"), patch))
+            .property("cookie_window_days", maybe(reference("CookieWindow"), true))
+            .property(
+                "enrollment_mode",
+                maybe(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["open", "approval", "invite"]))
+                        .description(Some(
+                            "How influencers join: `open`, `approval` (if absent) or `invite`",
+                        ))
+                        .into(),
+                    true,
+                ),
+            );
+        let (kind, value) = match &commission {
+            Some((kind, field, schema)) => {
+                let kind_name = match kind {
+                    CommissionType::Percentage => "percentage",
+                    CommissionType::Fixed => "fixed",
+                };
+                let other = match kind {
+                    CommissionType::Percentage => "fixed_amount",
+                    CommissionType::Fixed => "commission_rate",
+                };
+                object = object
+                    .property(*field, schema.clone())
+                    .property(other, null())
+                    .required(*field);
+                (
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([kind_name])),
+                    Some(kind_name),
+                )
+            }
+            None => {
+                object = object
+                    .property("commission_rate", null())
+                    .property("fixed_amount", null());
+                (ObjectBuilder::new().schema_type(Type::Null), None)
+            }
+        };
+        object = object.property("commission_type", kind);
+        if value.is_some() {
+            object = object.required("commission_type");
+        }
+        if !patch {
+            object = object.required("name").required("network");
+        }
+        let _ = value;
+        object.additional_properties(Some(AdditionalProperties::FreeForm(false)))
+    };
+    let percentage = variant(Some((
+        CommissionType::Percentage,
+        "commission_rate",
+        reference("CommissionRate"),
+    )))
+    .description(Some(
+        "A program paying `commission_rate` percent of each order",
+    ));
+    let fixed = variant(Some((
+        CommissionType::Fixed,
+        "fixed_amount",
+        Commission::fixed_amount_schema(),
+    )))
+    .description(Some("A program paying `fixed_amount` per order"));
+    let mut one_of = OneOfBuilder::new();
+    if patch {
+        one_of = one_of
+            .item(variant(None).description(Some("Changes no commission: no `commission_type`")));
+    }
+    one_of.item(percentage).item(fixed).into()
+}
+
+impl PartialSchema for ProgramRequest {
+    fn schema() -> RefOr<Schema> {
+        program_schema(false)
+    }
+}
+
+impl ToSchema for ProgramRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        program_components(schemas);
+    }
+}
+
+impl PartialSchema for ProgramPatchRequest {
+    fn schema() -> RefOr<Schema> {
+        program_schema(true)
+    }
+}
+
+impl ToSchema for ProgramPatchRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        program_components(schemas);
+    }
+}
+
+/// The components [`program_schema`] refers to.
+fn program_components(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((Name::name().into(), Name::schema()));
+    schemas.push((Network::name().into(), Network::schema()));
+    schemas.push((CookieWindow::name().into(), CookieWindow::schema()));
+    schemas.push((CommissionRate::name().into(), CommissionRate::schema()));
 }
 
 /// A program.
@@ -161,18 +284,6 @@ pub struct ProgramList {
     pub next_after: Option<Uuid>,
 }
 
-fn decimal(text: &str) -> Result<Decimal, Invalid> {
-    // Plain digits only: Decimal::from_str also takes exponents and underscores.
-    if text.is_empty()
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return Err(Invalid::Format("a decimal number such as 12.5"));
-    }
-    Decimal::from_str(text).map_err(|_| Invalid::Format("a decimal number such as 12.5"))
-}
-
 /// The commission a request describes, with the failing field named.
 fn commission(
     c: &mut Check,
@@ -191,11 +302,8 @@ fn commission(
                     Invalid::Missing("for a percentage commission"),
                 );
             };
-            c.req(
-                "commission_rate",
-                decimal(&rate.text()).and_then(CommissionRate::new),
-            )
-            .map(Commission::Percentage)
+            c.req("commission_rate", CommissionRate::parse(&rate.text()))
+                .map(Commission::Percentage)
         }
         CommissionType::Fixed => {
             if rate.is_some() {
@@ -221,11 +329,8 @@ fn commission(
     request_body = ProgramRequest,
     responses(
         (status = 201, description = "Created", body = ProgramView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile yet", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn create(
@@ -267,10 +372,8 @@ async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = ProgramList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        QueryErrors, Session,
         (status = 404, description = "A merchant account without a merchant profile", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn list(
@@ -296,7 +399,7 @@ async fn list(
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
         (status = 200, description = "The program", body = ProgramView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        Session,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
     )
 )]
@@ -319,11 +422,8 @@ async fn get_one(
     request_body = ProgramPatchRequest,
     responses(
         (status = 200, description = "Updated", body = ProgramView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody),
     )
 )]
 async fn update(
@@ -380,8 +480,7 @@ async fn update(
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
         (status = 200, description = "Deactivated", body = ProgramView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
     )
 )]

@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Path, Query};
+use crate::responses::{Forbidden, QueryErrors, Session};
 use crate::routes::conversions::{ConversionView, SplitView};
 use crate::routes::{money, PageQuery};
 use crate::state::ApiState;
@@ -176,8 +177,10 @@ pub struct DailyView {
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// The first day; 30 days before `to` if absent.
+    #[param(schema_with = skinstack_core::openapi::day)]
     pub from: Option<String>,
     /// The last day; today (UTC) if absent.
+    #[param(schema_with = skinstack_core::openapi::day)]
     pub to: Option<String>,
 }
 
@@ -206,6 +209,7 @@ impl DayQuery {
 #[into_params(parameter_in = Query)]
 pub struct MerchantConversionsQuery {
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
@@ -221,8 +225,7 @@ pub struct MerchantConversionsQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's earnings", body = EarningsView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
     )
 )]
@@ -248,11 +251,8 @@ async fn influencer_earnings(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of conversions", body = ConversionPageView),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn influencer_conversions(
@@ -275,9 +275,7 @@ async fn influencer_conversions(
     params(("id" = Uuid, Path, description = "Link id"), DayQuery),
     responses(
         (status = 200, description = "One row per day, zeros included", body = Vec<DailyView>),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No such link, or not yours", body = ErrorBody),
         (status = 422, description = "Invalid dates, dates outside 1970-01-01..=9999-12-31, to before from, or more than 366 days", body = ErrorBody),
     )
@@ -315,11 +313,8 @@ async fn link_daily(
     params(MerchantConversionsQuery),
     responses(
         (status = 200, description = "A page of conversions", body = ConversionPageView),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn merchant_conversions(
@@ -349,8 +344,7 @@ async fn merchant_conversions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The merchant's commissions", body = CommissionsView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
     )
 )]

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{AuthUser, Json, Query, WriteOnly};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::routes::PageQuery;
 use crate::state::ApiState;
 use axum::body::Bytes;
@@ -304,11 +305,8 @@ pub struct RejectedDeliveryPage {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of rejected deliveries", body = RejectedDeliveryPage),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn rejected_deliveries(
@@ -335,7 +333,7 @@ async fn rejected_deliveries(
 pub struct WebhookSecretRequest {
     /// The key Shopify signs the shop's webhooks with (Settings › Notifications › Webhooks, or
     /// the app's client secret). Stored encrypted, never returned.
-    #[schema(value_type = String)]
+    #[schema(value_type = skinstack_core::Secret)]
     pub secret: WriteOnly,
 }
 
@@ -350,9 +348,7 @@ pub struct WebhookSecretRequest {
     request_body = WebhookSecretRequest,
     responses(
         (status = 204, description = "Stored"),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile yet", body = ErrorBody),
         (status = 422, description = "Blank, too long or with control characters", body = ErrorBody),
     )
@@ -378,8 +374,7 @@ async fn set_secret(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed (or was not set)"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No merchant profile yet", body = ErrorBody),
     )
 )]

@@ -391,11 +391,11 @@ fn the_openapi_document_lists_every_status_registration_and_login_can_answer() {
     };
     assert_eq!(
         statuses("/v1/auth/register"),
-        ["201", "400", "409", "422", "429", "503"]
+        ["201", "400", "409", "413", "415", "422", "429", "503"]
     );
     assert_eq!(
         statuses("/v1/auth/login"),
-        ["200", "400", "401", "422", "429", "503"]
+        ["200", "400", "401", "413", "415", "422", "429", "503"]
     );
     let daily = &doc["paths"]["/v1/links/{id}/daily"]["get"]["responses"]["422"]["description"];
     assert!(daily.as_str().unwrap().contains("1970-01-01"), "{daily}");

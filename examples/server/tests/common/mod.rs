@@ -194,6 +194,13 @@ impl Server {
         (exit.success(), lines)
     }
 
+    /// The next line the server prints after its "listening on" line (waits up to 30 s).
+    pub fn next_line(&self) -> String {
+        self.stdout
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the server printed another line")
+    }
+
     /// `kill -9`: no shutdown, no drain.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
