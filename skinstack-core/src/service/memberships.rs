@@ -530,6 +530,38 @@ mod tests {
         ));
     }
 
+    /// The ban holds what the member has not been paid for yet in that program, so
+    /// `approve-due` cannot approve it behind the merchant's back.
+    #[tokio::test]
+    async fn a_ban_holds_the_members_open_commissions_in_that_program() {
+        use crate::service::conversions::record_conversion;
+        use crate::testkit::conversions::{cast as ledger_cast, cents, order, t0};
+        let store = MemoryStore::new();
+        let (f, _link) = ledger_cast(&store).await;
+        let mut o = order(&f, "ban-1", cents(4500), t0());
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        let recorded = record_conversion(&store, t0(), o).await.unwrap();
+        assert!(recorded.conversion.attribution.is_some());
+        assert!(recorded.conversion.hold_reasons.is_empty());
+        let merchant = Actor::new(f.merchant_user.clone()).unwrap();
+        ban(
+            &store,
+            &merchant,
+            f.program.id,
+            f.influencer.id,
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+        let held = store
+            .conversion_by_id(recorded.conversion.id)
+            .await
+            .unwrap()
+            .expect("the conversion is kept");
+        assert_eq!(held.hold_reasons, vec![HoldReason::MemberBanned]);
+        assert_eq!(held.held_at, Some(t0() + Duration::hours(1)));
+    }
+
     #[tokio::test]
     async fn a_banned_influencer_stays_out_and_other_merchants_cannot_decide() {
         let (store, f, merchant, bea_actor, bea) = cast().await;
