@@ -53,8 +53,8 @@ pub use memory::MemoryStore;
 pub use store::{
     ApiKeyRepo, ClickSink, ConversionRepo, Entity, ErrorClass, Health, InfluencerRepo,
     LedgerQueries, LedgerStore, LinkRepo, LinkResolver, MerchantRepo, Page, PayoutRepo,
-    ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, Store, Upserted, UserRepo,
-    WebhookDeliveries, WebhookSecrets,
+    ProductQuery, ProductRepo, ProgramRepo, RepoError, SessionRepo, StatementRepo, Store, Upserted,
+    UserRepo, WebhookDeliveries, WebhookSecrets,
 };
 pub use tracking::{
     CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus, Recorded,

@@ -6,6 +6,7 @@ mod conversion;
 mod email;
 mod ids;
 mod influencer;
+mod invoice;
 mod link;
 mod merchant;
 mod money;
@@ -28,11 +29,15 @@ pub use conversion::{
 pub use email::Email;
 pub use ids::{
     ApiKeyId, ConversionId, DeliveryId, EventId, InfluencerId, LinkId, MerchantId, PayoutBatchId,
-    PayoutItemId, ProductId, ProgramId, UserId,
+    PayoutItemId, ProductId, ProgramId, StatementId, UserId,
 };
 pub use influencer::{
     Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
+};
+pub use invoice::{
+    BillingPeriod, MarkPaid, MerchantStatement, PaymentReference, StatementIssue, StatementLine,
+    StatementStatus,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
 pub use merchant::{Merchant, MerchantPatch, NewMerchant, ShopifyDomain};

@@ -4,12 +4,14 @@
 pub mod attribution;
 pub mod balance;
 pub mod commission;
+pub mod invoice;
 pub mod ledger;
 pub mod payout;
 
 pub use attribution::{attribute, ClickFacts, ClickRejection, Decision, LinkTerms};
 pub use balance::{Balance, Standing, UnattributedOrders};
 pub use commission::{round_cents, CommissionError, CommissionSplit};
+pub use invoice::{amount_due, build_statement, BillableEvent, StatementRequest};
 pub use ledger::{
     CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,
     EarningsSummary, EventKind, MerchantCommissions, TotalsDelta,

@@ -9,6 +9,7 @@
 
 use crate::auth::{NewSession, Session, TokenHash};
 use crate::domain::*;
+use crate::earning::CommissionEvent;
 use crate::store::*;
 use crate::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ mod api_keys;
 mod clicks;
 mod conversions;
 mod influencers;
+mod invoices;
 mod links;
 mod merchants;
 mod payouts;
@@ -46,6 +48,7 @@ struct State {
     ledger: conversions::LedgerState,
     api_keys: HashMap<ApiKeyId, api_keys::StoredKey>,
     webhook_deliveries: webhook_deliveries::DeliveryState,
+    invoices: invoices::InvoiceState,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod conversions;
+pub mod invoices;
 pub mod links;
 pub mod payouts;
 pub mod products;
@@ -142,6 +143,9 @@ pub enum Rejection {
     /// An administrator deactivating their own account: nobody might be left to undo it.
     #[error("an administrator cannot deactivate their own account")]
     OwnAccountDeactivation,
+    /// A merchant statement asked for a month that has not started.
+    #[error("must be a month that has started")]
+    PeriodNotStarted,
 }
 
 impl Rejection {
@@ -153,6 +157,7 @@ impl Rejection {
             Rejection::TooManyDays => "from",
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
+            Rejection::PeriodNotStarted => "period",
         }
     }
 }

@@ -19,6 +19,7 @@ mod api_keys;
 mod clicks;
 mod conversions;
 mod influencers;
+mod invoices;
 mod links;
 mod merchants;
 mod payouts;
@@ -33,6 +34,7 @@ pub use api_keys::*;
 pub use clicks::*;
 pub use conversions::*;
 pub use influencers::*;
+pub use invoices::*;
 pub use links::*;
 pub use merchants::*;
 pub use payouts::*;
@@ -59,6 +61,7 @@ pub enum Entity {
     Link,
     Session,
     ApiKey,
+    Statement,
 }
 
 impl fmt::Display for Entity {
@@ -72,6 +75,7 @@ impl fmt::Display for Entity {
             Entity::Link => "link",
             Entity::Session => "session",
             Entity::ApiKey => "API key",
+            Entity::Statement => "merchant statement",
         })
     }
 }
@@ -258,6 +262,7 @@ pub trait LedgerStore:
     + WebhookSecrets
     + ApiKeyRepo
     + WebhookDeliveries
+    + StatementRepo
 {
 }
 
@@ -270,6 +275,7 @@ impl<T> LedgerStore for T where
         + WebhookSecrets
         + ApiKeyRepo
         + WebhookDeliveries
+        + StatementRepo
 {
 }
 
@@ -298,6 +304,7 @@ mod tests {
             MockApiKeyRepo::new(),
             MockWebhookSecrets::new(),
             MockWebhookDeliveries::new(),
+            MockStatementRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

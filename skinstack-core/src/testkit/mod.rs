@@ -94,7 +94,11 @@ macro_rules! contract_suite {
             rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
             a_webhook_id_is_kept_once_per_merchant,
             concurrent_retries_of_one_webhook_id_keep_one_delivery,
-            the_previous_webhook_secret_is_kept_with_its_rotation_time
+            the_previous_webhook_secret_is_kept_with_its_rotation_time,
+            statements_bill_approved_commissions_once_per_period_and_stay_as_issued,
+            unfunded_approved_commissions_are_not_paid_out_until_their_statement_is_paid,
+            a_refund_after_a_statement_was_issued_is_a_credit_on_the_next_one,
+            concurrent_creation_of_one_period_issues_one_statement
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -298,6 +302,7 @@ pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
 pub mod influencers;
+pub mod invoices;
 pub mod links;
 pub mod merchants;
 pub mod payouts;
@@ -315,6 +320,7 @@ pub mod cases {
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
     pub use super::influencers::cases::*;
+    pub use super::invoices::cases::*;
     pub use super::links::cases::*;
     pub use super::merchants::cases::*;
     pub use super::payouts::cases::*;
