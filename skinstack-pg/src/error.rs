@@ -70,6 +70,7 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         "products_program_id_fkey" | "tracking_links_program_id_fkey" => Entity::Program,
         "tracking_links_influencer_id_fkey" => Entity::Influencer,
         "tracking_links_product_id_fkey" => Entity::Product,
+        "merchant_statement_lines_statement_id_fkey" => Entity::Statement,
         _ => return None,
     })
 }
@@ -271,6 +272,10 @@ mod tests {
             ("tracking_links_influencer_id_fkey", Entity::Influencer),
             ("tracking_links_program_id_fkey", Entity::Program),
             ("tracking_links_product_id_fkey", Entity::Product),
+            (
+                "merchant_statement_lines_statement_id_fkey",
+                Entity::Statement,
+            ),
         ] {
             assert_eq!(referenced_entity(name), Some(entity), "{name}");
         }

@@ -14,6 +14,8 @@
 //! - The commission ledger: `PgStore` implements the core's `ConversionRepo`, `PayoutRepo`,
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
+//! - Merchant statements (invoices, `StatementRepo`): issued by core's billing rule in the
+//!   transaction that stores them, one per merchant, month and currency; immutable (triggers).
 //! - Merchants' API keys (`ApiKeyRepo`): stored by SHA-256, found by a unique index on it.
 //! - Shopify deliveries acknowledged for good (`WebhookDeliveries`): unique per merchant by
 //!   webhook id, decided by a unique constraint.
@@ -42,6 +44,7 @@ mod conversions;
 mod crypto;
 mod error;
 mod influencers;
+mod invoices;
 mod links;
 mod merchants;
 mod payouts;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
-/// branches' migrations fit below it), merchants' API keys and the webhook deliveries.
-const MIGRATIONS: [(i64, &str); 13] = [
+/// branches' migrations fit below it), merchants' API keys, the webhook deliveries and the
+/// merchant statements (invoices).
+const MIGRATIONS: [(i64, &str); 14] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -26,10 +27,11 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (30, "merchant_statements"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
-const TABLES: [(i64, &str); 15] = [
+const TABLES: [(i64, &str); 17] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -45,6 +47,8 @@ const TABLES: [(i64, &str); 15] = [
     (20, "commission_events"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (30, "merchant_statements"),
+    (30, "merchant_statement_lines"),
 ];
 
 /// Version of the link change feed migration.

@@ -8,7 +8,7 @@ mod common;
 use common::{cli, cli_lines, FreshDatabase};
 
 /// Every migration by version; the ledger is numbered from 20, leaving room below it.
-const MIGRATIONS: [(i64, &str); 13] = [
+const MIGRATIONS: [(i64, &str); 14] = [
     (1, "users"),
     (2, "influencers"),
     (3, "merchants"),
@@ -22,9 +22,10 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (20, "commission_ledger"),
     (21, "merchant_api_keys"),
     (22, "webhook_deliveries"),
+    (30, "merchant_statements"),
 ];
 
-fn status_lines(states: [&str; 13]) -> Vec<String> {
+fn status_lines(states: [&str; 14]) -> Vec<String> {
     MIGRATIONS
         .iter()
         .zip(states)
@@ -39,7 +40,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
 
     assert_eq!(
         cli_lines(url, &["migrate", "status"]),
-        status_lines(["pending"; 13])
+        status_lines(["pending"; 14])
     );
 
     let applied: Vec<String> = MIGRATIONS
@@ -49,16 +50,17 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
     assert_eq!(cli_lines(url, &["migrate", "up"]), applied);
     assert_eq!(
         cli_lines(url, &["migrate", "status"]),
-        status_lines(["applied"; 13])
+        status_lines(["applied"; 14])
     );
     assert_eq!(
         cli_lines(url, &["migrate", "up"]),
-        vec!["nothing to apply: all 13 migrations are applied"]
+        vec!["nothing to apply: all 14 migrations are applied"]
     );
 
     assert_eq!(
         cli_lines(url, &["migrate", "down", "--to", "3"]),
         vec![
+            "reverted 30 merchant_statements",
             "reverted 22 webhook_deliveries",
             "reverted 21 merchant_api_keys",
             "reverted 20 commission_ledger",
@@ -75,7 +77,7 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
         cli_lines(url, &["migrate", "status"]),
         status_lines([
             "applied", "applied", "applied", "pending", "pending", "pending", "pending", "pending",
-            "pending", "pending", "pending", "pending", "pending"
+            "pending", "pending", "pending", "pending", "pending", "pending"
         ])
     );
 
@@ -97,7 +99,8 @@ fn migrate_status_up_and_down_on_a_fresh_database() {
             "applied 10 click_source",
             "applied 20 commission_ledger",
             "applied 21 merchant_api_keys",
-            "applied 22 webhook_deliveries"
+            "applied 22 webhook_deliveries",
+            "applied 30 merchant_statements"
         ]
     );
 }
