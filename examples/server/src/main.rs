@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         cli::Command::ImportProducts(args) => import_products::run(args).await,
         cli::Command::ApproveDue(args) => ledger::approve(args).await,
         cli::Command::Payouts(args) => ledger::payouts(args).await,
+        cli::Command::Invoices(args) => ledger::invoices(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
