@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod conversions;
+pub mod invoices;
 pub mod links;
 pub mod ops;
 pub mod products;
@@ -68,6 +69,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "api_keys", description = "Merchants' API keys, for reporting orders and refunds"),
         (name = "conversions", description = "Orders and refunds reported with a merchant API key"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
+        (name = "invoices", description = "Merchant statements (invoices): what merchants owe and pay"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
@@ -125,6 +127,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(api_keys::router())
         .merge(conversions::router())
         .merge(statements::router())
+        .merge(invoices::router())
         .merge(webhooks::router())
         .merge(admin::router())
         .merge(ops::router())
