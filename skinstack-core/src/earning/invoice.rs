@@ -271,7 +271,8 @@ mod tests {
             period: BillingPeriod::parse("2026-04").unwrap(),
             ..march(m)
         };
-        let next = build_statement(StatementId::new(), &april, &[too_late.clone()]).unwrap();
+        let next =
+            build_statement(StatementId::new(), &april, std::slice::from_ref(&too_late)).unwrap();
         assert_eq!(next.lines[0].event_id, too_late.event.id);
         assert_eq!(
             build_statement(StatementId::new(), &march(m), &[too_late]),

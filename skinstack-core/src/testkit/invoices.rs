@@ -142,9 +142,12 @@ pub mod cases {
                 .statements_by_merchant(f.merchant.id, Page::first())
                 .await
                 .unwrap(),
-            [s.clone()]
+            std::slice::from_ref(&s)
         );
-        assert_eq!(store.statements(Page::first()).await.unwrap(), [s.clone()]);
+        assert_eq!(
+            store.statements(Page::first()).await.unwrap(),
+            std::slice::from_ref(&s)
+        );
         // Issued is not paid for: total_commissions_paid has not moved.
         let m = store.merchant_by_id(f.merchant.id).await.unwrap();
         assert_eq!(m.total_commissions_paid, Decimal::ZERO);
