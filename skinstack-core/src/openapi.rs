@@ -6,7 +6,9 @@
 //! refuses for a reason a schema can express. This module only spells the shapes those impls
 //! share, and the few rules that belong to no type (a page's `limit`).
 //!
-//! The parsers trim their input, so the patterns allow surrounding white space; they spell
+//! The parsers trim their input, so the patterns allow surrounding white space, except where
+//! the schema also has a `format` (`uri`, `date`): a value the pattern allows must satisfy the
+//! format too, so those patterns are anchored tight, and a subset of the format. They spell
 //! `char::is_control` and Unicode `White_Space` (what `str::trim` strips) as explicit ranges,
 //! since regex dialects disagree on `\s`. Rust patterns are written for both ECMA-262 and
 //! Python's `re`, which the document's readers use.
@@ -116,9 +118,12 @@ pub fn day() -> Schema {
     );
     string()
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
-        .pattern(Some(trimmed(
-            "(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])",
-        )))
+        // Anchored without surrounding white space: a pattern must allow no value its
+        // `format` refuses, or a generator following the pattern writes requests the
+        // document calls invalid.
+        .pattern(Some(
+            "^(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$",
+        ))
         .description(Some(format!(
             "A UTC day, {FIRST_DAY} to {LAST_DAY}. `from` must not be after `to`, and a range spans at most {MAX_SERIES_DAYS} days."
         )))
@@ -206,6 +211,10 @@ mod tests {
             price in allowed(Price::schema()),
             rate in allowed(CommissionRate::schema()),
             fixed in allowed(Commission::fixed_amount_schema()),
+            coupon in allowed(CodeText::schema()),
+            invite in allowed(InviteToken::schema()),
+            max_order in allowed(MaxOrderAmount::schema()),
+            message in allowed(ApplicationMessage::schema()),
         ) {
             accepted("Name", &name, Name::parse(&name))?;
             accepted("Description", &description, Description::parse(&description))?;
@@ -223,6 +232,10 @@ mod tests {
             accepted("Price", &price, Price::parse(&price))?;
             accepted("CommissionRate", &rate, CommissionRate::parse(&rate))?;
             accepted("fixed amount", &fixed, Money::parse(&fixed).and_then(Commission::fixed))?;
+            accepted("CodeText", &coupon, CodeText::parse(&coupon))?;
+            accepted("InviteToken", &invite, InviteToken::parse(&invite))?;
+            accepted("MaxOrderAmount", &max_order, Money::parse(&max_order).and_then(MaxOrderAmount::new))?;
+            accepted("ApplicationMessage", &message, ApplicationMessage::parse(&message))?;
         }
     }
 
@@ -236,7 +249,7 @@ mod tests {
         assert_eq!(string_of(Email::schema()).max_length, Some(Email::MAX_LEN));
         assert_eq!(
             string_of(WebUrl::schema()).max_length,
-            Some(WebUrl::MAX_LEN)
+            Some(WebUrl::MAX_LEN - 1)
         );
         assert_eq!(
             Password::parse(&"x".repeat(Password::MIN_LEN - 1)),

@@ -82,6 +82,32 @@ impl CouponState {
     }
 }
 
+schema!(
+    CodeText,
+    "CodeText",
+    string()
+        .pattern(Some(trimmed(&format!(
+            "[A-Za-z0-9_-]{{1,{}}}",
+            CampaignCode::MAX_LEN
+        ))))
+        .description(Some(format!(
+            "A coupon code as the shop knows it: 1–{} letters, digits, '_' or '-', kept as spelled; unique per merchant in any case.",
+            CampaignCode::MAX_LEN
+        )))
+);
+schema!(
+    CouponState,
+    "CouponState",
+    string()
+        .enum_values(Some(
+            [CouponState::Requested, CouponState::Assigned, CouponState::Revoked]
+                .map(CouponState::as_str)
+        ))
+        .description(Some(
+            "`requested` (asked for by the influencer: attributes nothing until the merchant approves it), `assigned` (attributes the merchant's orders placed from `assigned_at` on) or `revoked` (attributes no order placed from `revoked_at` on; earlier attributions stand).",
+        ))
+);
+
 /// A code ready to be stored: built by [`crate::service::coupon_codes`], which has checked who
 /// may ask for it and that the link is the merchant's.
 #[derive(Debug, Clone, PartialEq)]

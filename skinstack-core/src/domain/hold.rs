@@ -77,7 +77,7 @@ impl MaxOrderAmount {
         if amount.amount() <= Decimal::ZERO {
             return Err(Invalid::OutOfRange("greater than zero"));
         }
-        Ok(Self(amount.fit_digits(10)?))
+        Ok(Self(amount.fit_digits(Self::DIGITS)?))
     }
 
     /// The maximum.
@@ -90,6 +90,29 @@ impl MaxOrderAmount {
         amount > self.0
     }
 }
+
+impl MaxOrderAmount {
+    /// Significant digits of `merchants.max_order_amount`, `DECIMAL(10,2)`.
+    pub const DIGITS: u32 = 10;
+}
+
+schema!(
+    MaxOrderAmount,
+    "MaxOrderAmount",
+    decimal(
+        // Above zero, at most two places, below 10^(DIGITS-2): 1–99999999.99 or 0.01–0.99.
+        trimmed(&format!(
+            r"(?:[1-9][0-9]{{0,{}}}(?:\.[0-9]{{1,2}})?|0\.(?:0[1-9]|[1-9][0-9]?))",
+            MaxOrderAmount::DIGITS - 3
+        )),
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .exclusive_minimum(Some(0))
+            .maximum(Some(super::money::bound(
+                Decimal::from(10u64.pow(MaxOrderAmount::DIGITS - 2)) - Decimal::new(1, 2)
+            ))),
+        "The largest order amount whose commission is approved without review: a decimal string (preferred: exact) or number, above 0 and below 100000000.00, at most two decimal places.",
+    )
+);
 
 impl Default for MaxOrderAmount {
     fn default() -> Self {

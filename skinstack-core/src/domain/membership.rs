@@ -39,6 +39,13 @@ pub enum EnrollmentMode {
 }
 
 impl EnrollmentMode {
+    /// Every mode, in the order forms list them.
+    pub const ALL: [EnrollmentMode; 3] = [
+        EnrollmentMode::Open,
+        EnrollmentMode::Approval,
+        EnrollmentMode::Invite,
+    ];
+
     /// The value stored in `programs.enrollment_mode`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +123,25 @@ impl fmt::Display for MembershipState {
         f.write_str(self.as_str())
     }
 }
+
+schema!(
+    EnrollmentMode,
+    "EnrollmentMode",
+    string()
+        .enum_values(Some(EnrollmentMode::ALL.map(EnrollmentMode::as_str)))
+        .description(Some(
+            "How influencers join: `open` (joining approves at once), `approval` (the merchant decides; the default) or `invite` (invited influencers only).",
+        ))
+);
+schema!(
+    MembershipState,
+    "MembershipState",
+    string()
+        .enum_values(Some(MembershipState::ALL.map(MembershipState::as_str)))
+        .description(Some(
+            "Where an influencer stands with a program: `invited`, `pending` (applied), `approved` (a member), `rejected` or `banned`.",
+        ))
+);
 
 /// Whether a link of an influencer whose membership of the link's program is `state` (`None`:
 /// no membership) redirects, as far as enrollment decides: everything but a ban lets it.
@@ -308,6 +334,28 @@ impl InviteToken {
         TokenHash::digest(&self.0)
     }
 }
+
+impl InviteToken {
+    /// Characters after [`InviteToken::PREFIX`]: 32 bytes in unpadded base64url.
+    pub const ENCODED_LEN: usize = 43;
+}
+
+// 43 base64url characters hold 258 bits: the last one carries the 32 bytes' final 4 bits and
+// 2 zero bits, which the strict decoder `parse` uses insists on, so only the 16 characters
+// whose value is a multiple of 4 end a token.
+schema!(
+    InviteToken,
+    "InviteToken",
+    string()
+        .pattern(Some(format!(
+            "^{}[A-Za-z0-9_-]{{{}}}[AEIMQUYcgkosw048]$",
+            InviteToken::PREFIX,
+            InviteToken::ENCODED_LEN - 1
+        )))
+        .description(Some(
+            "An invitation token as `POST /v1/programs/{id}/invitations` showed it: `ssi_` and 32 bytes in unpadded base64url.",
+        ))
+);
 
 impl fmt::Debug for InviteToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

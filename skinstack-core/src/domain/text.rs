@@ -72,6 +72,7 @@ impl<const MAX: usize> utoipa::ToSchema for BoundedText<MAX> {
         match MAX {
             200 => "Name".into(),
             5000 => "Description".into(),
+            1000 => "ApplicationMessage".into(),
             _ => format!("Text{MAX}").into(),
         }
     }
