@@ -32,6 +32,11 @@ impl WebUrl {
             return Err(Invalid::ControlCharacter);
         }
         let url = Url::parse(value).map_err(|_| Invalid::Format("an absolute http(s) URL"))?;
+        // The bound holds for what is kept, too: the standard's serialisation can be longer than
+        // the input (`/` for an empty path, escapes), and a store reads it back through here.
+        if url.as_str().len() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
+        }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Invalid::Format("an absolute http(s) URL"));
         }
@@ -156,6 +161,11 @@ impl fmt::Display for WebUrl {
     }
 }
 
+/// One character of an RFC 3986 path segment or `/` (unreserved, sub-delims, `:`, `@`, `/`),
+/// or a `%` escape, as a pattern.
+#[cfg(feature = "openapi")]
+const URI_CHARS: &str = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})";
+
 schema!(
     WebUrl,
     "WebUrl",
@@ -163,16 +173,20 @@ schema!(
         .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
             "uri".to_owned()
         )))
-        .max_length(Some(WebUrl::MAX_LEN))
-        // The subset of WHATWG URLs a schema can state exactly: http(s), a host name whose
-        // last label starts with a letter (so it is never read as an IPv4 number), an optional
-        // port, then printable ASCII. The parser takes more (IP hosts, IDNs, spaces it
-        // percent-encodes), but everything this pattern allows it takes.
-        .pattern(Some(trimmed(
-            r"[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{1,4})?(?:[/?#][!-~]*)?"
+        // One under the bound: a URL this pattern allows grows by at most the `/` of an empty
+        // path when serialised, and the serialisation is what must fit.
+        .max_length(Some(WebUrl::MAX_LEN - 1))
+        // The subset of WHATWG URLs a schema can state exactly, and that is also an RFC 3986
+        // URI (the `format`; so no surrounding white space, though the parser trims it):
+        // http(s), a host name whose last label starts with a letter (so it is never read as
+        // an IPv4 number), an optional port, then a path, query and fragment of RFC 3986's
+        // characters and %-escapes. The parser takes more (IP hosts, IDNs, spaces and other
+        // characters it percent-encodes), but everything this pattern allows it takes.
+        .pattern(Some(format!(
+            r"^[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
         )))
         .description(Some(format!(
-            "An absolute http(s) URL with a host and no user name or password, at most {} bytes.",
+            "An absolute http(s) URL with a host and no user name or password, at most {} bytes as the URL standard writes it (which adds a `/` to an empty path).",
             WebUrl::MAX_LEN
         )))
 );
@@ -194,6 +208,25 @@ mod tests {
             "https://glowco.com/p/serum?x=1"
         );
         assert!(WebUrl::parse("http://shop.glowco.com").is_ok());
+    }
+
+    #[test]
+    fn the_bound_holds_for_the_url_as_kept_so_a_store_can_read_it_back() {
+        let host = format!(
+            "https://{}.com",
+            "a".repeat(WebUrl::MAX_LEN - "https://.com".len())
+        );
+        assert_eq!(host.len(), WebUrl::MAX_LEN);
+        // Kept as `https://aaa….com/`: one byte over.
+        assert_eq!(
+            WebUrl::parse(&host),
+            Err(Invalid::TooLong {
+                max: WebUrl::MAX_LEN
+            })
+        );
+        let with_path = format!("{}/", &host[..host.len() - 1]);
+        let kept = WebUrl::parse(&with_path).expect("2048 bytes as kept");
+        assert_eq!(WebUrl::parse(kept.as_str()), Ok(kept));
     }
 
     #[test]

@@ -184,9 +184,18 @@ pub struct DayQuery {
     pub to: Option<String>,
 }
 
+/// Exactly `YYYY-MM-DD`, as the document's `format: date` says: chrono alone would also take
+/// unpadded fields and a sign, and a trim would take white space the format refuses.
 fn date(value: &str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid::Format("a date such as 2026-03-01"))
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or(Invalid::Format("a date such as 2026-03-01"))
 }
 
 impl DayQuery {
