@@ -15,10 +15,37 @@ use skinstack_core::{ApiKey, MerchantId};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-/// A JSON body. Malformed JSON, unknown or missing fields and wrong types are 400; a body over
-/// the limit is 413; another content type is 415.
+/// A JSON body, which must be an object. Malformed JSON, another JSON value than an object,
+/// unknown or missing fields and wrong types are 400; a body over the limit is 413; another
+/// content type is 415.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+/// `T` read only from a JSON object. serde's derived structs also take the array of their
+/// fields' values (`[null, null]`), which every request schema says is not a body.
+struct JsonObject<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Object(std::marker::PhantomData))
+            .map(JsonObject)
+    }
+}
 
 impl<T, S> FromRequest<S> for Json<T>
 where
@@ -28,8 +55,8 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
+        match axum::Json::<JsonObject<T>>::from_request(req, state).await {
+            Ok(axum::Json(JsonObject(value))) => Ok(Json(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::UnsupportedMediaType),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(Error::PayloadTooLarge)
