@@ -6,7 +6,7 @@
 
 use crate::domain::{Conversion, ConversionId, EventId, HoldReason, MaxOrderAmount, Role};
 use crate::service::profiles::own_merchant;
-use crate::service::{Actor, Rejection, ServiceError, ServiceResult};
+use crate::service::{Actor, Conflict, ServiceError, ServiceResult};
 use crate::store::{Entity, HoldChange, HoldRepo, MerchantRepo};
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -23,7 +23,7 @@ pub enum HoldAction {
 
 /// Applies `action` to conversion `id` for `actor` (its merchant or an administrator) at
 /// `now`; returns the conversion as stored afterwards. A state that does not allow it is a
-/// [`Rejection::NotHoldable`] or [`Rejection::NotHeld`].
+/// [`Conflict::NotHoldable`] or [`Conflict::NotHeld`].
 pub async fn decide<S>(
     store: &S,
     actor: &Actor,
@@ -56,8 +56,8 @@ where
     match change {
         HoldChange::Changed(conversion) => Ok(conversion),
         HoldChange::Refused(_) => Err(match action {
-            HoldAction::Hold => Rejection::NotHoldable,
-            HoldAction::Release | HoldAction::Void => Rejection::NotHeld,
+            HoldAction::Hold => Conflict::NotHoldable,
+            HoldAction::Release | HoldAction::Void => Conflict::NotHeld,
         }
         .into()),
     }

@@ -102,6 +102,13 @@ pub enum Conflict {
     /// The coupon code is not a request awaiting approval.
     #[error("the coupon code is not awaiting approval")]
     CodeNotRequested,
+    /// A hold on a commission that is unattributed, approved or voided: the conversion's state,
+    /// not the request, is at odds, as with a membership's or a coupon code's moves.
+    #[error("the commission cannot be held: only an attributed commission not yet approved or voided can")]
+    NotHoldable,
+    /// A release or void of a commission that is not held.
+    #[error("the commission is not held: only a held commission can be released or voided")]
+    NotHeld,
 }
 
 /// Why a service refused or failed. Each variant is one kind of answer for a caller.
@@ -164,12 +171,6 @@ pub enum Rejection {
     /// the link's program: a code attributes only to someone the merchant accepted.
     #[error("the link's influencer is not an approved member of its program")]
     CodeOwnerNotMember,
-    /// A hold on a commission that is unattributed, approved or voided.
-    #[error("cannot be held: only an attributed commission not yet approved or voided can")]
-    NotHoldable,
-    /// A release or void of a commission that is not held.
-    #[error("is not held: only a held commission can be released or voided")]
-    NotHeld,
 }
 
 impl Rejection {
@@ -182,7 +183,6 @@ impl Rejection {
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
             Rejection::CodeOwnerNotMember => "link_id",
-            Rejection::NotHoldable | Rejection::NotHeld => "conversion",
         }
     }
 }
@@ -276,16 +276,6 @@ mod tests {
                 Rejection::OwnAccountDeactivation,
                 "user_id",
                 "an administrator cannot deactivate their own account",
-            ),
-            (
-                Rejection::NotHoldable,
-                "conversion",
-                "cannot be held: only an attributed commission not yet approved or voided can",
-            ),
-            (
-                Rejection::NotHeld,
-                "conversion",
-                "is not held: only a held commission can be released or voided",
             ),
         ];
         for (rejection, field, message) in cases {

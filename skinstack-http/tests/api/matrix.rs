@@ -686,14 +686,14 @@ fn cases(w: &World) -> Vec<Case> {
             "/v1/conversions/{id}/void",
             format!("/v1/conversions/{}/void", w.held),
             none,
-            [401, 403, 404, 200, 422, 403],
+            [401, 403, 404, 200, 409, 403],
         ),
         case(
             M::POST,
             "/v1/conversions/{id}/release",
             format!("/v1/conversions/{}/release", w.held),
             none,
-            [401, 403, 404, 422, 422, 403],
+            [401, 403, 404, 409, 409, 403],
         ),
         case(
             M::PUT,
