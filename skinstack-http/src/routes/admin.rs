@@ -117,8 +117,7 @@ async fn deactivate_merchant(
     params(("id" = Uuid, Path, description = "Merchant id")),
     responses(
         (status = 200, description = "Verified", body = MerchantView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such merchant", body = ErrorBody),
     )
 )]
@@ -148,8 +147,7 @@ async fn verify_merchant(
     params(("id" = Uuid, Path, description = "Merchant id")),
     responses(
         (status = 200, description = "Unverified", body = MerchantView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such merchant", body = ErrorBody),
     )
 )]

@@ -5,6 +5,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Json, Path, Query};
+use crate::responses::{Forbidden, JsonBody, NotFound, QueryErrors, Session};
 use crate::routes::PageQuery;
 use crate::state::ApiState;
 use axum::extract::State;
@@ -31,34 +32,13 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 pub struct CouponCodeRequest {
     /// The link that will own the code: one of the merchant's programs' (assigning), or one of
-    /// the influencer's own (requesting).
+    /// the influencer's own (requesting). Its influencer must be an approved member of its
+    /// program (else 422): the stored membership decides, not the request.
     pub link_id: Uuid,
-    /// The code as the shop knows it: 1–64 of `A-Z a-z 0-9 _ -`, kept as spelled and compared
-    /// in any case.
-    #[schema(example = "ANA20")]
+    /// The code as the shop knows it. Free for this merchant unless it already has the code
+    /// requested or assigned, in any case (else 409).
+    #[schema(value_type = skinstack_core::CodeText, example = "ANA20")]
     pub code: String,
-}
-
-/// Where a code is in its life.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CouponStateView {
-    /// Asked for by the influencer; attributes nothing until the merchant approves it.
-    Requested,
-    /// Attributes the merchant's orders placed from `assigned_at` on.
-    Assigned,
-    /// Attributes no order placed from `revoked_at` on; earlier attributions stand.
-    Revoked,
-}
-
-impl From<CouponState> for CouponStateView {
-    fn from(state: CouponState) -> Self {
-        match state {
-            CouponState::Requested => CouponStateView::Requested,
-            CouponState::Assigned => CouponStateView::Assigned,
-            CouponState::Revoked => CouponStateView::Revoked,
-        }
-    }
 }
 
 /// A coupon code and the link that owns it.
@@ -76,7 +56,7 @@ pub struct CouponCodeView {
     /// The owning link's influencer.
     pub influencer_id: Uuid,
     /// Where it is in its life.
-    pub state: CouponStateView,
+    pub state: CouponState,
     /// When it was requested or assigned.
     pub created_at: DateTime<Utc>,
     /// When the merchant assigned it; absent while requested.
@@ -93,7 +73,7 @@ impl From<CouponCode> for CouponCodeView {
             code: c.code.as_str().to_owned(),
             link_id: c.link_id.as_uuid(),
             influencer_id: c.influencer_id.as_uuid(),
-            state: c.state.into(),
+            state: c.state,
             created_at: c.created_at,
             assigned_at: c.assigned_at,
             revoked_at: c.revoked_at,
@@ -137,12 +117,10 @@ fn parse(body: &CouponCodeRequest) -> Result<(LinkId, CodeText)> {
     request_body = CouponCodeRequest,
     responses(
         (status = 201, description = "Assigned", body = CouponCodeView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile, or no such link on your programs", body = ErrorBody),
         (status = 409, description = "You have this code already (in any case), requested or assigned", body = ErrorBody),
-        (status = 422, description = "Invalid code", body = ErrorBody),
+        (status = 422, description = "An invalid code, or the link's influencer is not an approved member of its program", body = ErrorBody),
     )
 )]
 async fn assign(
@@ -165,11 +143,8 @@ async fn assign(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = CouponCodeList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn list_merchant(
@@ -191,10 +166,9 @@ async fn list_merchant(
     params(("id" = Uuid, Path, description = "Coupon code id")),
     responses(
         (status = 200, description = "Assigned", body = CouponCodeView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
-        (status = 404, description = "No such code, or not yours", body = ErrorBody),
+        Session, Forbidden, NotFound,
         (status = 409, description = "The code is not awaiting approval", body = ErrorBody),
+        (status = 422, description = "The link's influencer is no longer an approved member of its program", body = ErrorBody),
     )
 )]
 async fn approve(
@@ -222,9 +196,7 @@ async fn approve(
     params(("id" = Uuid, Path, description = "Coupon code id")),
     responses(
         (status = 200, description = "Revoked", body = CouponCodeView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
-        (status = 404, description = "No such code, or not yours", body = ErrorBody),
+        Session, Forbidden, NotFound,
     )
 )]
 async fn revoke(
@@ -252,12 +224,10 @@ async fn revoke(
     request_body = CouponCodeRequest,
     responses(
         (status = 201, description = "Requested", body = CouponCodeView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No influencer profile, or no such link of yours", body = ErrorBody),
         (status = 409, description = "The merchant has this code already (in any case)", body = ErrorBody),
-        (status = 422, description = "Invalid code", body = ErrorBody),
+        (status = 422, description = "An invalid code, or you are not an approved member of the link's program", body = ErrorBody),
     )
 )]
 async fn request(
@@ -280,11 +250,8 @@ async fn request(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = CouponCodeList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No influencer profile", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn list_influencer(

@@ -5,6 +5,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, DecimalInput, Json, Path};
+use crate::responses::{Forbidden, JsonBody, Session};
 use crate::routes::conversions::ConversionView;
 use crate::routes::money;
 use crate::state::ApiState;
@@ -53,10 +54,9 @@ async fn decide(
     params(("id" = Uuid, Path, description = "Conversion id")),
     responses(
         (status = 200, description = "Held", body = ConversionView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Neither a merchant nor an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such conversion of the caller's merchant", body = ErrorBody),
-        (status = 422, description = "Unattributed, approved or voided: cannot be held", body = ErrorBody),
+        (status = 409, description = "Unattributed, approved or voided: cannot be held", body = ErrorBody),
     )
 )]
 async fn hold(
@@ -77,10 +77,9 @@ async fn hold(
     params(("id" = Uuid, Path, description = "Conversion id")),
     responses(
         (status = 200, description = "Released", body = ConversionView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Neither a merchant nor an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such conversion of the caller's merchant", body = ErrorBody),
-        (status = 422, description = "Not held", body = ErrorBody),
+        (status = 409, description = "Not held", body = ErrorBody),
     )
 )]
 async fn release(
@@ -101,10 +100,9 @@ async fn release(
     params(("id" = Uuid, Path, description = "Conversion id")),
     responses(
         (status = 200, description = "Voided", body = ConversionView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Neither a merchant nor an administrator", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such conversion of the caller's merchant", body = ErrorBody),
-        (status = 422, description = "Not held", body = ErrorBody),
+        (status = 409, description = "Not held", body = ErrorBody),
     )
 )]
 async fn void(
@@ -119,9 +117,8 @@ async fn void(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxOrderAmountRequest {
-    /// Orders above this amount are recorded with their commission held for review: a
-    /// positive decimal string (preferred) or number, below 100000000.00.
-    #[schema(value_type = String, example = "10000.00")]
+    /// Orders above this amount are recorded with their commission held for review.
+    #[schema(value_type = skinstack_core::MaxOrderAmount, example = "10000.00")]
     pub max_order_amount: DecimalInput,
 }
 
@@ -142,11 +139,8 @@ pub struct MaxOrderAmountView {
     request_body = MaxOrderAmountRequest,
     responses(
         (status = 200, description = "Set", body = MaxOrderAmountView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "Not a positive amount below 100000000.00", body = ErrorBody),
     )
 )]
 async fn set_max_order_amount(

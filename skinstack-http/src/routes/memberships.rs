@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Json, Path, Query};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::routes::programs::ProgramView;
 use crate::routes::{money, PageQuery};
 use crate::state::ApiState;
@@ -14,9 +15,11 @@ use serde::{Deserialize, Serialize};
 use skinstack_core::service::memberships::{self, Decision, DirectoryEntry};
 use skinstack_core::{
     ApplicationMessage, Email, InfluencerId, InviteToken, MemberStats, Membership, MembershipId,
-    MembershipState, Page, ProgramId, ValidationError,
+    MembershipState, ProgramId,
 };
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -44,8 +47,7 @@ pub struct MembershipView {
     pub program_id: Uuid,
     /// The influencer.
     pub influencer_id: Uuid,
-    /// `invited`, `pending`, `approved`, `rejected` or `banned`.
-    #[schema(value_type = String, example = "pending")]
+    /// Where the influencer stands with the program.
     pub state: MembershipState,
     /// What the influencer wrote when applying.
     pub message: Option<String>,
@@ -115,8 +117,7 @@ pub struct MembershipList {
 pub struct DirectoryItem {
     /// The program.
     pub program: ProgramView,
-    /// The caller's membership state; absent if they have none.
-    #[schema(value_type = Option<String>, example = "approved")]
+    /// The caller's membership state; `null` if they have none.
     pub state: Option<MembershipState>,
 }
 
@@ -142,7 +143,8 @@ pub struct Directory {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
-    /// A note to the merchant, 1–1000 characters.
+    /// A note to the merchant; `null` or absent for none.
+    #[schema(value_type = Option<skinstack_core::ApplicationMessage>)]
     pub message: Option<String>,
 }
 
@@ -150,8 +152,8 @@ pub struct ApplyRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
-    /// Whose influencer account may accept it.
-    #[schema(example = "ana@example.com")]
+    /// Whose influencer account may accept it; it need not have an account yet.
+    #[schema(value_type = skinstack_core::Email, example = "ana@example.com")]
     pub email: String,
 }
 
@@ -175,7 +177,9 @@ pub struct InvitationCreated {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
-    /// The invitation's token.
+    /// The invitation's token. An unknown, expired, spent or someone else's token is 404:
+    /// only the stored invitations decide, never the token's form.
+    #[schema(value_type = skinstack_core::InviteToken)]
     pub token: String,
 }
 
@@ -185,12 +189,18 @@ pub struct AcceptRequest {
 #[into_params(parameter_in = Query)]
 pub struct MembersQuery {
     /// Only members in this state (`pending` lists the applications); all if absent.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = membership_state)]
     pub state: Option<MembershipState>,
     /// Page size, 1–100 (50 if absent).
+    #[param(schema_with = skinstack_core::openapi::page_limit)]
     pub limit: Option<u32>,
     /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
+}
+
+/// A membership state as a query parameter: the domain's schema, inline.
+fn membership_state() -> RefOr<Schema> {
+    MembershipState::schema()
 }
 
 /// The open programs (active programs of active merchants), each with the caller's
@@ -203,11 +213,8 @@ pub struct MembersQuery {
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = Directory),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No influencer profile yet", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn directory(
@@ -234,8 +241,7 @@ async fn directory(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Every membership", body = MembershipList),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No influencer profile yet", body = ErrorBody),
     )
 )]
@@ -257,12 +263,9 @@ async fn own(State(state): State<ApiState>, auth: AuthUser) -> Result<axum::Json
     request_body = ApplyRequest,
     responses(
         (status = 201, description = "Applied (or joined)", body = MembershipView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such open program, or no influencer profile", body = ErrorBody),
         (status = 409, description = "Already applied, a member, rejected, banned, or invite only", body = ErrorBody),
-        (status = 422, description = "Invalid message", body = ErrorBody),
     )
 )]
 async fn apply(
@@ -297,8 +300,7 @@ async fn apply(
     params(("id" = Uuid, Path, description = "Program id")),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program, or no membership of it", body = ErrorBody),
         (status = 409, description = "Not a pending application", body = ErrorBody),
     )
@@ -322,12 +324,9 @@ async fn withdraw(
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "A member now", body = MembershipView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an influencer account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such open invitation for you", body = ErrorBody),
         (status = 409, description = "Already a member, or banned", body = ErrorBody),
-        (status = 422, description = "Not an invitation token", body = ErrorBody),
     )
 )]
 async fn accept(
@@ -353,11 +352,8 @@ async fn accept(
     params(("id" = Uuid, Path, description = "Program id"), MembersQuery),
     responses(
         (status = 200, description = "One page", body = MemberList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
-        (status = 422, description = "Invalid limit", body = ErrorBody),
     )
 )]
 async fn members(
@@ -366,11 +362,11 @@ async fn members(
     Path(id): Path<Uuid>,
     Query(query): Query<MembersQuery>,
 ) -> Result<axum::Json<MemberList>> {
-    let page = Page::new(
-        query.limit.unwrap_or(Page::<MembershipId>::DEFAULT_LIMIT),
-        query.after.map(MembershipId::from_uuid),
-    )
-    .map_err(|reason| crate::error::Error::invalid(&ValidationError::new("limit", reason)))?;
+    let page = PageQuery {
+        limit: query.limit,
+        after: query.after,
+    }
+    .page(MembershipId::from_uuid)?;
     let items = memberships::members(
         &*state.store,
         &auth.actor,
@@ -399,12 +395,9 @@ async fn members(
     request_body = InviteRequest,
     responses(
         (status = 201, description = "Invited", body = InvitationCreated),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such program, or not yours", body = ErrorBody),
         (status = 409, description = "The influencer already applied, is a member or is banned", body = ErrorBody),
-        (status = 422, description = "Invalid email", body = ErrorBody),
     )
 )]
 async fn invite(
@@ -466,8 +459,7 @@ async fn decide(
     ),
     responses(
         (status = 200, description = "Approved", body = MembershipView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program of yours, or no membership", body = ErrorBody),
         (status = 409, description = "Not pending or rejected", body = ErrorBody),
     )
@@ -492,8 +484,7 @@ async fn approve(
     ),
     responses(
         (status = 200, description = "Rejected", body = MembershipView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program of yours, or no membership", body = ErrorBody),
         (status = 409, description = "Not pending", body = ErrorBody),
     )
@@ -519,8 +510,7 @@ async fn reject(
     ),
     responses(
         (status = 200, description = "Banned", body = MembershipView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such program of yours, or no membership", body = ErrorBody),
         (status = 409, description = "Already banned", body = ErrorBody),
     )

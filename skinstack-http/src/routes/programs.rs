@@ -107,19 +107,7 @@ fn program_schema(patch: bool) -> RefOr<Schema> {
             .property("name", maybe(reference("Name"), patch))
             .property("network", maybe(reference("Network"), patch))
             .property("cookie_window_days", maybe(reference("CookieWindow"), true))
-            .property(
-                "enrollment_mode",
-                maybe(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some(["open", "approval", "invite"]))
-                        .description(Some(
-                            "How influencers join: `open`, `approval` (if absent) or `invite`",
-                        ))
-                        .into(),
-                    true,
-                ),
-            );
+            .property("enrollment_mode", maybe(reference("EnrollmentMode"), true));
         let (kind, value) = match &commission {
             Some((kind, field, schema)) => {
                 let kind_name = match kind {
@@ -210,6 +198,7 @@ fn program_components(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     schemas.push((Network::name().into(), Network::schema()));
     schemas.push((CookieWindow::name().into(), CookieWindow::schema()));
     schemas.push((CommissionRate::name().into(), CommissionRate::schema()));
+    schemas.push((EnrollmentMode::name().into(), EnrollmentMode::schema()));
 }
 
 /// A program.
@@ -238,7 +227,6 @@ pub struct ProgramView {
     #[schema(value_type = String, example = "0.2")]
     pub platform_fee_rate: Decimal,
     /// How influencers join: `open`, `approval` or `invite`.
-    #[schema(value_type = String, example = "approval")]
     pub enrollment_mode: EnrollmentMode,
     /// Inactive programs take no links and their links stop redirecting.
     pub is_active: bool,
