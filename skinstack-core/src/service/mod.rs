@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod conversions;
 pub mod coupon_codes;
 pub mod holds;
+pub mod invoices;
 pub mod links;
 pub mod memberships;
 pub mod payouts;
@@ -170,6 +171,9 @@ pub enum Rejection {
     /// A release or void of a commission that is not held.
     #[error("is not held: only a held commission can be released or voided")]
     NotHeld,
+    /// A merchant statement asked for a month that has not started.
+    #[error("must be a month that has started")]
+    PeriodNotStarted,
 }
 
 impl Rejection {
@@ -183,6 +187,7 @@ impl Rejection {
             Rejection::OwnAccountDeactivation => "user_id",
             Rejection::CodeOwnerNotMember => "link_id",
             Rejection::NotHoldable | Rejection::NotHeld => "conversion",
+            Rejection::PeriodNotStarted => "period",
         }
     }
 }
