@@ -59,7 +59,8 @@ pub use store::{
     ApiKeyRepo, ClickRollups, ClickSink, ConversionRepo, CouponCodeRepo, Entity, ErrorClass,
     Health, HoldRepo, InfluencerRepo, LedgerQueries, LedgerStore, LinkRepo, LinkResolver,
     MembershipRepo, MerchantRepo, Page, PayoutRepo, ProductQuery, ProductRepo, ProgramRepo,
-    RepoError, SessionRepo, Store, Upserted, UserRepo, WebhookDeliveries, WebhookSecrets,
+    RepoError, SessionRepo, StatementRepo, Store, Upserted, UserRepo, WebhookDeliveries,
+    WebhookSecrets,
 };
 pub use tracking::{
     CachedResolver, ClickRecorder, FlushConfig, LinkSnapshot, LinkStatus, Recorded,

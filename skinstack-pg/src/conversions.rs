@@ -724,27 +724,35 @@ macro_rules! view_select {
 }
 
 /// One owner's ledger events summed per group of the facts core's balance rule reads: the
-/// kind, whether the conversion is approved, whether a `paid` event settles it. `$1` is the
+/// kind, whether the conversion is approved, whether a paid merchant statement billed it
+/// (funded), whether a `paid` event settles it. `$1` is the
 /// owner; the argument names its column.
 macro_rules! balance_groups {
     ($owner:literal) => {
         concat!(
-            "SELECT e.kind, c.approved_at IS NOT NULL AS approved, p.id IS NOT NULL AS settled, \
+            "SELECT e.kind, c.approved_at IS NOT NULL AS approved, \
+             EXISTS (SELECT 1 FROM merchant_statement_lines fl \
+                     JOIN merchant_statements fs ON fs.id = fl.statement_id \
+                     WHERE fl.event_id = e.id AND fs.status = 'paid') AS funded, \
+             p.id IS NOT NULL AS settled, \
              sum(e.gross) AS gross, sum(e.platform_fee) AS fee, \
              sum(e.influencer_earnings) AS earnings \
              FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
              LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
              WHERE ",
             $owner,
-            " = $1 GROUP BY 1, 2, 3"
+            " = $1 GROUP BY 1, 2, 3, 4"
         )
     };
 }
 
 /// The groups [`balance_groups!`] returns, bucketed by core ([`Balance::add`]).
-fn balance(groups: Vec<(String, bool, bool, Decimal, Decimal, Decimal)>) -> RepoResult<Balance> {
+#[allow(clippy::type_complexity)]
+fn balance(
+    groups: Vec<(String, bool, bool, bool, Decimal, Decimal, Decimal)>,
+) -> RepoResult<Balance> {
     let mut balance = Balance::default();
-    for (kind, approved, settled, gross, platform_fee, influencer_earnings) in groups {
+    for (kind, approved, funded, settled, gross, platform_fee, influencer_earnings) in groups {
         let kind = EventKind::parse(&kind).ok_or_else(|| {
             RepoError::Backend(format!("commission_events holds an unknown kind {kind:?}").into())
         })?;
@@ -753,7 +761,7 @@ fn balance(groups: Vec<(String, bool, bool, Decimal, Decimal, Decimal)>) -> Repo
             platform_fee,
             influencer_earnings,
         };
-        balance.add(kind, approved, settled, &split);
+        balance.add(kind, approved, funded, settled, &split);
     }
     Ok(balance)
 }

@@ -79,6 +79,7 @@ fn referenced_entity(constraint: &str) -> Option<Entity> {
         }
         "tracking_links_product_id_fkey" => Entity::Product,
         "coupon_codes_link_id_fkey" => Entity::Link,
+        "merchant_statement_lines_statement_id_fkey" => Entity::Statement,
         _ => return None,
     })
 }
@@ -292,6 +293,10 @@ mod tests {
             ("program_invitations_program_id_fkey", Entity::Program),
             ("coupon_codes_merchant_id_fkey", Entity::Merchant),
             ("coupon_codes_link_id_fkey", Entity::Link),
+            (
+                "merchant_statement_lines_statement_id_fkey",
+                Entity::Statement,
+            ),
         ] {
             assert_eq!(referenced_entity(name), Some(entity), "{name}");
         }

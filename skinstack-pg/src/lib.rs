@@ -17,6 +17,8 @@
 //! - The commission ledger: `PgStore` implements the core's `ConversionRepo`, `PayoutRepo`,
 //!   `LedgerQueries` and `WebhookSecrets`; every event and the totals it changes commit in one
 //!   transaction, and unique constraints make orders, refunds and payouts idempotent.
+//! - Merchant statements (invoices, `StatementRepo`): issued by core's billing rule in the
+//!   transaction that stores them, one per merchant, month and currency; immutable (triggers).
 //! - Merchants' API keys (`ApiKeyRepo`): stored by SHA-256, found by a unique index on it.
 //! - Coupon codes (`CouponCodeRepo`): unique per merchant in any case by a partial unique index
 //!   on `upper(code)`, so concurrent claims of one code store one.
@@ -49,6 +51,7 @@ mod crypto;
 mod error;
 mod holds;
 mod influencers;
+mod invoices;
 mod links;
 mod memberships;
 mod merchants;

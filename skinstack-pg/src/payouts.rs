@@ -57,9 +57,12 @@ impl TryFrom<ItemRow> for PayoutItem {
 impl PayoutRepo for PgStore {
     async fn unsettled_approved_events(&self) -> RepoResult<Vec<UnsettledEvent>> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(Uuid, Uuid, Uuid, Uuid, Decimal, Decimal, Decimal)> = sqlx::query_as(
+        let rows: Vec<(Uuid, Uuid, Uuid, Uuid, Decimal, Decimal, Decimal, bool)> = sqlx::query_as(
             "SELECT e.id, e.conversion_id, e.influencer_id, e.merchant_id, e.gross, \
-             e.platform_fee, e.influencer_earnings \
+             e.platform_fee, e.influencer_earnings, \
+             EXISTS (SELECT 1 FROM merchant_statement_lines fl \
+                     JOIN merchant_statements fs ON fs.id = fl.statement_id \
+                     WHERE fl.event_id = e.id AND fs.status = 'paid') AS funded \
              FROM commission_events e JOIN conversions c ON c.id = e.conversion_id \
              WHERE e.kind IN ('accrued', 'reversed') AND c.approved_at IS NOT NULL \
                AND NOT EXISTS (SELECT 1 FROM commission_events p \
@@ -72,16 +75,19 @@ impl PayoutRepo for PgStore {
         Ok(rows
             .into_iter()
             .map(
-                |(id, conversion, influencer, merchant, gross, fee, earnings)| UnsettledEvent {
-                    event_id: EventId::from_uuid(id),
-                    conversion_id: ConversionId::from_uuid(conversion),
-                    influencer_id: InfluencerId::from_uuid(influencer),
-                    merchant_id: MerchantId::from_uuid(merchant),
-                    split: CommissionSplit {
-                        gross,
-                        platform_fee: fee,
-                        influencer_earnings: earnings,
-                    },
+                |(id, conversion, influencer, merchant, gross, fee, earnings, funded)| {
+                    UnsettledEvent {
+                        event_id: EventId::from_uuid(id),
+                        conversion_id: ConversionId::from_uuid(conversion),
+                        influencer_id: InfluencerId::from_uuid(influencer),
+                        merchant_id: MerchantId::from_uuid(merchant),
+                        split: CommissionSplit {
+                            gross,
+                            platform_fee: fee,
+                            influencer_earnings: earnings,
+                        },
+                        funded,
+                    }
                 },
             )
             .collect())

@@ -1,6 +1,6 @@
 //! What the database itself guarantees about the ledger, whatever code writes to it: one
-//! conversion per order, one settlement per event, no rewriting history, and the webhook
-//! secret encrypted at rest.
+//! conversion per order, one settlement per event, no rewriting history (of the ledger or of
+//! issued merchant statements), and the webhook secret encrypted at rest.
 
 // Helpers here are test code too: a failed query must fail the test, so they unwrap.
 #![allow(clippy::unwrap_used)]
@@ -12,6 +12,7 @@ use skinstack_core::store::{ConversionRepo, WebhookSecrets};
 use skinstack_core::store::{LinkRepo, MerchantRepo};
 use skinstack_core::testkit::conversions::{cents, order, t0, RecordingProvider};
 use skinstack_core::testkit::coupon_codes::{assign_code, codes_assigned_at};
+use skinstack_core::testkit::invoices::fund_everything;
 use skinstack_core::testkit::{new_link, new_merchant, Fixture};
 use skinstack_core::{CampaignCode, Secret};
 use skinstack_pg::{Cipher, PgStore, StartupError};
@@ -80,6 +81,7 @@ async fn the_ledger_is_append_only(pool: PgPool) {
 async fn an_event_can_be_settled_by_one_payout_only(pool: PgPool) {
     let store = store(&pool);
     approved_conversion(&store).await;
+    fund_everything(&store, t0() + Duration::days(30)).await;
     let run = create_payouts(
         &store,
         &RecordingProvider::default(),
@@ -106,6 +108,32 @@ async fn an_event_can_be_settled_by_one_payout_only(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(paid_twice.batch, None);
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn an_issued_statement_cannot_be_rewritten_and_a_paid_one_not_changed_at_all(pool: PgPool) {
+    let store = store(&pool);
+    approved_conversion(&store).await;
+    let paid = fund_everything(&store, t0() + Duration::days(30)).await;
+    assert_eq!(paid.len(), 1);
+    for refused in [
+        "UPDATE merchant_statement_lines SET statement_id = statement_id",
+        "DELETE FROM merchant_statement_lines",
+        "UPDATE merchant_statements SET status = 'issued', paid_at = NULL, payment_reference = NULL",
+        "UPDATE merchant_statements SET payment_reference = 'rewritten'",
+        "DELETE FROM merchant_statements",
+    ] {
+        assert_eq!(sqlstate(&pool, refused).await, "23000", "{refused}");
+    }
+    // A second statement billing the same event is refused too.
+    let twice = "INSERT INTO merchant_statements (id, merchant_id, period, currency, issued_at) \
+                 SELECT gen_random_uuid(), merchant_id, period + interval '1 month', currency, now() \
+                 FROM merchant_statements";
+    sqlx::query(twice).execute(&pool).await.unwrap();
+    let bill_again = "INSERT INTO merchant_statement_lines (event_id, statement_id) \
+                      SELECT l.event_id, s.id FROM merchant_statement_lines l, merchant_statements s \
+                      WHERE s.status = 'issued'";
+    assert_eq!(sqlstate(&pool, bill_again).await, "23505");
 }
 
 #[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]

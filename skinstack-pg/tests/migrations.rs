@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Every migration by version and name: the seed's six tables, then the clicks table, the
 /// link change feed (triggers only), the sessions table, the commission ledger (numbered from 20 so other
 /// branches' migrations fit below it), merchants' API keys, the webhook deliveries, program
-/// memberships and coupon codes.
+/// memberships, coupon codes and the merchant statements (invoices).
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, "users"),
     (2, "influencers"),
@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (27, "widen_totals"),
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
+    (30, "merchant_statements"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
@@ -58,6 +59,8 @@ const TABLES: &[(i64, &str)] = &[
     (25, "coupon_codes"),
     (28, "clicks_default"),
     (29, "click_rollups_daily"),
+    (30, "merchant_statements"),
+    (30, "merchant_statement_lines"),
 ];
 
 /// Version of the link change feed migration.

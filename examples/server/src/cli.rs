@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use skinstack_core::{Money, PayoutBatchId};
+use skinstack_core::{BillingPeriod, Money, PayoutBatchId, StatementId};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -34,6 +34,8 @@ pub enum Command {
     Merchants(MerchantsArgs),
     /// Maintain the raw clicks: drop old months (roll-ups, attributions and the ledger stay).
     Clicks(ClicksArgs),
+    /// Issue merchant statements (invoices), list them, record payments, export CSV.
+    Invoices(InvoicesArgs),
 }
 
 /// `skinstack-server merchants verify | unverify <id>`
@@ -89,6 +91,69 @@ pub enum ClicksAction {
         #[arg(long, value_name = "TIME", value_parser = parse_instant)]
         as_of: Option<DateTime<Utc>>,
     },
+}
+
+/// `skinstack-server invoices ...`
+#[derive(Debug, Args)]
+pub struct InvoicesArgs {
+    /// PostgreSQL URL of a migrated database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub action: InvoicesAction,
+}
+
+/// What `invoices` does.
+#[derive(Debug, Subcommand)]
+pub enum InvoicesAction {
+    /// Issue the month's statement of every merchant with unbilled approved commissions (or
+    /// of --merchant): idempotent, a month is billed once.
+    Create {
+        /// The month billed, as YYYY-MM.
+        #[arg(long, value_name = "YYYY-MM", value_parser = parse_period)]
+        period: BillingPeriod,
+        /// Only this merchant.
+        #[arg(long, value_name = "ID")]
+        merchant: Option<uuid::Uuid>,
+        /// Issue as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// List every statement, oldest first, with what is due.
+    List,
+    /// Record a merchant's payment of a statement: its commissions become payable.
+    MarkPaid {
+        /// The statement.
+        #[arg(value_parser = parse_statement)]
+        id: StatementId,
+        /// The payment's reference (a transfer id).
+        #[arg(long)]
+        reference: String,
+        /// Record it as of this instant (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// Write a statement's lines as CSV to --out, or to standard output.
+    Export {
+        /// The statement.
+        #[arg(value_parser = parse_statement)]
+        id: StatementId,
+        /// The CSV file to write.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_period(value: &str) -> Result<BillingPeriod, String> {
+    BillingPeriod::parse(value).map_err(|reason| format!("period {reason}"))
+}
+
+fn parse_statement(value: &str) -> Result<StatementId, String> {
+    uuid::Uuid::try_parse(value)
+        .map(StatementId::from_uuid)
+        .map_err(|_| "expected a statement id (a UUID)".to_owned())
 }
 
 /// `skinstack-server create-admin --email <email>`

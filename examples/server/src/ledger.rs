@@ -1,16 +1,22 @@
-//! `skinstack-server approve-due` and `payouts create | list | export`: the ledger's jobs,
+//! `skinstack-server approve-due`, `payouts create | list | export` and
+//! `invoices create | list | mark-paid | export`: the ledger's jobs,
 //! over a migrated PostgreSQL database. The rules live in `skinstack_core::service`; this
 //! file connects, runs them, prints what happened, and writes payout CSV files.
 
-use crate::cli::{ApproveDueArgs, PayoutsAction, PayoutsArgs};
+use crate::cli::{ApproveDueArgs, InvoicesAction, InvoicesArgs, PayoutsAction, PayoutsArgs};
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use chrono::Utc;
+use skinstack_core::earning::amount_due;
 use skinstack_core::earning::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
 use skinstack_core::export::spreadsheet_cell;
 use skinstack_core::service::conversions::approve_due;
+use skinstack_core::service::invoices::{create_statements, mark_statement_paid};
 use skinstack_core::service::payouts::{create_payouts, PayoutError};
-use skinstack_core::{PayoutMethod, PayoutRepo};
+use skinstack_core::{
+    MarkPaid, MerchantId, MerchantStatement, Page, PaymentReference, PayoutMethod, PayoutRepo,
+    StatementIssue, StatementRepo,
+};
 use skinstack_pg::{Cipher, PgStore, SECRET_KEY_VAR};
 use sqlx::postgres::PgPoolOptions;
 use std::path::{Path, PathBuf};
@@ -91,6 +97,9 @@ pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
                     SkipReason::NotPositive => "not positive (carried to the next payout)",
                     SkipReason::NoPayoutMethod => "no payout method",
                     SkipReason::UnknownInfluencer => "profile deleted",
+                    SkipReason::AwaitingMerchant => {
+                        "awaiting the merchant (its statement is not paid yet)"
+                    }
                 };
                 println!(
                     "skipped influencer {} balance {} USD: {why}",
@@ -211,6 +220,130 @@ impl PayoutProvider for CsvPayouts {
     async fn deliver(&self, batch: &PayoutBatch) -> Result<Vec<String>, DeliveryError> {
         self.write(batch).map_err(|err| DeliveryError(err.into()))
     }
+}
+
+fn describe(statement: &MerchantStatement) -> String {
+    let total = statement.total();
+    let paid = match (&statement.paid_at, &statement.payment_reference) {
+        (Some(at), Some(reference)) => format!(" on {} ref {reference}", at.to_rfc3339()),
+        _ => String::new(),
+    };
+    format!(
+        "{} merchant {} {} {}{paid}: {} line{}, {} {} gross (fee {}, influencers {})",
+        statement.id,
+        statement.merchant_id,
+        statement.period,
+        statement.status.as_str(),
+        statement.lines.len(),
+        if statement.lines.len() == 1 { "" } else { "s" },
+        total.gross,
+        statement.currency,
+        total.platform_fee,
+        total.influencer_earnings,
+    )
+}
+
+/// `invoices ...`
+pub async fn invoices(args: InvoicesArgs) -> anyhow::Result<()> {
+    let store = connect(args.database_url).await?;
+    match args.action {
+        InvoicesAction::Create {
+            period,
+            merchant,
+            as_of,
+        } => {
+            let now = as_of.unwrap_or_else(Utc::now);
+            let issued =
+                create_statements(&store, period, merchant.map(MerchantId::from_uuid), now)
+                    .await
+                    .context("cannot issue statements")?;
+            if issued.is_empty() {
+                println!("nothing to bill for {period}");
+            }
+            for (merchant, issue) in issued {
+                match issue {
+                    StatementIssue::Issued(s) => println!("issued {}", describe(&s)),
+                    StatementIssue::Existing(s) => println!("already issued {}", describe(&s)),
+                    StatementIssue::NothingToBill => {
+                        println!("nothing to bill for merchant {merchant} in {period}")
+                    }
+                }
+            }
+        }
+        InvoicesAction::List => {
+            let mut all = Vec::new();
+            let mut page = Page::largest(None);
+            loop {
+                let batch = store
+                    .statements(page)
+                    .await
+                    .context("cannot list statements")?;
+                let next = page.next_cursor(&batch, |s| s.id);
+                all.extend(batch);
+                match next {
+                    Some(after) => page = Page::largest(Some(after)),
+                    None => break,
+                }
+            }
+            if all.is_empty() {
+                println!("no statements");
+            }
+            for statement in &all {
+                println!("{}", describe(statement));
+            }
+            println!("due {} USD", amount_due(&all));
+        }
+        InvoicesAction::MarkPaid {
+            id,
+            reference,
+            as_of,
+        } => {
+            let reference = PaymentReference::parse(&reference)
+                .map_err(|reason| anyhow::anyhow!("reference {reason}"))?;
+            let now = as_of.unwrap_or_else(Utc::now);
+            match mark_statement_paid(&store, id, &reference, now).await {
+                Ok(MarkPaid::Marked(s)) => println!("paid {}", describe(&s)),
+                Ok(MarkPaid::AlreadyPaid(s)) => println!("already paid {}", describe(&s)),
+                Err(skinstack_core::service::ServiceError::NotFound(_)) => {
+                    bail!("no statement {id}")
+                }
+                Err(other) => return Err(other).context("cannot record the payment"),
+            }
+        }
+        InvoicesAction::Export { id, out } => {
+            let Some(statement) = store
+                .statement_by_id(id)
+                .await
+                .context("cannot read the statement")?
+            else {
+                bail!("no statement {id}");
+            };
+            match out {
+                Some(path) => {
+                    let partial = path.with_extension("csv.partial");
+                    let file = std::fs::File::create(&partial)
+                        .with_context(|| format!("cannot write {}", partial.display()))?;
+                    write_statement(file, &statement)?;
+                    std::fs::rename(&partial, &path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+                None => write_statement(std::io::stdout().lock(), &statement)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `statement` as the API's CSV.
+fn write_statement(
+    mut to: impl std::io::Write,
+    statement: &MerchantStatement,
+) -> anyhow::Result<()> {
+    let csv = skinstack_http::routes::invoices::statement_csv(statement)?;
+    to.write_all(&csv).context("cannot write the CSV")?;
+    to.flush().context("cannot write the CSV")?;
+    Ok(())
 }
 
 #[cfg(test)]

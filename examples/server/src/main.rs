@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
         cli::Command::Payouts(args) => ledger::payouts(args).await,
         cli::Command::Merchants(args) => merchants::run(args).await,
         cli::Command::Clicks(args) => clicks::run(args).await,
+        cli::Command::Invoices(args) => ledger::invoices(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! From a shopper's click to a payout file and a refund after it, on PostgreSQL: the click is
 //! stored through the click sink, the order arrives as a signed Shopify webhook body, the
-//! commission waits out its hold, `approve-due` and `payouts create` run as real processes,
-//! and every total is checked against the ledger at each step.
+//! commission waits out its hold, `approve-due`, `invoices create | mark-paid | export` and
+//! `payouts create` run as real processes, and every total is checked against the ledger at
+//! each step. Nothing is paid out before the merchant's statement is paid.
 
 // A failed step must fail the test, helpers included.
 #![allow(clippy::unwrap_used)]
@@ -9,7 +10,7 @@
 mod common;
 
 use chrono::{Duration, SubsecRound, Utc};
-use common::{block_on, cli_lines, FreshDatabase, SECRET_KEY};
+use common::{block_on, cli_lines, merchant_pays, FreshDatabase, SECRET_KEY};
 use rust_decimal::Decimal;
 use skinstack_core::earning::ledger::ConversionStatus;
 use skinstack_core::service::conversions::{record_conversion, record_refund};
@@ -100,6 +101,44 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         check("approval").await;
 
         let out = out_dir.to_str().unwrap();
+        // Approved, but the merchant has not paid for it: nothing is paid out.
+        let summary = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(
+            (summary.awaiting_merchant, summary.approved),
+            (Decimal::new(648, 2), Decimal::ZERO)
+        );
+        let unfunded = cli_lines(
+            &url,
+            &[
+                "payouts", "create", "--min", "5.00", "--out", out, "--as-of", &later,
+            ],
+        );
+        assert_eq!(
+            unfunded,
+            vec![
+                "nothing to pay".to_owned(),
+                format!(
+                    "skipped influencer {} balance 6.48 USD: awaiting the merchant (its statement is not paid yet)",
+                    f.influencer.id
+                )
+            ]
+        );
+        // The merchant is billed 8.10 for it and pays.
+        let (statement, rows) = merchant_pays(&url, &later);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0][0], statement);
+        assert_eq!(rows[0][3], "820982911946154508");
+        assert_eq!(
+            &rows[0][4..9],
+            [
+                "charge",
+                &f.influencer.id.to_string(),
+                "8.10",
+                "1.62",
+                "6.48"
+            ]
+        );
+        check("the merchant's payment").await;
         let lines = cli_lines(
             &url,
             &[
@@ -163,7 +202,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         assert!(record_refund(&store, now, refund).await.unwrap().duplicate);
         let summary = store.earnings_summary(f.influencer.id).await.unwrap();
         assert_eq!(
-            (summary.approved, summary.paid, summary.balance),
+            (summary.awaiting_merchant, summary.paid, summary.balance),
             (
                 Decimal::new(-324, 2),
                 Decimal::new(648, 2),
@@ -182,6 +221,30 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
         );
         check("the refund after the payout").await;
 
+        // The refund is credited to the merchant on next month's statement, exactly.
+        let next_month = skinstack_core::BillingPeriod::containing(
+            chrono::DateTime::parse_from_rfc3339(&later)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+        .end()
+        .to_rfc3339();
+        let (_, credit) = merchant_pays(&url, &next_month);
+        assert_eq!(credit.len(), 1, "{credit:?}");
+        assert_eq!(
+            &credit[0][4..9],
+            [
+                "credit",
+                &f.influencer.id.to_string(),
+                "-4.05",
+                "-0.81",
+                "-3.24"
+            ]
+        );
+        let merchant = store.merchant_by_id(f.merchant.id).await.unwrap();
+        assert_eq!(merchant.total_commissions_paid, Decimal::new(405, 2));
+        check("the credit").await;
+
         // The debt is carried, reported, and not paid.
         let carried = cli_lines(
             &url,
@@ -197,6 +260,14 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
                 f.influencer.id
             )
         );
+        let statements = cli_lines(&url, &["invoices", "list"]);
+        assert_eq!(statements.len(), 3, "{statements:?}");
+        assert!(statements[0].contains(" paid on "), "{statements:?}");
+        assert!(
+            statements[1].contains("1 line, -4.05 USD gross"),
+            "{statements:?}"
+        );
+        assert_eq!(statements[2], "due 0 USD");
         let listed = cli_lines(&url, &["payouts", "list"]);
         assert_eq!(listed.len(), 1);
         assert!(

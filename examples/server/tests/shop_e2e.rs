@@ -10,7 +10,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{block_on, cli_lines, FreshDatabase, Server, SECRET_KEY};
+use common::{block_on, cli_lines, merchant_pays, FreshDatabase, Server, SECRET_KEY};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use skinstack_core::earning::ledger::ConversionFilter;
@@ -424,10 +424,30 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         );
         let summary = pg.earnings_summary(ana.influencer).await.unwrap();
         assert_eq!(
-            (summary.pending, summary.approved, summary.balance),
-            (dec("0"), dec("64.00"), dec("64.00"))
+            (
+                summary.pending,
+                summary.awaiting_merchant,
+                summary.approved,
+                summary.balance
+            ),
+            (dec("0"), dec("64.00"), dec("0"), dec("64.00"))
         );
         exact("approval").await;
+
+        // Unfunded: until the merchant's statement is paid, nothing is paid out.
+        let unfunded = cli_lines(
+            &url,
+            &[
+                "payouts", "create", "--min", "50.00", "--out", &out, "--as-of", &later,
+            ],
+        );
+        assert_eq!(unfunded[0], "nothing to pay", "{unfunded:?}");
+        assert!(unfunded[1].ends_with("awaiting the merchant (its statement is not paid yet)"));
+        // The statement bills the 80.00 gross commission; the operator records the payment.
+        let (_, rows) = merchant_pays(&url, &later);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(&rows[0][6..9], ["80.00", "16.00", "64.00"]);
+        exact("the merchant's payment").await;
 
         // The payout file.
         let args = [
@@ -487,7 +507,7 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         );
         let summary = pg.earnings_summary(ana.influencer).await.unwrap();
         assert_eq!(
-            (summary.approved, summary.paid, summary.balance),
+            (summary.awaiting_merchant, summary.paid, summary.balance),
             (dec("-32.00"), dec("64.00"), dec("-32.00"))
         );
         assert_eq!(
@@ -500,7 +520,26 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         );
         exact("the refund after the payout").await;
 
-        // The debt is carried to the next payout, not paid.
+        // The refund is a credit on next month's statement; once it is settled, the debt is
+        // carried to the next payout, not paid.
+        let next_month = skinstack_core::BillingPeriod::containing(
+            chrono::DateTime::parse_from_rfc3339(&later)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+        .end()
+        .to_rfc3339();
+        let (_, credit) = merchant_pays(&url, &next_month);
+        assert_eq!(
+            &credit[0][4..9],
+            [
+                "credit",
+                &ana.influencer.to_string(),
+                "-40.00",
+                "-8.00",
+                "-32.00"
+            ]
+        );
         let lines = cli_lines(
             &url,
             &[

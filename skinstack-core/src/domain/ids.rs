@@ -105,6 +105,10 @@ id_type!(
     PayoutItemId
 );
 id_type!(
+    /// Identifies a [`MerchantStatement`](crate::MerchantStatement) (invoice).
+    StatementId
+);
+id_type!(
     /// Identifies a merchant's [`ApiKeyInfo`](crate::ApiKeyInfo).
     ApiKeyId
 );

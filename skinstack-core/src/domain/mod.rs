@@ -31,6 +31,7 @@ mod email;
 mod hold;
 mod ids;
 mod influencer;
+mod invoice;
 mod link;
 mod membership;
 mod merchant;
@@ -56,11 +57,16 @@ pub use email::Email;
 pub use hold::{add_hold_reason, hold_start, HoldReason, MaxOrderAmount, OrderWindow};
 pub use ids::{
     ApiKeyId, ConversionId, CouponCodeId, DeliveryId, EventId, InfluencerId, InvitationId, LinkId,
-    MembershipId, MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, UserId,
+    MembershipId, MerchantId, PayoutBatchId, PayoutItemId, ProductId, ProgramId, StatementId,
+    UserId,
 };
 pub use influencer::{
     Followers, Handle, Influencer, InfluencerPatch, NewInfluencer, PayoutMethod, PayoutSettings,
     StripeAccountId,
+};
+pub use invoice::{
+    BillingPeriod, MarkPaid, MerchantStatement, PaymentReference, StatementIssue, StatementLine,
+    StatementStatus,
 };
 pub use link::{CampaignCode, LinkPatch, NewLink, TrackingLink, Utm, UtmValue};
 pub use membership::{

@@ -1,19 +1,26 @@
-//! Where the ledger's money stands: the one rule that buckets events into pending, approved
-//! and paid, for an influencer's [`EarningsSummary`] and a merchant's [`MerchantCommissions`].
+//! Where the ledger's money stands: the one rule that buckets events into pending, awaiting
+//! the merchant, approved and paid, for an influencer's [`EarningsSummary`] and a merchant's
+//! [`MerchantCommissions`].
 //!
-//! | event | its conversion | settled by a `paid` event | standing |
-//! | --- | --- | --- | --- |
-//! | `accrued`, `reversed`, `voided` | in its hold or held for review (not approved) | — | pending |
-//! | `accrued`, `reversed` | approved | no | approved |
-//! | `accrued`, `reversed` | approved | yes | none: counted by the `paid` event |
-//! | `paid` | — | — | paid |
-//! | `approved`, `released` | — | — | none: it moves no money |
+//! | event | its conversion | funded | settled by a `paid` event | standing |
+//! | --- | --- | --- | --- | --- |
+//! | `accrued`, `reversed`, `voided` | in its hold or held for review (not approved) | — | — | pending |
+//! | `accrued`, `reversed` | approved | no | no | awaiting the merchant |
+//! | `accrued`, `reversed` | approved | yes | no | approved (payable) |
+//! | `accrued`, `reversed` | approved | — | yes | none: counted by the `paid` event |
+//! | `paid` | — | — | — | paid |
+//! | `approved`, `released` | — | — | — | none: it moves no money |
 //!
-//! A voided conversion is never approved: its `accrued`, `reversed` and `voided` events net to
-//! zero in pending.
+//! A voided conversion is never approved, so never billed: its `accrued`, `reversed` and
+//! `voided` events net to zero in pending.
+//!
+//! *Funded* means billed on a merchant statement (invoice) marked paid
+//! ([`crate::earning::invoice`]). The merchant's side reads the same facts differently: what
+//! is approved and not funded is what it owes beyond its hold, what is funded is what it paid
+//! for (`merchants.total_commissions_paid`).
 //!
 //! A store hands every event (the memory store) or every group of events alike in these
-//! three facts with its summed split (PostgreSQL's `GROUP BY`) to [`Balance::add`]; the
+//! four facts with its summed split (PostgreSQL's `GROUP BY`) to [`Balance::add`]; the
 //! summaries take the influencer's earnings or the gross commission of the same [`Balance`].
 
 use crate::domain::{net_of_refunds, Conversion};
@@ -26,24 +33,33 @@ use rust_decimal::Decimal;
 pub enum Standing {
     /// The conversion is in its hold period.
     Pending,
-    /// Approved and not yet settled by a payout.
+    /// Approved, but the merchant has not paid for it yet: not payable.
+    AwaitingMerchant,
+    /// Approved, funded and not yet settled by a payout: payable.
     Approved,
     /// Paid out.
     Paid,
 }
 
 impl Standing {
-    /// The standing of an event of `kind` whose conversion is approved or not, and which a
-    /// `paid` event settles or not; `None` when the event counts in no bucket.
-    pub const fn of(kind: EventKind, conversion_approved: bool, settled: bool) -> Option<Self> {
+    /// The standing of an event of `kind` whose conversion is approved or not, which is
+    /// funded or not and which a `paid` event settles or not; `None` when the event counts in
+    /// no bucket.
+    pub const fn of(
+        kind: EventKind,
+        conversion_approved: bool,
+        funded: bool,
+        settled: bool,
+    ) -> Option<Self> {
         match kind {
             EventKind::Paid => Some(Standing::Paid),
             EventKind::Approved | EventKind::Released => None,
             EventKind::Accrued | EventKind::Reversed | EventKind::Voided => {
-                match (conversion_approved, settled) {
-                    (false, _) => Some(Standing::Pending),
-                    (true, false) => Some(Standing::Approved),
-                    (true, true) => None,
+                match (conversion_approved, funded, settled) {
+                    (false, _, _) => Some(Standing::Pending),
+                    (true, _, true) => None,
+                    (true, false, false) => Some(Standing::AwaitingMerchant),
+                    (true, true, false) => Some(Standing::Approved),
                 }
             }
         }
@@ -56,26 +72,43 @@ impl Standing {
 pub struct Balance {
     /// Events of conversions still in their hold period.
     pub pending: CommissionSplit,
-    /// Events approved and not yet settled; negative when reversals after a payout exceed
-    /// new approvals.
+    /// Events approved, not funded and not settled.
+    pub awaiting_merchant: CommissionSplit,
+    /// Events approved, funded and not yet settled; negative when reversals after a payout
+    /// exceed new approvals.
     pub approved: CommissionSplit,
     /// `paid` events.
     pub paid: CommissionSplit,
+    /// The merchant's side: `accrued` and `reversed` events approved and not funded, settled
+    /// or not.
+    pub unfunded: CommissionSplit,
+    /// The merchant's side: `accrued` and `reversed` events funded.
+    pub funded: CommissionSplit,
 }
 
 impl Balance {
     /// Adds `split`, the sum of one or more events of `kind` alike in whether their
-    /// conversion is approved and whether they are settled, to the bucket [`Standing::of`]
-    /// names (or to none).
+    /// conversion is approved, whether they are funded and whether they are settled, to the
+    /// bucket [`Standing::of`] names (or to none), and to the merchant's side.
     pub fn add(
         &mut self,
         kind: EventKind,
         conversion_approved: bool,
+        funded: bool,
         settled: bool,
         split: &CommissionSplit,
     ) {
-        let bucket = match Standing::of(kind, conversion_approved, settled) {
+        if kind.carries_commission() && conversion_approved {
+            let side = if funded {
+                &mut self.funded
+            } else {
+                &mut self.unfunded
+            };
+            *side = side.plus(split);
+        }
+        let bucket = match Standing::of(kind, conversion_approved, funded, settled) {
             Some(Standing::Pending) => &mut self.pending,
+            Some(Standing::AwaitingMerchant) => &mut self.awaiting_merchant,
             Some(Standing::Approved) => &mut self.approved,
             Some(Standing::Paid) => &mut self.paid,
             None => return,
@@ -83,28 +116,32 @@ impl Balance {
         *bucket = bucket.plus(split);
     }
 
-    /// The influencer's side: the earnings of each bucket, and `balance = pending + approved`.
+    /// The influencer's side: the earnings of each bucket, and
+    /// `balance = pending + awaiting_merchant + approved`.
     pub fn earnings(&self) -> EarningsSummary {
         let pending = self.pending.influencer_earnings;
+        let awaiting_merchant = self.awaiting_merchant.influencer_earnings;
         let approved = self.approved.influencer_earnings;
         EarningsSummary {
             pending,
             approved,
             paid: self.paid.influencer_earnings,
-            balance: pending + approved,
+            balance: pending + awaiting_merchant + approved,
+            awaiting_merchant,
         }
     }
 
-    /// The merchant's side: the gross commission of each bucket, `owed = pending + approved`,
-    /// and the merchant's `unattributed` orders.
+    /// The merchant's side: the gross commission pending, approved and not paid for
+    /// (`approved`), `owed = pending + approved`, paid for (`paid`), and the merchant's
+    /// `unattributed` orders.
     pub fn commissions(&self, unattributed: &UnattributedOrders) -> MerchantCommissions {
         let pending = self.pending.gross;
-        let approved = self.approved.gross;
+        let approved = self.unfunded.gross;
         MerchantCommissions {
             pending,
             approved,
             owed: pending + approved,
-            paid: self.paid.gross,
+            paid: self.funded.gross,
             unattributed_orders: unattributed.orders,
             unattributed_sales: unattributed.net_sales(),
         }
@@ -154,15 +191,36 @@ mod tests {
     #[test]
     fn each_event_stands_where_the_table_says() {
         use EventKind::*;
-        for kind in [Accrued, Reversed] {
-            assert_eq!(Standing::of(kind, false, false), Some(Standing::Pending));
-            assert_eq!(Standing::of(kind, false, true), Some(Standing::Pending));
-            assert_eq!(Standing::of(kind, true, false), Some(Standing::Approved));
-            assert_eq!(Standing::of(kind, true, true), None);
+        for kind in [Accrued, Reversed, Voided] {
+            for funded in [false, true] {
+                assert_eq!(
+                    Standing::of(kind, false, funded, false),
+                    Some(Standing::Pending)
+                );
+                assert_eq!(
+                    Standing::of(kind, false, funded, true),
+                    Some(Standing::Pending)
+                );
+                assert_eq!(Standing::of(kind, true, funded, true), None);
+            }
+            assert_eq!(
+                Standing::of(kind, true, false, false),
+                Some(Standing::AwaitingMerchant)
+            );
+            assert_eq!(
+                Standing::of(kind, true, true, false),
+                Some(Standing::Approved)
+            );
         }
         for (approved, settled) in [(false, false), (true, false), (true, true)] {
-            assert_eq!(Standing::of(Paid, approved, settled), Some(Standing::Paid));
-            assert_eq!(Standing::of(Approved, approved, settled), None);
+            for funded in [false, true] {
+                assert_eq!(
+                    Standing::of(Paid, approved, funded, settled),
+                    Some(Standing::Paid)
+                );
+                assert_eq!(Standing::of(Approved, approved, funded, settled), None);
+                assert_eq!(Standing::of(Released, approved, funded, settled), None);
+            }
         }
     }
 
@@ -170,26 +228,66 @@ mod tests {
     fn earnings_take_the_influencers_share_and_commissions_the_gross_of_one_balance() {
         let mut b = Balance::default();
         // Pending 20.00 gross (16.00 earned), then a pending reversal of 5.00 (4.00).
-        b.add(EventKind::Accrued, false, false, &split(dec!(20), dec!(4)));
+        b.add(
+            EventKind::Accrued,
+            false,
+            false,
+            false,
+            &split(dec!(20), dec!(4)),
+        );
         b.add(
             EventKind::Reversed,
             false,
             false,
+            false,
             &split(dec!(-5), dec!(-1)),
         );
-        // Approved, unsettled 10.00 (8.00); an approved, settled 30.00 counts only as paid.
-        b.add(EventKind::Accrued, true, false, &split(dec!(10), dec!(2)));
-        b.add(EventKind::Accrued, true, true, &split(dec!(30), dec!(6)));
-        b.add(EventKind::Paid, true, false, &split(dec!(30), dec!(6)));
+        // Approved, funded, unsettled 10.00 (8.00); a funded, settled 30.00 counts only as paid.
+        b.add(
+            EventKind::Accrued,
+            true,
+            true,
+            false,
+            &split(dec!(10), dec!(2)),
+        );
+        b.add(
+            EventKind::Accrued,
+            true,
+            true,
+            true,
+            &split(dec!(30), dec!(6)),
+        );
+        b.add(
+            EventKind::Paid,
+            true,
+            false,
+            false,
+            &split(dec!(30), dec!(6)),
+        );
+        // Approved but unfunded 50.00 (40.00): awaiting the merchant.
+        b.add(
+            EventKind::Accrued,
+            true,
+            false,
+            false,
+            &split(dec!(50), dec!(10)),
+        );
         // An approval moves nothing.
-        b.add(EventKind::Approved, true, false, &split(dec!(10), dec!(2)));
+        b.add(
+            EventKind::Approved,
+            true,
+            false,
+            false,
+            &split(dec!(10), dec!(2)),
+        );
         assert_eq!(
             b.earnings(),
             EarningsSummary {
                 pending: dec!(12),
                 approved: dec!(8),
                 paid: dec!(24),
-                balance: dec!(20),
+                balance: dec!(60),
+                awaiting_merchant: dec!(40),
             }
         );
         let unattributed = UnattributedOrders {
@@ -201,9 +299,9 @@ mod tests {
             b.commissions(&unattributed),
             MerchantCommissions {
                 pending: dec!(15),
-                approved: dec!(10),
-                owed: dec!(25),
-                paid: dec!(30),
+                approved: dec!(50),
+                owed: dec!(65),
+                paid: dec!(40),
                 unattributed_orders: 2,
                 unattributed_sales: dec!(50.00),
             }

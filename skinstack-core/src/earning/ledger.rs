@@ -34,10 +34,19 @@
 //! - `influencers.total_earned`: the influencer's earnings net of reversals and voids (Σ
 //!   `influencer_earnings` of `accrued` + `reversed` + `voided`), paid or not;
 //! - `influencers.total_paid`: earnings paid out (Σ `influencer_earnings` of `paid`);
-//! - `merchants.total_commissions_paid`: gross commission paid out (Σ `gross` of `paid`).
+//! - `merchants.total_commissions_paid`: gross commission the merchant has paid for: Σ `gross`
+//!   of the lines of its merchant statements (invoices) marked paid, moved by
+//!   [`TotalsDelta::funding`] when the payment is recorded (not by influencer payouts).
 //!
-//! An influencer's earned total splits into pending + approved + paid ([`EarningsSummary`]),
-//! by the one rule in [`crate::earning::balance`].
+//! # Billing and funding
+//! What a merchant owes is the gross commission of its *approved* commissions: each approved
+//! conversion's `accrued` event is billed once as a charge, each `reversed` event once as a
+//! credit, on a merchant statement (invoice) by the rule in [`crate::earning::invoice`]. An
+//! event on a statement marked paid is *funded*; only funded events are paid out to
+//! influencers.
+//!
+//! An influencer's earned total splits into pending + awaiting the merchant + approved + paid
+//! ([`EarningsSummary`]), by the one rule in [`crate::earning::balance`].
 
 use crate::domain::*;
 use crate::earning::commission::CommissionSplit;
@@ -327,12 +336,23 @@ impl TotalsDelta {
                 earned: split.influencer_earnings,
                 ..Self::default()
             },
+            // Releasing moves no money; what the merchant paid for moves with its statements
+            // (`funding`), not here.
             EventKind::Approved | EventKind::Released => Self::default(),
             EventKind::Paid => TotalsDelta {
                 paid: split.influencer_earnings,
-                commissions_paid: split.gross,
                 ..Self::default()
             },
+        }
+    }
+
+    /// The effect of recording the payment of `statement`: the merchant has paid for its
+    /// lines' gross commission (`merchants.total_commissions_paid`). Links and influencers
+    /// are not moved.
+    pub fn funding(statement: &MerchantStatement) -> Self {
+        TotalsDelta {
+            commissions_paid: statement.total().gross,
+            ..Self::default()
         }
     }
 
@@ -418,13 +438,17 @@ impl ConversionView {
 pub struct EarningsSummary {
     /// Earnings on conversions not yet approved: in their hold period, or held for review.
     pub pending: Decimal,
-    /// Earnings approved and not yet paid out; negative when refunds after a payout exceed
-    /// new approvals (carried into the next payout).
+    /// Earnings approved and funded (their merchant statement is paid), not yet paid out:
+    /// what the next payout pays; negative when refunds after a payout exceed new approvals
+    /// (carried into the next payout).
     pub approved: Decimal,
     /// Earnings paid out (`influencers.total_paid`).
     pub paid: Decimal,
-    /// Everything earned and not yet paid: `pending + approved`.
+    /// Everything earned and not yet paid: `pending + awaiting_merchant + approved`.
     pub balance: Decimal,
+    /// Earnings approved but awaiting the merchant: not yet on a merchant statement marked
+    /// paid, so not payable yet.
+    pub awaiting_merchant: Decimal,
 }
 
 /// A merchant's commissions (gross, net of reversals).
@@ -432,11 +456,11 @@ pub struct EarningsSummary {
 pub struct MerchantCommissions {
     /// Still in the hold period.
     pub pending: Decimal,
-    /// Approved, not yet paid out.
+    /// Approved, and not yet paid for by the merchant (billed or not).
     pub approved: Decimal,
     /// Owed in all: `pending + approved`.
     pub owed: Decimal,
-    /// Paid out (`merchants.total_commissions_paid`).
+    /// Paid for by the merchant: on statements marked paid (`merchants.total_commissions_paid`).
     pub paid: Decimal,
     /// Orders recorded without attribution.
     pub unattributed_orders: i64,
@@ -641,9 +665,9 @@ mod tests {
             TotalsDelta::of_event(&paid),
             TotalsDelta {
                 paid: dec!(16.00),
-                commissions_paid: dec!(20.00),
                 ..TotalsDelta::default()
-            }
+            },
+            "what the merchant paid for moves with its statements, not with payouts"
         );
         let approved =
             CommissionEvent::approval(EventId::new(), &conversion, [&accrued], at(6)).unwrap();

@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod balance;
 pub mod commission;
+pub mod invoice;
 pub mod ledger;
 pub mod payout;
 pub mod signals;
@@ -11,6 +12,7 @@ pub mod signals;
 pub use attribution::{attribute, ClickFacts, ClickRejection, CouponFacts, Decision, LinkTerms};
 pub use balance::{Balance, Standing, UnattributedOrders};
 pub use commission::{round_cents, CommissionError, CommissionSplit};
+pub use invoice::{amount_due, build_statement, BillableEvent, StatementRequest};
 pub use ledger::{
     CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,
     EarningsSummary, EventKind, MerchantCommissions, TotalsDelta,

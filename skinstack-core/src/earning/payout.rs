@@ -1,9 +1,12 @@
 //! Payouts: who is paid what, and the [`PayoutProvider`] that pays them.
 //!
-//! A payout run groups each influencer's approved, unsettled earnings — every `accrued` and
-//! `reversed` event of an approved conversion not yet settled, so a refund after an earlier
-//! payout is netted here, never lost — and pays those whose balance reaches the minimum and
-//! who chose a payout method. The others are reported and stay payable for a later run.
+//! A payout run groups each influencer's approved, funded, unsettled earnings — every
+//! `accrued` and `reversed` event of an approved conversion that a paid merchant statement
+//! billed ([`crate::earning::invoice`]) and no payout settled yet, so a refund after an
+//! earlier payout is netted here, never lost — and pays those whose balance reaches the
+//! minimum and who chose a payout method. The others are reported and stay payable for a
+//! later run; earnings the merchant has not paid for yet are reported as awaiting the
+//! merchant and never paid: a merchant that never pays can mint no payout.
 //! [`plan_payouts`] decides; [`crate::service::payouts::create_payouts`] commits the plan and
 //! hands the batch to the provider.
 
@@ -31,6 +34,8 @@ pub struct UnsettledEvent {
     pub merchant_id: MerchantId,
     /// Its split (≤ 0 for a reversal).
     pub split: CommissionSplit,
+    /// Whether a merchant statement marked paid billed it: only funded events are paid out.
+    pub funded: bool,
 }
 
 /// One influencer's line of a payout.
@@ -173,6 +178,9 @@ pub enum SkipReason {
     NoPayoutMethod,
     /// The influencer's profile no longer exists.
     UnknownInfluencer,
+    /// Approved earnings the merchant has not paid for yet (its statement is not paid): the
+    /// `balance` reported is those earnings; they are paid once funded.
+    AwaitingMerchant,
 }
 
 /// An influencer left out of a payout; their earnings stay payable.
@@ -186,9 +194,11 @@ pub struct SkippedPayout {
     pub reason: SkipReason,
 }
 
-/// Decides a payout: one item per influencer whose approved, unsettled balance is positive,
-/// at least `minimum`, and who has a payout method; every other influencer is skipped with
-/// the reason. `influencers` holds the profiles of those in `events`.
+/// Decides a payout: one item per influencer whose approved, funded, unsettled balance is
+/// positive, at least `minimum`, and who has a payout method; every other influencer is
+/// skipped with the reason, and every influencer with unfunded earnings is reported as
+/// [`SkipReason::AwaitingMerchant`] with their sum. `influencers` holds the profiles of those
+/// in `events`.
 pub fn plan_payouts(
     batch_id: PayoutBatchId,
     created_at: DateTime<Utc>,
@@ -197,14 +207,26 @@ pub fn plan_payouts(
     influencers: &HashMap<InfluencerId, Influencer>,
 ) -> (PayoutPlan, Vec<SkippedPayout>) {
     let mut by_influencer: BTreeMap<InfluencerId, Vec<&UnsettledEvent>> = BTreeMap::new();
+    let mut awaiting: BTreeMap<InfluencerId, Decimal> = BTreeMap::new();
     for event in events {
+        if !event.funded {
+            *awaiting.entry(event.influencer_id).or_default() += event.split.influencer_earnings;
+            continue;
+        }
         by_influencer
             .entry(event.influencer_id)
             .or_default()
             .push(event);
     }
     let mut items = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped: Vec<SkippedPayout> = awaiting
+        .into_iter()
+        .map(|(influencer_id, balance)| SkippedPayout {
+            influencer_id,
+            balance,
+            reason: SkipReason::AwaitingMerchant,
+        })
+        .collect();
     for (influencer_id, events) in by_influencer {
         let balance: Decimal = events.iter().map(|e| e.split.influencer_earnings).sum();
         let skip = |reason| SkippedPayout {
@@ -330,7 +352,43 @@ mod tests {
                 platform_fee: Decimal::ZERO,
                 influencer_earnings: earnings,
             },
+            funded: true,
         }
+    }
+
+    #[test]
+    fn unfunded_earnings_are_never_paid_and_are_reported_as_awaiting_the_merchant() {
+        let ana = influencer(Some(PayoutMethod::Stripe));
+        let mut unfunded = event(ana.id, dec!(500.00));
+        unfunded.funded = false;
+        let mut unfunded_too = event(ana.id, dec!(20.00));
+        unfunded_too.funded = false;
+        let events = vec![event(ana.id, dec!(60.00)), unfunded, unfunded_too];
+        let profiles: HashMap<_, _> = [(ana.id, ana.clone())].into_iter().collect();
+        let min = Money::new(dec!(50.00)).unwrap();
+        let (plan, skipped) =
+            plan_payouts(PayoutBatchId::new(), Utc::now(), min, &events, &profiles);
+        assert_eq!(plan.items.len(), 1);
+        assert_eq!(plan.items[0].item.amount.amount(), dec!(60.00));
+        assert_eq!(plan.items[0].events, [events[0].event_id]);
+        assert_eq!(
+            skipped,
+            [SkippedPayout {
+                influencer_id: ana.id,
+                balance: dec!(520.00),
+                reason: SkipReason::AwaitingMerchant,
+            }]
+        );
+        // Nothing funded at all: nothing is paid, however large the unfunded balance.
+        let (plan, skipped) = plan_payouts(
+            PayoutBatchId::new(),
+            Utc::now(),
+            min,
+            &events[1..],
+            &profiles,
+        );
+        assert!(plan.items.is_empty());
+        assert_eq!(skipped.len(), 1);
     }
 
     #[test]

@@ -122,6 +122,7 @@ impl State {
             balance.add(
                 e.kind,
                 self.approved(e.conversion_id),
+                self.funded(e.id),
                 self.ledger.settled.contains(&e.id),
                 &e.split,
             );

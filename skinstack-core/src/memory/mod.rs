@@ -9,6 +9,7 @@
 
 use crate::auth::{NewSession, Session, TokenHash};
 use crate::domain::*;
+use crate::earning::CommissionEvent;
 use crate::store::*;
 use crate::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ mod conversions;
 mod coupon_codes;
 mod holds;
 mod influencers;
+mod invoices;
 mod links;
 mod memberships;
 mod merchants;
@@ -52,6 +54,7 @@ struct State {
     webhook_deliveries: webhook_deliveries::DeliveryState,
     memberships: memberships::Enrollments,
     coupon_codes: HashMap<CouponCodeId, coupon_codes::StoredCode>,
+    invoices: invoices::InvoiceState,
 }
 
 /// The in-memory store. Cloning it gives another handle to the same data.

@@ -22,6 +22,7 @@ impl PayoutRepo for MemoryStore {
                 influencer_id: e.influencer_id,
                 merchant_id: e.merchant_id,
                 split: e.split,
+                funded: state.funded(e.id),
             })
             .collect())
     }

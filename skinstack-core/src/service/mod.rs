@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod conversions;
 pub mod coupon_codes;
 pub mod holds;
+pub mod invoices;
 pub mod links;
 pub mod memberships;
 pub mod payouts;
@@ -171,6 +172,9 @@ pub enum Rejection {
     /// the link's program: a code attributes only to someone the merchant accepted.
     #[error("the link's influencer is not an approved member of its program")]
     CodeOwnerNotMember,
+    /// A merchant statement asked for a month that has not started.
+    #[error("must be a month that has started")]
+    PeriodNotStarted,
 }
 
 impl Rejection {
@@ -183,6 +187,7 @@ impl Rejection {
             Rejection::DayOutOfSpan { field } => field,
             Rejection::OwnAccountDeactivation => "user_id",
             Rejection::CodeOwnerNotMember => "link_id",
+            Rejection::PeriodNotStarted => "period",
         }
     }
 }

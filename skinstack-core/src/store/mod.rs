@@ -22,6 +22,7 @@ mod conversions;
 mod coupon_codes;
 mod holds;
 mod influencers;
+mod invoices;
 mod links;
 mod memberships;
 mod merchants;
@@ -39,6 +40,7 @@ pub use conversions::*;
 pub use coupon_codes::*;
 pub use holds::*;
 pub use influencers::*;
+pub use invoices::*;
 pub use links::*;
 pub use memberships::*;
 pub use merchants::*;
@@ -70,6 +72,7 @@ pub enum Entity {
     Invitation,
     CouponCode,
     Conversion,
+    Statement,
 }
 
 impl fmt::Display for Entity {
@@ -87,6 +90,7 @@ impl fmt::Display for Entity {
             Entity::Invitation => "invitation",
             Entity::CouponCode => "coupon code",
             Entity::Conversion => "conversion",
+            Entity::Statement => "merchant statement",
         })
     }
 }
@@ -287,6 +291,7 @@ pub trait LedgerStore:
     + WebhookDeliveries
     + CouponCodeRepo
     + HoldRepo
+    + StatementRepo
 {
 }
 
@@ -302,6 +307,7 @@ impl<T> LedgerStore for T where
         + WebhookDeliveries
         + CouponCodeRepo
         + HoldRepo
+        + StatementRepo
 {
 }
 
@@ -334,6 +340,7 @@ mod tests {
             MockMembershipRepo::new(),
             MockCouponCodeRepo::new(),
             MockHoldRepo::new(),
+            MockStatementRepo::new(),
             MockHealth::new(),
         );
         let mut users = MockUserRepo::new();

@@ -129,6 +129,7 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
     let mut accrued = HashSet::new();
     let mut approved = HashSet::new();
     let mut voided = HashSet::new();
+    let mut paid_events = Vec::new();
     for e in &events {
         assert_eq!(
             e.split.platform_fee + e.split.influencer_earnings,
@@ -154,6 +155,7 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
                     EventKind::Accrued | EventKind::Reversed
                 ));
                 assert_eq!(original.split, e.split, "a payment copies what it settles");
+                paid_events.push(target);
                 assert!(e.payout_batch_id.is_some());
             }
         }
@@ -189,6 +191,44 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
                 commissions_paid: a.commissions_paid + d.commissions_paid,
             })
     };
+    // Funded: billed on a statement marked paid; every event billed at most once, ever.
+    let statements = crate::service::invoices::all_statements_of(store, merchant)
+        .await
+        .expect("statements");
+    let mut billed = HashSet::new();
+    let mut funded = HashSet::new();
+    let mut paid_for = Decimal::ZERO;
+    for statement in &statements {
+        assert!(!statement.lines.is_empty(), "{statement:?}");
+        for line in &statement.lines {
+            assert!(
+                billed.insert(line.event_id),
+                "{} billed twice",
+                line.event_id
+            );
+            let event = by_id
+                .get(&line.event_id)
+                .expect("bills an event of this merchant");
+            assert!(event.kind.carries_commission(), "{event:?}");
+            assert_eq!(event.split, line.split, "a line copies what it bills");
+            assert!(
+                approved.contains(&event.conversion_id),
+                "billed in its hold: {event:?}"
+            );
+            if statement.status == StatementStatus::Paid {
+                funded.insert(line.event_id);
+            }
+        }
+        if statement.status == StatementStatus::Paid {
+            paid_for += statement.total().gross;
+        }
+    }
+    for target in &paid_events {
+        assert!(
+            funded.contains(target),
+            "{target} paid out before it was funded"
+        );
+    }
     let m = store.merchant_by_id(merchant).await.expect("merchant");
     let all = sum(&|_| true);
     assert_eq!(m.total_sales, all.sales, "merchants.total_sales");
@@ -197,11 +237,16 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
         "sales in the ledger = attributed net order amounts"
     );
     assert_eq!(
-        m.total_commissions_paid, all.commissions_paid,
-        "merchants.total_commissions_paid"
+        all.commissions_paid,
+        Decimal::ZERO,
+        "no event moves what merchants paid for"
+    );
+    assert_eq!(
+        m.total_commissions_paid, paid_for,
+        "merchants.total_commissions_paid = Σ gross of its statements marked paid"
     );
     let commissions = store.merchant_commissions(merchant).await.expect("summary");
-    assert_eq!(commissions.paid, all.commissions_paid);
+    assert_eq!(commissions.paid, paid_for);
     assert_eq!(commissions.owed + commissions.paid, all.commission);
     // Whatever a store aggregates in, its summaries are core's one bucketing rule applied to
     // the events it lists.
@@ -209,7 +254,13 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
         let mut balance = Balance::default();
         for e in events.iter().filter(|e| keep(e)) {
             let approved = approved.contains(&e.conversion_id);
-            balance.add(e.kind, approved, settled.contains(&e.id), &e.split);
+            balance.add(
+                e.kind,
+                approved,
+                funded.contains(&e.id),
+                settled.contains(&e.id),
+                &e.split,
+            );
         }
         balance
     };
@@ -262,9 +313,13 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
             balance(&|e| e.influencer_id == *influencer).earnings(),
             "earnings_summary buckets the ledger by Balance::add"
         );
-        assert_eq!(s.pending + s.approved + s.paid, i.total_earned, "{s:?}");
+        assert_eq!(
+            s.pending + s.awaiting_merchant + s.approved + s.paid,
+            i.total_earned,
+            "{s:?}"
+        );
         assert_eq!(s.paid, i.total_paid);
-        assert_eq!(s.balance, s.pending + s.approved);
+        assert_eq!(s.balance, s.pending + s.awaiting_merchant + s.approved);
     }
 }
 
@@ -633,8 +688,14 @@ pub mod cases {
             .is_empty());
         let s = store.earnings_summary(f.influencer.id).await.unwrap();
         assert_eq!(
-            (s.pending, s.approved, s.paid),
-            (Decimal::ZERO, Decimal::new(720, 2), Decimal::ZERO)
+            (s.pending, s.awaiting_merchant, s.approved, s.paid),
+            (
+                Decimal::ZERO,
+                Decimal::new(720, 2),
+                Decimal::ZERO,
+                Decimal::ZERO
+            ),
+            "approved, and awaiting the merchant's payment"
         );
         let views = store
             .conversions_by_influencer(f.influencer.id, Page::first())
@@ -753,6 +814,7 @@ pub mod cases {
             .await
             .unwrap();
         approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        crate::testkit::invoices::fund_everything(store, t0() + Duration::days(30)).await;
         let paid = create_payouts(store, &provider, t0() + Duration::days(30), cents(100))
             .await
             .unwrap();
@@ -787,7 +849,9 @@ pub mod cases {
             earnings,
             EarningsSummary {
                 pending: c(2400),
-                approved: c(800) - c(1600),
+                // Approved after March's statement was paid: awaiting the merchant.
+                awaiting_merchant: c(800) - c(1600),
+                approved: Decimal::ZERO,
                 paid: c(4800),
                 balance: c(1600),
             }
@@ -851,7 +915,7 @@ pub mod cases {
         let provider = RecordingProvider::default();
         let mut refunded = 0;
         let (mut decided, mut voided) = (0, 0);
-        for seed in 0..4u64 {
+        for seed in 0..8u64 {
             let mut rng = StdRng::seed_from_u64(seed);
             let f = Fixture::create(store).await;
             let link = store
@@ -870,7 +934,7 @@ pub mod cases {
             let mut refunds: Vec<(String, String, Money)> = Vec::new();
             for step in 0..40 {
                 now += Duration::hours(rng.random_range(1..=72));
-                match rng.random_range(0..13) {
+                match rng.random_range(0..14) {
                     0..=3 => {
                         let amount = cents(rng.random_range(0..=50_000));
                         let id = format!("o-{seed}-{step}");
@@ -933,6 +997,9 @@ pub mod cases {
                     }
                     8 => {
                         approve_due(store, now).await.unwrap();
+                    }
+                    9 => {
+                        crate::testkit::invoices::fund_everything(store, now).await;
                     }
                     10..=12 if !orders.is_empty() => {
                         let (id, _) = &orders[rng.random_range(0..orders.len())];

@@ -120,7 +120,11 @@ macro_rules! contract_suite {
             a_ban_holds_every_open_commission_of_that_member_in_that_program,
             orders_above_the_merchants_maximum_are_recorded_with_their_commission_held,
             a_back_dated_order_is_not_approved_on_the_next_approve_due,
-            conversions_past_the_seeds_total_limits_are_still_recorded
+            conversions_past_the_seeds_total_limits_are_still_recorded,
+            statements_bill_approved_commissions_once_per_period_and_stay_as_issued,
+            unfunded_approved_commissions_are_not_paid_out_until_their_statement_is_paid,
+            a_refund_after_a_statement_was_issued_is_a_credit_on_the_next_one,
+            concurrent_creation_of_one_period_issues_one_statement
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -355,6 +359,7 @@ pub mod conversions;
 pub mod coupon_codes;
 pub mod holds;
 pub mod influencers;
+pub mod invoices;
 pub mod links;
 pub mod memberships;
 pub mod merchants;
@@ -375,6 +380,7 @@ pub mod cases {
     pub use super::coupon_codes::cases::*;
     pub use super::holds::cases::*;
     pub use super::influencers::cases::*;
+    pub use super::invoices::cases::*;
     pub use super::links::cases::*;
     pub use super::memberships::cases::*;
     pub use super::merchants::cases::*;

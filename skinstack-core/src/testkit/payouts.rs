@@ -2,6 +2,7 @@
 //! without a payout method skipped.
 
 use super::conversions::*;
+use super::invoices::fund_everything;
 use super::*;
 use crate::service::conversions::*;
 use crate::service::payouts::create_payouts;
@@ -36,6 +37,7 @@ pub mod cases {
         assert_eq!(run.batch, None);
         // p-1 approved: 48.00 is below the 50.00 minimum, reported and kept.
         approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        fund_everything(store, t0() + Duration::days(30)).await;
         let run = create_payouts(store, &provider, t0() + Duration::days(30), min)
             .await
             .unwrap();
@@ -50,6 +52,7 @@ pub mod cases {
         approve_due(store, later + Duration::days(30))
             .await
             .unwrap();
+        fund_everything(store, later + Duration::days(30)).await;
         let run = create_payouts(store, &provider, later + Duration::days(30), min)
             .await
             .unwrap();
@@ -72,10 +75,16 @@ pub mod cases {
         );
         let m = store.merchant_by_id(f.merchant.id).await.unwrap();
         assert_eq!(m.total_commissions_paid, Decimal::new(8000, 2));
-        // A full refund of p-2 after the payout: −16.00, carried, never lost.
-        record_refund(store, t0(), refund(&f, "p-2", "pr-1", cents(10000)))
+        // A full refund of p-2 after the payout, in May: −16.00, credited to the merchant on
+        // May's statement, carried, never lost.
+        let may = later + Duration::days(41);
+        record_refund(store, may, refund(&f, "p-2", "pr-1", cents(10000)))
             .await
             .unwrap();
+        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        assert_eq!(s.awaiting_merchant, Decimal::new(-1600, 2));
+        let credit = fund_everything(store, may).await;
+        assert_eq!(credit[0].total().gross, Decimal::new(-2000, 2));
         let s = store.earnings_summary(f.influencer.id).await.unwrap();
         assert_eq!(
             (s.approved, s.paid, s.balance),
@@ -85,7 +94,7 @@ pub mod cases {
                 Decimal::new(-1600, 2)
             )
         );
-        let run = create_payouts(store, &provider, later + Duration::days(32), cents(1))
+        let run = create_payouts(store, &provider, may, cents(1))
             .await
             .unwrap();
         assert_eq!(run.batch, None);
@@ -100,7 +109,9 @@ pub mod cases {
         approve_due(store, later + Duration::days(30))
             .await
             .unwrap();
-        let run = create_payouts(store, &provider, later + Duration::days(33), cents(1))
+        let june = may + Duration::days(31);
+        fund_everything(store, june).await;
+        let run = create_payouts(store, &provider, june, cents(1))
             .await
             .unwrap();
         assert_eq!(run.batch, None);
@@ -111,9 +122,9 @@ pub mod cases {
         approve_due(store, later + Duration::days(30))
             .await
             .unwrap();
-        let run = create_payouts(store, &provider, later + Duration::days(34), min)
-            .await
-            .unwrap();
+        let july = june + Duration::days(31);
+        fund_everything(store, july).await;
+        let run = create_payouts(store, &provider, july, min).await.unwrap();
         let batch = run.batch.expect("a batch");
         assert_eq!(batch.items[0].amount, cents(6400));
         let i = store.influencer_by_id(f.influencer.id).await.unwrap();
@@ -155,6 +166,7 @@ pub mod cases {
         o.coupon_code = Some(CampaignCode::parse("UNDECIDED").unwrap());
         record_conversion(store, t0(), o).await.unwrap();
         approve_due(store, t0() + Duration::days(30)).await.unwrap();
+        fund_everything(store, t0() + Duration::days(30)).await;
         let run = create_payouts(
             store,
             &RecordingProvider::default(),
@@ -170,7 +182,11 @@ pub mod cases {
         );
         assert_eq!(run.skipped[0].balance, Decimal::new(16000, 2));
         let s = store.earnings_summary(undecided.id).await.unwrap();
-        assert_eq!(s.approved, Decimal::new(16000, 2), "still payable later");
+        assert_eq!(
+            s.approved,
+            Decimal::new(16000, 2),
+            "funded, still payable later"
+        );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[undecided.id]).await;
     }
 }

@@ -96,6 +96,7 @@ pub(super) async fn home(
         }
         section.stats aria-label="Earnings" {
             (stat("Pending", &dollars(earnings.pending), "in their hold period"))
+            (stat("Awaiting the merchant", &dollars(earnings.awaiting_merchant), "approved; paid out once the merchant pays"))
             (stat("Approved", &dollars(earnings.approved), "to be paid out"))
             (stat("Paid", &dollars(earnings.paid), "paid to you so far"))
         }

@@ -1,5 +1,5 @@
 //! The merchant's page: commissions owed, the commissions held for review (with release and
-//! void buttons), programs, products, the links that sell most, and the shop's webhook
+//! void buttons), its statements, programs, products, the links that sell most, and the shop's webhook
 //! deliveries that could not be recorded.
 
 use super::influencer::commission_text;
@@ -124,6 +124,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
     )
     .await?;
     let coupon_codes = super::coupons::merchant_section(state, viewer).await?;
+    let statements = super::invoices::merchant_section(state, &merchant).await?;
     let held = statements::merchant_conversions(
         store,
         actor,
@@ -140,7 +141,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         }
         section.stats aria-label="Commissions" {
             div.stat { span.label { "Owed" } span.value { (dollars(commissions.owed)) } span.hint { (dollars(commissions.pending)) " pending · " (dollars(commissions.approved)) " approved" } }
-            div.stat { span.label { "Paid" } span.value { (dollars(commissions.paid)) } span.hint { "commissions paid out" } }
+            div.stat { span.label { "Paid" } span.value { (dollars(commissions.paid)) } span.hint { "commissions you paid for" } }
             div.stat { span.label { "Unattributed" } span.value { (dollars(commissions.unattributed_sales)) } span.hint { (count(commissions.unattributed_orders)) " orders without a link" } }
         }
         section.card #held {
@@ -230,6 +231,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                 }
             }
         }
+        (statements)
         (coupon_codes)
         section.card #rejected-deliveries {
             h2 { "Rejected webhook deliveries" }

@@ -27,6 +27,7 @@ mod chart;
 mod coupons;
 mod enrollment;
 mod influencer;
+mod invoices;
 mod layout;
 mod merchant;
 mod page_error;
@@ -93,6 +94,7 @@ pub fn router(state: ApiState) -> Router {
             post(coupons::approve),
         )
         .route("/dashboard/coupon-codes/{id}/revoke", post(coupons::revoke))
+        .route("/dashboard/statements/{id}/csv", get(invoices::csv))
         .route("/dashboard/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers));
     layered(router, state)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversions;
 pub mod coupon_codes;
 pub mod holds;
+pub mod invoices;
 pub mod links;
 pub mod memberships;
 pub mod ops;
@@ -75,6 +76,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "coupon_codes", description = "Coupon codes owned by one influencer's link, assigned by the merchant"),
         (name = "holds", description = "Commission holds: hold, release or void a commission; the merchant's maximum order amount"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
+        (name = "invoices", description = "Merchant statements (invoices): what merchants owe and pay"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
         (name = "ops", description = "Health, readiness, metrics, this document"),
@@ -135,6 +137,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(coupon_codes::router())
         .merge(holds::router())
         .merge(statements::router())
+        .merge(invoices::router())
         .merge(webhooks::router())
         .merge(admin::router())
         .merge(ops::router())

@@ -41,14 +41,18 @@ pub struct EarningsView {
     /// On conversions still in their hold period.
     #[schema(value_type = String, example = "7.20")]
     pub pending: Decimal,
-    /// Approved, not yet paid out (negative when refunds after a payout exceed new
-    /// approvals: carried into the next payout).
+    /// Approved and funded (the merchant paid its statement), not yet paid out: what the
+    /// next payout pays (negative when refunds after a payout exceed new approvals: carried
+    /// into the next payout).
     #[schema(value_type = String, example = "0.00")]
     pub approved: Decimal,
+    /// Approved, awaiting the merchant: not payable until the merchant's statement is paid.
+    #[schema(value_type = String, example = "0.00")]
+    pub awaiting_merchant: Decimal,
     /// Paid out.
     #[schema(value_type = String, example = "0.00")]
     pub paid: Decimal,
-    /// Earned and not yet paid: `pending + approved`.
+    /// Earned and not yet paid: `pending + awaiting_merchant + approved`.
     #[schema(value_type = String, example = "7.20")]
     pub balance: Decimal,
 }
@@ -59,13 +63,13 @@ pub struct CommissionsView {
     /// Still in the hold period.
     #[schema(value_type = String, example = "9.00")]
     pub pending: Decimal,
-    /// Approved, not yet paid out.
+    /// Approved, not yet paid for (billed on a statement or not).
     #[schema(value_type = String, example = "0.00")]
     pub approved: Decimal,
     /// Owed in all: `pending + approved`.
     #[schema(value_type = String, example = "9.00")]
     pub owed: Decimal,
-    /// Paid out.
+    /// Paid for: on merchant statements marked paid.
     #[schema(value_type = String, example = "0.00")]
     pub paid: Decimal,
     /// Orders recorded without attribution.
@@ -246,6 +250,7 @@ async fn influencer_earnings(
     Ok(axum::Json(EarningsView {
         pending: money(e.pending),
         approved: money(e.approved),
+        awaiting_merchant: money(e.awaiting_merchant),
         paid: money(e.paid),
         balance: money(e.balance),
     }))

@@ -403,7 +403,8 @@ async fn a_reported_order_shows_in_every_statement_with_exact_amounts(app: TestA
 
     assert_eq!(
         app.get(&s.influencer, "/v1/influencer/earnings").await,
-        json!({"pending": "10.40", "approved": "0.00", "paid": "0.00", "balance": "10.40"})
+        json!({"pending": "10.40", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "10.40"})
     );
     let mine = app.get(&s.influencer, "/v1/influencer/conversions").await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
@@ -693,7 +694,8 @@ async fn refunds_reverse_commission_in_proportion_once(app: TestApp) {
 
     assert_eq!(
         app.get(&s.influencer, "/v1/influencer/earnings").await,
-        json!({"pending": "4.80", "approved": "0.00", "paid": "0.00", "balance": "4.80"})
+        json!({"pending": "4.80", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "4.80"})
     );
     assert_eq!(
         app.get(&s.merchant, "/v1/merchant/commissions").await["pending"],

@@ -914,3 +914,113 @@ async fn merchants_release_held_commissions_from_the_dashboard_with_its_csrf_tok
     let home = get(&app, "/dashboard", Some(&session)).await;
     assert!(!home.text.contains(&action), "{}", home.text);
 }
+
+#[tokio::test]
+async fn merchants_see_their_statements_and_download_only_their_own_csv() {
+    use skinstack_core::service::conversions::approve_due;
+    use skinstack_core::{HoldDays, ProgramId};
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    app.store
+        .set_program_hold_days(
+            ProgramId::from_uuid(uuid::Uuid::parse_str(&program).unwrap()),
+            HoldDays::new(0).unwrap(),
+        )
+        .await
+        .unwrap();
+    let (influencer, _) = app.account("influencer").await;
+    app.create(&influencer, "/v1/influencer", influencer_profile())
+        .await;
+    let link = app
+        .create(&influencer, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(
+        &mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A formula for an order id: the CSV must show it, never run it.
+    let order = json!({"order_id": "=1+1", "amount": "50.00", "currency": "USD",
+                       "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
+    let recorded = app
+        .call(Method::POST, "/v1/conversions", Some(&key), Some(order))
+        .await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    approve_due(&*app.store, chrono::Utc::now()).await.unwrap();
+    let (admin, _, _) = app.admin().await;
+    let period = chrono::Utc::now().format("%Y-%m").to_string();
+    let issued = app
+        .call(
+            Method::POST,
+            "/v1/admin/invoices",
+            Some(&admin),
+            Some(json!({ "period": period })),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    let statement = issued.json[0]["statement"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = app
+        .call(Method::GET, "/v1/merchant/invoices", Some(&mer), None)
+        .await;
+    let due = listed.json["amount_due"].as_str().unwrap().to_owned();
+    assert_ne!(due, "0.00", "{}", listed.text);
+
+    let email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session_for(&app, &email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let csv_path = format!("/dashboard/statements/{statement}/csv");
+    assert!(home.text.contains(&csv_path), "{}", home.text);
+    assert!(home.text.contains(&format!("${due}")), "{}", home.text);
+    assert!(home.text.contains("issued"), "{}", home.text);
+
+    let csv = get(&app, &csv_path, Some(&session)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][3], "'=1+1");
+    assert_eq!(&rows[0][6], due);
+
+    // Another merchant's session sees no such statement.
+    let (other, _, _) = dashboard_login(&app, "merchant").await;
+    assert_eq!(
+        get(&app, &csv_path, Some(&other)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let other_home = get(&app, "/dashboard", Some(&other)).await;
+    assert!(!other_home.text.contains(&csv_path));
+
+    let paid = app
+        .call(
+            Method::POST,
+            &format!("/v1/admin/invoices/{statement}/paid"),
+            Some(&admin),
+            Some(json!({"reference": "WIRE-2026-001"})),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert!(home.text.contains("WIRE-2026-001"), "{}", home.text);
+    assert!(home.text.contains("Due: <strong>$0.00"), "{}", home.text);
+}

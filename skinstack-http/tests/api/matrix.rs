@@ -64,6 +64,8 @@ struct World {
     assigned_code: String,
     /// Merchant A's conversion, held from the start (above the merchant's maximum).
     held: String,
+    /// Merchant A's statement of this month, billing one approved commission.
+    invoice: String,
 }
 
 impl World {
@@ -83,7 +85,10 @@ async fn world(app: &TestApp) -> World {
     app.create(&inf2, "/v1/influencer", influencer_profile())
         .await;
     let (mer, _) = app.account("merchant").await;
-    app.create(&mer, "/v1/merchant", merchant_profile()).await;
+    let merchant_id = app.create(&mer, "/v1/merchant", merchant_profile()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (mer2, _) = app.account("merchant").await;
     app.create(&mer2, "/v1/merchant", merchant_profile()).await;
     let (admin, _, _) = app.admin().await;
@@ -139,6 +144,8 @@ async fn world(app: &TestApp) -> World {
         .unwrap()
         .to_owned();
 
+    // Billed before merchant A's maximum drops below its order.
+    let invoice = issued_invoice(app, &merchant_id, &program, &link).await;
     let influencer_id = app
         .call(Method::GET, "/v1/influencer", Some(&inf), None)
         .await
@@ -267,6 +274,58 @@ async fn world(app: &TestApp) -> World {
         requested_code,
         assigned_code,
         held,
+        invoice,
+    }
+}
+
+/// A statement of merchant A for this month: one clicked order on `link`, in a program without
+/// a hold, approved and billed.
+async fn issued_invoice(app: &TestApp, merchant: &str, program: &str, link: &str) -> String {
+    use skinstack_core::service::conversions::{approve_due, record_conversion, RecordConversion};
+    use skinstack_core::service::invoices::create_statements;
+    use skinstack_core::*;
+    let uuid = |id: &str| uuid::Uuid::parse_str(id).unwrap();
+    let merchant = MerchantId::from_uuid(uuid(merchant));
+    let store = &*app.store;
+    store
+        .set_program_hold_days(
+            ProgramId::from_uuid(uuid(program)),
+            HoldDays::new(0).unwrap(),
+        )
+        .await
+        .unwrap();
+    let link = store
+        .link_by_id(LinkId::from_uuid(uuid(link)))
+        .await
+        .unwrap();
+    // The app may run on its own clock: time everything from the link's creation.
+    let clicked = link.created_at + chrono::Duration::seconds(1);
+    let now = clicked + chrono::Duration::seconds(1);
+    let mut click = Click::new(link.id, None, Some("Mozilla/5.0"), None);
+    click.at = clicked;
+    store.record_clicks(&[click.clone()]).await.unwrap();
+    let order = RecordConversion {
+        merchant_id: merchant,
+        order_id: ShopRef::parse("matrix-1").unwrap(),
+        amount: Money::new(rust_decimal::Decimal::new(10_000, 2)).unwrap(),
+        currency: Currency::USD,
+        ordered_at: now,
+        click_id: Some(click.id),
+        coupon_code: None,
+        product_external_ids: Vec::new(),
+    };
+    let recorded = record_conversion(store, now, order).await.unwrap();
+    assert!(recorded.conversion.attribution.is_some());
+    approve_due(store, now + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    let at = now + chrono::Duration::seconds(2);
+    let issued = create_statements(store, BillingPeriod::containing(at), Some(merchant), at)
+        .await
+        .unwrap();
+    match &issued[..] {
+        [(_, StatementIssue::Issued(s))] => s.id.to_string(),
+        other => panic!("expected a statement, got {other:?}"),
     }
 }
 
@@ -736,6 +795,41 @@ fn cases(w: &World) -> Vec<Case> {
             "/v1/merchant/commissions".into(),
             none,
             [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/invoices",
+            "/v1/merchant/invoices".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/invoices/{id}",
+            format!("/v1/merchant/invoices/{}", w.invoice),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/invoices/{id}/csv",
+            format!("/v1/merchant/invoices/{}/csv", w.invoice),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/admin/invoices",
+            "/v1/admin/invoices".into(),
+            |_| Some(json!({"period": chrono::Utc::now().format("%Y-%m").to_string()})),
+            [401, 403, 403, 200, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/v1/admin/invoices/{id}/paid",
+            format!("/v1/admin/invoices/{}/paid", w.invoice),
+            |_| Some(json!({"reference": "WIRE-MATRIX"})),
+            [401, 403, 403, 200, 403, 403],
         ),
         case(
             M::GET,

@@ -344,3 +344,41 @@ pub async fn http_raw(
         .unwrap_or(0);
     (status, head.to_owned(), body.to_owned())
 }
+
+/// The merchant pays: `invoices create` for the month containing `as_of` (RFC 3339), then
+/// `invoices mark-paid` of the one statement issued, both as real processes. Returns the
+/// statement's id and its `invoices export` CSV, read back with the `csv` crate.
+pub fn merchant_pays(database_url: &str, as_of: &str) -> (String, Vec<Vec<String>>) {
+    let period = &as_of[..7];
+    let issued = cli_lines(
+        database_url,
+        &["invoices", "create", "--period", period, "--as-of", as_of],
+    );
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    let id = issued[0]
+        .strip_prefix("issued ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("a statement issued: {issued:?}"))
+        .to_owned();
+    let exported = cli(database_url, &["invoices", "export", &id]);
+    assert!(exported.status.success());
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(exported.stdout.as_slice())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let paid = cli_lines(
+        database_url,
+        &[
+            "invoices",
+            "mark-paid",
+            &id,
+            "--reference",
+            "WIRE-E2E",
+            "--as-of",
+            as_of,
+        ],
+    );
+    assert!(paid[0].starts_with(&format!("paid {id} ")), "{paid:?}");
+    assert!(paid[0].contains(" ref WIRE-E2E"), "{paid:?}");
+    (id, rows)
+}
