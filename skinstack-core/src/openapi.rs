@@ -215,6 +215,8 @@ mod tests {
             invite in allowed(InviteToken::schema()),
             max_order in allowed(MaxOrderAmount::schema()),
             message in allowed(ApplicationMessage::schema()),
+            period in allowed(BillingPeriod::schema()),
+            reference in allowed(PaymentReference::schema()),
         ) {
             accepted("Name", &name, Name::parse(&name))?;
             accepted("Description", &description, Description::parse(&description))?;
@@ -236,6 +238,8 @@ mod tests {
             accepted("InviteToken", &invite, InviteToken::parse(&invite))?;
             accepted("MaxOrderAmount", &max_order, Money::parse(&max_order).and_then(MaxOrderAmount::new))?;
             accepted("ApplicationMessage", &message, ApplicationMessage::parse(&message))?;
+            accepted("BillingPeriod", &period, BillingPeriod::parse(&period))?;
+            accepted("PaymentReference", &reference, PaymentReference::parse(&reference))?;
         }
     }
 

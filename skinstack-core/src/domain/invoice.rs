@@ -20,6 +20,9 @@ pub struct BillingPeriod {
 }
 
 impl BillingPeriod {
+    /// The first year a period may be in.
+    pub const FIRST_YEAR: i32 = 2000;
+
     /// Parses `YYYY-MM` (a month between 2000-01 and 9999-12).
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         const FORM: Invalid = Invalid::Format("a month as YYYY-MM, such as 2026-03");
@@ -29,7 +32,7 @@ impl BillingPeriod {
         }
         let year: i32 = year.parse().map_err(|_| FORM)?;
         let month: u32 = month.parse().map_err(|_| FORM)?;
-        if year < 2000 {
+        if year < Self::FIRST_YEAR {
             return Err(Invalid::OutOfRange("a month from 2000-01"));
         }
         let first_day = NaiveDate::from_ymd_opt(year, month, 1).ok_or(FORM)?;
@@ -81,6 +84,19 @@ impl Serialize for BillingPeriod {
     }
 }
 
+schema!(BillingPeriod, "BillingPeriod", {
+    assert_eq!(
+        BillingPeriod::FIRST_YEAR,
+        2000,
+        "the pattern below spells 2000..=9999"
+    );
+    string()
+        .pattern(Some(trimmed("[2-9][0-9]{3}-(?:0[1-9]|1[0-2])")))
+        .description(Some(
+            "A calendar month (UTC) as YYYY-MM, 2000-01 to 9999-12. Issuing statements needs a month that has started (else 422): the clock decides, not the request.",
+        ))
+});
+
 /// Where a statement stands. Issued statements never change but to become paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,6 +125,18 @@ impl StatementStatus {
         }
     }
 }
+
+schema!(
+    StatementStatus,
+    "StatementStatus",
+    string()
+        .enum_values(Some(
+            [StatementStatus::Issued, StatementStatus::Paid].map(StatementStatus::as_str)
+        ))
+        .description(Some(
+            "`issued` (its total is due) or `paid` (the payment is recorded: its commissions are funded).",
+        ))
+);
 
 /// The operator's reference for a merchant's payment (a bank transfer id, a cheque number).
 pub type PaymentReference = BoundedText<200>;

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Json, Path, Query};
+use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
 use crate::routes::{money, PageQuery};
 use crate::state::ApiState;
 use axum::extract::State;
@@ -15,7 +16,7 @@ use skinstack_core::earning::invoice;
 use skinstack_core::service::invoices;
 use skinstack_core::{
     BillingPeriod, MarkPaid, MerchantId, MerchantStatement, PaymentReference, StatementId,
-    StatementIssue,
+    StatementIssue, StatementStatus,
 };
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,9 +72,8 @@ pub struct InvoiceView {
     /// The currency of every amount.
     #[schema(example = "USD")]
     pub currency: String,
-    /// `issued` or `paid`.
-    #[schema(example = "issued")]
-    pub status: &'static str,
+    /// Where it stands.
+    pub status: StatementStatus,
     /// When it was issued.
     pub issued_at: DateTime<Utc>,
     /// When its payment was recorded.
@@ -97,7 +97,7 @@ impl From<MerchantStatement> for InvoiceView {
             merchant_id: s.merchant_id.as_uuid(),
             period: s.period.to_string(),
             currency: s.currency.to_string(),
-            status: s.status.as_str(),
+            status: s.status,
             issued_at: s.issued_at,
             paid_at: s.paid_at,
             payment_reference: s.payment_reference.as_ref().map(|r| r.as_str().to_owned()),
@@ -143,11 +143,8 @@ pub struct InvoiceList {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of statements", body = InvoiceList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        QueryErrors, Session, Forbidden,
         (status = 404, description = "No merchant profile", body = ErrorBody),
-        (status = 422, description = "limit out of range", body = ErrorBody),
     )
 )]
 async fn list(
@@ -175,8 +172,7 @@ async fn list(
     params(("id" = Uuid, Path, description = "Statement id")),
     responses(
         (status = 200, description = "The statement", body = InvoiceView),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such statement, or not yours", body = ErrorBody),
     )
 )]
@@ -199,8 +195,7 @@ async fn show(
     params(("id" = Uuid, Path, description = "Statement id")),
     responses(
         (status = 200, description = "The statement's lines", content_type = "text/csv", body = String),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not a merchant account", body = ErrorBody),
+        Session, Forbidden,
         (status = 404, description = "No such statement, or not yours", body = ErrorBody),
     )
 )]
@@ -242,8 +237,8 @@ pub(crate) fn csv_attachment(statement: &MerchantStatement, csv: Vec<u8>) -> imp
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// The month billed, `YYYY-MM`; it must have started.
-    #[schema(example = "2026-03")]
+    /// The month billed; it must have started.
+    #[schema(value_type = skinstack_core::BillingPeriod, example = "2026-03")]
     pub period: String,
     /// Only this merchant (every merchant with unbilled commissions when absent).
     pub merchant_id: Option<Uuid>,
@@ -270,11 +265,9 @@ pub struct IssuedView {
     request_body = IssueRequest,
     responses(
         (status = 200, description = "One result per merchant", body = Vec<IssuedView>),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such merchant", body = ErrorBody),
-        (status = 422, description = "Invalid or future period", body = ErrorBody),
+        (status = 422, description = "An invalid period, or a month that has not started", body = ErrorBody),
     )
 )]
 async fn issue(
@@ -312,8 +305,8 @@ async fn issue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
-    /// The payment's reference (a transfer id), 1–200 characters.
-    #[schema(example = "WIRE-2026-04-02-0017")]
+    /// The payment's reference (a transfer id).
+    #[schema(value_type = skinstack_core::PaymentReference, example = "WIRE-2026-04-02-0017")]
     pub reference: String,
 }
 
@@ -328,11 +321,8 @@ pub struct PaymentRequest {
     request_body = PaymentRequest,
     responses(
         (status = 200, description = "The statement, paid", body = InvoiceView),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        JsonBody, Session, Forbidden,
         (status = 404, description = "No such statement", body = ErrorBody),
-        (status = 422, description = "Invalid reference", body = ErrorBody),
     )
 )]
 async fn mark_paid(
