@@ -207,6 +207,7 @@ mod tests {
             external in allowed(ExternalId::schema()),
             secret in allowed(Secret::schema()),
             url in allowed(WebUrl::schema()),
+            site in allowed(SiteUrl::schema()),
             money in allowed(Money::schema()),
             price in allowed(Price::schema()),
             rate in allowed(CommissionRate::schema()),
@@ -229,7 +230,8 @@ mod tests {
             accepted("Currency", &currency, Currency::parse(&currency).ok().filter(|c| *c == Currency::USD).ok_or(()))?;
             accepted("ExternalId", &external, ExternalId::parse(&external))?;
             accepted("Secret", &secret, Secret::parse(&secret))?;
-            accepted("WebUrl", &url, WebUrl::parse(&url))?;
+            accepted("WebUrl", &url, WebUrl::parse_uri(&url))?;
+            accepted("SiteUrl", &site, SiteUrl::parse_uri(&site))?;
             accepted("Money", &money, Money::parse(&money))?;
             accepted("Price", &price, Price::parse(&price))?;
             accepted("CommissionRate", &rate, CommissionRate::parse(&rate))?;

@@ -50,6 +50,25 @@ impl WebUrl {
         Ok(Self(url))
     }
 
+    /// Parses a URL as the API takes it, exactly what its document's pattern allows: an
+    /// RFC 3986 `http(s)` URI as written, without white space around it, whose host is a DNS
+    /// name (letters, digits and `-`, the last label starting with a letter), with an optional
+    /// port, and a path, query and fragment of RFC 3986's characters and `%` escapes. Then as
+    /// [`WebUrl::parse`]. The URL standard alone also takes what a client generated from the
+    /// document must never send, and what no RFC 3986 client writes (spaces, `<`, `\`, a `*`
+    /// in a host); imports and webhooks, which read what shops wrote, use [`WebUrl::parse`].
+    pub fn parse_uri(value: &str) -> Result<Self, Invalid> {
+        if value.len() > Self::MAX_LEN {
+            return Err(Invalid::TooLong { max: Self::MAX_LEN });
+        }
+        if !is_api_uri(value) {
+            return Err(Invalid::Format(
+                "an http(s) URI (RFC 3986) with a host name, such as https://glowco.com/serum",
+            ));
+        }
+        Self::parse(value)
+    }
+
     /// The URL as text (serialised by the URL standard).
     pub fn as_str(&self) -> &str {
         self.0.as_str()
@@ -105,6 +124,11 @@ impl SiteUrl {
         Self::try_from(WebUrl::parse(value)?)
     }
 
+    /// [`SiteUrl::parse`] for a URL as the API takes it ([`WebUrl::parse_uri`]).
+    pub fn parse_uri(value: &str) -> Result<Self, Invalid> {
+        Self::try_from(WebUrl::parse_uri(value)?)
+    }
+
     /// The website as a URL, for the host rule ([`WebUrl::is_within_site`]) and as the
     /// default destination of a link.
     pub fn as_web_url(&self) -> &WebUrl {
@@ -149,6 +173,73 @@ impl fmt::Display for SiteUrl {
     }
 }
 
+/// Whether `value` is in the language of [`WebUrl`]'s schema pattern, spelled out by hand (core
+/// has no regex engine); `openapi`'s tests check the two agree on generated values.
+fn is_api_uri(value: &str) -> bool {
+    fn uri_chars(s: &str, also: &[u8]) -> bool {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'%' => match (b.get(i + 1), b.get(i + 2)) {
+                    (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                        i += 3;
+                        continue;
+                    }
+                    _ => return false,
+                },
+                c if c.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/-".contains(&c) => {}
+                c if also.contains(&c) => {}
+                _ => return false,
+            }
+            i += 1;
+        }
+        true
+    }
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return false;
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return false;
+    }
+    // The authority runs to the first `/`, `?` or `#`.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    if let Some(port) = port {
+        if port.is_empty() || port.len() > 4 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let label_ok =
+        |l: &&str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !labels.iter().all(label_ok)
+        || !labels
+            .last()
+            .is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic())
+    {
+        return false;
+    }
+    // Then `/path`, `?query` (which may hold `?`) and `#fragment` (which may hold `?`), each
+    // optional, in that order.
+    let (before_fragment, fragment) = match tail.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (tail, None),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (before_fragment, None),
+    };
+    (path.is_empty() || (path.starts_with('/') && uri_chars(path, b"")))
+        && query.is_none_or(|q| uri_chars(q, b"?"))
+        && fragment.is_none_or(|f| uri_chars(f, b"?"))
+}
+
 impl fmt::Debug for WebUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.0.as_str(), f)
@@ -166,29 +257,49 @@ impl fmt::Display for WebUrl {
 #[cfg(feature = "openapi")]
 const URI_CHARS: &str = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})";
 
-schema!(
-    WebUrl,
-    "WebUrl",
-    string()
+/// The schema of a URL as the API takes it ([`WebUrl::parse_uri`]); a `site` has a host of two
+/// labels at least, as a public suffix's site does.
+#[cfg(feature = "openapi")]
+fn url_schema(site: bool, description: String) -> utoipa::openapi::schema::ObjectBuilder {
+    let leading_labels = if site { "+" } else { "*" };
+    crate::openapi::string()
         .format(Some(utoipa::openapi::schema::SchemaFormat::Custom(
-            "uri".to_owned()
+            "uri".to_owned(),
         )))
         // One under the bound: a URL this pattern allows grows by at most the `/` of an empty
         // path when serialised, and the serialisation is what must fit.
         .max_length(Some(WebUrl::MAX_LEN - 1))
-        // The subset of WHATWG URLs a schema can state exactly, and that is also an RFC 3986
-        // URI (the `format`; so no surrounding white space, though the parser trims it):
-        // http(s), a host name whose last label starts with a letter (so it is never read as
-        // an IPv4 number), an optional port, then a path, query and fragment of RFC 3986's
-        // characters and %-escapes. The parser takes more (IP hosts, IDNs, spaces and other
-        // characters it percent-encodes), but everything this pattern allows it takes.
+        // What `parse_uri` takes, which is also an RFC 3986 URI (the `format`): http(s), a
+        // host name whose last label starts with a letter (so it is never read as an IPv4
+        // number), an optional port, then a path, query and fragment of RFC 3986's characters
+        // and %-escapes. No white space around it, though `parse` would trim it.
         .pattern(Some(format!(
-            r"^[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
+            r"^[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.){leading_labels}[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
         )))
-        .description(Some(format!(
-            "An absolute http(s) URL with a host and no user name or password, at most {} bytes as the URL standard writes it (which adds a `/` to an empty path).",
+        .description(Some(description))
+}
+
+schema!(
+    WebUrl,
+    "WebUrl",
+    url_schema(
+        false,
+        format!(
+            "An absolute http(s) URI (RFC 3986: international hosts in punycode, other characters %-escaped) whose host is a domain name, with no user name or password, at most {} bytes as the URL standard writes it (which adds a `/` to an empty path).",
             WebUrl::MAX_LEN
-        )))
+        )
+    )
+);
+schema!(
+    SiteUrl,
+    "SiteUrl",
+    url_schema(
+        true,
+        format!(
+            "A merchant's website: a URL as `WebUrl` says, whose host someone can own: not itself a public suffix or shared hosting domain (`co.uk`, `github.io`, `myshopify.com`; Mozilla's Public Suffix List decides, else 422), while a site under one (`brand.myshopify.com`) is fine. At most {} bytes as written by the URL standard.",
+            WebUrl::MAX_LEN
+        )
+    )
 );
 
 #[cfg(test)]
@@ -208,6 +319,42 @@ mod tests {
             "https://glowco.com/p/serum?x=1"
         );
         assert!(WebUrl::parse("http://shop.glowco.com").is_ok());
+    }
+
+    #[test]
+    fn the_api_takes_exactly_the_uris_its_pattern_allows() {
+        for good in [
+            "https://glowco.com",
+            "HTTP://Shop.Glowco.com.:8080/p/serum;v=2?x=1&y=a?b#top?",
+            "https://glowco.com/%C3%A9t%C3%A9/(1)*+,;=:@~",
+            "http://a-b.c1/?",
+        ] {
+            assert!(WebUrl::parse_uri(good).is_ok(), "{good}");
+        }
+        for bad in [
+            " https://glowco.com",
+            "https://glowco.com ",
+            "https://glowco.com/a b",
+            "https://glowco.com/<x>",
+            "https://glowco.com/%zz",
+            "https://glowco.com/%4",
+            "https://glowco.com/#a#b",
+            "https://glowco.com/[x]",
+            "https://glowco.com\\evil.com",
+            "https://1jb.n2w0lmwu.net*",
+            "https://bücher.de",
+            "https://192.168.0.1",
+            "https://glowco.com:",
+            "https://glowco.com:80000",
+            "https://ana@glowco.com",
+            "https://glowco..com",
+            "ftp://glowco.com",
+            "https:/glowco.com",
+        ] {
+            assert!(WebUrl::parse_uri(bad).is_err(), "{bad}");
+        }
+        // What shops write is still read as browsers read it.
+        assert!(WebUrl::parse(" https://bücher.de/a b ").is_ok());
     }
 
     #[test]

@@ -276,7 +276,7 @@ async fn create(
     let destination_url = c.opt(
         "destination_url",
         body.destination_url.as_deref(),
-        WebUrl::parse,
+        WebUrl::parse_uri,
     );
     let custom_slug = c.opt("slug", body.slug.as_deref(), Slug::custom);
     let campaign_code = c.opt(

@@ -188,8 +188,8 @@ pub(crate) fn product_input(body: ProductRequest) -> Result<ProductInput> {
         Description::parse,
     );
     let price = price(&mut c, &body.price);
-    let image_url = c.opt("image_url", body.image_url.as_deref(), WebUrl::parse);
-    let product_url = c.req("product_url", WebUrl::parse(&body.product_url));
+    let image_url = c.opt("image_url", body.image_url.as_deref(), WebUrl::parse_uri);
+    let product_url = c.req("product_url", WebUrl::parse_uri(&body.product_url));
     let (external_id, name, description, price, image_url, product_url) = c.finish((
         external_id,
         name,
@@ -323,8 +323,8 @@ async fn update(
         Some(p) => price(&mut c, p).map(Some),
         None => Checked::ok(None),
     };
-    let image_url = c.patch("image_url", body.image_url, WebUrl::parse);
-    let product_url = c.set("product_url", body.product_url, WebUrl::parse);
+    let image_url = c.patch("image_url", body.image_url, WebUrl::parse_uri);
+    let product_url = c.set("product_url", body.product_url, WebUrl::parse_uri);
     let (name, description, price, image_url, product_url) =
         c.finish((name, description, new_price, image_url, product_url))?;
     let patch = ProductPatch {

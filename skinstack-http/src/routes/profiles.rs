@@ -377,7 +377,7 @@ pub struct MerchantRequest {
     #[schema(value_type = skinstack_core::Name, example = "Glow Co")]
     pub business_name: String,
     /// The brand's website: links may only lead to its host or subdomains.
-    #[schema(value_type = skinstack_core::WebUrl, example = "https://glowco.com")]
+    #[schema(value_type = skinstack_core::SiteUrl, example = "https://glowco.com")]
     pub website_url: String,
     /// `<name>.myshopify.com`.
     #[schema(value_type = Option<skinstack_core::ShopifyDomain>)]
@@ -401,9 +401,9 @@ pub struct MerchantPatchRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = skinstack_core::Name)]
     pub business_name: Option<Option<String>>,
-    /// New website.
+    /// New website; the merchant is unverified again until an administrator verifies it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = skinstack_core::WebUrl)]
+    #[schema(value_type = skinstack_core::SiteUrl)]
     pub website_url: Option<Option<String>>,
     /// New shop, or `null`.
     #[serde(default, deserialize_with = "double_option")]
@@ -502,7 +502,7 @@ async fn create_merchant(
 ) -> Result<(StatusCode, axum::Json<MerchantView>)> {
     let mut c = Check::default();
     let business_name = c.req("business_name", Name::parse(&body.business_name));
-    let website_url = c.req("website_url", SiteUrl::parse(&body.website_url));
+    let website_url = c.req("website_url", SiteUrl::parse_uri(&body.website_url));
     let domain = c.opt(
         "shopify_shop_domain",
         body.shopify_shop_domain.as_deref(),
@@ -591,7 +591,7 @@ async fn update_merchant(
 ) -> Result<axum::Json<MerchantView>> {
     let mut c = Check::default();
     let business_name = c.set("business_name", body.business_name, Name::parse);
-    let website_url = c.set("website_url", body.website_url, SiteUrl::parse);
+    let website_url = c.set("website_url", body.website_url, SiteUrl::parse_uri);
     let shopify_shop_domain = c.patch(
         "shopify_shop_domain",
         body.shopify_shop_domain,
