@@ -52,7 +52,8 @@ impl WebUrl {
 
     /// Parses a URL as the API takes it, exactly what its document's pattern allows: an
     /// RFC 3986 `http(s)` URI as written, without white space around it, whose host is a DNS
-    /// name (letters, digits and `-`, the last label starting with a letter), with an optional
+    /// name (letters, digits and `-`, the last label starting with a letter) or a dotted-quad
+    /// IPv4 address, with an optional
     /// port, and a path, query and fragment of RFC 3986's characters and `%` escapes. Then as
     /// [`WebUrl::parse`]. The URL standard alone also takes what a client generated from the
     /// document must never send, and what no RFC 3986 client writes (spaces, `<`, `\`, a `*`
@@ -176,26 +177,6 @@ impl fmt::Display for SiteUrl {
 /// Whether `value` is in the language of [`WebUrl`]'s schema pattern, spelled out by hand (core
 /// has no regex engine); `openapi`'s tests check the two agree on generated values.
 fn is_api_uri(value: &str) -> bool {
-    fn uri_chars(s: &str, also: &[u8]) -> bool {
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'%' => match (b.get(i + 1), b.get(i + 2)) {
-                    (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
-                        i += 3;
-                        continue;
-                    }
-                    _ => return false,
-                },
-                c if c.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/-".contains(&c) => {}
-                c if also.contains(&c) => {}
-                _ => return false,
-            }
-            i += 1;
-        }
-        true
-    }
     let Some((scheme, rest)) = value.split_once("://") else {
         return false;
     };
@@ -214,6 +195,9 @@ fn is_api_uri(value: &str) -> bool {
             return false;
         }
     }
+    if is_dotted_quad(host) {
+        return tail_ok(tail);
+    }
     let host = host.strip_suffix('.').unwrap_or(host);
     let labels: Vec<&str> = host.split('.').collect();
     let label_ok =
@@ -225,8 +209,48 @@ fn is_api_uri(value: &str) -> bool {
     {
         return false;
     }
-    // Then `/path`, `?query` (which may hold `?`) and `#fragment` (which may hold `?`), each
-    // optional, in that order.
+    tail_ok(tail)
+}
+
+/// Whether `s` is RFC 3986 path characters (and `/`) or `%` escapes, or one of `also`.
+fn uri_chars(s: &str, also: &[u8]) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => match (b.get(i + 1), b.get(i + 2)) {
+                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    i += 3;
+                    continue;
+                }
+                _ => return false,
+            },
+            c if c.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@/-".contains(&c) => {}
+            c if also.contains(&c) => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
+}
+
+/// An IPv4 address as four decimal numbers 0–255 without leading zeros, the one form of an IP
+/// host the API takes (the URL standard also reads `0x7f.1` and `127.1` as addresses).
+fn is_dotted_quad(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
+/// `/path`, `?query` (which may hold `?`) and `#fragment` (which may hold `?`), each optional,
+/// in that order, of RFC 3986's characters and `%` escapes.
+fn tail_ok(tail: &str) -> bool {
     let (before_fragment, fragment) = match tail.split_once('#') {
         Some((before, fragment)) => (before, Some(fragment)),
         None => (tail, None),
@@ -252,6 +276,10 @@ impl fmt::Display for WebUrl {
     }
 }
 
+/// A dotted-quad IPv4 address, each number 0–255 without leading zeros, as a pattern.
+#[cfg(feature = "openapi")]
+const IPV4: &str = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+
 /// One character of an RFC 3986 path segment or `/` (unreserved, sub-delims, `:`, `@`, `/`),
 /// or a `%` escape, as a pattern.
 #[cfg(feature = "openapi")]
@@ -270,11 +298,11 @@ fn url_schema(site: bool, description: String) -> utoipa::openapi::schema::Objec
         // path when serialised, and the serialisation is what must fit.
         .max_length(Some(WebUrl::MAX_LEN - 1))
         // What `parse_uri` takes, which is also an RFC 3986 URI (the `format`): http(s), a
-        // host name whose last label starts with a letter (so it is never read as an IPv4
-        // number), an optional port, then a path, query and fragment of RFC 3986's characters
+        // dotted-quad IPv4 address or a host name whose last label starts with a letter (so it
+        // is never read as an IPv4 number), an optional port, then a path, query and fragment of RFC 3986's characters
         // and %-escapes. No white space around it, though `parse` would trim it.
         .pattern(Some(format!(
-            r"^[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9-]+\.){leading_labels}[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
+            r"^[hH][tT][tT][pP][sS]?://(?:{IPV4}|(?:[A-Za-z0-9-]+\.){leading_labels}[A-Za-z][A-Za-z0-9-]*\.?)(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
         )))
         .description(Some(description))
 }
@@ -328,6 +356,7 @@ mod tests {
             "HTTP://Shop.Glowco.com.:8080/p/serum;v=2?x=1&y=a?b#top?",
             "https://glowco.com/%C3%A9t%C3%A9/(1)*+,;=:@~",
             "http://a-b.c1/?",
+            "http://127.0.0.1:8080/products/serum",
         ] {
             assert!(WebUrl::parse_uri(good).is_ok(), "{good}");
         }
@@ -343,7 +372,9 @@ mod tests {
             "https://glowco.com\\evil.com",
             "https://1jb.n2w0lmwu.net*",
             "https://bücher.de",
-            "https://192.168.0.1",
+            "https://192.168.0.01",
+            "https://127.1",
+            "https://0x7f.0.0.1",
             "https://glowco.com:",
             "https://glowco.com:80000",
             "https://ana@glowco.com",
