@@ -191,7 +191,14 @@ fn is_api_uri(value: &str) -> bool {
         None => (authority, None),
     };
     if let Some(port) = port {
-        if port.is_empty() || port.len() > 4 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        // 1–4 digits, or 5 without a leading zero up to 65535: the pattern's spelling of a
+        // port the URL standard takes.
+        let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        let in_range = port.len() <= 4
+            || (port.len() == 5
+                && !port.starts_with('0')
+                && port.parse::<u32>().is_ok_and(|n| n <= 65535));
+        if !(digits && in_range) {
             return false;
         }
     }
@@ -280,6 +287,11 @@ impl fmt::Display for WebUrl {
 #[cfg(feature = "openapi")]
 const IPV4: &str = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
 
+/// A port the URL standard takes, 0–65535, as a pattern (leading zeros only below 5 digits).
+#[cfg(feature = "openapi")]
+const PORT: &str =
+    r"(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+
 /// One character of an RFC 3986 path segment or `/` (unreserved, sub-delims, `:`, `@`, `/`),
 /// or a `%` escape, as a pattern.
 #[cfg(feature = "openapi")]
@@ -302,7 +314,7 @@ fn url_schema(site: bool, description: String) -> utoipa::openapi::schema::Objec
         // is never read as an IPv4 number), an optional port, then a path, query and fragment of RFC 3986's characters
         // and %-escapes. No white space around it, though `parse` would trim it.
         .pattern(Some(format!(
-            r"^[hH][tT][tT][pP][sS]?://(?:{IPV4}|(?:[A-Za-z0-9-]+\.){leading_labels}[A-Za-z][A-Za-z0-9-]*\.?)(?::[0-9]{{1,4}})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
+            r"^[hH][tT][tT][pP][sS]?://(?:{IPV4}|(?:[A-Za-z0-9-]+\.){leading_labels}[A-Za-z][A-Za-z0-9-]*\.?)(?::{PORT})?(?:/{URI_CHARS}*)?(?:\?(?:{URI_CHARS}|\?)*)?(?:#(?:{URI_CHARS}|[?])*)?$"
         )))
         .description(Some(description))
 }
@@ -357,6 +369,8 @@ mod tests {
             "https://glowco.com/%C3%A9t%C3%A9/(1)*+,;=:@~",
             "http://a-b.c1/?",
             "http://127.0.0.1:8080/products/serum",
+            "http://127.0.0.1:43521/",
+            "https://glowco.com:65535",
         ] {
             assert!(WebUrl::parse_uri(good).is_ok(), "{good}");
         }
@@ -377,6 +391,8 @@ mod tests {
             "https://0x7f.0.0.1",
             "https://glowco.com:",
             "https://glowco.com:80000",
+            "https://glowco.com:65536",
+            "https://glowco.com:08080",
             "https://ana@glowco.com",
             "https://glowco..com",
             "ftp://glowco.com",
