@@ -361,6 +361,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub click_wait_ms: u64,
 
+    /// How often, in seconds, the seed's `tracking_links.total_clicks` column is folded from
+    /// the click roll-ups on PostgreSQL (the API reads the roll-ups, exact at once; this is
+    /// the column's lag for SQL readers). Also folded after a graceful stop's last flush.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub click_total_interval: u64,
+
     /// PostgreSQL pool sizes, one pool per kind of work.
     #[command(flatten)]
     pub pools: crate::pools::PoolArgs,
