@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (27, "widen_totals"),
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
+    (31, "fraud_signals"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).

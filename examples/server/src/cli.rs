@@ -231,6 +231,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SKINSTACK_MAX_ORDER_AGE_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(i64).range(1..=365))]
     pub max_order_age_days: i64,
+    /// How many orders one click id (`ssclid`) may attribute (1-1000); later orders carrying it
+    /// fall back to their coupon or stay unattributed, counted as `click_reuse` in /metrics.
+    #[arg(long, env = "SKINSTACK_CLICK_REUSE_LIMIT", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub click_reuse_limit: u32,
 
     /// PostgreSQL URL; without one the server runs on an in-memory store with demo data.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]

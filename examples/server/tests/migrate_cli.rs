@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (27, "widen_totals"),
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
+    (31, "fraud_signals"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

@@ -58,6 +58,8 @@ pub fn order(f: &Fixture, id: &str, amount: Money, at: DateTime<Utc>) -> RecordC
         click_id: None,
         coupon_code: None,
         product_external_ids: Vec::new(),
+        customer_email: None,
+        shopper_ip: None,
     }
 }
 

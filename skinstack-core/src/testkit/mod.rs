@@ -265,7 +265,15 @@ pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
         campaign_code: Some(CampaignCode::parse("ANA20").expect("valid")),
         utm: Utm::default(),
         expires_at: None,
+        created_at: links_created_at(),
     }
+}
+
+/// When [`new_link`]'s links are created: well before the orders and clicks of the contract
+/// cases (around [`conversions::t0`]), since clicks attribute only orders placed after their
+/// link was created.
+pub fn links_created_at() -> chrono::DateTime<chrono::Utc> {
+    conversions::t0() - chrono::Duration::days(400)
 }
 
 impl Fixture {
