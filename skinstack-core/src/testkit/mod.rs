@@ -120,7 +120,12 @@ macro_rules! contract_suite {
             a_ban_holds_every_open_commission_of_that_member_in_that_program,
             orders_above_the_merchants_maximum_are_recorded_with_their_commission_held,
             a_back_dated_order_is_not_approved_on_the_next_approve_due,
-            conversions_past_the_seeds_total_limits_are_still_recorded
+            conversions_past_the_seeds_total_limits_are_still_recorded,
+            a_click_attributes_its_limit_of_orders_and_later_ones_fall_back_to_the_coupon,
+            concurrent_orders_with_one_click_attribute_at_most_its_limit,
+            clicks_attribute_only_orders_after_their_link_was_created_and_codes_after_assignment,
+            a_self_referral_is_held_and_never_approved_or_paid_until_released,
+            a_shopper_from_another_network_than_the_click_is_held
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
