@@ -364,6 +364,19 @@ mod tests {
     }
 
     #[test]
+    fn one_order_per_click_by_default_and_a_click_reuse_limit_of_zero_is_refused() {
+        if std::env::var_os("SKINSTACK_CLICK_REUSE_LIMIT").is_none() {
+            assert_eq!(serve(&[]).unwrap().click_reuse_limit, 1);
+        }
+        assert_eq!(
+            serve(&["--click-reuse-limit", "3"]).unwrap().click_reuse_limit,
+            3
+        );
+        assert!(serve(&["--click-reuse-limit", "0"]).is_err());
+        assert!(serve(&["--click-reuse-limit", "1001"]).is_err());
+    }
+
+    #[test]
     fn the_click_buffer_flags_refuse_an_empty_buffer_and_a_wait_past_a_second() {
         let defaults = serve(&[]).unwrap();
         assert_eq!(
