@@ -178,7 +178,9 @@ fn customer_email(order: &serde_json::Map<String, Value>) -> Option<Email> {
 fn browser_ip(order: &serde_json::Map<String, Value>) -> Option<std::net::IpAddr> {
     [
         order.get("browser_ip"),
-        order.get("client_details").and_then(|c| c.get("browser_ip")),
+        order
+            .get("client_details")
+            .and_then(|c| c.get("browser_ip")),
     ]
     .into_iter()
     .flatten()
@@ -359,7 +361,10 @@ mod tests {
         // The capture is in ARS: parsing reads it whole, recording would refuse the currency.
         let order = parse_order(merchant(), body.as_bytes()).unwrap();
         assert_eq!(
-            order.customer_email.map(|e| e.as_str().to_owned()).as_deref(),
+            order
+                .customer_email
+                .map(|e| e.as_str().to_owned())
+                .as_deref(),
             Some("cliente@example.com")
         );
         assert_eq!(order.shopper_ip, Some("203.0.113.10".parse().unwrap()));

@@ -439,10 +439,14 @@ impl ConversionRepo for PgStore {
             click_id: id,
             clicked_at,
             is_bot,
-            ip: RowParser::new("clicks", id.as_uuid()).optional("ip_prefix", ip.as_deref(), |ip| {
-                ip.parse::<std::net::IpAddr>()
-                    .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
-            })?,
+            ip: RowParser::new("clicks", id.as_uuid()).optional(
+                "ip_prefix",
+                ip.as_deref(),
+                |ip| {
+                    ip.parse::<std::net::IpAddr>()
+                        .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
+                },
+            )?,
             attributed_orders: u64::try_from(attributed_orders).unwrap_or_default(),
             link: terms.try_into()?,
         }))

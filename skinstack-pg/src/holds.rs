@@ -189,12 +189,11 @@ impl HoldRepo for PgStore {
                 }
             }
         }
-        let by_signal: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT s, count(*) FROM conversions, unnest(signals) AS s GROUP BY s",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .repo()?;
+        let by_signal: Vec<(String, i64)> =
+            sqlx::query_as("SELECT s, count(*) FROM conversions, unnest(signals) AS s GROUP BY s")
+                .fetch_all(&self.pool)
+                .await
+                .repo()?;
         let mut signals: Vec<(FraudSignal, i64)> =
             FraudSignal::ALL.into_iter().map(|s| (s, 0)).collect();
         for (signal, n) in by_signal {

@@ -369,7 +369,9 @@ mod tests {
             assert_eq!(serve(&[]).unwrap().click_reuse_limit, 1);
         }
         assert_eq!(
-            serve(&["--click-reuse-limit", "3"]).unwrap().click_reuse_limit,
+            serve(&["--click-reuse-limit", "3"])
+                .unwrap()
+                .click_reuse_limit,
             3
         );
         assert!(serve(&["--click-reuse-limit", "0"]).is_err());

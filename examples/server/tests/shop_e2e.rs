@@ -733,13 +733,24 @@ fn a_self_referral_through_a_signed_order_is_held_never_approved_and_never_paid(
     block_on(async {
         let ana = shop(addr, &db.url, "Ana Glow", "ana@paypal.example.com").await;
         let pg = store(&url).await;
-        let me = api(addr, "GET", "/v1/me", Some(&ana.influencer_token), None, 200).await;
+        let me = api(
+            addr,
+            "GET",
+            "/v1/me",
+            Some(&ana.influencer_token),
+            None,
+            200,
+        )
+        .await;
         let own = me["email"].as_str().unwrap().replacen('@', "+glow@", 1);
         // Ana follows her own link and buys, from the network she clicked from.
         let ssclid = shopper_clicks(addr, &ana).await;
         let body = order_body(77001, "100.00", &ssclid).replacen(
             r#""currency": "USD","#,
-            &format!(r#""currency": "USD", "email": "{}", "browser_ip": "127.0.0.9","#, own.to_uppercase()),
+            &format!(
+                r#""currency": "USD", "email": "{}", "browser_ip": "127.0.0.9","#,
+                own.to_uppercase()
+            ),
             1,
         );
         let answer = signed(addr, &ana, "orders/create", &body).await;

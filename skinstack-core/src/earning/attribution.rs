@@ -278,7 +278,15 @@ mod tests {
     }
 
     fn by_click(merchant: MerchantId, ordered_at: DateTime<Utc>, c: &ClickFacts) -> Decision {
-        attribute(merchant, ordered_at, Some(c.click_id), Some(c), None, &[], ClickReuseLimit::ONE)
+        attribute(
+            merchant,
+            ordered_at,
+            Some(c.click_id),
+            Some(c),
+            None,
+            &[],
+            ClickReuseLimit::ONE,
+        )
     }
 
     fn by_coupon(
@@ -287,9 +295,17 @@ mod tests {
         coupon: &str,
         codes: &[CouponFacts],
     ) -> Option<LinkId> {
-        attribute(merchant, ordered_at, None, None, Some(&code(coupon)), codes, ClickReuseLimit::ONE)
-            .winner
-            .map(|(l, _)| l.link_id)
+        attribute(
+            merchant,
+            ordered_at,
+            None,
+            None,
+            Some(&code(coupon)),
+            codes,
+            ClickReuseLimit::ONE,
+        )
+        .winner
+        .map(|(l, _)| l.link_id)
     }
 
     #[test]
@@ -478,7 +494,15 @@ mod tests {
 
     #[test]
     fn no_click_and_no_coupon_is_unattributed() {
-        let d = attribute(MerchantId::new(), t0(), None, None, None, &[], ClickReuseLimit::ONE);
+        let d = attribute(
+            MerchantId::new(),
+            t0(),
+            None,
+            None,
+            None,
+            &[],
+            ClickReuseLimit::ONE,
+        );
         assert_eq!(d.winner, None);
         assert_eq!(d.attribution(), None);
     }

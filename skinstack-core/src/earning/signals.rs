@@ -244,7 +244,11 @@ mod tests {
             ip: Some("198.51.100.9".parse().unwrap()),
         };
         let signals = fired(&spent, Some(&click), buyer, Some(&ana), true);
-        assert_eq!(signals, [FraudSignal::ClickReuse], "unattributed: nothing to hold");
+        assert_eq!(
+            signals,
+            [FraudSignal::ClickReuse],
+            "unattributed: nothing to hold"
+        );
         assert!(hold_reasons(&signals).is_empty());
     }
 

@@ -616,7 +616,9 @@ mod tests {
                 window: week,
                 ..OrderRules::default()
             },
-        ).await {
+        )
+        .await
+        {
             Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
             other => panic!("expected ordered_at to be refused, got {other:?}"),
         }

@@ -17,12 +17,11 @@
 //! order, a store failure).
 
 use super::conversions::{
-    record_conversion_within, record_refund, ConversionError, OrderRules, Recorded,
-    RefundRecorded,
+    record_conversion_within, record_refund, ConversionError, OrderRules, Recorded, RefundRecorded,
 };
 use crate::domain::{
-    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret,
-    Topic, WebhookDelivery, WebhookId,
+    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
+    WebhookDelivery, WebhookId,
 };
 use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};

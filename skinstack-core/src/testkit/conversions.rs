@@ -4,12 +4,12 @@
 use super::coupon_codes::{assign_code, codes_assigned_at};
 use super::{new_link, Fixture};
 use crate::domain::*;
+use crate::earning::attribution::ClickRejection;
 use crate::earning::ledger::*;
+use crate::earning::signals::ClickReuseLimit;
 use crate::earning::{
     Balance, CommissionSplit, DeliveryError, PayoutBatch, PayoutProvider, UnattributedOrders,
 };
-use crate::earning::attribution::ClickRejection;
-use crate::earning::signals::ClickReuseLimit;
 use crate::service::conversions::*;
 use crate::service::payouts::create_payouts;
 use crate::store::*;
@@ -498,9 +498,10 @@ pub mod cases {
             assert_eq!(recorded.conversion.attribution.is_some(), by_click, "{id}");
         }
         let counts = store.hold_counts().await.unwrap();
-        assert!(counts
-            .signals
-            .contains(&(FraudSignal::ClickReuse, 3)), "{counts:?}");
+        assert!(
+            counts.signals.contains(&(FraudSignal::ClickReuse, 3)),
+            "{counts:?}"
+        );
         let listed = store
             .conversions_by_merchant(f.merchant.id, ConversionFilter::Signalled, Page::first())
             .await
@@ -581,7 +582,12 @@ pub mod cases {
         assert_eq!(link.created_at, created);
         // A click id from before the link existed: imported, or forged into a shop's pages.
         let forged = click_at(store, link.id, created - Duration::hours(1), false).await;
-        let mut early = order(&f, "before-link", cents(2000), created - Duration::seconds(1));
+        let mut early = order(
+            &f,
+            "before-link",
+            cents(2000),
+            created - Duration::seconds(1),
+        );
         early.click_id = Some(forged);
         let recorded = record_conversion(store, t0(), early).await.unwrap();
         assert_eq!(recorded.conversion.attribution, None);
@@ -589,7 +595,10 @@ pub mod cases {
         let mut at_creation = order(&f, "at-creation", cents(2000), created);
         at_creation.click_id = Some(forged);
         let recorded = record_conversion(store, t0(), at_creation).await.unwrap();
-        assert_eq!(recorded.conversion.attribution.map(|a| a.link_id), Some(link.id));
+        assert_eq!(
+            recorded.conversion.attribution.map(|a| a.link_id),
+            Some(link.id)
+        );
         // A code attributes only orders placed from its assignment on.
         assign_code(store, &f, link.id, "NEW10", created + Duration::hours(1)).await;
         let coupon = |id: &str, at| {
@@ -612,7 +621,10 @@ pub mod cases {
         )
         .await
         .unwrap();
-        assert_eq!(after.conversion.attribution.map(|a| a.link_id), Some(link.id));
+        assert_eq!(
+            after.conversion.attribution.map(|a| a.link_id),
+            Some(link.id)
+        );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
 

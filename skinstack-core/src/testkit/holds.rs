@@ -10,8 +10,8 @@ use crate::domain::*;
 use crate::earning::ledger::*;
 use crate::earning::CommissionSplit;
 use crate::service::conversions::*;
-use crate::store::*;
 use crate::service::payouts::create_payouts;
+use crate::store::*;
 use chrono::Duration;
 use rust_decimal::Decimal;
 
@@ -465,11 +465,18 @@ pub mod cases {
         assert_eq!(held.signals, [FraudSignal::SelfReferral]);
         assert_eq!(held.hold_reasons, [HoldReason::SelfReferral]);
         assert_eq!(held.held_at, Some(t0()));
-        assert_eq!(held.commission.gross, Decimal::new(1000, 2), "still accrued");
+        assert_eq!(
+            held.commission.gross,
+            Decimal::new(1000, 2),
+            "still accrued"
+        );
         let mut shopper = order(&f, "self-2", cents(5000), t0());
         shopper.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
         shopper.customer_email = Some(Email::parse("someone.else@example.com").unwrap());
-        let honest = record_conversion(store, t0(), shopper).await.unwrap().conversion;
+        let honest = record_conversion(store, t0(), shopper)
+            .await
+            .unwrap()
+            .conversion;
         assert!(honest.signals.is_empty() && !honest.is_held());
         let due = t0() + Duration::days(31);
         assert_eq!(approve_due(store, due).await.unwrap(), vec![honest.id]);
@@ -481,7 +488,9 @@ pub mod cases {
         assert_eq!(batch.items.len(), 1);
         assert_eq!(batch.items[0].amount, cents(800), "only the honest 8.00");
         let counts = store.hold_counts().await.unwrap();
-        assert!(counts.held_by_reason.contains(&(HoldReason::SelfReferral, 1)));
+        assert!(counts
+            .held_by_reason
+            .contains(&(HoldReason::SelfReferral, 1)));
         assert!(counts.signals.contains(&(FraudSignal::SelfReferral, 1)));
         // Released by a person, it is approved like any other and keeps its signal.
         let released = changed(
@@ -498,9 +507,7 @@ pub mod cases {
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
 
-    pub async fn a_shopper_from_another_network_than_the_click_is_held<S: LedgerStore>(
-        store: &S,
-    ) {
+    pub async fn a_shopper_from_another_network_than_the_click_is_held<S: LedgerStore>(store: &S) {
         let (f, link) = cast(store).await;
         let clicker: std::net::IpAddr = "203.0.113.77".parse().unwrap();
         let mut clicks = Vec::new();

@@ -197,7 +197,12 @@ async fn every_fraud_signal_shows_on_the_conversion_and_in_metrics(app: TestApp)
     bad["shopper_ip"] = json!("not an address");
     bad["customer_email"] = json!("nobody");
     let reply = app.post(&s.key, "/v1/conversions", bad).await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
     let mut fields: Vec<&String> = reply.json["fields"].as_object().unwrap().keys().collect();
     fields.sort();
     assert_eq!(fields, ["customer_email", "shopper_ip"]);
@@ -233,11 +238,19 @@ async fn every_fraud_signal_shows_on_the_conversion_and_in_metrics(app: TestApp)
     );
 
     // The document lists the signals exactly, and the conversion's field names them.
-    let doc = app.call(Method::GET, "/openapi.json", None, None).await.json;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .json;
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         schemas["FraudSignal"]["enum"],
-        json!(["click_reuse", "order_above_maximum", "self_referral", "shopper_mismatch"])
+        json!([
+            "click_reuse",
+            "order_above_maximum",
+            "self_referral",
+            "shopper_mismatch"
+        ])
     );
     assert_eq!(
         schemas["ConversionView"]["properties"]["signals"]["items"]["$ref"],

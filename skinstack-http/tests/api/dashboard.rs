@@ -986,7 +986,10 @@ async fn merchants_see_every_fraud_signal_on_their_dashboard_held_or_not() {
     assert!(signals.contains("reused-click") && signals.contains("click_reuse"));
     assert!(signals.contains("own-order") && signals.contains("self_referral"));
     assert!(!signals.contains("by-click"), "{signals}");
-    let (_, held) = home.text.split_once("id=\"held\"").expect("the held section");
+    let (_, held) = home
+        .text
+        .split_once("id=\"held\"")
+        .expect("the held section");
     let held = held.split("</section>").next().unwrap();
     assert!(held.contains("own-order") && held.contains("self_referral"));
     assert!(!held.contains("reused-click"), "click reuse holds nothing");
