@@ -28,7 +28,7 @@ pub(super) struct LedgerState {
     pub(super) max_order_amounts: HashMap<MerchantId, MaxOrderAmount>,
     /// Each click's uses taken by the conversions it attributed: the unique
     /// `(attributed_click_id, attributed_click_use)` of PostgreSQL.
-    pub(super) click_uses: HashSet<(ClickId, u32)>,
+    pub(super) click_uses: HashMap<ClickId, HashSet<u32>>,
     pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
     pub(super) previous_webhook_secrets: HashMap<MerchantId, RotatedSecret>,
 }
@@ -153,9 +153,8 @@ impl ConversionRepo for MemoryStore {
         let attributed_orders = state
             .ledger
             .click_uses
-            .iter()
-            .filter(|(clicked, _)| *clicked == id)
-            .count() as u64;
+            .get(&id)
+            .map_or(0, |uses| uses.len()) as u64;
         Ok(Some(ClickFacts {
             click_id: click.id,
             clicked_at: click.at,
@@ -209,8 +208,8 @@ impl ConversionRepo for MemoryStore {
             ) => Some((*click_id, n)),
             _ => None,
         };
-        if let Some(taken) = click_use {
-            if !state.ledger.click_uses.insert(taken) {
+        if let Some((click, n)) = click_use {
+            if !state.ledger.click_uses.entry(click).or_default().insert(n) {
                 return Ok(ConversionInsert::ClickSpent);
             }
         }

@@ -565,6 +565,56 @@ pub mod cases {
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
 
+    pub async fn a_click_use_is_taken_by_one_conversion_only<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let clicked = click_at(store, link.id, t0() - Duration::hours(2), false).await;
+        let mut o = order(&f, "use-1", cents(2000), t0());
+        o.click_id = Some(clicked);
+        let first = record_conversion(store, t0(), o).await.unwrap().conversion;
+        // What a second order decided on the same stale count would try to store.
+        let stale = NewConversion {
+            id: ConversionId::new(),
+            merchant_id: f.merchant.id,
+            order_id: ShopRef::parse("use-2").unwrap(),
+            amount: first.amount,
+            currency: Currency::USD,
+            ordered_at: first.ordered_at,
+            recorded_at: first.recorded_at,
+            click_id: Some(clicked),
+            coupon_code: None,
+            product_external_ids: Vec::new(),
+            attribution: first.attribution.clone(),
+            commission: first.commission,
+            hold_until: first.hold_until,
+            hold_reasons: Vec::new(),
+            signals: Vec::new(),
+            click_use: Some(1),
+            accrual_event_id: EventId::new(),
+        };
+        assert_eq!(
+            store.insert_conversion(stale.clone()).await.unwrap(),
+            ConversionInsert::ClickSpent
+        );
+        assert!(store
+            .conversion_by_order(f.merchant.id, &stale.order_id)
+            .await
+            .unwrap()
+            .is_none());
+        // The next use is free.
+        let second = NewConversion {
+            id: ConversionId::new(),
+            click_use: Some(2),
+            ..stale
+        };
+        assert!(matches!(
+            store.insert_conversion(second).await.unwrap(),
+            ConversionInsert::Inserted(_)
+        ));
+        let facts = store.click_facts(clicked).await.unwrap().unwrap();
+        assert_eq!(facts.attributed_orders, 2);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
     pub async fn clicks_attribute_only_orders_after_their_link_was_created_and_codes_after_assignment<
         S: LedgerStore,
     >(

@@ -123,6 +123,7 @@ macro_rules! contract_suite {
             conversions_past_the_seeds_total_limits_are_still_recorded,
             a_click_attributes_its_limit_of_orders_and_later_ones_fall_back_to_the_coupon,
             concurrent_orders_with_one_click_attribute_at_most_its_limit,
+            a_click_use_is_taken_by_one_conversion_only,
             clicks_attribute_only_orders_after_their_link_was_created_and_codes_after_assignment,
             a_self_referral_is_held_and_never_approved_or_paid_until_released,
             a_shopper_from_another_network_than_the_click_is_held
