@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
     (30, "merchant_statements"),
+    (31, "fraud_signals"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.
