@@ -108,8 +108,9 @@ impl LinkRepo for PgStore {
         // otherwise put back a source or medium the caller removed.
         let row: LinkRow = sqlx::query_as(concat!(
             "INSERT INTO tracking_links (id, slug, influencer_id, program_id, product_id, \
-             destination_url, campaign_code, utm_source, utm_medium, utm_campaign, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+             destination_url, campaign_code, utm_source, utm_medium, utm_campaign, expires_at, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
             columns!()
         ))
         .bind(LinkId::new().as_uuid())
@@ -123,6 +124,7 @@ impl LinkRepo for PgStore {
         .bind(utm_str(&new.utm.medium))
         .bind(utm_str(&new.utm.campaign))
         .bind(new.expires_at)
+        .bind(new.created_at)
         .fetch_one(&self.pool)
         .await
         .repo()?;

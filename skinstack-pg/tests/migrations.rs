@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
     (30, "merchant_statements"),
+    (31, "fraud_signals"),
     (32, "quiet_link_counters"),
 ];
 

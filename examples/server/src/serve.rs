@@ -93,8 +93,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::clone(state.metrics());
     let order_window = skinstack_core::OrderWindow::new(args.max_order_age_days)
         .map_err(|reason| anyhow::anyhow!("--max-order-age-days must be {reason}"))?;
+    let click_reuse = skinstack_core::ClickReuseLimit::new(args.click_reuse_limit)
+        .ok_or_else(|| anyhow::anyhow!("--click-reuse-limit must be at least 1"))?;
     let api = ApiState::new(store)
         .with_order_window(order_window)
+        .with_click_reuse_limit(click_reuse)
         .with_client_ip(client_ip)
         .with_public_base_url(&public_url)
         .with_redirect_metrics(Arc::clone(&metrics))
