@@ -463,6 +463,34 @@ async fn accounts_without_a_profile_and_administrators_get_a_page_not_an_error()
 }
 
 /// Logs `email` in through the dashboard's form: the session cookie pair.
+
+/// Influencer A's link in `program`, owning the coupon code `ANA20` that merchant `mer`
+/// assigned it, and a shop API key of `mer`: (influencer token, link id, API key).
+async fn coupon_link(app: &TestApp, mer: &str, program: &str) -> (String, String, String) {
+    let (influencer, _) = app.account("influencer").await;
+    app.create(&influencer, "/v1/influencer", influencer_profile())
+        .await;
+    let link = app
+        .create(&influencer, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(
+        mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
+    let key = app
+        .create(mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (influencer, link, key)
+}
+
 async fn session_for(app: &TestApp, email: &str) -> String {
     let form = get(app, "/dashboard/login", None).await;
     let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
@@ -844,27 +872,7 @@ async fn coupon_codes_are_requested_approved_revoked_and_assigned_from_the_dashb
 async fn merchants_release_held_commissions_from_the_dashboard_with_its_csrf_token_only() {
     let app = TestApp::memory();
     let (mer, program) = shop(&app, "Serum").await;
-    let (influencer, _) = app.account("influencer").await;
-    app.create(&influencer, "/v1/influencer", influencer_profile())
-        .await;
-    let link = app
-        .create(&influencer, "/v1/links", json!({"program_id": program}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.create(
-        &mer,
-        "/v1/merchant/coupon-codes",
-        json!({"link_id": link, "code": "ANA20"}),
-    )
-    .await;
-    let key = app
-        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, _, key) = coupon_link(&app, &mer, &program).await;
     let max = app
         .call(
             Method::PUT,
@@ -928,27 +936,7 @@ async fn merchants_see_their_statements_and_download_only_their_own_csv() {
         )
         .await
         .unwrap();
-    let (influencer, _) = app.account("influencer").await;
-    app.create(&influencer, "/v1/influencer", influencer_profile())
-        .await;
-    let link = app
-        .create(&influencer, "/v1/links", json!({"program_id": program}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.create(
-        &mer,
-        "/v1/merchant/coupon-codes",
-        json!({"link_id": link, "code": "ANA20"}),
-    )
-    .await;
-    let key = app
-        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, _, key) = coupon_link(&app, &mer, &program).await;
     // A formula for an order id: the CSV must show it, never run it.
     let order = json!({"order_id": "=1+1", "amount": "50.00", "currency": "USD",
                        "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
@@ -1029,27 +1017,7 @@ async fn merchants_see_their_statements_and_download_only_their_own_csv() {
 async fn merchants_see_every_fraud_signal_on_their_dashboard_held_or_not() {
     let app = TestApp::memory();
     let (mer, program) = shop(&app, "Serum").await;
-    let (influencer, _) = app.account("influencer").await;
-    app.create(&influencer, "/v1/influencer", influencer_profile())
-        .await;
-    let link = app
-        .create(&influencer, "/v1/links", json!({"program_id": program}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.create(
-        &mer,
-        "/v1/merchant/coupon-codes",
-        json!({"link_id": link, "code": "ANA20"}),
-    )
-    .await;
-    let key = app
-        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (influencer, link, key) = coupon_link(&app, &mer, &program).await;
     let click = skinstack_core::Click::new(
         skinstack_core::LinkId::from_uuid(link.parse().unwrap()),
         None,
