@@ -50,6 +50,7 @@ pub mod tracking;
 
 pub use auth::{Argon2Hasher, Password, PasswordHasher, Session, SessionToken};
 pub use domain::*;
+pub use earning::signals::ClickReuseLimit;
 pub use earning::{
     CommissionError, CommissionEvent, CommissionSplit, EventKind, PayoutBatch, PayoutProvider,
 };

@@ -14,7 +14,7 @@
 //!   items (shipping only, or an order-level adjustment) therefore reverses nothing.
 
 use crate::domain::ClickId;
-use crate::domain::{CampaignCode, ExternalId, MerchantId, Money};
+use crate::domain::{CampaignCode, Email, ExternalId, MerchantId, Money};
 use crate::domain::{Currency, ShopRef};
 use crate::error::Invalid;
 use crate::service::conversions::{RecordConversion, RecordRefund};
@@ -160,6 +160,34 @@ fn click_from_landing_site(landing_site: &str) -> Option<ClickId> {
     ClickId::parse(&value)
 }
 
+/// The buyer's email: the order's `email`, else its customer's. One SkinStack could not keep
+/// is ignored: the order is still recorded, only self-referral cannot be checked.
+fn customer_email(order: &serde_json::Map<String, Value>) -> Option<Email> {
+    [
+        order.get("email"),
+        order.get("customer").and_then(|c| c.get("email")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_str)
+    .find_map(|email| Email::parse(email).ok())
+}
+
+/// The address the order was placed from: `browser_ip`, else `client_details.browser_ip`.
+/// An unreadable one is ignored, as if absent.
+fn browser_ip(order: &serde_json::Map<String, Value>) -> Option<std::net::IpAddr> {
+    [
+        order.get("browser_ip"),
+        order
+            .get("client_details")
+            .and_then(|c| c.get("browser_ip")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_str)
+    .find_map(|ip| ip.trim().parse().ok())
+}
+
 /// Reads an `orders/create` payload of `merchant`'s shop.
 pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion, PayloadError> {
     let order = object(body)?;
@@ -209,6 +237,8 @@ pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion
         click_id,
         coupon_code,
         product_external_ids,
+        customer_email: customer_email(&order),
+        shopper_ip: browser_ip(&order),
     })
 }
 
@@ -323,6 +353,37 @@ mod tests {
                 "gid://shopify/Product/8123456790"
             ]
         );
+    }
+
+    #[test]
+    fn the_captured_order_yields_its_buyers_email_and_browser_ip() {
+        let body = include_str!("../tests/fixtures/shopify-orders-create.json");
+        // The capture is in ARS: parsing reads it whole, recording would refuse the currency.
+        let order = parse_order(merchant(), body.as_bytes()).unwrap();
+        assert_eq!(
+            order
+                .customer_email
+                .map(|e| e.as_str().to_owned())
+                .as_deref(),
+            Some("cliente@example.com")
+        );
+        assert_eq!(order.shopper_ip, Some("203.0.113.10".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_buyer_is_read_from_the_customer_and_client_details_and_bad_values_are_ignored() {
+        let body = r#"{"id": 1, "created_at": "2025-03-01T12:00:00Z", "currency": "USD",
+                       "current_subtotal_price": "10.00", "email": "",
+                       "customer": {"email": "Ana@Glow.example"},
+                       "client_details": {"browser_ip": "2001:db8::7"}}"#;
+        let order = parse_order(merchant(), body.as_bytes()).unwrap();
+        assert_eq!(order.customer_email.unwrap().as_str(), "ana@glow.example");
+        assert_eq!(order.shopper_ip, Some("2001:db8::7".parse().unwrap()));
+        let bad = r#"{"id": 1, "created_at": "2025-03-01T12:00:00Z", "currency": "USD",
+                      "current_subtotal_price": "10.00", "email": "not an email",
+                      "browser_ip": "300.1.1.1"}"#;
+        let order = parse_order(merchant(), bad.as_bytes()).unwrap();
+        assert_eq!((order.customer_email, order.shopper_ip), (None, None));
     }
 
     #[test]

@@ -336,6 +336,7 @@ checked_tuple!(A, B, C, D, E);
 checked_tuple!(A, B, C, D, E, F);
 checked_tuple!(A, B, C, D, E, F, G);
 checked_tuple!(A, B, C, D, E, F, G, H);
+checked_tuple!(A, B, C, D, E, F, G, H, I);
 
 /// Every value of a list, or a refusal if any item was refused (each item's refusal is
 /// already recorded under its own field, such as `product_external_ids[3]`).

@@ -180,6 +180,14 @@ pub(crate) fn render_holds(out: &mut String, counts: &skinstack_core::store::Hol
     }
     out.push_str("# HELP skinstack_commissions_voided Conversions whose commission was voided.\n# TYPE skinstack_commissions_voided gauge\n");
     let _ = writeln!(out, "skinstack_commissions_voided {}", counts.voided);
+    out.push_str("# HELP skinstack_fraud_signals Conversions on which each fraud signal fired when they were recorded (click_reuse: a spent click id that did not attribute).\n# TYPE skinstack_fraud_signals gauge\n");
+    for (signal, count) in &counts.signals {
+        let _ = writeln!(
+            out,
+            "skinstack_fraud_signals{{signal=\"{}\"}} {count}",
+            signal.as_str()
+        );
+    }
 }
 
 /// The Prometheus text exposition of everything `state` counts.

@@ -29,7 +29,7 @@ pub struct ApiState {
     pub(crate) public_base_url: Arc<str>,
     pub(crate) clock: WallClock,
     pub(crate) webhook_metrics: Arc<crate::routes::webhooks::WebhookMetrics>,
-    pub(crate) order_window: skinstack_core::OrderWindow,
+    pub(crate) order_rules: skinstack_core::service::conversions::OrderRules,
 }
 
 /// The time handlers act at: the system clock unless a test sets its own.
@@ -61,14 +61,21 @@ impl ApiState {
             public_base_url: Arc::from(DEFAULT_PUBLIC_BASE_URL),
             clock: Arc::new(chrono::Utc::now),
             webhook_metrics: Arc::default(),
-            order_window: skinstack_core::OrderWindow::default(),
+            order_rules: Default::default(),
         }
     }
 
     /// Records orders (API and Shopify webhooks) dated within `window` of their receipt
     /// instead of the default 30 days back to 5 minutes ahead.
     pub fn with_order_window(mut self, window: skinstack_core::OrderWindow) -> Self {
-        self.order_window = window;
+        self.order_rules.window = window;
+        self
+    }
+
+    /// Lets one click id attribute up to `limit` orders (API and Shopify webhooks) instead of
+    /// one; later orders carrying it fall back to their coupon or stay unattributed.
+    pub fn with_click_reuse_limit(mut self, limit: skinstack_core::ClickReuseLimit) -> Self {
+        self.order_rules.click_reuse = limit;
         self
     }
 

@@ -1,5 +1,5 @@
 //! `clicks` and `click_rollups_daily`: the flusher's batches, written with one statement each,
-//! and the roll-ups statistics read.
+//! the roll-ups statistics and click counts read, and their mirror in `total_clicks`.
 
 use crate::error::SqlxResultExt;
 use crate::PgStore;
@@ -9,14 +9,15 @@ use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
 use skinstack_core::{Click, LinkId};
 
-// One statement per batch, so a batch is stored, counted and rolled up atomically:
+// One statement per batch, so a batch is stored and rolled up atomically:
 // - ON CONFLICT (id, clicked_at) DO NOTHING makes a retried batch a no-op for the clicks it
 //   already stored: clicked_at is the id's own time (`Click::stored_at`), so the pair is as
 //   unique as the id and a retried click meets its own row in its own monthly partition;
-// - only the rows actually inserted (RETURNING) are counted and rolled up: human clicks into
-//   total_clicks, one UPDATE per link per batch, never one per click on the hot row;
-// - each roll-up is one CTE reading `inserted`, so a per-dimension roll-up added later is one
-//   more CTE of the same shape (PostgreSQL runs every data-modifying CTE, read or not);
+// - only the rows actually inserted (RETURNING) are rolled up;
+// - the roll-ups are the link's click count: the wide tracking_links row is not touched here
+//   (migration 0032); `fold_click_totals` mirrors the sums into its total_clicks later;
+// - a per-dimension roll-up added later is one more CTE reading `inserted` (PostgreSQL runs
+//   every data-modifying CTE, read or not);
 // - rows are upserted in key order, so two flushers never lock roll-up rows crosswise;
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
 const RECORD_BATCH: &str = "\
@@ -30,22 +31,29 @@ const RECORD_BATCH: &str = "\
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
         RETURNING link_id, clicked_at, is_bot, source \
-    ), rolled_daily AS ( \
-        INSERT INTO click_rollups_daily AS r (link_id, day, clicks, qr_scans, robot_hits) \
-        SELECT link_id, (clicked_at AT TIME ZONE 'UTC')::date, \
-               count(*) FILTER (WHERE NOT is_bot), \
-               count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
-               count(*) FILTER (WHERE is_bot) \
-        FROM inserted GROUP BY 1, 2 ORDER BY 1, 2 \
-        ON CONFLICT (link_id, day) DO UPDATE SET \
-            clicks = r.clicks + EXCLUDED.clicks, \
-            qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
-            robot_hits = r.robot_hits + EXCLUDED.robot_hits \
-    ), counted AS ( \
-        SELECT link_id, count(*) AS n FROM inserted WHERE NOT is_bot GROUP BY link_id \
     ) \
-    UPDATE tracking_links t SET total_clicks = COALESCE(t.total_clicks, 0) + counted.n \
-    FROM counted WHERE t.id = counted.link_id";
+    INSERT INTO click_rollups_daily AS r (link_id, day, clicks, qr_scans, robot_hits) \
+    SELECT link_id, (clicked_at AT TIME ZONE 'UTC')::date, \
+           count(*) FILTER (WHERE NOT is_bot), \
+           count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
+           count(*) FILTER (WHERE is_bot) \
+    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2 \
+    ON CONFLICT (link_id, day) DO UPDATE SET \
+        clicks = r.clicks + EXCLUDED.clicks, \
+        qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
+        robot_hits = r.robot_hits + EXCLUDED.robot_hits";
+
+// The mirror of the roll-ups in tracking_links.total_clicks, for the links with a roll-up row
+// on or after $1 (every link when NULL); rows already equal are not written.
+const FOLD_CLICK_TOTALS: &str = "\
+    UPDATE tracking_links t SET total_clicks = s.clicks \
+    FROM ( \
+        SELECT link_id, LEAST(sum(clicks), 2147483647)::INTEGER AS clicks \
+        FROM click_rollups_daily \
+        WHERE $1::date IS NULL OR link_id IN (SELECT link_id FROM click_rollups_daily WHERE day >= $1) \
+        GROUP BY link_id \
+    ) s \
+    WHERE t.id = s.link_id AND t.total_clicks IS DISTINCT FROM s.clicks";
 
 // The roll-ups of one link, straight from the primary key: at most one row per day.
 const DAILY_CLICKS: &str = "\
@@ -92,6 +100,22 @@ impl ClickSink for PgStore {
     }
 }
 
+impl PgStore {
+    /// Brings `tracking_links.total_clicks`, the seed's column, up to the roll-ups for every
+    /// link clicked on or after `since` (every link when `None`); the number of links whose
+    /// column changed. The library itself reads click counts from the roll-ups, so this only
+    /// serves SQL readers of the column: the reference server runs it on an interval, after
+    /// the last flush of a graceful stop, and for every link at start (migration 0032).
+    pub async fn fold_click_totals(&self, since: Option<NaiveDate>) -> RepoResult<u64> {
+        let done = sqlx::query(FOLD_CLICK_TOTALS)
+            .bind(since)
+            .execute(&self.pool)
+            .await
+            .repo()?;
+        Ok(done.rows_affected())
+    }
+}
+
 #[async_trait]
 impl ClickRollups for PgStore {
     async fn daily_clicks(
@@ -119,4 +143,63 @@ impl ClickRollups for PgStore {
             })
             .collect())
     }
+}
+
+/// Days before today a periodic fold looks back: clicks are stored at their id's time, and a
+/// journal replayed at start holds clicks of the last moments before a stop. Clicks older
+/// than that reaching the database late are folded by the next start's full fold.
+pub const FOLD_DAYS_BACK: u64 = 2;
+
+/// Keeps `tracking_links.total_clicks` folded from the roll-ups while a server runs: the links
+/// clicked in the last [`FOLD_DAYS_BACK`] days, every interval; [`ClickTotalFolding::finish`]
+/// folds once more after the last flush. A server folds every link once at start, before
+/// its cache warm-up reads the column ([`PgStore::fold_click_totals`] with `None`).
+pub struct ClickTotalFolding {
+    store: PgStore,
+    task: tokio::task::JoinHandle<()>,
+    folds: tokio::sync::watch::Receiver<u64>,
+}
+
+impl ClickTotalFolding {
+    /// Folds the recent links every `interval`, the first time one `interval` from now. A
+    /// failed fold is logged and tried at the next tick.
+    pub fn spawn(store: PgStore, interval: std::time::Duration) -> Self {
+        let (done, folds) = tokio::sync::watch::channel(0);
+        let folding = store.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                match folding.fold_click_totals(Some(recent())).await {
+                    Ok(links) => tracing::debug!(links, "link click totals folded"),
+                    Err(error) => tracing::warn!(%error, "link click totals not folded; retrying"),
+                }
+                done.send_modify(|n| *n += 1);
+            }
+        });
+        Self { store, task, folds }
+    }
+
+    /// Waits until `count` folds have run since the start (passed or failed): lets a test
+    /// observe the schedule without sleeping.
+    pub async fn folded(&self, count: u64) {
+        let mut folds = self.folds.clone();
+        // The sender lives as long as the task; if it ended, there is nothing to wait for.
+        let _ = folds.wait_for(|n| *n >= count).await;
+    }
+
+    /// How many folds have run since the start.
+    pub fn folds(&self) -> u64 {
+        *self.folds.borrow()
+    }
+
+    /// Stops the schedule and folds the recent links once more: called after the click
+    /// flusher drained, so the column is exact for every click this process stored.
+    pub async fn finish(self) -> RepoResult<u64> {
+        self.task.abort();
+        self.store.fold_click_totals(Some(recent())).await
+    }
+}
+
+fn recent() -> NaiveDate {
+    (chrono::Utc::now() - chrono::Days::new(FOLD_DAYS_BACK)).date_naive()
 }

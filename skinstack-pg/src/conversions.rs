@@ -107,6 +107,7 @@ pub(crate) struct ConversionRow {
     approved_at: Option<DateTime<Utc>>,
     refunded_amount: Decimal,
     hold_reasons: Vec<String>,
+    signals: Vec<String>,
     held_at: Option<DateTime<Utc>>,
     voided_at: Option<DateTime<Utc>>,
 }
@@ -148,6 +149,11 @@ impl TryFrom<ConversionRow> for Conversion {
             .iter()
             .map(|r| HoldReason::parse(r).ok_or_else(|| p.corrupt("unknown hold reason")))
             .collect::<RepoResult<_>>()?;
+        let signals = row
+            .signals
+            .iter()
+            .map(|s| FraudSignal::parse(s).ok_or_else(|| p.corrupt("unknown fraud signal")))
+            .collect::<RepoResult<_>>()?;
         let product_external_ids = row
             .product_external_ids
             .iter()
@@ -174,6 +180,7 @@ impl TryFrom<ConversionRow> for Conversion {
             approved_at: row.approved_at,
             refunded_amount: p.field("refunded_amount", Money::new(row.refunded_amount))?,
             hold_reasons,
+            signals,
             held_at: row.held_at,
             voided_at: row.voided_at,
         })
@@ -407,8 +414,12 @@ pub(crate) async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) 
 #[async_trait]
 impl ConversionRepo for PgStore {
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
+        // The uses are counted on the unique (attributed_click_id, attributed_click_use) index.
         let row = sqlx::query(terms_select!(
-            ", c.clicked_at, c.is_bot FROM clicks c \
+            ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, \
+             (SELECT count(*) FROM conversions v WHERE v.attributed_click_id = c.id) \
+                 AS attributed_orders \
+             FROM clicks c \
              JOIN tracking_links l ON l.id = c.link_id JOIN programs p ON p.id = l.program_id \
              WHERE c.id = $1 AND c.clicked_at = $2"
         ))
@@ -421,11 +432,22 @@ impl ConversionRepo for PgStore {
         let Some(row) = row else { return Ok(None) };
         let clicked_at: DateTime<Utc> = row.try_get("clicked_at").repo()?;
         let is_bot: bool = row.try_get("is_bot").repo()?;
+        let ip: Option<String> = row.try_get("ip").repo()?;
+        let attributed_orders: i64 = row.try_get("attributed_orders").repo()?;
         let terms: TermsRow = sqlx::FromRow::from_row(&row).repo()?;
         Ok(Some(ClickFacts {
             click_id: id,
             clicked_at,
             is_bot,
+            ip: RowParser::new("clicks", id.as_uuid()).optional(
+                "ip_prefix",
+                ip.as_deref(),
+                |ip| {
+                    ip.parse::<std::net::IpAddr>()
+                        .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
+                },
+            )?,
+            attributed_orders: u64::try_from(attributed_orders).unwrap_or_default(),
             link: terms.try_into()?,
         }))
     }
@@ -471,6 +493,21 @@ impl ConversionRepo for PgStore {
         row.ok_or(RepoError::NotFound(Entity::Link))?.try_into()
     }
 
+    async fn influencer_email(&self, influencer: InfluencerId) -> RepoResult<Option<Email>> {
+        let email: Option<String> = sqlx::query_scalar(
+            "SELECT u.email FROM influencers i JOIN users u ON u.id = i.user_id WHERE i.id = $1",
+        )
+        .bind(influencer.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .repo()?;
+        RowParser::new("influencers", influencer.as_uuid()).optional(
+            "email",
+            email.as_deref(),
+            Email::parse,
+        )
+    }
+
     async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert> {
         let mut tx = self.pool.begin().await.repo()?;
         let (by, click) = match new.attribution.as_ref().map(|a| &a.by) {
@@ -482,10 +519,10 @@ impl ConversionRepo for PgStore {
             "INSERT INTO conversions (id, merchant_id, order_id, amount, currency, ordered_at, \
              recorded_at, click_id, coupon_code, product_external_ids, link_id, influencer_id, \
              program_id, attributed_by, attributed_click_id, commission_gross, commission_fee, \
-             commission_earnings, hold_until, hold_reasons, held_at) \
+             commission_earnings, hold_until, hold_reasons, held_at, signals, attributed_click_use) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     $20, $21) \
-             ON CONFLICT (merchant_id, order_id) DO NOTHING RETURNING *",
+                     $20, $21, $22, $23) \
+             ON CONFLICT DO NOTHING RETURNING *",
         )
         .bind(new.id.as_uuid())
         .bind(new.merchant_id.as_uuid())
@@ -518,21 +555,31 @@ impl ConversionRepo for PgStore {
                 .collect::<Vec<_>>(),
         )
         .bind((!new.hold_reasons.is_empty()).then_some(new.recorded_at))
+        .bind(new.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+        .bind(
+            click
+                .and(new.click_use)
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        )
         .fetch_optional(&mut *tx)
         .await
         .repo_numeric("amount")?;
         let Some(row) = inserted else {
-            // Read committed: this statement sees the row the conflicting delivery committed.
-            let row: ConversionRow = sqlx::query_as(
+            // Either unique key conflicted: the order's, or the click use's. Read committed:
+            // this statement sees the row the conflicting delivery committed.
+            let row: Option<ConversionRow> = sqlx::query_as(
                 "SELECT * FROM conversions WHERE merchant_id = $1 AND order_id = $2",
             )
             .bind(new.merchant_id.as_uuid())
             .bind(new.order_id.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .repo()?;
             tx.rollback().await.repo()?;
-            return Ok(ConversionInsert::Existing(row.try_into()?));
+            return Ok(match row {
+                Some(row) => ConversionInsert::Existing(row.try_into()?),
+                None => ConversionInsert::ClickSpent,
+            });
         };
         let conversion = Conversion::try_from(row)?;
         if let Some(accrued) = CommissionEvent::accrual(new.accrual_event_id, &conversion) {
@@ -807,6 +854,7 @@ impl LedgerQueries for PgStore {
         let rows = sqlx::query(view_select!(
             "WHERE c.merchant_id = $1 AND (NOT $2 OR c.link_id IS NULL) \
              AND (NOT $5 OR c.held_at IS NOT NULL) \
+             AND (NOT $6 OR cardinality(c.signals) > 0) \
              AND ($3::uuid IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
         ))
         .bind(merchant.as_uuid())
@@ -814,6 +862,7 @@ impl LedgerQueries for PgStore {
         .bind(page.after.map(|c| c.as_uuid()))
         .bind(i64::from(page.limit()))
         .bind(filter == ConversionFilter::Held)
+        .bind(filter == ConversionFilter::Signalled)
         .fetch_all(&self.pool)
         .await
         .repo()?;

@@ -100,6 +100,7 @@ fn checked_field(constraint: &str) -> Option<&'static str> {
         "coupon_codes_code_check" => "code",
         "merchants_max_order_amount_check" => "max_order_amount",
         "conversions_hold_reasons_check" => "hold_reasons",
+        "conversions_signals_check" => "signals",
         _ => return None,
     })
 }

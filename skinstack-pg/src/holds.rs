@@ -189,10 +189,28 @@ impl HoldRepo for PgStore {
                 }
             }
         }
+        let by_signal: Vec<(String, i64)> =
+            sqlx::query_as("SELECT s, count(*) FROM conversions, unnest(signals) AS s GROUP BY s")
+                .fetch_all(&self.pool)
+                .await
+                .repo()?;
+        let mut signals: Vec<(FraudSignal, i64)> =
+            FraudSignal::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (signal, n) in by_signal {
+            let signal = FraudSignal::parse(&signal).ok_or_else(|| {
+                RepoError::Backend(format!("conversions holds an unknown signal {signal:?}").into())
+            })?;
+            for (s, count) in &mut signals {
+                if *s == signal {
+                    *count = n;
+                }
+            }
+        }
         Ok(HoldCounts {
             held,
             held_by_reason,
             voided,
+            signals,
         })
     }
 

@@ -66,6 +66,7 @@ mod webhook_deliveries;
 mod webhook_secrets;
 
 pub use change_feed::{ChangeListener, CHANNEL as LINK_CHANGES_CHANNEL};
+pub use clicks::{ClickTotalFolding, FOLD_DAYS_BACK};
 pub use crypto::{Cipher, KeyError, SecretError, SECRET_KEY_VAR};
 pub use partitions::{PartitionMaintenance, PrunedClicks, MAINTENANCE_INTERVAL, MONTHS_AHEAD};
 pub use store::{PgStore, StartupError};

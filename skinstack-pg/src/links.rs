@@ -15,12 +15,15 @@ use skinstack_core::{
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// The columns a `LinkRow` reads; the seed's counters are nullable with DEFAULT 0.
+/// The columns a `LinkRow` reads; the seed's counters are nullable with DEFAULT 0. The click
+/// count is the sum of the link's daily roll-ups, exact once a batch is stored (the column
+/// `total_clicks` is a lagging mirror of it, migration 0032).
 macro_rules! columns {
     () => {
         "id, slug, influencer_id, program_id, product_id, destination_url, campaign_code, \
          utm_source, utm_medium, utm_campaign, \
-         COALESCE(total_clicks, 0) AS total_clicks, \
+         (SELECT COALESCE(SUM(r.clicks), 0) FROM click_rollups_daily r \
+          WHERE r.link_id = tracking_links.id)::BIGINT AS total_clicks, \
          COALESCE(total_conversions, 0) AS total_conversions, \
          COALESCE(total_revenue, 0) AS total_revenue, \
          COALESCE(total_commission, 0) AS total_commission, \
@@ -40,7 +43,7 @@ struct LinkRow {
     utm_source: Option<String>,
     utm_medium: Option<String>,
     utm_campaign: Option<String>,
-    total_clicks: i32,
+    total_clicks: i64,
     total_conversions: i32,
     total_revenue: Decimal,
     total_commission: Decimal,
@@ -76,7 +79,7 @@ impl TryFrom<LinkRow> for TrackingLink {
                     UtmValue::parse,
                 )?,
             },
-            total_clicks: i64::from(row.total_clicks),
+            total_clicks: row.total_clicks,
             total_conversions: i64::from(row.total_conversions),
             total_revenue: row.total_revenue,
             total_commission: row.total_commission,
@@ -105,8 +108,9 @@ impl LinkRepo for PgStore {
         // otherwise put back a source or medium the caller removed.
         let row: LinkRow = sqlx::query_as(concat!(
             "INSERT INTO tracking_links (id, slug, influencer_id, program_id, product_id, \
-             destination_url, campaign_code, utm_source, utm_medium, utm_campaign, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+             destination_url, campaign_code, utm_source, utm_medium, utm_campaign, expires_at, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
             columns!()
         ))
         .bind(LinkId::new().as_uuid())
@@ -120,6 +124,7 @@ impl LinkRepo for PgStore {
         .bind(utm_str(&new.utm.medium))
         .bind(utm_str(&new.utm.campaign))
         .bind(new.expires_at)
+        .bind(new.created_at)
         .fetch_one(&self.pool)
         .await
         .repo()?;
@@ -309,6 +314,8 @@ impl LinkResolver for PgStore {
 
     async fn hottest(&self, limit: u64) -> RepoResult<Vec<(Slug, Arc<LinkSnapshot>)>> {
         let rows: Vec<SnapshotRow> = sqlx::query_as(snapshot_query!(
+            // The column, a mirror folded on an interval (0032): a warm-up needs only roughly
+            // the hottest, and summing every roll-up row here would cost a scan.
             "ORDER BY COALESCE(l.total_clicks, 0) DESC LIMIT $1"
         ))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))

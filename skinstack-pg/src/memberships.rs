@@ -184,12 +184,14 @@ impl MembershipRepo for PgStore {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT pm.id, pm.program_id, pm.influencer_id, pm.state, pm.message, \
                     pm.created_at, pm.updated_at, \
-                    COALESCE(SUM(COALESCE(l.total_clicks, 0)), 0)::BIGINT AS clicks, \
+                    COALESCE(SUM(lc.clicks), 0)::BIGINT AS clicks, \
                     COALESCE(SUM(COALESCE(l.total_conversions, 0)), 0)::BIGINT AS conversions, \
                     COALESCE(SUM(COALESCE(l.total_commission, 0)), 0) AS earnings \
              FROM program_memberships pm \
              LEFT JOIN tracking_links l \
                ON l.program_id = pm.program_id AND l.influencer_id = pm.influencer_id \
+             LEFT JOIN LATERAL (SELECT SUM(r.clicks) AS clicks FROM click_rollups_daily r \
+                                WHERE r.link_id = l.id) lc ON true \
              WHERE pm.program_id = $1 \
                AND ($2::text IS NULL OR pm.state = $2) \
                AND ($3::uuid IS NULL OR pm.id > $3) \

@@ -35,6 +35,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
     (30, "merchant_statements"),
+    (31, "fraud_signals"),
+    (32, "quiet_link_counters"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).

@@ -14,7 +14,9 @@ use skinstack_core::{
     AttributedBy, Click, ClickId, ClickRollups, ClickSink, ConversionRepo, LedgerQueries, LinkId,
     LinkRepo, Page,
 };
-use skinstack_pg::{Cipher, PartitionMaintenance, PgStore, MIGRATOR, MONTHS_AHEAD};
+use skinstack_pg::{
+    Cipher, ClickTotalFolding, PartitionMaintenance, PgStore, MIGRATOR, MONTHS_AHEAD,
+};
 use sqlx::PgPool;
 
 fn store(pool: &PgPool) -> PgStore {
@@ -221,4 +223,101 @@ async fn pruning_keeps_every_month_inside_the_retention_and_old_rows_of_the_defa
     for ahead in 0..=2 {
         assert!(partitions(&pool).await.contains(&partition_of(ahead)));
     }
+}
+
+/// The raw `total_clicks` column and `updated_at` of `link`, as a SQL reader sees them.
+async fn column_and_updated_at(pool: &PgPool, link: LinkId) -> (i32, DateTime<Utc>) {
+    sqlx::query_as("SELECT total_clicks, updated_at FROM tracking_links WHERE id = $1")
+        .bind(link.as_uuid())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn clicks_leave_the_link_row_alone_and_the_seed_column_is_folded_from_the_roll_ups(
+    pool: PgPool,
+) {
+    let store = store(&pool);
+    let (_, link) = cast(&store).await;
+    let (_, created) = column_and_updated_at(&pool, link.id).await;
+    let now = Utc::now();
+    let mut clicks: Vec<Click> = (0..5)
+        .map(|i| click_at(link.id, now - Duration::hours(i)))
+        .collect();
+    let mut robot = click_at(link.id, now);
+    robot.is_bot = true;
+    clicks.push(robot);
+    // Last week's click: the recent fold leaves it to the full one.
+    clicks.push(click_at(link.id, now - Duration::days(7)));
+    store.record_clicks(&clicks).await.unwrap();
+
+    // The library's count is exact at once; the batch touched no tracking_links row.
+    assert_eq!(store.link_by_id(link.id).await.unwrap().total_clicks, 6);
+    assert_eq!(column_and_updated_at(&pool, link.id).await, (0, created));
+
+    let recent = (now - Duration::days(2)).date_naive();
+    assert_eq!(store.fold_click_totals(Some(recent)).await.unwrap(), 1);
+    assert_eq!(column_and_updated_at(&pool, link.id).await, (6, created));
+    assert_eq!(
+        store.fold_click_totals(None).await.unwrap(),
+        0,
+        "a fold writes only rows that differ"
+    );
+
+    // Clicks arriving late for an old day: the recent fold does not see that link, the full
+    // fold (a server's start) does.
+    let old = vec![click_at(link.id, now - Duration::days(9))];
+    store.record_clicks(&old).await.unwrap();
+    let quiet = (now + Duration::days(1)).date_naive();
+    assert_eq!(store.fold_click_totals(Some(quiet)).await.unwrap(), 0);
+    assert_eq!(store.fold_click_totals(None).await.unwrap(), 1);
+    let (column, updated) = column_and_updated_at(&pool, link.id).await;
+    assert_eq!(
+        (column, updated),
+        (7, created),
+        "counters never move updated_at"
+    );
+    assert_eq!(store.link_by_id(link.id).await.unwrap().total_clicks, 7);
+    // An edit does move it.
+    let patch = skinstack_core::LinkPatch {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    store.update_link(link.id, patch).await.unwrap();
+    assert!(column_and_updated_at(&pool, link.id).await.1 > created);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_fold_runs_on_its_interval_for_recent_links_and_once_more_when_finished(pool: PgPool) {
+    let store = store(&pool);
+    let (_, link) = cast(&store).await;
+    store
+        .record_clicks(&[click_at(link.id, Utc::now() - Duration::days(20))])
+        .await
+        .unwrap();
+    let folding = ClickTotalFolding::spawn(store.clone(), std::time::Duration::from_millis(20));
+    folding.folded(1).await;
+    assert_eq!(
+        column_and_updated_at(&pool, link.id).await.0,
+        0,
+        "a link clicked only long ago waits for a full fold"
+    );
+    store
+        .record_clicks(&[click_at(link.id, Utc::now())])
+        .await
+        .unwrap();
+    // One fold may have been running while the click was stored; the next starts after it.
+    folding.folded(folding.folds() + 2).await;
+    assert_eq!(
+        column_and_updated_at(&pool, link.id).await.0,
+        2,
+        "a recently clicked link gets all its clicks"
+    );
+    store
+        .record_clicks(&[click_at(link.id, Utc::now())])
+        .await
+        .unwrap();
+    folding.finish().await.unwrap();
+    assert_eq!(column_and_updated_at(&pool, link.id).await.0, 3);
 }

@@ -81,10 +81,11 @@ async fn refused_clicks_are_isolated_as_permanent_and_the_rest_of_the_batch_is_s
         .map(|(_, c)| c.id.as_uuid())
         .collect();
     assert_eq!(stored_ids(&pool).await, expected);
-    let total: Option<i64> = sqlx::query_scalar("SELECT total_clicks::bigint FROM tracking_links")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let total: Option<i64> =
+        sqlx::query_scalar("SELECT sum(clicks)::bigint FROM click_rollups_daily")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(total, Some(38), "only stored clicks are counted");
 }
 

@@ -296,6 +296,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SKINSTACK_MAX_ORDER_AGE_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(i64).range(1..=365))]
     pub max_order_age_days: i64,
+    /// How many orders one click id (`ssclid`) may attribute (1-1000); later orders carrying it
+    /// fall back to their coupon or stay unattributed, counted as `click_reuse` in /metrics.
+    #[arg(long, env = "SKINSTACK_CLICK_REUSE_LIMIT", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub click_reuse_limit: u32,
 
     /// PostgreSQL URL; without one the server runs on an in-memory store with demo data.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -361,6 +366,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub click_wait_ms: u64,
 
+    /// How often, in seconds, the seed's `tracking_links.total_clicks` column is folded from
+    /// the click roll-ups on PostgreSQL (the API reads the roll-ups, exact at once; this is
+    /// the column's lag for SQL readers). Also folded after a graceful stop's last flush.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub click_total_interval: u64,
+
     /// PostgreSQL pool sizes, one pool per kind of work.
     #[command(flatten)]
     pub pools: crate::pools::PoolArgs,
@@ -421,6 +432,21 @@ mod tests {
         );
         assert_eq!(journal(&["--no-click-journal"]), None);
         assert!(serve(&["--no-click-journal", "--click-journal", "/mnt/j"]).is_err());
+    }
+
+    #[test]
+    fn one_order_per_click_by_default_and_a_click_reuse_limit_of_zero_is_refused() {
+        if std::env::var_os("SKINSTACK_CLICK_REUSE_LIMIT").is_none() {
+            assert_eq!(serve(&[]).unwrap().click_reuse_limit, 1);
+        }
+        assert_eq!(
+            serve(&["--click-reuse-limit", "3"])
+                .unwrap()
+                .click_reuse_limit,
+            3
+        );
+        assert!(serve(&["--click-reuse-limit", "0"]).is_err());
+        assert!(serve(&["--click-reuse-limit", "1001"]).is_err());
     }
 
     #[test]

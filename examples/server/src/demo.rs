@@ -289,6 +289,8 @@ async fn history(
                 click_id: Some(click_id),
                 coupon_code: None,
                 product_external_ids: vec![field("product", ExternalId::parse("demo-serum"))?],
+                customer_email: None,
+                shopper_ip: None,
             },
         )
         .await?;
@@ -407,6 +409,8 @@ mod tests {
                 click_id: None,
                 coupon_code: Some(CampaignCode::parse("glow20").unwrap()),
                 product_external_ids: Vec::new(),
+                customer_email: None,
+                shopper_ip: None,
             },
         )
         .await

@@ -22,8 +22,8 @@ use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;
 use skinstack_journal::FileJournal;
 use skinstack_pg::{
-    ChangeListener, Cipher, PartitionMaintenance, PgStore, MAINTENANCE_INTERVAL, MIGRATOR,
-    SECRET_KEY_VAR,
+    ChangeListener, Cipher, ClickTotalFolding, PartitionMaintenance, PgStore, MAINTENANCE_INTERVAL,
+    MIGRATOR, SECRET_KEY_VAR,
 };
 use std::net::SocketAddr;
 use std::path::Path;
@@ -48,6 +48,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         change_listener,
         journal,
         partitions,
+        click_totals,
     } = match &args.database_url {
         Some(_) if args.demo_password.is_some() => anyhow::bail!(
             "--demo-password is for the in-memory demo data; PostgreSQL has no demo accounts"
@@ -60,6 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 !args.no_migrate,
                 journal.as_deref(),
                 flush_config(&args),
+                Duration::from_secs(args.click_total_interval),
             )
             .await?
         }
@@ -91,8 +93,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::clone(state.metrics());
     let order_window = skinstack_core::OrderWindow::new(args.max_order_age_days)
         .map_err(|reason| anyhow::anyhow!("--max-order-age-days must be {reason}"))?;
+    let click_reuse = skinstack_core::ClickReuseLimit::new(args.click_reuse_limit)
+        .ok_or_else(|| anyhow::anyhow!("--click-reuse-limit must be at least 1"))?;
     let api = ApiState::new(store)
         .with_order_window(order_window)
+        .with_click_reuse_limit(click_reuse)
         .with_client_ip(client_ip)
         .with_public_base_url(&public_url)
         .with_redirect_metrics(Arc::clone(&metrics))
@@ -147,6 +152,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     );
                 }
             }
+            if let Some(click_totals) = click_totals {
+                // After the last flush: the seed's column is exact for every stored click.
+                if let Err(error) = click_totals.finish().await {
+                    tracing::warn!(%error, "link click totals not folded at stop; the next start folds them");
+                }
+            }
             let dropped = clicks.dropped.load(Ordering::Relaxed);
             let set_aside = clicks.set_aside.load(Ordering::Relaxed);
             tracing::info!(
@@ -178,6 +189,8 @@ struct Parts {
     journal: Option<Arc<FileJournal>>,
     /// The daily check of the clicks table's monthly partitions (PostgreSQL only).
     partitions: Option<PartitionMaintenance>,
+    /// The fold of the click roll-ups into `tracking_links.total_clicks` (PostgreSQL only).
+    click_totals: Option<ClickTotalFolding>,
 }
 
 /// The click buffer's settings from the command line.
@@ -255,6 +268,7 @@ async fn on_postgres(
     migrate: bool,
     journal: Option<&Path>,
     config: FlushConfig,
+    click_total_interval: Duration,
 ) -> anyhow::Result<Parts> {
     let Pools {
         api: pool,
@@ -281,6 +295,7 @@ async fn on_postgres(
         .context("cannot create the clicks table's partitions (is the database migrated?)")?;
     tracing::info!(created, "click partitions ready");
     let partitions = PartitionMaintenance::spawn(store.clone(), MAINTENANCE_INTERVAL);
+    let click_totals = ClickTotalFolding::spawn(store.clone(), click_total_interval);
     let cache = Arc::new(CachedResolver::new(
         PgStore::new(redirect, cipher),
         CacheConfig::default(),
@@ -291,6 +306,14 @@ async fn on_postgres(
         .is_err()
     {
         tracing::warn!("link change listener not connected yet; it keeps trying");
+    }
+    // The warm-up orders links by the seed's click column: fold it first, for every link, so
+    // a stop that could not fold (a crash) leaves no link colder than it is.
+    match store.fold_click_totals(None).await {
+        Ok(links) => tracing::info!(links, "link click totals folded"),
+        Err(error) => {
+            tracing::warn!(%error, "link click totals not folded; the cache warms from the column as it is")
+        }
     }
     // After the listener is up, so no change between the two goes unheard.
     match cache.warm().await {
@@ -317,6 +340,7 @@ async fn on_postgres(
         change_listener: Some(listener),
         journal,
         partitions: Some(partitions),
+        click_totals: Some(click_totals),
     })
 }
 
@@ -358,6 +382,7 @@ async fn on_memory(demo_password: Option<&str>, config: FlushConfig) -> anyhow::
         change_listener: None,
         journal,
         partitions: None,
+        click_totals: None,
     })
 }
 

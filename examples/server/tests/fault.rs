@@ -78,19 +78,24 @@ async fn stored_ids(pool: &PgPool) -> HashSet<Uuid> {
     ids.into_iter().map(|(id,)| id).collect()
 }
 
-/// Asserts every link's `total_clicks` equals its stored human clicks; returns the rows.
+/// Asserts every link's click count (its roll-ups, which the API reads; migration 0032) equals
+/// its stored human clicks; returns the rows.
 async fn assert_counters_match_rows(pool: &PgPool) -> i64 {
     let (rows, counted, mismatched): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM clicks), \
-                (SELECT COALESCE(sum(total_clicks), 0)::bigint FROM tracking_links), \
-                (SELECT count(*) FROM tracking_links l WHERE COALESCE(l.total_clicks, 0) <> \
+                (SELECT COALESCE(sum(clicks), 0)::bigint FROM click_rollups_daily), \
+                (SELECT count(*) FROM tracking_links l WHERE \
+                    (SELECT COALESCE(sum(r.clicks), 0) FROM click_rollups_daily r WHERE r.link_id = l.id) <> \
                     (SELECT count(*) FROM clicks c WHERE c.link_id = l.id AND NOT c.is_bot))",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(mismatched, 0, "every link counts exactly its stored clicks");
-    assert_eq!(counted, rows, "total_clicks sums to the rows (all human)");
+    assert_eq!(
+        counted, rows,
+        "the click counts sum to the rows (all human)"
+    );
     rows
 }
 

@@ -30,6 +30,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (28, "clicks_partitioned"),
     (29, "click_rollups"),
     (30, "merchant_statements"),
+    (31, "fraud_signals"),
+    (32, "quiet_link_counters"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

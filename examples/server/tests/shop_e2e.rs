@@ -695,7 +695,8 @@ fn hostile_deliveries_to_the_real_server_are_refused_and_store_nothing() {
 }
 
 #[test]
-fn fifty_concurrent_deliveries_of_one_order_store_one_and_of_fifty_orders_fifty() {
+fn fifty_concurrent_deliveries_of_one_order_store_one_and_fifty_orders_reusing_its_click_attribute_none(
+) {
     let db = FreshDatabase::create();
     let server = Server::start(Some(&db.url));
     let addr = server.addr;
@@ -722,6 +723,8 @@ fn fifty_concurrent_deliveries_of_one_order_store_one_and_of_fifty_orders_fifty(
         assert_eq!((recorded, statuses.len()), (1, 50), "{statuses:?}");
         assert_eq!(stored(&pg, ana.merchant).await, (1, 1));
 
+        // The click id stuffed into fifty other shoppers' sessions: one click is one order, so
+        // each of these is recorded, unattributed, and counted as click reuse.
         for i in 0..50u64 {
             let (ana, body) = (ana.clone(), order_body(5000 + i, "10.00", &ssclid));
             tasks.spawn(async move { signed(addr, &ana, "orders/create", &body).await });
@@ -729,23 +732,115 @@ fn fifty_concurrent_deliveries_of_one_order_store_one_and_of_fifty_orders_fifty(
         while let Some(answer) = tasks.join_next().await {
             let answer = answer.unwrap();
             assert_eq!(answer.status, 200, "{}", answer.body);
-            assert_eq!(answer.json()["status"], "recorded");
+            let reply = answer.json();
+            assert_eq!(
+                (&reply["status"], &reply["attributed"]),
+                (&json!("recorded"), &json!(false)),
+                "{reply}"
+            );
         }
-        assert_eq!(stored(&pg, ana.merchant).await, (51, 51));
-        // 19.99 + 50 × 10.00 = 519.99; commissions 4.00 (19.99 × 20 % = 3.998) + 50 × 2.00.
+        assert_eq!(stored(&pg, ana.merchant).await, (51, 1));
+        // 19.99 at 20 %: 4.00 (3.998); the reused click's orders earn nothing.
         assert_eq!(
             shown(addr, &ana).await,
             Shown {
-                link: (1, 51, dec("519.99"), dec("104.00")),
-                influencer: (
-                    pg.earnings_summary(ana.influencer).await.unwrap().pending,
-                    dec("0")
-                ),
-                merchant: (dec("519.99"), dec("0")),
+                link: (1, 1, dec("19.99"), dec("4.00")),
+                influencer: (dec("3.20"), dec("0")),
+                // Sales totals follow the ledger: unattributed orders move none.
+                merchant: (dec("19.99"), dec("0")),
             }
+        );
+        let metrics = send(addr, "GET", "/metrics", &[], b"").await.body;
+        assert!(
+            metrics.contains("skinstack_fraud_signals{signal=\"click_reuse\"} 50"),
+            "{metrics}"
         );
         assert_totals_match_ledger(&pg, ana.merchant, &[ana.link], &[ana.influencer]).await;
     });
+    let (ok, _) = server.stop();
+    assert!(ok);
+}
+
+#[test]
+fn a_self_referral_through_a_signed_order_is_held_never_approved_and_never_paid() {
+    let db = FreshDatabase::create();
+    let server = Server::start(Some(&db.url));
+    let addr = server.addr;
+    let url = db.url.clone();
+    let out_dir = std::env::temp_dir().join(format!("skinstack-self-e2e-{}", Uuid::new_v4()));
+    let out = out_dir.to_str().unwrap().to_owned();
+    block_on(async {
+        let ana = shop(addr, &db.url, "Ana Glow", "ana@paypal.example.com").await;
+        let pg = store(&url).await;
+        let me = api(
+            addr,
+            "GET",
+            "/v1/me",
+            Some(&ana.influencer_token),
+            None,
+            200,
+        )
+        .await;
+        let own = me["email"].as_str().unwrap().replacen('@', "+glow@", 1);
+        // Ana follows her own link and buys, from the network she clicked from.
+        let ssclid = shopper_clicks(addr, &ana).await;
+        let body = order_body(77001, "100.00", &ssclid).replacen(
+            r#""currency": "USD","#,
+            &format!(
+                r#""currency": "USD", "email": "{}", "browser_ip": "127.0.0.9","#,
+                own.to_uppercase()
+            ),
+            1,
+        );
+        let answer = signed(addr, &ana, "orders/create", &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.json()["attributed"], json!(true), "{}", answer.body);
+        let page = api(
+            addr,
+            "GET",
+            "/v1/merchant/conversions",
+            Some(&ana.merchant_token),
+            None,
+            200,
+        )
+        .await;
+        let c = &page["items"][0];
+        assert_eq!(c["signals"], json!(["self_referral"]), "{c}");
+        assert_eq!(c["hold_reasons"], json!(["self_referral"]));
+        assert_eq!(c["status"], "held");
+
+        let later = (Utc::now() + Duration::days(31)).to_rfc3339();
+        assert_eq!(
+            cli_lines(&url, &["approve-due", "--as-of", &later]),
+            vec![format!("approved 0 conversions as of {later}")]
+        );
+        // Held, it is not billed to the merchant either, so nothing can be funded.
+        let period = &later[..7];
+        assert_eq!(
+            cli_lines(
+                &url,
+                &["invoices", "create", "--period", period, "--as-of", &later]
+            ),
+            vec![format!(
+                "nothing to bill for merchant {} in {period}",
+                ana.merchant
+            )]
+        );
+        let args = [
+            "payouts", "create", "--min", "0.01", "--out", &out, "--as-of", &later,
+        ];
+        assert_eq!(cli_lines(&url, &args), vec!["nothing to pay"]);
+        let summary = pg.earnings_summary(ana.influencer).await.unwrap();
+        assert_eq!((summary.approved, summary.paid), (dec("0"), dec("0")));
+        assert_totals_match_ledger(&pg, ana.merchant, &[ana.link], &[ana.influencer]).await;
+        let metrics = send(addr, "GET", "/metrics", &[], b"").await.body;
+        assert!(
+            metrics.contains("skinstack_fraud_signals{signal=\"self_referral\"} 1")
+                && metrics.contains("skinstack_fraud_signals{signal=\"shopper_mismatch\"} 0"),
+            "{metrics}"
+        );
+    });
+    let _ = std::fs::remove_dir_all(&out_dir);
     let (ok, _) = server.stop();
     assert!(ok);
 }

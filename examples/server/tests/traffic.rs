@@ -187,7 +187,10 @@ async fn a_flood_of_random_slugs_and_preview_fetches_neither_loses_clicks_nor_st
         slowest_api = slowest_api.max(asked.elapsed());
 
         let (held,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'skinstack-redirect'",
+            // This test's database only: pg_stat_activity is the whole server's, where other
+            // tests (and their servers' redirect pools) run at the same time.
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'skinstack-redirect' AND datname = current_database()",
         )
         .fetch_one(&pool)
         .await

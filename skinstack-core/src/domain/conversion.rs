@@ -8,8 +8,8 @@
 
 use crate::domain::ClickId;
 use crate::domain::{
-    CampaignCode, ConversionId, EventId, ExternalId, HoldReason, InfluencerId, LinkId, MerchantId,
-    Money, ProgramId,
+    CampaignCode, ConversionId, EventId, ExternalId, FraudSignal, HoldReason, InfluencerId, LinkId,
+    MerchantId, Money, ProgramId,
 };
 use crate::earning::commission::CommissionSplit;
 use crate::error::Invalid;
@@ -202,6 +202,13 @@ pub struct NewConversion {
     /// Why the commission is held from the start (sorted, no repeats); empty for most orders.
     /// A held conversion is stored with `held_at = recorded_at`.
     pub hold_reasons: Vec<HoldReason>,
+    /// The fraud signals that fired (sorted, no repeats).
+    pub signals: Vec<FraudSignal>,
+    /// For an order attributed by click, which of the click's uses it takes (1 for the first
+    /// order a click attributes). The store keeps each `(click, use)` once and answers
+    /// [`ConversionInsert::ClickSpent`] when another order took it first, so concurrent orders
+    /// with one click never attribute more than the limit.
+    pub click_use: Option<u32>,
     /// The id of the `accrued` ledger event the store writes with an attributed conversion.
     pub accrual_event_id: EventId,
 }
@@ -243,6 +250,8 @@ pub struct Conversion {
     /// Every reason it was ever held for (sorted, no repeats): kept after a release or a void
     /// so the decision can be read back.
     pub hold_reasons: Vec<HoldReason>,
+    /// The fraud signals that fired when it was recorded (sorted, no repeats).
+    pub signals: Vec<FraudSignal>,
     /// Since when it is held, while it is: `approve-due` skips it until it is released.
     pub held_at: Option<DateTime<Utc>>,
     /// When its commission was voided (reversed in full by a `voided` event); never approved
@@ -360,6 +369,9 @@ pub enum ConversionInsert {
     Inserted(Conversion),
     /// The merchant already had this order id: nothing changed; here is the stored one.
     Existing(Conversion),
+    /// Another order took the click's use ([`NewConversion::click_use`]) first: nothing
+    /// changed; decide the attribution again.
+    ClickSpent,
 }
 
 /// What inserting a refund did.

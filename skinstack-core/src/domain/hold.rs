@@ -13,9 +13,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::fmt;
 
-/// Why a commission is held. Stored by [`HoldReason::as_str`]; a new reason (the fraud
-/// signals `self_referral`, `click_reuse`, `shopper_mismatch`) is one more variant here and in
-/// the `conversions_hold_reasons_check` constraint.
+/// Why a commission is held. Stored by [`HoldReason::as_str`]; a new reason is one more
+/// variant here (appended: lists are kept sorted by this order) and in the
+/// `conversions_hold_reasons_check` constraint. The fraud signals that hold say so in
+/// [`FraudSignal::hold_reason`](crate::domain::FraudSignal::hold_reason); click reuse holds
+/// nothing (the click simply does not attribute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
@@ -25,14 +27,20 @@ pub enum HoldReason {
     OrderAboveMaximum,
     /// A merchant or an administrator held it by hand.
     Manual,
+    /// The order's customer email is the influencer's own mailbox.
+    SelfReferral,
+    /// The buyer's network prefix differs from the clicker's.
+    ShopperMismatch,
 }
 
 impl HoldReason {
     /// Every reason, in stored order.
-    pub const ALL: [HoldReason; 3] = [
+    pub const ALL: [HoldReason; 5] = [
         HoldReason::MemberBanned,
         HoldReason::OrderAboveMaximum,
         HoldReason::Manual,
+        HoldReason::SelfReferral,
+        HoldReason::ShopperMismatch,
     ];
 
     /// The value stored in `conversions.hold_reasons` and shown by the API.
@@ -41,6 +49,8 @@ impl HoldReason {
             HoldReason::MemberBanned => "member_banned",
             HoldReason::OrderAboveMaximum => "order_above_maximum",
             HoldReason::Manual => "manual",
+            HoldReason::SelfReferral => "self_referral",
+            HoldReason::ShopperMismatch => "shopper_mismatch",
         }
     }
 
@@ -49,6 +59,17 @@ impl HoldReason {
         Self::ALL.into_iter().find(|r| r.as_str() == value)
     }
 }
+
+schema!(
+    HoldReason,
+    "HoldReason",
+    string()
+        .enum_values(Some(HoldReason::ALL.map(HoldReason::as_str)))
+        .description(Some(
+            "Why a commission is (or was) held: a ban, an order above the merchant's maximum, \
+             a hold by hand, or a fraud signal (self-referral, shopper mismatch)."
+        ))
+);
 
 impl fmt::Display for HoldReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,7 +220,7 @@ mod tests {
         for reason in HoldReason::ALL {
             assert_eq!(HoldReason::parse(reason.as_str()), Some(reason));
         }
-        assert_eq!(HoldReason::parse("self_referral"), None);
+        assert_eq!(HoldReason::parse("click_reuse"), None);
         assert_eq!(
             HoldReason::OrderAboveMaximum.as_str(),
             "order_above_maximum"

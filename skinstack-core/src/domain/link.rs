@@ -133,6 +133,9 @@ pub struct NewLink {
     pub utm: Utm,
     /// When it stops redirecting, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When it is created: clicks attribute only orders placed from then on. Kept to the
+    /// microsecond, as PostgreSQL keeps it.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A change to a link; `None` fields stay as they are.

@@ -40,6 +40,7 @@ mod open;
 mod product;
 mod program;
 mod secret;
+mod signal;
 mod slug;
 mod text;
 mod user;
@@ -82,6 +83,7 @@ pub use program::{
     Commission, CommissionRate, CookieWindow, FeeRate, Network, NewProgram, Program, ProgramPatch,
 };
 pub use secret::Secret;
+pub use signal::FraudSignal;
 pub use slug::{Slug, SlugPolicy};
 pub use text::{BoundedText, Description, Name};
 pub use user::{NewUser, PasswordHash, Role, User};

@@ -4,10 +4,16 @@
 //! # Rules, in order
 //! 1. **Last click wins.** The order's click id (`ssclid`) attributes to the clicked link if
 //!    the click is known, on one of *this merchant's* links, not made by a robot, not after the
-//!    order (so a click never attributes an order placed before the link existed either: clicks
-//!    are recorded by the redirect, which serves only links that exist), and within the link's program's cookie window before it. The window is closed at
-//!    its end: a click exactly `cookie_window` before `ordered_at` attributes; one a second
-//!    older does not. A click at the very instant of the order attributes.
+//!    order, the order not placed before the link was created, within the link's program's
+//!    cookie window before the order, and not spent. The window is closed at its end: a click
+//!    exactly `cookie_window` before `ordered_at` attributes; one a second older does not. A
+//!    click at the very instant of the order attributes, and so does an order at the very
+//!    instant its link was created. The redirect records clicks only on links that exist, but
+//!    a click id can be imported or forged into a shop's pages: the link's creation is checked
+//!    on its own, not inferred from the click.
+//!    A click is **spent** once it has attributed [`ClickReuseLimit`] orders (one by default,
+//!    [`click_reused`]): one visit is one purchase, and an id that keeps buying is a cookie
+//!    stuffed into other shoppers' sessions. A spent click falls through to rule 2.
 //! 2. **Coupon.** Otherwise an order's coupon attributes to the link that **owns** the code at
 //!    this merchant ([`CouponCode`](crate::CouponCode), compared upper-cased): a code the
 //!    merchant assigned at or before `ordered_at` and not revoked at or before it. The interval
@@ -29,7 +35,9 @@ use crate::domain::{
     MerchantId, Money, ProgramId,
 };
 use crate::earning::commission::CommissionSplit;
+use crate::earning::signals::{click_reused, ClickReuseLimit};
 use chrono::{DateTime, Utc};
+use std::net::IpAddr;
 
 /// A link with the terms of its program: what attribution and commission need to know.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +80,10 @@ pub struct ClickFacts {
     pub clicked_at: DateTime<Utc>,
     /// Whether a robot made it.
     pub is_bot: bool,
+    /// The clicker's address as stored: already anonymised ([`crate::anonymize_ip`]).
+    pub ip: Option<IpAddr>,
+    /// How many stored orders it has attributed so far.
+    pub attributed_orders: u64,
     /// The link clicked.
     pub link: LinkTerms,
 }
@@ -111,6 +123,10 @@ pub enum ClickRejection {
     AfterOrder,
     /// The click is older than the program's cookie window.
     OutsideWindow,
+    /// The order was placed before the clicked link was created.
+    BeforeLink,
+    /// The click had already attributed its limit of orders ([`ClickReuseLimit`]).
+    Reused,
 }
 
 /// The outcome: the link credited (with its terms), and why the click did not count if one
@@ -141,6 +157,7 @@ impl Decision {
 ///   unknown).
 /// - `coupon` and `coupon_codes`: the order's coupon and the assigned codes of that spelling
 ///   (any merchant's: only `merchant`'s count).
+/// - `click_reuse`: how many orders one click may attribute.
 pub fn attribute(
     merchant: MerchantId,
     ordered_at: DateTime<Utc>,
@@ -148,12 +165,13 @@ pub fn attribute(
     click: Option<&ClickFacts>,
     coupon: Option<&CampaignCode>,
     coupon_codes: &[CouponFacts],
+    click_reuse: ClickReuseLimit,
 ) -> Decision {
     let click_rejected = match click_id {
         None => None,
         Some(id) => match click.filter(|c| c.click_id == id) {
             None => Some(ClickRejection::Unknown),
-            Some(c) => match judge_click(merchant, ordered_at, c) {
+            Some(c) => match judge_click(merchant, ordered_at, c, click_reuse) {
                 Ok(()) => {
                     return Decision {
                         winner: Some((c.link.clone(), AttributedBy::Click { click_id: id })),
@@ -183,6 +201,7 @@ fn judge_click(
     merchant: MerchantId,
     ordered_at: DateTime<Utc>,
     click: &ClickFacts,
+    click_reuse: ClickReuseLimit,
 ) -> Result<(), ClickRejection> {
     if click.link.merchant_id != merchant {
         return Err(ClickRejection::OtherMerchant);
@@ -193,8 +212,15 @@ fn judge_click(
     if click.clicked_at > ordered_at {
         return Err(ClickRejection::AfterOrder);
     }
+    if ordered_at < click.link.created_at {
+        return Err(ClickRejection::BeforeLink);
+    }
     if ordered_at - click.clicked_at > click.link.cookie_window.duration() {
         return Err(ClickRejection::OutsideWindow);
+    }
+    // Last: a click that could not attribute anyway is rejected for its own reason.
+    if click_reused(click.attributed_orders, click_reuse) {
+        return Err(ClickRejection::Reused);
     }
     Ok(())
 }
@@ -245,12 +271,22 @@ mod tests {
             click_id: ClickId::new(),
             clicked_at: at,
             is_bot,
+            ip: None,
+            attributed_orders: 0,
             link: link.clone(),
         }
     }
 
     fn by_click(merchant: MerchantId, ordered_at: DateTime<Utc>, c: &ClickFacts) -> Decision {
-        attribute(merchant, ordered_at, Some(c.click_id), Some(c), None, &[])
+        attribute(
+            merchant,
+            ordered_at,
+            Some(c.click_id),
+            Some(c),
+            None,
+            &[],
+            ClickReuseLimit::ONE,
+        )
     }
 
     fn by_coupon(
@@ -259,9 +295,17 @@ mod tests {
         coupon: &str,
         codes: &[CouponFacts],
     ) -> Option<LinkId> {
-        attribute(merchant, ordered_at, None, None, Some(&code(coupon)), codes)
-            .winner
-            .map(|(l, _)| l.link_id)
+        attribute(
+            merchant,
+            ordered_at,
+            None,
+            None,
+            Some(&code(coupon)),
+            codes,
+            ClickReuseLimit::ONE,
+        )
+        .winner
+        .map(|(l, _)| l.link_id)
     }
 
     #[test]
@@ -327,6 +371,7 @@ mod tests {
             None,
             Some(&coupon),
             &[owned(&link, "ANA20", t0() - Duration::days(1))],
+            ClickReuseLimit::ONE,
         );
         assert_eq!(d.click_rejected, Some(ClickRejection::Unknown));
         let (winner, by) = d.winner.unwrap();
@@ -347,6 +392,7 @@ mod tests {
             Some(&c),
             Some(&code("ANA20")),
             &[owned(&coupon_link, "ANA20", t0() - Duration::days(1))],
+            ClickReuseLimit::ONE,
         );
         assert_eq!(d.winner.unwrap().0.link_id, clicked.link_id);
     }
@@ -363,6 +409,7 @@ mod tests {
             Some(&c),
             Some(&code("ANA20")),
             &[owned(&link, "ANA20", t0() - Duration::days(9))],
+            ClickReuseLimit::ONE,
         );
         assert_eq!(d.click_rejected, Some(ClickRejection::OutsideWindow));
         assert!(matches!(d.winner, Some((_, AttributedBy::Coupon { .. }))));
@@ -378,6 +425,7 @@ mod tests {
             None,
             Some(&code("ANA20")),
             &[owned(&link, "ANA20", t0() - Duration::days(1))],
+            ClickReuseLimit::ONE,
         );
         assert_eq!(
             d,
@@ -446,8 +494,74 @@ mod tests {
 
     #[test]
     fn no_click_and_no_coupon_is_unattributed() {
-        let d = attribute(MerchantId::new(), t0(), None, None, None, &[]);
+        let d = attribute(
+            MerchantId::new(),
+            t0(),
+            None,
+            None,
+            None,
+            &[],
+            ClickReuseLimit::ONE,
+        );
         assert_eq!(d.winner, None);
         assert_eq!(d.attribution(), None);
+    }
+
+    #[test]
+    fn an_order_at_the_instant_the_link_was_created_attributes_and_one_a_second_earlier_does_not() {
+        let m = MerchantId::new();
+        let mut link = terms(m);
+        link.created_at = t0();
+        // A click predating its link can only be imported or forged.
+        let c = click(&link, t0() - Duration::hours(1), false);
+        assert!(by_click(m, t0(), &c).winner.is_some());
+        let early = by_click(m, t0() - Duration::seconds(1), &c);
+        assert_eq!(early.winner, None);
+        assert_eq!(early.click_rejected, Some(ClickRejection::BeforeLink));
+    }
+
+    #[test]
+    fn a_spent_click_falls_back_to_the_coupon_or_leaves_the_order_unattributed() {
+        let m = MerchantId::new();
+        let (clicked, coupon_link) = (terms(m), terms(m));
+        let mut c = click(&clicked, t0() - Duration::hours(1), false);
+        c.attributed_orders = 1;
+        let codes = [owned(&coupon_link, "ANA20", t0() - Duration::days(1))];
+        let d = attribute(
+            m,
+            t0(),
+            Some(c.click_id),
+            Some(&c),
+            Some(&code("ANA20")),
+            &codes,
+            ClickReuseLimit::ONE,
+        );
+        assert_eq!(d.click_rejected, Some(ClickRejection::Reused));
+        let (winner, by) = d.winner.unwrap();
+        assert_eq!(winner.link_id, coupon_link.link_id);
+        assert!(matches!(by, AttributedBy::Coupon { .. }));
+        let alone = by_click(m, t0(), &c);
+        assert_eq!(
+            (alone.winner, alone.click_rejected),
+            (None, Some(ClickRejection::Reused))
+        );
+        // A limit of two lets the second order through, and not the third.
+        let two = ClickReuseLimit::new(2).unwrap();
+        let second = attribute(m, t0(), Some(c.click_id), Some(&c), None, &[], two);
+        assert_eq!(second.winner.unwrap().0.link_id, clicked.link_id);
+        c.attributed_orders = 2;
+        let third = attribute(m, t0(), Some(c.click_id), Some(&c), None, &[], two);
+        assert_eq!(third.click_rejected, Some(ClickRejection::Reused));
+    }
+
+    #[test]
+    fn a_click_that_cannot_attribute_anyway_is_rejected_for_its_own_reason_not_reuse() {
+        let m = MerchantId::new();
+        let mut c = click(&terms(m), t0() - Duration::days(8), false);
+        c.attributed_orders = 5;
+        assert_eq!(
+            by_click(m, t0(), &c).click_rejected,
+            Some(ClickRejection::OutsideWindow)
+        );
     }
 }

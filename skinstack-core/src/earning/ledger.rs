@@ -495,6 +495,8 @@ pub enum ConversionFilter {
     Unattributed,
     /// Only those whose commission is held for review now.
     Held,
+    /// Only those on which a fraud signal fired, held or not.
+    Signalled,
 }
 
 impl ConversionFilter {
@@ -504,6 +506,7 @@ impl ConversionFilter {
             ConversionFilter::All => true,
             ConversionFilter::Unattributed => conversion.attribution.is_none(),
             ConversionFilter::Held => conversion.is_held(),
+            ConversionFilter::Signalled => !conversion.signals.is_empty(),
         }
     }
 }
@@ -561,6 +564,7 @@ mod tests {
             approved_at: None,
             refunded_amount: Money::ZERO,
             hold_reasons: Vec::new(),
+            signals: Vec::new(),
             held_at: None,
             voided_at: None,
         }

@@ -14,9 +14,67 @@
 //! - **Shopper mismatch**: the order carries the buyer's address (Shopify's `browser_ip`) and its
 //!   anonymised prefix ([`anonymize_ip`]) differs from the click's.
 //! - **Above maximum**: the order's amount is above the merchant's maximum order amount.
+//!
+//! [`fired`] applies them all to one recorded order; the conversion keeps what fired
+//! ([`FraudSignal`]) and is held for each signal's [`FraudSignal::hold_reason`].
 
-use crate::domain::{anonymize_ip, Email, Money};
+use crate::domain::{
+    add_hold_reason, anonymize_ip, AttributedBy, Email, FraudSignal, HoldReason, Money,
+};
+use crate::earning::attribution::{ClickFacts, ClickRejection, Decision};
 use std::net::IpAddr;
+
+/// What an order tells about its buyer, beyond what attributes it. Compared when the order is
+/// recorded, never stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Buyer<'a> {
+    /// The customer's email, as the shop reports it.
+    pub email: Option<&'a Email>,
+    /// The address the order was placed from (Shopify's `browser_ip`), whole.
+    pub ip: Option<IpAddr>,
+}
+
+/// The signals that fire on an order, sorted: click reuse when its click was spent; the others
+/// only on an attributed order (an unattributed one has no commission to hold). `click` is the
+/// stored click the order named, `influencer` the credited influencer's account email, and
+/// `above_maximum` whether the amount exceeds the merchant's maximum.
+pub fn fired(
+    decision: &Decision,
+    click: Option<&ClickFacts>,
+    buyer: Buyer<'_>,
+    influencer: Option<&Email>,
+    above_maximum: bool,
+) -> Vec<FraudSignal> {
+    let mut signals = Vec::new();
+    if decision.click_rejected == Some(ClickRejection::Reused) {
+        signals.push(FraudSignal::ClickReuse);
+    }
+    let Some((_, by)) = &decision.winner else {
+        return signals;
+    };
+    if above_maximum {
+        signals.push(FraudSignal::OrderAboveMaximum);
+    }
+    if influencer.is_some_and(|influencer| self_referral(buyer.email, influencer)) {
+        signals.push(FraudSignal::SelfReferral);
+    }
+    // Only the click that attributed the order says who shopped.
+    if let (AttributedBy::Click { click_id }, Some(click)) = (by, click) {
+        if click.click_id == *click_id && shopper_mismatch(buyer.ip, click.ip) {
+            signals.push(FraudSignal::ShopperMismatch);
+        }
+    }
+    signals
+}
+
+/// The reasons a commission is held for from the start, given the signals that fired.
+pub fn hold_reasons(signals: &[FraudSignal]) -> Vec<HoldReason> {
+    let mut reasons = Vec::new();
+    for reason in signals.iter().filter_map(|s| s.hold_reason()) {
+        add_hold_reason(&mut reasons, reason);
+    }
+    reasons
+}
 
 /// The form of an address that names one person's mailbox: the normalised address with any
 /// `+tag` removed from its local part (`ana+shop@example.com` → `ana@example.com`).
@@ -86,7 +144,142 @@ pub fn above_maximum(amount: Money, maximum: Money) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{
+        ClickId, Commission, CommissionRate, CookieWindow, FeeRate, HoldDays, InfluencerId, LinkId,
+        MerchantId, ProgramId,
+    };
+    use crate::earning::attribution::LinkTerms;
+    use chrono::Utc;
     use rust_decimal_macros::dec;
+
+    fn terms() -> LinkTerms {
+        LinkTerms {
+            link_id: LinkId::new(),
+            influencer_id: InfluencerId::new(),
+            program_id: ProgramId::new(),
+            merchant_id: MerchantId::new(),
+            is_active: true,
+            created_at: Utc::now(),
+            commission: Commission::Percentage(CommissionRate::new(dec!(20)).unwrap()),
+            platform_fee_rate: FeeRate::default(),
+            cookie_window: CookieWindow::default(),
+            hold_days: HoldDays::default(),
+        }
+    }
+
+    fn stored_click(ip: &str) -> ClickFacts {
+        ClickFacts {
+            click_id: ClickId::new(),
+            clicked_at: Utc::now(),
+            is_bot: false,
+            ip: Some(anonymize_ip(ip.parse().unwrap())),
+            attributed_orders: 0,
+            link: terms(),
+        }
+    }
+
+    fn by_click(click: &ClickFacts) -> Decision {
+        Decision {
+            winner: Some((
+                click.link.clone(),
+                AttributedBy::Click {
+                    click_id: click.click_id,
+                },
+            )),
+            click_rejected: None,
+        }
+    }
+
+    #[test]
+    fn every_signal_fires_on_its_own_evidence_and_they_come_sorted() {
+        let click = stored_click("203.0.113.77");
+        let ana = email("ana@glow.example");
+        let buyer = Buyer {
+            email: Some(&ana),
+            ip: Some("198.51.100.9".parse().unwrap()),
+        };
+        let all = fired(&by_click(&click), Some(&click), buyer, Some(&ana), true);
+        assert_eq!(
+            all,
+            [
+                FraudSignal::OrderAboveMaximum,
+                FraudSignal::SelfReferral,
+                FraudSignal::ShopperMismatch
+            ]
+        );
+        assert_eq!(
+            hold_reasons(&all),
+            [
+                HoldReason::OrderAboveMaximum,
+                HoldReason::SelfReferral,
+                HoldReason::ShopperMismatch
+            ]
+        );
+        let honest = Buyer {
+            email: Some(&email("bea@glow.example")),
+            ip: Some("203.0.113.5".parse().unwrap()),
+        };
+        assert!(fired(&by_click(&click), Some(&click), honest, Some(&ana), false).is_empty());
+        // Without the buyer's address or email nothing can show.
+        assert!(fired(
+            &by_click(&click),
+            Some(&click),
+            Buyer::default(),
+            Some(&ana),
+            false
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_spent_click_is_click_reuse_and_holds_nothing() {
+        let click = stored_click("203.0.113.77");
+        let spent = Decision {
+            winner: None,
+            click_rejected: Some(ClickRejection::Reused),
+        };
+        let ana = email("ana@glow.example");
+        let buyer = Buyer {
+            email: Some(&ana),
+            ip: Some("198.51.100.9".parse().unwrap()),
+        };
+        let signals = fired(&spent, Some(&click), buyer, Some(&ana), true);
+        assert_eq!(
+            signals,
+            [FraudSignal::ClickReuse],
+            "unattributed: nothing to hold"
+        );
+        assert!(hold_reasons(&signals).is_empty());
+    }
+
+    #[test]
+    fn a_coupon_order_is_never_a_shopper_mismatch_but_can_be_a_self_referral() {
+        let click = stored_click("203.0.113.77");
+        let by_coupon = Decision {
+            winner: Some((
+                terms(),
+                AttributedBy::Coupon {
+                    code: crate::CampaignCode::parse("ANA20").unwrap(),
+                },
+            )),
+            click_rejected: Some(ClickRejection::Reused),
+        };
+        let ana = email("ana+x@glow.example");
+        let buyer = Buyer {
+            email: Some(&ana),
+            ip: Some("198.51.100.9".parse().unwrap()),
+        };
+        assert_eq!(
+            fired(
+                &by_coupon,
+                Some(&click),
+                buyer,
+                Some(&email("ana@glow.example")),
+                false
+            ),
+            [FraudSignal::ClickReuse, FraudSignal::SelfReferral]
+        );
+    }
 
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()

@@ -26,6 +26,9 @@ pub(super) struct LedgerState {
     pub(super) batches: Vec<PayoutBatch>,
     pub(super) hold_days: HashMap<ProgramId, HoldDays>,
     pub(super) max_order_amounts: HashMap<MerchantId, MaxOrderAmount>,
+    /// Each click's uses taken by the conversions it attributed: the unique
+    /// `(attributed_click_id, attributed_click_use)` of PostgreSQL.
+    pub(super) click_uses: HashMap<ClickId, HashSet<u32>>,
     pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
     pub(super) previous_webhook_secrets: HashMap<MerchantId, RotatedSecret>,
 }
@@ -148,10 +151,17 @@ impl ConversionRepo for MemoryStore {
         let Some(link) = state.links.get(&click.link_id) else {
             return Ok(None);
         };
+        let attributed_orders = state
+            .ledger
+            .click_uses
+            .get(&id)
+            .map_or(0, |uses| uses.len()) as u64;
         Ok(Some(ClickFacts {
             click_id: click.id,
             clicked_at: click.at,
             is_bot: click.is_bot,
+            ip: click.ip,
+            attributed_orders,
             link: state.link_terms(link)?,
         }))
     }
@@ -173,12 +183,36 @@ impl ConversionRepo for MemoryStore {
         state.link_terms(link)
     }
 
+    async fn influencer_email(&self, influencer: InfluencerId) -> RepoResult<Option<Email>> {
+        let state = self.lock();
+        Ok(state
+            .influencers
+            .get(&influencer)
+            .and_then(|i| state.users.get(&i.user_id))
+            .map(|u| u.email.clone()))
+    }
+
     async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert> {
         let mut state = self.lock();
         let key = (new.merchant_id, new.order_id.clone());
         if let Some(id) = state.ledger.by_order.get(&key) {
             let existing = state.ledger.conversions[id].clone();
             return Ok(ConversionInsert::Existing(existing));
+        }
+        let click_use = match (&new.attribution, new.click_use) {
+            (
+                Some(Attribution {
+                    by: AttributedBy::Click { click_id },
+                    ..
+                }),
+                Some(n),
+            ) => Some((*click_id, n)),
+            _ => None,
+        };
+        if let Some((click, n)) = click_use {
+            if !state.ledger.click_uses.entry(click).or_default().insert(n) {
+                return Ok(ConversionInsert::ClickSpent);
+            }
         }
         let conversion = Conversion {
             id: new.id,
@@ -198,6 +232,7 @@ impl ConversionRepo for MemoryStore {
             refunded_amount: Money::ZERO,
             held_at: (!new.hold_reasons.is_empty()).then_some(new.recorded_at),
             hold_reasons: new.hold_reasons,
+            signals: new.signals,
             voided_at: None,
         };
         state.ledger.by_order.insert(key, conversion.id);

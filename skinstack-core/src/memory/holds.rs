@@ -139,6 +139,15 @@ impl HoldRepo for MemoryStore {
                 })
                 .collect(),
             voided: conversions().filter(|c| c.voided_at.is_some()).count() as i64,
+            signals: FraudSignal::ALL
+                .into_iter()
+                .map(|s| {
+                    (
+                        s,
+                        conversions().filter(|c| c.signals.contains(&s)).count() as i64,
+                    )
+                })
+                .collect(),
         })
     }
 

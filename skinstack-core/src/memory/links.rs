@@ -22,7 +22,8 @@ impl LinkRepo for MemoryStore {
         {
             return Err(RepoError::NotFound(Entity::Product));
         }
-        let now = Utc::now();
+        // The store's precision, as PostgreSQL's `timestamptz`.
+        let now = chrono::SubsecRound::trunc_subsecs(new.created_at, 6);
         let link = TrackingLink {
             id: LinkId::new(),
             slug: new.slug,

@@ -8,9 +8,11 @@
 use crate::domain::{CampaignCode, ClickId, ExternalId, MerchantId, Money, *};
 use crate::earning::attribution::{attribute, ClickRejection};
 use crate::earning::commission::{CommissionError, CommissionSplit};
+use crate::earning::signals::{self, Buyer, ClickReuseLimit};
 use crate::error::{ForField, Invalid, ValidationError};
 use crate::store::{ConversionRepo, Entity, HoldRepo, MerchantRepo, RepoError};
 use chrono::{DateTime, SubsecRound, Utc};
+use std::net::IpAddr;
 
 /// Most product ids one order may list, however it is reported (the API or a Shopify
 /// webhook): a bound on what one delivery can make the store keep.
@@ -35,6 +37,22 @@ pub struct RecordConversion {
     pub coupon_code: Option<CampaignCode>,
     /// The products ordered, by the shop's ids (at most [`MAX_PRODUCTS_PER_ORDER`]).
     pub product_external_ids: Vec<ExternalId>,
+    /// The customer's email, if the shop reports it: compared with the influencer's for
+    /// self-referral, never stored.
+    pub customer_email: Option<Email>,
+    /// The address the shopper ordered from (Shopify's `browser_ip`), if the shop reports it:
+    /// compared with the click's anonymised prefix, never stored.
+    pub shopper_ip: Option<IpAddr>,
+}
+
+/// The operator's rules for recording orders: how old an order may be and how many orders one
+/// click may attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrderRules {
+    /// The accepted range of `ordered_at` around its receipt.
+    pub window: OrderWindow,
+    /// How many orders one click id may attribute.
+    pub click_reuse: ClickReuseLimit,
 }
 
 /// A recorded order.
@@ -112,8 +130,9 @@ pub enum ConversionError {
     /// A value the store cannot keep.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// Concurrent refunds of one order kept changing it; retry later.
-    #[error("the order is being refunded concurrently; retry")]
+    /// Concurrent refunds of one order, or concurrent orders with one click, kept changing
+    /// what it was decided from; retry later.
+    #[error("the order is being changed concurrently; retry")]
     Busy,
     /// The store failed.
     #[error(transparent)]
@@ -135,8 +154,13 @@ impl From<RepoError> for ConversionError {
 // many before it is fully refunded; 16 outlasts any realistic burst.
 const REFUND_ATTEMPTS: usize = 16;
 
-/// Records an order as [`record_conversion_within`] does, in the default [`OrderWindow`]
-/// (30 days back to 5 minutes ahead).
+/// How often an order's attribution is decided again when concurrent orders take its click's
+/// uses meanwhile. Each failed attempt means another order took a use, and a click has only
+/// its limit of them: once spent, the next attempt falls back to the coupon.
+const CLICK_ATTEMPTS: usize = 16;
+
+/// Records an order as [`record_conversion_within`] does, under the default [`OrderRules`]
+/// (30 days back to 5 minutes ahead, one order per click).
 pub async fn record_conversion<S>(
     store: &S,
     now: DateTime<Utc>,
@@ -145,7 +169,7 @@ pub async fn record_conversion<S>(
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
 {
-    record_conversion_within(store, now, order, OrderWindow::default()).await
+    record_conversion_within(store, now, order, OrderRules::default()).await
 }
 
 /// Records an order: attributes it ([`crate::earning::attribution`]), computes its commission with the
@@ -154,15 +178,21 @@ where
 /// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
 /// merchant are still recorded: the sale happened, and its links may have earned it.
 ///
-/// `ordered_at` must lie in `window` around `now` (else `Invalid` naming `ordered_at`), and the
-/// hold runs from [`hold_start`]: the later of `ordered_at` and `now`, so back-dating an order
-/// never shortens its hold. An order above the merchant's [`MaxOrderAmount`] is recorded with
-/// its commission held ([`HoldReason::OrderAboveMaximum`]), never refused.
+/// `ordered_at` must lie in `rules.window` around `now` (else `Invalid` naming `ordered_at`),
+/// and the hold runs from [`hold_start`]: the later of `ordered_at` and `now`, so back-dating an
+/// order never shortens its hold.
+///
+/// The fraud signals ([`crate::earning::signals`]) never refuse an order: a click that already
+/// attributed `rules.click_reuse` orders does not attribute (the order falls back to its coupon
+/// or stays unattributed, with [`FraudSignal::ClickReuse`]); an order above the merchant's
+/// [`MaxOrderAmount`], one whose customer is the influencer, or one whose buyer's network
+/// differs from the clicker's is recorded with its commission held for that reason. Every
+/// signal that fired is listed on the conversion.
 pub async fn record_conversion_within<S>(
     store: &S,
     now: DateTime<Utc>,
     order: RecordConversion,
-    window: OrderWindow,
+    rules: OrderRules,
 ) -> Result<Recorded, ConversionError>
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
@@ -198,7 +228,46 @@ where
         return duplicate(stored, amount);
     }
     // After the redelivery check: a delivery retried days later still finds its order.
-    window.check(ordered_at, now).field("ordered_at")?;
+    rules.window.check(ordered_at, now).field("ordered_at")?;
+    for _ in 0..CLICK_ATTEMPTS {
+        let attempt = decide(store, now, ordered_at, amount, &order, rules.click_reuse).await?;
+        let click_rejected = attempt.click_rejected;
+        match store.insert_conversion(attempt.new).await? {
+            ConversionInsert::Inserted(conversion) => {
+                return Ok(Recorded {
+                    conversion,
+                    duplicate: false,
+                    click_rejected,
+                })
+            }
+            // Another delivery of the same order won the race.
+            ConversionInsert::Existing(stored) => return duplicate(stored, amount),
+            // Another order took the click's use meanwhile: decide again.
+            ConversionInsert::ClickSpent => continue,
+        }
+    }
+    Err(ConversionError::Busy)
+}
+
+/// One attempt's decision: the conversion to insert and why its click did not attribute.
+struct Attempt {
+    new: NewConversion,
+    click_rejected: Option<ClickRejection>,
+}
+
+/// Attributes `order` on the facts as stored now, computes its commission and fires its
+/// signals.
+async fn decide<S>(
+    store: &S,
+    now: DateTime<Utc>,
+    ordered_at: DateTime<Utc>,
+    amount: Money,
+    order: &RecordConversion,
+    click_reuse: ClickReuseLimit,
+) -> Result<Attempt, ConversionError>
+where
+    S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
+{
     let click = match order.click_id {
         Some(id) => store.click_facts(id).await?,
         None => None,
@@ -215,6 +284,7 @@ where
         click.as_ref(),
         order.coupon_code.as_ref(),
         &coupon_codes,
+        click_reuse,
     );
     let (commission, hold_until) = match &decision.winner {
         Some((terms, _)) => {
@@ -229,41 +299,58 @@ where
         }
         None => (CommissionSplit::default(), None),
     };
-    let mut hold_reasons = Vec::new();
-    if decision.winner.is_some()
-        && store
-            .max_order_amount(order.merchant_id)
-            .await?
-            .exceeded_by(amount)
-    {
-        add_hold_reason(&mut hold_reasons, HoldReason::OrderAboveMaximum);
-    }
-    let new = NewConversion {
-        id: ConversionId::new(),
-        merchant_id: order.merchant_id,
-        order_id: order.order_id,
-        amount,
-        currency: Currency::USD,
-        ordered_at,
-        recorded_at: now,
-        click_id: order.click_id,
-        coupon_code: order.coupon_code,
-        product_external_ids: order.product_external_ids,
-        attribution: decision.attribution(),
-        commission,
-        hold_until,
-        hold_reasons,
-        accrual_event_id: EventId::new(),
+    let (above_maximum, influencer_email) = match &decision.winner {
+        Some((terms, _)) => (
+            store
+                .max_order_amount(order.merchant_id)
+                .await?
+                .exceeded_by(amount),
+            match order.customer_email {
+                // Only an order that names its customer can be a self-referral.
+                Some(_) => store.influencer_email(terms.influencer_id).await?,
+                None => None,
+            },
+        ),
+        None => (false, None),
     };
-    match store.insert_conversion(new).await? {
-        ConversionInsert::Inserted(conversion) => Ok(Recorded {
-            conversion,
-            duplicate: false,
-            click_rejected: decision.click_rejected,
-        }),
-        // Another delivery of the same order won the race.
-        ConversionInsert::Existing(stored) => duplicate(stored, amount),
-    }
+    let signals = signals::fired(
+        &decision,
+        click.as_ref(),
+        Buyer {
+            email: order.customer_email.as_ref(),
+            ip: order.shopper_ip,
+        },
+        influencer_email.as_ref(),
+        above_maximum,
+    );
+    let click_use = match (&decision.winner, &click) {
+        (Some((_, AttributedBy::Click { .. })), Some(click)) => {
+            Some(u32::try_from(click.attributed_orders.saturating_add(1)).unwrap_or(u32::MAX))
+        }
+        _ => None,
+    };
+    Ok(Attempt {
+        new: NewConversion {
+            id: ConversionId::new(),
+            merchant_id: order.merchant_id,
+            order_id: order.order_id.clone(),
+            amount,
+            currency: Currency::USD,
+            ordered_at,
+            recorded_at: now,
+            click_id: order.click_id,
+            coupon_code: order.coupon_code.clone(),
+            product_external_ids: order.product_external_ids.clone(),
+            attribution: decision.attribution(),
+            commission,
+            hold_until,
+            hold_reasons: signals::hold_reasons(&signals),
+            signals,
+            click_use,
+            accrual_event_id: EventId::new(),
+        },
+        click_rejected: decision.click_rejected,
+    })
 }
 
 fn duplicate(stored: Conversion, reported: Money) -> Result<Recorded, ConversionError> {
@@ -398,6 +485,8 @@ mod tests {
             click_id: None,
             coupon_code: Some(CampaignCode::parse("ANA20").unwrap()),
             product_external_ids: Vec::new(),
+            customer_email: None,
+            shopper_ip: None,
         }
     }
 
@@ -519,7 +608,17 @@ mod tests {
         let mut old = order(&f, "1", dec!(10));
         old.ordered_at = now - chrono::Duration::days(10);
         let week = OrderWindow::new(7).unwrap();
-        match record_conversion_within(&store, now, old.clone(), week).await {
+        match record_conversion_within(
+            &store,
+            now,
+            old.clone(),
+            OrderRules {
+                window: week,
+                ..OrderRules::default()
+            },
+        )
+        .await
+        {
             Err(ConversionError::Invalid(err)) => assert_eq!(err.field, "ordered_at"),
             other => panic!("expected ordered_at to be refused, got {other:?}"),
         }

@@ -183,6 +183,7 @@ where
         campaign_code: request.campaign_code,
         utm: request.utm,
         expires_at: request.expires_at,
+        created_at: now,
     };
     match request.custom_slug {
         Some(_) => Ok(store.insert_link(link).await?),
@@ -306,6 +307,7 @@ mod tests {
             campaign_code: None,
             utm: Utm::default(),
             expires_at: None,
+            created_at: Utc::now(),
         }
     }
 

@@ -17,11 +17,11 @@
 //! order, a store failure).
 
 use super::conversions::{
-    record_conversion_within, record_refund, ConversionError, Recorded, RefundRecorded,
+    record_conversion_within, record_refund, ConversionError, OrderRules, Recorded, RefundRecorded,
 };
 use crate::domain::{
-    DeliveryInsert, MerchantId, OrderWindow, Rejection, RejectionReason, RotatedSecret, Secret,
-    Topic, WebhookDelivery, WebhookId,
+    DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
+    WebhookDelivery, WebhookId,
 };
 use crate::error::Invalid;
 use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
@@ -137,15 +137,15 @@ pub async fn receive<S>(
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
 {
-    receive_within(store, now, delivery, OrderWindow::default()).await
+    receive_within(store, now, delivery, OrderRules::default()).await
 }
 
-/// [`receive`], recording orders in `window` instead of the default [`OrderWindow`].
+/// [`receive`], recording orders under `rules` instead of the default [`OrderRules`].
 pub async fn receive_within<S>(
     store: &S,
     now: DateTime<Utc>,
     delivery: Delivery<'_>,
-    window: OrderWindow,
+    rules: OrderRules,
 ) -> Result<Outcome, WebhookError>
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + WebhookSecrets + WebhookDeliveries + ?Sized,
@@ -178,7 +178,7 @@ where
             delivery.body,
         )
     };
-    match handle(store, now, &delivery, window).await {
+    match handle(store, now, &delivery, rules).await {
         Ok(Outcome::Ignored { topic }) => Ok(Outcome::Ignored { topic }),
         Ok(outcome) => {
             if webhook_id.is_some() {
@@ -218,7 +218,7 @@ async fn handle<S>(
     store: &S,
     now: DateTime<Utc>,
     delivery: &Delivery<'_>,
-    window: OrderWindow,
+    rules: OrderRules,
 ) -> Result<Outcome, WebhookError>
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
@@ -228,7 +228,7 @@ where
         None | Some("") => Err(WebhookError::MissingTopic),
         Some(ORDERS_CREATE) => {
             let order = parse_order(merchant, delivery.body)?;
-            let recorded = record_conversion_within(store, now, order, window).await?;
+            let recorded = record_conversion_within(store, now, order, rules).await?;
             if let Some(why) = recorded.click_rejected {
                 tracing::info!(%merchant, order_id = %recorded.conversion.order_id, ?why, "the order's click did not attribute");
             }

@@ -14,7 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ConversionRepo: Send + Sync {
-    /// The click `id` with its link's terms, if stored.
+    /// The click `id` with its link's terms and the number of conversions it attributed, if
+    /// stored.
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>>;
     /// `merchant`'s coupon codes whose [`key`](crate::CodeText::key) is `code` and that were
     /// ever assigned (revoked ones included: they still own the orders placed before their
@@ -26,9 +27,15 @@ pub trait ConversionRepo: Send + Sync {
     ) -> RepoResult<Vec<CouponFacts>>;
     /// The terms of `link`'s program (`NotFound(Link)` if missing).
     async fn link_terms(&self, link: LinkId) -> RepoResult<LinkTerms>;
+    /// The email of `influencer`'s account, which self-referral compares orders with; `None`
+    /// if the profile is gone.
+    async fn influencer_email(&self, influencer: InfluencerId) -> RepoResult<Option<Email>>;
     /// Stores a conversion unless the merchant already has its order id; with an attribution,
     /// also its `accrued` event and the totals, atomically. Decided by a unique constraint, so
-    /// concurrent calls with one order id store it once.
+    /// concurrent calls with one order id store it once. An order attributed by click takes
+    /// the click's use [`NewConversion::click_use`] unless another conversion holds it
+    /// ([`ConversionInsert::ClickSpent`]), also by a unique constraint, so concurrent orders
+    /// with one click never take one use twice.
     async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert>;
     /// The merchant's conversion for `order`.
     async fn conversion_by_order(

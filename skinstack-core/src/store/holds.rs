@@ -20,7 +20,8 @@ pub enum HoldChange {
     Refused(Conversion),
 }
 
-/// How many conversions stand held or voided, for `/metrics`.
+/// How many conversions stand held or voided, and on how many each fraud signal fired, for
+/// `/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HoldCounts {
     /// Conversions held now.
@@ -30,6 +31,9 @@ pub struct HoldCounts {
     pub held_by_reason: Vec<(HoldReason, i64)>,
     /// Conversions whose commission was voided.
     pub voided: i64,
+    /// Conversions on which each fraud signal fired (every signal listed, zeros included),
+    /// held now or not: click reuse holds nothing, and a released hold stays a signal.
+    pub signals: Vec<(FraudSignal, i64)>,
 }
 
 /// Holds on commissions. Each change is atomic with its ledger event and totals.
@@ -73,7 +77,7 @@ pub trait HoldRepo: Send + Sync {
         event: EventId,
         at: DateTime<Utc>,
     ) -> RepoResult<HoldChange>;
-    /// How many conversions stand held or voided.
+    /// How many conversions stand held or voided, and the fraud signals' counts.
     async fn hold_counts(&self) -> RepoResult<HoldCounts>;
     /// The merchant's maximum order amount (`NotFound(Merchant)` if missing).
     async fn max_order_amount(&self, merchant: MerchantId) -> RepoResult<MaxOrderAmount>;

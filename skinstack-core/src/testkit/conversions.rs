@@ -4,7 +4,9 @@
 use super::coupon_codes::{assign_code, codes_assigned_at};
 use super::{new_link, Fixture};
 use crate::domain::*;
+use crate::earning::attribution::ClickRejection;
 use crate::earning::ledger::*;
+use crate::earning::signals::ClickReuseLimit;
 use crate::earning::{
     Balance, CommissionSplit, DeliveryError, PayoutBatch, PayoutProvider, UnattributedOrders,
 };
@@ -58,6 +60,8 @@ pub fn order(f: &Fixture, id: &str, amount: Money, at: DateTime<Utc>) -> RecordC
         click_id: None,
         coupon_code: None,
         product_external_ids: Vec::new(),
+        customer_email: None,
+        shopper_ip: None,
     }
 }
 
@@ -488,6 +492,244 @@ pub mod cases {
         }
         let l = store.link_by_id(link.id).await.unwrap();
         assert_eq!(l.total_conversions, 2);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn a_click_attributes_its_limit_of_orders_and_later_ones_fall_back_to_the_coupon<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        let clicked = click_at(store, link.id, t0() - Duration::hours(2), false).await;
+        let with_click = |id: &str, coupon: bool| {
+            let mut o = order(&f, id, cents(4000), t0());
+            o.click_id = Some(clicked);
+            o.coupon_code = coupon.then(|| CampaignCode::parse("ANA20").unwrap());
+            o
+        };
+        let first = record_conversion(store, t0(), with_click("reuse-1", false))
+            .await
+            .unwrap();
+        assert!(matches!(
+            first.conversion.attribution.as_ref().map(|a| &a.by),
+            Some(AttributedBy::Click { click_id }) if *click_id == clicked
+        ));
+        assert!(first.conversion.signals.is_empty());
+        // The same click again: spent. With a coupon the order falls back to it...
+        let second = record_conversion(store, t0(), with_click("reuse-2", true))
+            .await
+            .unwrap();
+        assert_eq!(second.click_rejected, Some(ClickRejection::Reused));
+        assert!(matches!(
+            second.conversion.attribution.as_ref().map(|a| &a.by),
+            Some(AttributedBy::Coupon { .. })
+        ));
+        assert_eq!(second.conversion.signals, [FraudSignal::ClickReuse]);
+        assert!(!second.conversion.is_held(), "click reuse holds nothing");
+        // ...without one it stays unattributed, the reported click kept.
+        let third = record_conversion(store, t0(), with_click("reuse-3", false))
+            .await
+            .unwrap();
+        assert_eq!(third.conversion.attribution, None);
+        assert_eq!(third.conversion.click_id, Some(clicked));
+        assert_eq!(third.conversion.signals, [FraudSignal::ClickReuse]);
+        // A redelivery of the first order is still the first order, not a reuse.
+        let again = record_conversion(store, t0(), with_click("reuse-1", false))
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert!(again.conversion.signals.is_empty());
+        // An operator allowing two orders per click lets one more through, then no more.
+        let two = OrderRules {
+            click_reuse: ClickReuseLimit::new(2).unwrap(),
+            ..OrderRules::default()
+        };
+        let other = click_at(store, link.id, t0() - Duration::hours(1), false).await;
+        for (id, by_click) in [("two-1", true), ("two-2", true), ("two-3", false)] {
+            let mut o = order(&f, id, cents(1000), t0());
+            o.click_id = Some(other);
+            let recorded = record_conversion_within(store, t0(), o, two).await.unwrap();
+            assert_eq!(recorded.conversion.attribution.is_some(), by_click, "{id}");
+        }
+        let counts = store.hold_counts().await.unwrap();
+        assert!(
+            counts.signals.contains(&(FraudSignal::ClickReuse, 3)),
+            "{counts:?}"
+        );
+        let listed = store
+            .conversions_by_merchant(f.merchant.id, ConversionFilter::Signalled, Page::first())
+            .await
+            .unwrap();
+        let mut listed: Vec<&str> = listed
+            .iter()
+            .map(|v| v.conversion.order_id.as_str())
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, ["reuse-2", "reuse-3", "two-3"]);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn concurrent_orders_with_one_click_attribute_at_most_its_limit<
+        S: LedgerStore + Clone,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        for (limit, orders) in [(1_u32, 12_usize), (3, 12)] {
+            let clicked = click_at(store, link.id, t0() - Duration::hours(2), false).await;
+            let rules = OrderRules {
+                click_reuse: ClickReuseLimit::new(limit).unwrap(),
+                ..OrderRules::default()
+            };
+            let tasks: Vec<_> = (0..orders)
+                .map(|n| {
+                    let mut o = order(&f, &format!("k{limit}-{n}"), cents(1000), t0());
+                    o.click_id = Some(clicked);
+                    o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+                    let store = store.clone();
+                    tokio::spawn(
+                        async move { record_conversion_within(&store, t0(), o, rules).await },
+                    )
+                })
+                .collect();
+            let (mut by_click, mut by_coupon) = (0, 0);
+            for task in tasks {
+                let recorded = task.await.expect("task ran").expect("recorded");
+                assert!(!recorded.duplicate);
+                match recorded.conversion.attribution.map(|a| a.by) {
+                    Some(AttributedBy::Click { .. }) => {
+                        assert!(recorded.conversion.signals.is_empty());
+                        by_click += 1;
+                    }
+                    Some(AttributedBy::Coupon { .. }) => {
+                        assert_eq!(recorded.conversion.signals, [FraudSignal::ClickReuse]);
+                        by_coupon += 1;
+                    }
+                    None => panic!("every order has the coupon to fall back to"),
+                }
+            }
+            assert_eq!(
+                (by_click, by_coupon),
+                (limit as usize, orders - limit as usize),
+                "limit {limit}"
+            );
+            let facts = store.click_facts(clicked).await.unwrap().unwrap();
+            assert_eq!(facts.attributed_orders, u64::from(limit));
+        }
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn a_click_use_is_taken_by_one_conversion_only<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let clicked = click_at(store, link.id, t0() - Duration::hours(2), false).await;
+        let mut o = order(&f, "use-1", cents(2000), t0());
+        o.click_id = Some(clicked);
+        let first = record_conversion(store, t0(), o).await.unwrap().conversion;
+        // What a second order decided on the same stale count would try to store.
+        let stale = NewConversion {
+            id: ConversionId::new(),
+            merchant_id: f.merchant.id,
+            order_id: ShopRef::parse("use-2").unwrap(),
+            amount: first.amount,
+            currency: Currency::USD,
+            ordered_at: first.ordered_at,
+            recorded_at: first.recorded_at,
+            click_id: Some(clicked),
+            coupon_code: None,
+            product_external_ids: Vec::new(),
+            attribution: first.attribution.clone(),
+            commission: first.commission,
+            hold_until: first.hold_until,
+            hold_reasons: Vec::new(),
+            signals: Vec::new(),
+            click_use: Some(1),
+            accrual_event_id: EventId::new(),
+        };
+        assert_eq!(
+            store.insert_conversion(stale.clone()).await.unwrap(),
+            ConversionInsert::ClickSpent
+        );
+        assert!(store
+            .conversion_by_order(f.merchant.id, &stale.order_id)
+            .await
+            .unwrap()
+            .is_none());
+        // The next use is free.
+        let second = NewConversion {
+            id: ConversionId::new(),
+            click_use: Some(2),
+            ..stale
+        };
+        assert!(matches!(
+            store.insert_conversion(second).await.unwrap(),
+            ConversionInsert::Inserted(_)
+        ));
+        let facts = store.click_facts(clicked).await.unwrap().unwrap();
+        assert_eq!(facts.attributed_orders, 2);
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn clicks_attribute_only_orders_after_their_link_was_created_and_codes_after_assignment<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let f = Fixture::create(store).await;
+        let created = t0();
+        let link = store
+            .insert_link(NewLink {
+                created_at: created,
+                ..new_link(&f, "new-link")
+            })
+            .await
+            .unwrap();
+        assert_eq!(link.created_at, created);
+        // A click id from before the link existed: imported, or forged into a shop's pages.
+        let forged = click_at(store, link.id, created - Duration::hours(1), false).await;
+        let mut early = order(
+            &f,
+            "before-link",
+            cents(2000),
+            created - Duration::seconds(1),
+        );
+        early.click_id = Some(forged);
+        let recorded = record_conversion(store, t0(), early).await.unwrap();
+        assert_eq!(recorded.conversion.attribution, None);
+        assert_eq!(recorded.click_rejected, Some(ClickRejection::BeforeLink));
+        let mut at_creation = order(&f, "at-creation", cents(2000), created);
+        at_creation.click_id = Some(forged);
+        let recorded = record_conversion(store, t0(), at_creation).await.unwrap();
+        assert_eq!(
+            recorded.conversion.attribution.map(|a| a.link_id),
+            Some(link.id)
+        );
+        // A code attributes only orders placed from its assignment on.
+        assign_code(store, &f, link.id, "NEW10", created + Duration::hours(1)).await;
+        let coupon = |id: &str, at| {
+            let mut o = order(&f, id, cents(2000), at);
+            o.coupon_code = Some(CampaignCode::parse("new10").unwrap());
+            o
+        };
+        let before = record_conversion(
+            store,
+            t0() + Duration::hours(2),
+            coupon("before-code", created + Duration::minutes(59)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(before.conversion.attribution, None);
+        let after = record_conversion(
+            store,
+            t0() + Duration::hours(2),
+            coupon("after-code", created + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            after.conversion.attribution.map(|a| a.link_id),
+            Some(link.id)
+        );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }
 

@@ -2,12 +2,15 @@
 //! exactly, a ban's bulk hold, the merchant's maximum order amount, the bounded order date and
 //! totals past the seed's column limits.
 
-use super::conversions::{assert_totals_match_ledger, cast, cents, order, refund, t0};
+use super::conversions::{
+    assert_totals_match_ledger, cast, cents, order, refund, t0, RecordingProvider,
+};
 use super::Fixture;
 use crate::domain::*;
 use crate::earning::ledger::*;
 use crate::earning::CommissionSplit;
 use crate::service::conversions::*;
+use crate::service::payouts::create_payouts;
 use crate::store::*;
 use chrono::Duration;
 use rust_decimal::Decimal;
@@ -442,6 +445,116 @@ pub mod cases {
         assert_eq!(
             l.total_revenue,
             Decimal::new(9_999_999_999, 2) * Decimal::from(3) + Decimal::new(1_000, 2)
+        );
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn a_self_referral_is_held_and_never_approved_or_paid_until_released<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let (f, link) = cast(store).await;
+        // The influencer's own mailbox, spelt as a shop might report it.
+        let own = f.influencer_user.email.as_str().replacen('@', "+deal@", 1);
+        let own = Email::parse(&own.to_uppercase()).unwrap();
+        let mut o = order(&f, "self-1", cents(5000), t0());
+        o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        o.customer_email = Some(own);
+        let held = record_conversion(store, t0(), o).await.unwrap().conversion;
+        assert_eq!(held.signals, [FraudSignal::SelfReferral]);
+        assert_eq!(held.hold_reasons, [HoldReason::SelfReferral]);
+        assert_eq!(held.held_at, Some(t0()));
+        assert_eq!(
+            held.commission.gross,
+            Decimal::new(1000, 2),
+            "still accrued"
+        );
+        let mut shopper = order(&f, "self-2", cents(5000), t0());
+        shopper.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        shopper.customer_email = Some(Email::parse("someone.else@example.com").unwrap());
+        let honest = record_conversion(store, t0(), shopper)
+            .await
+            .unwrap()
+            .conversion;
+        assert!(honest.signals.is_empty() && !honest.is_held());
+        let due = t0() + Duration::days(31);
+        assert_eq!(approve_due(store, due).await.unwrap(), vec![honest.id]);
+        // The merchant pays its statement (only the honest order is billed), then payouts run.
+        crate::testkit::invoices::fund_everything(store, due).await;
+        let provider = RecordingProvider::default();
+        let run = create_payouts(store, &provider, due, cents(100))
+            .await
+            .unwrap();
+        let batch = run.batch.expect("the honest order is paid");
+        assert_eq!(batch.items.len(), 1);
+        assert_eq!(batch.items[0].amount, cents(800), "only the honest 8.00");
+        let counts = store.hold_counts().await.unwrap();
+        assert!(counts
+            .held_by_reason
+            .contains(&(HoldReason::SelfReferral, 1)));
+        assert!(counts.signals.contains(&(FraudSignal::SelfReferral, 1)));
+        // Released by a person, it is approved like any other and keeps its signal.
+        let released = changed(
+            store
+                .release_conversion(held.id, EventId::new(), due)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(released.signals, [FraudSignal::SelfReferral]);
+        assert_eq!(
+            approve_due(store, due + Duration::days(1)).await.unwrap(),
+            vec![held.id]
+        );
+        assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    pub async fn a_shopper_from_another_network_than_the_click_is_held<S: LedgerStore>(store: &S) {
+        let (f, link) = cast(store).await;
+        let clicker: std::net::IpAddr = "203.0.113.77".parse().unwrap();
+        let mut clicks = Vec::new();
+        for n in 0..3 {
+            let mut click = Click::new(link.id, Some(clicker), Some("Mozilla/5.0 (iPhone)"), None);
+            click.id = ClickId::issued(t0() - Duration::hours(3 - n));
+            click.at = click.id.issued_at();
+            clicks.push(click);
+        }
+        store.record_clicks(&clicks).await.unwrap();
+        assert_eq!(
+            store.click_facts(clicks[0].id).await.unwrap().unwrap().ip,
+            Some("203.0.113.0".parse().unwrap()),
+            "stored anonymised"
+        );
+        let cases = [
+            ("same-network", Some("203.0.113.5"), false),
+            ("other-network", Some("198.51.100.9"), true),
+            ("no-address", None, false),
+        ];
+        for ((id, ip, mismatch), click) in cases.into_iter().zip(&clicks) {
+            let mut o = order(&f, id, cents(3000), t0());
+            o.click_id = Some(click.id);
+            o.shopper_ip = ip.map(|ip| ip.parse().unwrap());
+            let c = record_conversion(store, t0(), o).await.unwrap().conversion;
+            assert!(c.attribution.is_some(), "{id}");
+            assert_eq!(
+                c.signals == [FraudSignal::ShopperMismatch],
+                mismatch,
+                "{id}: {:?}",
+                c.signals
+            );
+            assert_eq!(c.is_held(), mismatch, "{id}");
+            if mismatch {
+                assert_eq!(c.hold_reasons, [HoldReason::ShopperMismatch]);
+            }
+        }
+        let counts = store.hold_counts().await.unwrap();
+        assert!(counts.signals.contains(&(FraudSignal::ShopperMismatch, 1)));
+        assert_eq!(
+            approve_due(store, t0() + Duration::days(31))
+                .await
+                .unwrap()
+                .len(),
+            2
         );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
     }

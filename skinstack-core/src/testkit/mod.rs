@@ -124,7 +124,13 @@ macro_rules! contract_suite {
             statements_bill_approved_commissions_once_per_period_and_stay_as_issued,
             unfunded_approved_commissions_are_not_paid_out_until_their_statement_is_paid,
             a_refund_after_a_statement_was_issued_is_a_credit_on_the_next_one,
-            concurrent_creation_of_one_period_issues_one_statement
+            concurrent_creation_of_one_period_issues_one_statement,
+            a_click_attributes_its_limit_of_orders_and_later_ones_fall_back_to_the_coupon,
+            concurrent_orders_with_one_click_attribute_at_most_its_limit,
+            a_click_use_is_taken_by_one_conversion_only,
+            clicks_attribute_only_orders_after_their_link_was_created_and_codes_after_assignment,
+            a_self_referral_is_held_and_never_approved_or_paid_until_released,
+            a_shopper_from_another_network_than_the_click_is_held
         );
     };
     (@cases $attrs:tt $args:tt $store:ty, $body:block; $case:ident $(, $rest:ident)*) => {
@@ -269,7 +275,15 @@ pub fn new_link(f: &Fixture, slug: &str) -> NewLink {
         campaign_code: Some(CampaignCode::parse("ANA20").expect("valid")),
         utm: Utm::default(),
         expires_at: None,
+        created_at: links_created_at(),
     }
+}
+
+/// When [`new_link`]'s links are created: well before the orders and clicks of the contract
+/// cases (around [`conversions::t0`]), since clicks attribute only orders placed after their
+/// link was created.
+pub fn links_created_at() -> chrono::DateTime<chrono::Utc> {
+    conversions::t0() - chrono::Duration::days(400)
 }
 
 impl Fixture {

@@ -132,6 +132,13 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         Page::new(HELD, None).map_err(internal)?,
     )
     .await?;
+    let signalled = statements::merchant_conversions(
+        store,
+        actor,
+        ConversionFilter::Signalled,
+        Page::new(HELD, None).map_err(internal)?,
+    )
+    .await?;
     let program_names: HashMap<ProgramId, &str> =
         mine.iter().map(|p| (p.id, p.name.as_str())).collect();
     let body = html! {
@@ -151,7 +158,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
             } @else {
                 p.muted { "Never approved until you release them; a void takes the commission back in full (the sale stays recorded)." }
                 table {
-                    thead { tr { th { "Order" } th.num { "Amount" } th.num { "Commission" } th { "Why" } th { "Decide" } } }
+                    thead { tr { th { "Order" } th.num { "Amount" } th.num { "Commission" } th { "Why" } th { "Signals" } th { "Decide" } } }
                     tbody {
                         @for view in &held {
                             @let c = &view.conversion;
@@ -160,6 +167,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                                 td.num { (dollars(c.amount.amount())) }
                                 td.num { (dollars(view.net_commission.gross)) }
                                 td { @for reason in &c.hold_reasons { span.badge { (reason.as_str()) } " " } }
+                                td { @for signal in &c.signals { span.badge { (signal.as_str()) } " " } }
                                 td {
                                     form method="post" action=(format!("/dashboard/conversions/{}/release", c.id)) {
                                         input type="hidden" name="csrf" value=(viewer.csrf);
@@ -169,6 +177,34 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                                         input type="hidden" name="csrf" value=(viewer.csrf);
                                         button type="submit" { "Void" }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #signals {
+            h2 { "Fraud signals" }
+            @if signalled.is_empty() {
+                p.muted { "None: no order has raised a fraud signal." }
+            } @else {
+                p.muted { "Orders a fraud signal fired on. click_reuse: the order's click id had already attributed its orders, so it did not attribute this one; the others hold the commission until you decide." }
+                table {
+                    thead { tr { th { "Order" } th.num { "Amount" } th { "Signals" } th { "Commission" } } }
+                    tbody {
+                        @for view in &signalled {
+                            @let c = &view.conversion;
+                            tr {
+                                td { code { (c.order_id.as_str()) } }
+                                td.num { (dollars(c.amount.amount())) }
+                                td { @for signal in &c.signals { span.badge { (signal.as_str()) } " " } }
+                                td {
+                                    @if c.attribution.is_none() { "unattributed" }
+                                    @else if c.voided_at.is_some() { "voided" }
+                                    @else if c.is_held() { "held" }
+                                    @else if c.approved_at.is_some() { "approved" }
+                                    @else { "pending" }
                                 }
                             }
                         }

@@ -19,9 +19,10 @@ use skinstack_core::service::conversions::{
     record_conversion_within, record_refund, RecordConversion, RecordRefund,
 };
 use skinstack_core::{
-    CampaignCode, ClickId, CommissionSplit, Conversion, Currency, ExternalId, HoldReason, Money,
-    ShopRef,
+    CampaignCode, ClickId, CommissionSplit, Conversion, Currency, Email, ExternalId, FraudSignal,
+    HoldReason, Money, ShopRef,
 };
+use std::net::IpAddr;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -63,6 +64,15 @@ pub struct ConversionRequest {
     #[serde(default)]
     #[schema(value_type = Vec<skinstack_core::ExternalId>, max_items = 250)]
     pub product_external_ids: Vec<String>,
+    /// The customer's email, if known: an order whose customer is the credited influencer
+    /// (compared without case or `+tag`) is held as a self-referral. Compared, never stored.
+    #[schema(value_type = Option<skinstack_core::Email>)]
+    pub customer_email: Option<String>,
+    /// The address the shopper ordered from, if known (Shopify's `browser_ip`): an order whose
+    /// network differs from the attributing click's is held as a shopper mismatch. Compared,
+    /// never stored.
+    #[schema(value_type = Option<String>, example = "203.0.113.10")]
+    pub shopper_ip: Option<String>,
 }
 
 /// `POST /v1/refunds`: part or all of a reported order refunded.
@@ -160,10 +170,13 @@ pub struct ConversionView {
     /// Refunded so far (decimal string).
     #[schema(value_type = String, example = "0.00")]
     pub refunded_amount: Decimal,
-    /// Every reason its commission was held for, sorted (kept after a release or a void):
-    /// `member_banned`, `order_above_maximum`, `manual`.
-    #[schema(value_type = Vec<String>, example = json!(["order_above_maximum"]))]
+    /// Every reason its commission was held for, sorted (kept after a release or a void).
+    #[schema(example = json!(["order_above_maximum"]))]
     pub hold_reasons: Vec<HoldReason>,
+    /// The fraud signals that fired when it was recorded, sorted; each but `click_reuse` holds
+    /// the commission.
+    #[schema(example = json!(["click_reuse"]))]
+    pub signals: Vec<FraudSignal>,
     /// Since when its commission is held for review, while it is: never approved until
     /// released.
     pub held_at: Option<DateTime<Utc>>,
@@ -201,6 +214,7 @@ impl From<Conversion> for ConversionView {
             approved_at: c.approved_at,
             refunded_amount: money(c.refunded_amount.amount()),
             hold_reasons: c.hold_reasons,
+            signals: c.signals,
             held_at: c.held_at,
             voided_at: c.voided_at,
         }
@@ -221,6 +235,11 @@ pub enum ClickRejectedView {
     AfterOrder,
     /// It is older than the program's cookie window.
     OutsideWindow,
+    /// The order was placed before the clicked link was created.
+    BeforeLink,
+    /// The click had already attributed as many orders as one click may (signal
+    /// `click_reuse`).
+    Reused,
 }
 
 impl From<ClickRejection> for ClickRejectedView {
@@ -231,6 +250,8 @@ impl From<ClickRejection> for ClickRejectedView {
             ClickRejection::Bot => Self::Bot,
             ClickRejection::AfterOrder => Self::AfterOrder,
             ClickRejection::OutsideWindow => Self::OutsideWindow,
+            ClickRejection::BeforeLink => Self::BeforeLink,
+            ClickRejection::Reused => Self::Reused,
         }
     }
 }
@@ -268,6 +289,13 @@ fn rfc3339(value: &str) -> Result<DateTime<Utc>, Invalid> {
     DateTime::parse_from_rfc3339(value.trim())
         .map(|at| at.with_timezone(&Utc))
         .map_err(|_| Invalid::Format("an RFC 3339 date-time such as 2026-03-01T12:00:00Z"))
+}
+
+fn ip(value: &str) -> Result<IpAddr, Invalid> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Invalid::Format("an IPv4 or IPv6 address such as 203.0.113.10"))
 }
 
 fn click_id(value: &str) -> Result<ClickId, Invalid> {
@@ -315,7 +343,23 @@ async fn record(
         .enumerate()
         .map(|(i, id)| c.req(&format!("product_external_ids[{i}]"), ExternalId::parse(id)))
         .collect();
-    let (order_id, amount, currency, ordered_at, click_id, coupon_code, products) = c.finish((
+    let customer_email = c.opt(
+        "customer_email",
+        body.customer_email.as_deref(),
+        Email::parse,
+    );
+    let shopper_ip = c.opt("shopper_ip", body.shopper_ip.as_deref(), ip);
+    let (
+        order_id,
+        amount,
+        currency,
+        ordered_at,
+        click_id,
+        coupon_code,
+        products,
+        customer_email,
+        shopper_ip,
+    ) = c.finish((
         order_id,
         amount,
         currency,
@@ -323,6 +367,8 @@ async fn record(
         click,
         coupon_code,
         products,
+        customer_email,
+        shopper_ip,
     ))?;
     let recorded = record_conversion_within(
         &*state.store,
@@ -336,8 +382,10 @@ async fn record(
             click_id,
             coupon_code,
             product_external_ids: products,
+            customer_email,
+            shopper_ip,
         },
-        state.order_window,
+        state.order_rules,
     )
     .await?;
     let status = if recorded.duplicate {

@@ -233,7 +233,7 @@ async fn shopify_webhook(
         body: &body,
     };
     let outcome =
-        shopify_webhooks::receive_within(&*state.store, state.now(), delivery, state.order_window)
+        shopify_webhooks::receive_within(&*state.store, state.now(), delivery, state.order_rules)
             .await?;
     if let Outcome::Rejected(kept) = &outcome {
         if let Some(rejection) = &kept.rejection {

@@ -142,6 +142,134 @@ on_both_stores! {
     back_dated_and_future_orders_are_refused_naming_ordered_at
         => back_dated_and_future_orders_are_refused_on_memory,
            back_dated_and_future_orders_are_refused_on_postgres;
+    every_fraud_signal_shows_on_the_conversion_and_in_metrics
+        => every_fraud_signal_shows_on_the_conversion_on_memory,
+           every_fraud_signal_shows_on_the_conversion_on_postgres;
+}
+
+async fn every_fraud_signal_shows_on_the_conversion_and_in_metrics(app: TestApp) {
+    let s = shop(&app).await;
+    let link_id = LinkId::from_uuid(s.link.parse().unwrap());
+    let click = Click::new(
+        link_id,
+        Some("203.0.113.77".parse().unwrap()),
+        Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"),
+        None,
+    );
+    app.store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
+    let ordered_at = json!(rfc3339(click.at + Duration::seconds(5)));
+    // Bought from another network than the click's: held as a shopper mismatch.
+    let mut first = order("sig-1");
+    first["coupon_code"] = Value::Null;
+    first["ordered_at"] = ordered_at.clone();
+    first["click_id"] = json!(click.id.to_string());
+    first["shopper_ip"] = json!("198.51.100.9");
+    let reply = app.post(&s.key, "/v1/conversions", first).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["attribution"]["by"], "click");
+    assert_eq!(reply.json["signals"], json!(["shopper_mismatch"]));
+    assert_eq!(reply.json["hold_reasons"], json!(["shopper_mismatch"]));
+    assert!(reply.json["held_at"].is_string());
+    // The same click again: spent, so the coupon attributes and nothing is held.
+    let mut second = order("sig-2");
+    second["ordered_at"] = ordered_at;
+    second["click_id"] = json!(click.id.to_string());
+    let reply = app.post(&s.key, "/v1/conversions", second).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["attribution"]["by"], "coupon");
+    assert_eq!(reply.json["click_rejected"], "reused");
+    assert_eq!(reply.json["signals"], json!(["click_reuse"]));
+    assert_eq!(reply.json["held_at"], Value::Null);
+    // The influencer buying with her own code, her address spelt otherwise.
+    let mut third = order("sig-3");
+    let me = app.get(&s.influencer, "/v1/me").await;
+    let own = me["email"].as_str().expect("the account's email");
+    third["customer_email"] = json!(own.to_uppercase().replacen('@', "+shop@", 1));
+    let reply = app.post(&s.key, "/v1/conversions", third).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["signals"], json!(["self_referral"]));
+    assert_eq!(reply.json["hold_reasons"], json!(["self_referral"]));
+    // What cannot be read is refused, naming the field.
+    let mut bad = order("sig-4");
+    bad["shopper_ip"] = json!("not an address");
+    bad["customer_email"] = json!("nobody");
+    let reply = app.post(&s.key, "/v1/conversions", bad).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    let mut fields: Vec<&String> = reply.json["fields"].as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(fields, ["customer_email", "shopper_ip"]);
+
+    let page = app.get(&s.merchant, "/v1/merchant/conversions").await;
+    let signals: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["signals"])
+        .collect();
+    assert_eq!(
+        signals,
+        [
+            &json!(["shopper_mismatch"]),
+            &json!(["click_reuse"]),
+            &json!(["self_referral"])
+        ]
+    );
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    for (signal, n) in [
+        ("click_reuse", 1),
+        ("order_above_maximum", 0),
+        ("self_referral", 1),
+        ("shopper_mismatch", 1),
+    ] {
+        let line = format!("skinstack_fraud_signals{{signal=\"{signal}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    assert!(
+        metrics.contains("skinstack_commissions_held_by_reason{reason=\"self_referral\"} 1"),
+        "{metrics}"
+    );
+
+    // The document lists the signals exactly, and the conversion's field names them.
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .json;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["FraudSignal"]["enum"],
+        json!([
+            "click_reuse",
+            "order_above_maximum",
+            "self_referral",
+            "shopper_mismatch"
+        ])
+    );
+    assert_eq!(
+        schemas["ConversionView"]["properties"]["signals"]["items"]["$ref"],
+        "#/components/schemas/FraudSignal"
+    );
+    assert_eq!(
+        schemas["ConversionView"]["properties"]["hold_reasons"]["items"]["$ref"],
+        "#/components/schemas/HoldReason"
+    );
+    assert_eq!(
+        schemas["HoldReason"]["enum"],
+        json!([
+            "member_banned",
+            "order_above_maximum",
+            "manual",
+            "self_referral",
+            "shopper_mismatch"
+        ])
+    );
 }
 
 async fn orders_above_the_maximum_are_held_until_their_merchant_releases_or_voids_them(

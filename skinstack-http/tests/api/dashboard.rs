@@ -463,6 +463,34 @@ async fn accounts_without_a_profile_and_administrators_get_a_page_not_an_error()
 }
 
 /// Logs `email` in through the dashboard's form: the session cookie pair.
+
+/// Influencer A's link in `program`, owning the coupon code `ANA20` that merchant `mer`
+/// assigned it, and a shop API key of `mer`: (influencer token, link id, API key).
+async fn coupon_link(app: &TestApp, mer: &str, program: &str) -> (String, String, String) {
+    let (influencer, _) = app.account("influencer").await;
+    app.create(&influencer, "/v1/influencer", influencer_profile())
+        .await;
+    let link = app
+        .create(&influencer, "/v1/links", json!({"program_id": program}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create(
+        mer,
+        "/v1/merchant/coupon-codes",
+        json!({"link_id": link, "code": "ANA20"}),
+    )
+    .await;
+    let key = app
+        .create(mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (influencer, link, key)
+}
+
 async fn session_for(app: &TestApp, email: &str) -> String {
     let form = get(app, "/dashboard/login", None).await;
     let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
@@ -844,27 +872,7 @@ async fn coupon_codes_are_requested_approved_revoked_and_assigned_from_the_dashb
 async fn merchants_release_held_commissions_from_the_dashboard_with_its_csrf_token_only() {
     let app = TestApp::memory();
     let (mer, program) = shop(&app, "Serum").await;
-    let (influencer, _) = app.account("influencer").await;
-    app.create(&influencer, "/v1/influencer", influencer_profile())
-        .await;
-    let link = app
-        .create(&influencer, "/v1/links", json!({"program_id": program}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.create(
-        &mer,
-        "/v1/merchant/coupon-codes",
-        json!({"link_id": link, "code": "ANA20"}),
-    )
-    .await;
-    let key = app
-        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, _, key) = coupon_link(&app, &mer, &program).await;
     let max = app
         .call(
             Method::PUT,
@@ -928,27 +936,7 @@ async fn merchants_see_their_statements_and_download_only_their_own_csv() {
         )
         .await
         .unwrap();
-    let (influencer, _) = app.account("influencer").await;
-    app.create(&influencer, "/v1/influencer", influencer_profile())
-        .await;
-    let link = app
-        .create(&influencer, "/v1/links", json!({"program_id": program}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.create(
-        &mer,
-        "/v1/merchant/coupon-codes",
-        json!({"link_id": link, "code": "ANA20"}),
-    )
-    .await;
-    let key = app
-        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, _, key) = coupon_link(&app, &mer, &program).await;
     // A formula for an order id: the CSV must show it, never run it.
     let order = json!({"order_id": "=1+1", "amount": "50.00", "currency": "USD",
                        "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
@@ -1023,4 +1011,64 @@ async fn merchants_see_their_statements_and_download_only_their_own_csv() {
     let home = get(&app, "/dashboard", Some(&session)).await;
     assert!(home.text.contains("WIRE-2026-001"), "{}", home.text);
     assert!(home.text.contains("Due: <strong>$0.00"), "{}", home.text);
+}
+
+#[tokio::test]
+async fn merchants_see_every_fraud_signal_on_their_dashboard_held_or_not() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let (influencer, link, key) = coupon_link(&app, &mer, &program).await;
+    let click = skinstack_core::Click::new(
+        skinstack_core::LinkId::from_uuid(link.parse().unwrap()),
+        None,
+        Some("Mozilla/5.0 (iPhone)"),
+        None,
+    );
+    app.store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
+    let own = app
+        .call(Method::GET, "/v1/me", Some(&influencer), None)
+        .await
+        .json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = chrono::Utc::now().to_rfc3339();
+    for order in [
+        json!({"order_id": "by-click", "amount": "30.00", "currency": "USD", "ordered_at": now,
+               "click_id": click.id.to_string()}),
+        json!({"order_id": "reused-click", "amount": "30.00", "currency": "USD", "ordered_at": now,
+               "click_id": click.id.to_string(), "coupon_code": "ANA20"}),
+        json!({"order_id": "own-order", "amount": "30.00", "currency": "USD", "ordered_at": now,
+               "coupon_code": "ANA20", "customer_email": own}),
+    ] {
+        let reply = app
+            .call(Method::POST, "/v1/conversions", Some(&key), Some(order))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    let email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session_for(&app, &email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let (_, signals) = home
+        .text
+        .split_once("id=\"signals\"")
+        .expect("a fraud signals section");
+    let signals = signals.split("</section>").next().unwrap();
+    assert!(signals.contains("reused-click") && signals.contains("click_reuse"));
+    assert!(signals.contains("own-order") && signals.contains("self_referral"));
+    assert!(!signals.contains("by-click"), "{signals}");
+    let (_, held) = home
+        .text
+        .split_once("id=\"held\"")
+        .expect("the held section");
+    let held = held.split("</section>").next().unwrap();
+    assert!(held.contains("own-order") && held.contains("self_referral"));
+    assert!(!held.contains("reused-click"), "click reuse holds nothing");
 }

@@ -313,6 +313,8 @@ async fn issued_invoice(app: &TestApp, merchant: &str, program: &str, link: &str
         click_id: Some(click.id),
         coupon_code: None,
         product_external_ids: Vec::new(),
+        customer_email: None,
+        shopper_ip: None,
     };
     let recorded = record_conversion(store, now, order).await.unwrap();
     assert!(recorded.conversion.attribution.is_some());

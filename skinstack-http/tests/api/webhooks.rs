@@ -978,10 +978,15 @@ async fn concurrent_deliveries_store_one_conversion_per_order(app: TestApp) {
     let shop = Arc::new(shop(&app).await);
     let ssclid = click(&app, &shop).await;
     let same = order(6000, r#""19.99""#, Some(&ssclid));
+    // Each other order is its own shopper's visit: one click id attributes one order.
+    let mut others = Vec::new();
+    for _ in 0..50 {
+        others.push(click(&app, &shop).await);
+    }
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..50u64 {
+    for (i, own) in (0..50u64).zip(others) {
         let (app, shop) = (app.clone(), shop.clone());
-        let (same, other) = (same.clone(), order(7000 + i, r#""10.00""#, Some(&ssclid)));
+        let (same, other) = (same.clone(), order(7000 + i, r#""10.00""#, Some(&own)));
         tasks.spawn(async move {
             let a = signed(&app, &shop, "orders/create", &same).await;
             let b = signed(&app, &shop, "orders/create", &other).await;
