@@ -71,8 +71,23 @@ pub struct ConversionRequest {
     /// The address the shopper ordered from, if known (Shopify's `browser_ip`): an order whose
     /// network differs from the attributing click's is held as a shopper mismatch. Compared,
     /// never stored.
-    #[schema(value_type = Option<String>, example = "203.0.113.10")]
+    #[schema(schema_with = ip_address, example = "203.0.113.10")]
     pub shopper_ip: Option<String>,
+}
+
+/// An IPv4 or IPv6 address in its standard text form, what [`ip`] parses.
+fn ip_address() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let form = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    OneOfBuilder::new()
+        .item(form(KnownFormat::Ipv4))
+        .item(form(KnownFormat::Ipv6))
+        .build()
+        .into()
 }
 
 /// `POST /v1/refunds`: part or all of a reported order refunded.
@@ -292,8 +307,8 @@ fn rfc3339(value: &str) -> Result<DateTime<Utc>, Invalid> {
 }
 
 fn ip(value: &str) -> Result<IpAddr, Invalid> {
+    // Exactly the schema's forms: no surrounding space, as a generated client never sends.
     value
-        .trim()
         .parse()
         .map_err(|_| Invalid::Format("an IPv4 or IPv6 address such as 203.0.113.10"))
 }
