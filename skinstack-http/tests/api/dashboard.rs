@@ -462,8 +462,6 @@ async fn accounts_without_a_profile_and_administrators_get_a_page_not_an_error()
     assert!(home.text.contains("Administrators work through the API"));
 }
 
-/// Logs `email` in through the dashboard's form: the session cookie pair.
-
 /// Influencer A's link in `program`, owning the coupon code `ANA20` that merchant `mer`
 /// assigned it, and a shop API key of `mer`: (influencer token, link id, API key).
 async fn coupon_link(app: &TestApp, mer: &str, program: &str) -> (String, String, String) {
@@ -491,6 +489,7 @@ async fn coupon_link(app: &TestApp, mer: &str, program: &str) -> (String, String
     (influencer, link, key)
 }
 
+/// Logs `email` in through the dashboard's form: the session cookie pair.
 async fn session_for(app: &TestApp, email: &str) -> String {
     let form = get(app, "/dashboard/login", None).await;
     let (login_cookie, _) = set_cookie(&form, "skinstack_login_csrf");
