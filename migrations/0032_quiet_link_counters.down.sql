@@ -1,5 +1,6 @@
 -- Revert 0032: updated_at moves on every update again. The batch of an older build updates
 -- total_clicks itself; fold the column once so it starts exact.
+DROP INDEX click_rollups_daily_day;
 DROP TRIGGER tracking_links_updated_at ON tracking_links;
 CREATE TRIGGER tracking_links_updated_at
     BEFORE UPDATE ON tracking_links

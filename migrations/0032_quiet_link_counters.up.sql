@@ -14,6 +14,10 @@
 -- which orders links by it). SQL readers of the column get
 -- that lag. The counter stays INTEGER as in the seed.
 --
+-- The fold finds the recently clicked links by day: click_rollups_daily_day keeps that a range
+-- scan instead of a pass over every roll-up row. A batch adds to it only when it creates a
+-- link's row for a new day; the counter updates change no indexed column, so they stay HOT.
+--
 -- updated_at now moves only when a link is edited: the trigger fires on the columns a person
 -- changes, not on the counters the click path and the ledger move. sqlx runs this file in a
 -- transaction.
@@ -25,3 +29,5 @@ CREATE TRIGGER tracking_links_updated_at
     ON tracking_links
     FOR EACH ROW
     EXECUTE FUNCTION update_updated_at();
+
+CREATE INDEX click_rollups_daily_day ON click_rollups_daily (day);

@@ -43,17 +43,28 @@ const RECORD_BATCH: &str = "\
         qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
         robot_hits = r.robot_hits + EXCLUDED.robot_hits";
 
-// The mirror of the roll-ups in tracking_links.total_clicks, for the links with a roll-up row
-// on or after $1 (every link when NULL); rows already equal are not written.
-const FOLD_CLICK_TOTALS: &str = "\
+// The mirror of the roll-ups in tracking_links.total_clicks, for every link; rows already
+// equal are not written.
+const FOLD_ALL_CLICK_TOTALS: &str = "\
     UPDATE tracking_links t SET total_clicks = s.clicks \
     FROM ( \
         SELECT link_id, LEAST(sum(clicks), 2147483647)::INTEGER AS clicks \
-        FROM click_rollups_daily \
-        WHERE $1::date IS NULL OR link_id IN (SELECT link_id FROM click_rollups_daily WHERE day >= $1) \
-        GROUP BY link_id \
+        FROM click_rollups_daily GROUP BY link_id \
     ) s \
     WHERE t.id = s.link_id AND t.total_clicks IS DISTINCT FROM s.clicks";
+
+// The same for the links with a roll-up row on or after $1 only: found through
+// click_rollups_daily_day, then each summed through the primary key and updated through its
+// own (LATERAL keeps the planner from hashing whole tables), so the cost follows the recent
+// links, not the table: checked with EXPLAIN on 50 000 links × 40 days.
+const FOLD_RECENT_CLICK_TOTALS: &str = "\
+    UPDATE tracking_links t SET total_clicks = s.clicks \
+    FROM (SELECT DISTINCT link_id FROM click_rollups_daily WHERE day >= $1) recent, \
+    LATERAL ( \
+        SELECT LEAST(sum(r.clicks), 2147483647)::INTEGER AS clicks \
+        FROM click_rollups_daily r WHERE r.link_id = recent.link_id \
+    ) s \
+    WHERE t.id = recent.link_id AND t.total_clicks IS DISTINCT FROM s.clicks";
 
 // The roll-ups of one link, straight from the primary key: at most one row per day.
 const DAILY_CLICKS: &str = "\
@@ -107,11 +118,16 @@ impl PgStore {
     /// serves SQL readers of the column: the reference server runs it on an interval, after
     /// the last flush of a graceful stop, and for every link at start (migration 0032).
     pub async fn fold_click_totals(&self, since: Option<NaiveDate>) -> RepoResult<u64> {
-        let done = sqlx::query(FOLD_CLICK_TOTALS)
-            .bind(since)
-            .execute(&self.pool)
-            .await
-            .repo()?;
+        let done = match since {
+            None => sqlx::query(FOLD_ALL_CLICK_TOTALS).execute(&self.pool).await,
+            Some(day) => {
+                sqlx::query(FOLD_RECENT_CLICK_TOTALS)
+                    .bind(day)
+                    .execute(&self.pool)
+                    .await
+            }
+        }
+        .repo()?;
         Ok(done.rows_affected())
     }
 }
