@@ -2,6 +2,7 @@
 //! the roll-ups statistics and click counts read, and their mirror in `total_clicks`.
 
 use crate::error::SqlxResultExt;
+use crate::schedule::Schedule;
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -172,46 +173,42 @@ pub const FOLD_DAYS_BACK: u64 = 2;
 /// its cache warm-up reads the column ([`PgStore::fold_click_totals`] with `None`).
 pub struct ClickTotalFolding {
     store: PgStore,
-    task: tokio::task::JoinHandle<()>,
-    folds: tokio::sync::watch::Receiver<u64>,
+    schedule: Schedule,
 }
 
 impl ClickTotalFolding {
     /// Folds the recent links every `interval`, the first time one `interval` from now. A
     /// failed fold is logged and tried at the next tick.
     pub fn spawn(store: PgStore, interval: std::time::Duration) -> Self {
-        let (done, folds) = tokio::sync::watch::channel(0);
         let folding = store.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
+        let schedule = Schedule::spawn(interval, move || {
+            let folding = folding.clone();
+            async move {
                 match folding.fold_click_totals(Some(recent())).await {
                     Ok(links) => tracing::debug!(links, "link click totals folded"),
                     Err(error) => tracing::warn!(%error, "link click totals not folded; retrying"),
                 }
-                done.send_modify(|n| *n += 1);
+                interval
             }
         });
-        Self { store, task, folds }
+        Self { store, schedule }
     }
 
     /// Waits until `count` folds have run since the start (passed or failed): lets a test
     /// observe the schedule without sleeping.
     pub async fn folded(&self, count: u64) {
-        let mut folds = self.folds.clone();
-        // The sender lives as long as the task; if it ended, there is nothing to wait for.
-        let _ = folds.wait_for(|n| *n >= count).await;
+        self.schedule.ran(count).await;
     }
 
     /// How many folds have run since the start.
     pub fn folds(&self) -> u64 {
-        *self.folds.borrow()
+        self.schedule.runs()
     }
 
     /// Stops the schedule and folds the recent links once more: called after the click
     /// flusher drained, so the column is exact for every click this process stored.
     pub async fn finish(self) -> RepoResult<u64> {
-        self.task.abort();
+        self.schedule.stop();
         self.store.fold_click_totals(Some(recent())).await
     }
 }

@@ -59,6 +59,7 @@ mod partitions;
 mod payouts;
 mod products;
 mod programs;
+mod schedule;
 mod sessions;
 mod store;
 mod users;

@@ -8,13 +8,12 @@
 //! longer still stores every click, in `clicks_default`, until the next maintenance moves them.
 
 use crate::error::SqlxResultExt;
+use crate::schedule::Schedule;
 use crate::PgStore;
 use chrono::{DateTime, Utc};
 use skinstack_core::store::RepoResult;
 use skinstack_core::tracking::retention::Retention;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Months after the current one whose partitions are kept ready.
 pub const MONTHS_AHEAD: u32 = 2;
@@ -69,20 +68,17 @@ impl PgStore {
 /// A running partition check: every [`MAINTENANCE_INTERVAL`], sooner again after a failure.
 /// Dropping the handle does not stop it; [`PartitionMaintenance::stop`] does.
 pub struct PartitionMaintenance {
-    task: JoinHandle<()>,
-    checks: watch::Receiver<u64>,
+    schedule: Schedule,
 }
 
 impl PartitionMaintenance {
     /// Checks `store`'s partitions every `interval`, the first time one `interval` from now
     /// (the caller checks once at start, where a failure can stop it).
     pub fn spawn(store: PgStore, interval: Duration) -> Self {
-        let (done, checks) = watch::channel(0);
-        let task = tokio::spawn(async move {
-            let mut wait = interval;
-            loop {
-                tokio::time::sleep(wait).await;
-                wait = match store.ensure_click_partitions().await {
+        let schedule = Schedule::spawn(interval, move || {
+            let store = store.clone();
+            async move {
+                match store.ensure_click_partitions().await {
                     Ok(created) => {
                         if created > 0 {
                             tracing::info!(created, "click partitions created");
@@ -93,23 +89,20 @@ impl PartitionMaintenance {
                         tracing::warn!(%error, "click partitions not checked; retrying");
                         RETRY_AFTER_FAILURE.min(interval)
                     }
-                };
-                done.send_modify(|n| *n += 1);
+                }
             }
         });
-        Self { task, checks }
+        Self { schedule }
     }
 
     /// Waits until `count` checks have run since the start (passed or failed): lets a test
     /// observe the schedule without sleeping.
     pub async fn checked(&self, count: u64) {
-        let mut checks = self.checks.clone();
-        // The sender lives as long as the task; if it ended, there is nothing to wait for.
-        let _ = checks.wait_for(|n| *n >= count).await;
+        self.schedule.ran(count).await;
     }
 
     /// Stops the checks.
     pub fn stop(self) {
-        self.task.abort();
+        self.schedule.stop();
     }
 }
