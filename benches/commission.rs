@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rust_decimal::Decimal;
-use skinstack_core::{Commission, CommissionRate, FeeRate, Money};
+use skinstack_core::{Commission, CommissionRate, Currency, FeeRate, Money};
 use std::hint::black_box;
 
 fn commission(c: &mut Criterion) {
@@ -12,12 +12,12 @@ fn commission(c: &mut Criterion) {
     let amount = Money::new(Decimal::new(8999, 2)).expect("amount");
     let fee = FeeRate::default();
     c.bench_function("commission_split", |b| {
-        b.iter(|| black_box(commission.split(black_box(amount), fee)))
+        b.iter(|| black_box(commission.split(black_box(amount), fee, Currency::USD)))
     });
-    let split = commission.split(amount, fee);
+    let split = commission.split(amount, fee, Currency::USD);
     let part = Money::new(Decimal::new(3000, 2)).expect("part");
     c.bench_function("refund_reversal", |b| {
-        b.iter(|| black_box(split.reversal(amount, black_box(part), part)))
+        b.iter(|| black_box(split.reversal(amount, black_box(part), part, Currency::USD)))
     });
 }
 

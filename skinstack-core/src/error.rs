@@ -32,6 +32,14 @@ pub enum Invalid {
     Missing(&'static str),
     /// Control characters (CR, LF, NUL, ...) are never accepted in text.
     ControlCharacter,
+    /// An ISO 4217 currency whose minor unit is finer than the money columns keep (two
+    /// decimal places): KWD, BHD, OMR and the other three-decimal currencies.
+    CurrencyTooPrecise {
+        /// The currency's code.
+        code: &'static str,
+        /// Its decimal places.
+        places: u32,
+    },
 }
 
 impl fmt::Display for Invalid {
@@ -48,6 +56,10 @@ impl fmt::Display for Invalid {
             Invalid::Reserved => f.write_str("is reserved"),
             Invalid::Missing(why) => write!(f, "is required {why}"),
             Invalid::ControlCharacter => f.write_str("must not contain control characters"),
+            Invalid::CurrencyTooPrecise { code, places } => write!(
+                f,
+                "must be a currency of at most 2 decimal places: {code} has {places}, finer than amounts are kept"
+            ),
         }
     }
 }

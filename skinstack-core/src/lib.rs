@@ -21,11 +21,12 @@
 //!
 //! ```
 //! use rust_decimal::Decimal;
-//! use skinstack_core::{Commission, CommissionRate, FeeRate, Money};
+//! use skinstack_core::{Commission, CommissionRate, Currency, FeeRate, Money};
 //!
-//! // A 20 % skincare program with the default 20 % platform fee, on a 45.00 order.
+//! // A 20 % skincare program with the default 20 % platform fee, on a 45.00 USD order.
 //! let commission = Commission::Percentage(CommissionRate::new(Decimal::new(20, 0)).unwrap());
-//! let split = commission.split(Money::new(Decimal::new(4500, 2)).unwrap(), FeeRate::default());
+//! let amount = Money::new(Decimal::new(4500, 2)).unwrap();
+//! let split = commission.split(amount, FeeRate::default(), Currency::USD);
 //! assert_eq!(split.gross, Decimal::new(900, 2));          // 9.00
 //! assert_eq!(split.platform_fee, Decimal::new(180, 2));   // 1.80
 //! assert_eq!(split.influencer_earnings, Decimal::new(720, 2)); // 7.20

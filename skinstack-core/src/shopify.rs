@@ -3,13 +3,16 @@
 //! layer hands over the raw body and the `X-Shopify-Hmac-Sha256` header.
 //!
 //! What is read:
-//! - order: `id`; `created_at`; `currency` (the shop's currency, which the amounts are in);
-//!   the amount from `current_subtotal_price` — the subtotal after discounts, before tax and
-//!   shipping, as a decimal string; the click id from the `ssclid` query parameter of
+//! - order: `id`; `created_at`; the amount and its currency from
+//!   `current_subtotal_price_set.shop_money` — the subtotal after discounts, before tax and
+//!   shipping, as a decimal string, in the shop's currency even when the shopper paid in
+//!   another (presentment) currency — or, in a payload without that set, from
+//!   `current_subtotal_price` and `currency`; the click id from the `ssclid` query parameter of
 //!   `landing_site`; the coupon from `discount_codes[0].code`; products from
 //!   `line_items[].product_id` as `gid://shopify/Product/<id>`.
 //! - refund: `id`, `order_id`, and as amount the sum of `refund_line_items[].subtotal_set.shop_money.amount`:
-//!   the refunded subtotal, on the same basis as the order amount. `transactions` are not used:
+//!   the refunded subtotal, on the same basis as the order amount, in the lines' one
+//!   `shop_money.currency_code`. `transactions` are not used:
 //!   they include refunded tax and shipping, which earn no commission. A refund without line
 //!   items (shipping only, or an order-level adjustment) therefore reverses nothing.
 
@@ -27,6 +30,17 @@ use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::Sha256;
+
+/// The order's amount in the shop's currency.
+const SHOP_AMOUNT_FIELD: &str = "current_subtotal_price_set.shop_money.amount";
+/// The shop's currency of that amount.
+const SHOP_CURRENCY_FIELD: &str = "current_subtotal_price_set.shop_money.currency_code";
+/// The currency of a refund's lines.
+const REFUND_CURRENCY_FIELD: &str = "refund_line_items[].subtotal_set.shop_money.currency_code";
+
+/// The fields naming a currency: a payload refused for one of them is in a currency that
+/// cannot be recorded (not ISO 4217, or finer than two decimal places), not malformed.
+pub const CURRENCY_FIELDS: [&str; 3] = ["currency", SHOP_CURRENCY_FIELD, REFUND_CURRENCY_FIELD];
 
 /// The header carrying the signature.
 pub const HMAC_HEADER: &str = "X-Shopify-Hmac-Sha256";
@@ -136,6 +150,15 @@ fn amount(value: Option<&Value>, field: &'static str) -> Result<Money, PayloadEr
     }
 }
 
+fn currency(value: Option<&Value>, field: &'static str) -> Result<Currency, PayloadError> {
+    match value {
+        None | Some(Value::Null) => Err(PayloadError::Missing(field)),
+        Some(value) => {
+            Currency::parse(string(value, field)?).map_err(|reason| invalid(field, reason))
+        }
+    }
+}
+
 fn string<'a>(value: &'a Value, field: &'static str) -> Result<&'a str, PayloadError> {
     value
         .as_str()
@@ -193,12 +216,22 @@ pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion
     let order = object(body)?;
     let order_id = shop_id(present(&order, "id")?, "id")?;
     let ordered_at = timestamp(present(&order, "created_at")?, "created_at")?;
-    let currency = Currency::parse(string(present(&order, "currency")?, "currency")?)
-        .map_err(|reason| invalid("currency", reason))?;
-    let amount = amount(
-        order.get("current_subtotal_price"),
-        "current_subtotal_price",
-    )?;
+    let (amount, currency) = match order
+        .get("current_subtotal_price_set")
+        .and_then(|set| set.get("shop_money"))
+    {
+        Some(shop) => (
+            amount(shop.get("amount"), SHOP_AMOUNT_FIELD)?,
+            currency(shop.get("currency_code"), SHOP_CURRENCY_FIELD)?,
+        ),
+        None => (
+            amount(
+                order.get("current_subtotal_price"),
+                "current_subtotal_price",
+            )?,
+            currency(order.get("currency"), "currency")?,
+        ),
+    };
     let click_id = match order.get("landing_site") {
         Some(Value::String(site)) => click_from_landing_site(site),
         _ => None,
@@ -242,13 +275,14 @@ pub fn parse_order(merchant: MerchantId, body: &[u8]) -> Result<RecordConversion
     })
 }
 
-/// Reads a `refunds/create` payload of `merchant`'s shop. Line amounts in another currency
-/// than USD are refused.
+/// Reads a `refunds/create` payload of `merchant`'s shop: lines in two currencies are refused;
+/// whether their currency is the order's is for the recording to decide.
 pub fn parse_refund(merchant: MerchantId, body: &[u8]) -> Result<RecordRefund, PayloadError> {
     let refund = object(body)?;
     let refund_id = shop_id(present(&refund, "id")?, "id")?;
     let order_id = shop_id(present(&refund, "order_id")?, "order_id")?;
     let mut total = Decimal::ZERO;
+    let mut lines_currency: Option<Currency> = None;
     if let Some(lines) = refund.get("refund_line_items") {
         for line in bounded(lines, "refund_line_items")? {
             const FIELD: &str = "refund_line_items[].subtotal_set.shop_money.amount";
@@ -256,19 +290,15 @@ pub fn parse_refund(merchant: MerchantId, body: &[u8]) -> Result<RecordRefund, P
                 .get("subtotal_set")
                 .and_then(|set| set.get("shop_money"))
                 .ok_or(PayloadError::Missing(FIELD))?;
-            if let Some(code) = money.get("currency_code").and_then(Value::as_str) {
-                let currency = Currency::parse(code).map_err(|reason| {
-                    invalid(
-                        "refund_line_items[].subtotal_set.shop_money.currency_code",
-                        reason,
-                    )
-                })?;
-                if currency != Currency::USD {
+            if let Some(code) = money.get("currency_code").filter(|c| !c.is_null()) {
+                let line = currency(Some(code), REFUND_CURRENCY_FIELD)?;
+                if lines_currency.is_some_and(|c| c != line) {
                     return Err(invalid(
-                        "refund_line_items[].subtotal_set.shop_money.currency_code",
-                        Invalid::Format("USD"),
+                        REFUND_CURRENCY_FIELD,
+                        Invalid::Format("one currency for every line"),
                     ));
                 }
+                lines_currency = Some(line);
             }
             total += amount(money.get("amount"), FIELD)?.amount();
         }
@@ -279,6 +309,7 @@ pub fn parse_refund(merchant: MerchantId, body: &[u8]) -> Result<RecordRefund, P
         order_id,
         refund_id,
         amount,
+        currency: lines_currency,
     })
 }
 
@@ -356,10 +387,38 @@ mod tests {
     }
 
     #[test]
+    fn the_shop_money_is_read_not_the_presentment_money() {
+        // A shopper paid in EUR (presentment); the shop keeps its books in USD (shop money).
+        let body = r#"{"id": 1, "created_at": "2025-03-01T12:00:00Z", "currency": "USD",
+            "presentment_currency": "EUR", "current_subtotal_price": "36.80",
+            "current_subtotal_price_set": {
+                "shop_money": {"amount": "40.00", "currency_code": "USD"},
+                "presentment_money": {"amount": "36.80", "currency_code": "EUR"}}}"#;
+        let order = parse_order(merchant(), body.as_bytes()).unwrap();
+        assert_eq!(
+            (order.amount.amount(), order.currency),
+            (dec!(40.00), Currency::USD)
+        );
+        let kwd = body.replace(
+            r#""amount": "40.00", "currency_code": "USD""#,
+            r#""amount": "40.00", "currency_code": "KWD""#,
+        );
+        assert!(matches!(
+            parse_order(merchant(), kwd.as_bytes()),
+            Err(PayloadError::Invalid {
+                field: SHOP_CURRENCY_FIELD,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn the_captured_order_yields_its_buyers_email_and_browser_ip() {
         let body = include_str!("../tests/fixtures/shopify-orders-create.json");
-        // The capture is in ARS: parsing reads it whole, recording would refuse the currency.
+        // The capture is an ARS shop's: the amount is its shop_money.
         let order = parse_order(merchant(), body.as_bytes()).unwrap();
+        assert_eq!(order.currency, Currency::parse("ARS").unwrap());
+        assert_eq!(order.amount.amount().to_string(), "1450000.00");
         assert_eq!(
             order
                 .customer_email
@@ -513,14 +572,49 @@ mod tests {
     }
 
     #[test]
-    fn refund_lines_in_another_currency_or_format_are_refused() {
+    fn refund_lines_carry_their_one_currency_and_bad_formats_are_refused() {
         let eur = REFUND.replace(
             r#""amount": "5.85", "currency_code": "USD"},
                           "presentment"#,
             r#""amount": "5.85", "currency_code": "EUR"},
                           "presentment"#,
         );
-        assert!(parse_refund(merchant(), eur.as_bytes()).is_err());
+        let refund = parse_refund(merchant(), eur.as_bytes()).unwrap();
+        assert_eq!(refund.currency, Some(Currency::parse("EUR").unwrap()));
+        assert_eq!(
+            parse_refund(merchant(), REFUND.as_bytes())
+                .unwrap()
+                .currency,
+            Some(Currency::USD)
+        );
+        let line = |code: &str| {
+            format!(
+                r#"{{"subtotal_set": {{"shop_money": {{"amount": "1.00", "currency_code": "{code}"}}}}}}"#
+            )
+        };
+        let mixed = format!(
+            r#"{{"id": 9, "order_id": 1, "refund_line_items": [{}, {}]}}"#,
+            line("USD"),
+            line("EUR")
+        );
+        assert!(matches!(
+            parse_refund(merchant(), mixed.as_bytes()),
+            Err(PayloadError::Invalid {
+                field: REFUND_CURRENCY_FIELD,
+                ..
+            })
+        ));
+        let kwd = format!(
+            r#"{{"id": 9, "order_id": 1, "refund_line_items": [{}]}}"#,
+            line("KWD")
+        );
+        assert!(matches!(
+            parse_refund(merchant(), kwd.as_bytes()),
+            Err(PayloadError::Invalid {
+                field: REFUND_CURRENCY_FIELD,
+                reason: Invalid::CurrencyTooPrecise { .. }
+            })
+        ));
         let float = REFUND.replace(
             r#"{"amount": "5.85", "currency_code": "USD"},
                           "presentment"#,

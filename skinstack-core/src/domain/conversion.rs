@@ -6,11 +6,11 @@
 //! recorded, with [`crate::Program::split`]'s math, and stored with it so refunds reverse
 //! exactly what was accrued ([`crate::CommissionSplit::reversal`]).
 
-use crate::domain::ClickId;
 use crate::domain::{
     CampaignCode, ConversionId, EventId, ExternalId, FraudSignal, HoldReason, InfluencerId, LinkId,
     MerchantId, Money, ProgramId,
 };
+use crate::domain::{ClickId, Currency};
 use crate::earning::commission::CommissionSplit;
 use crate::error::Invalid;
 use chrono::{DateTime, Duration, Utc};
@@ -64,43 +64,6 @@ impl fmt::Display for ShopRef {
 pub type OrderId = ShopRef;
 /// The shop's refund id, unique per merchant.
 pub type RefundId = ShopRef;
-
-/// An ISO 4217 code as reported (three ASCII letters, upper-cased). Only [`Currency::USD`] is
-/// accepted for conversions in this version; others are refused, never converted.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct Currency([u8; 3]);
-
-impl Currency {
-    /// US dollars, the one currency commissions are kept in.
-    pub const USD: Currency = Currency(*b"USD");
-
-    /// Trims, upper-cases and checks the three-letter form.
-    pub fn parse(value: &str) -> Result<Self, Invalid> {
-        let value = value.trim().to_ascii_uppercase();
-        match value.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
-            _ => Err(Invalid::Format("a three-letter currency code such as USD")),
-        }
-    }
-
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII upper-case letters are ever stored.
-        std::str::from_utf8(&self.0).unwrap_or("???")
-    }
-}
-
-impl fmt::Debug for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How long an accrued commission is held before it is approved for payout (returns and
 /// chargebacks settle meanwhile): 0–365 days, 30 by default (`programs.hold_days`).
@@ -295,7 +258,12 @@ impl Conversion {
         // refunded_amount ≤ amount is kept by every store, so the reversal cannot fail.
         let reversed = self
             .commission
-            .reversal(self.amount, Money::ZERO, self.refunded_amount)
+            .reversal(
+                self.amount,
+                Money::ZERO,
+                self.refunded_amount,
+                self.currency,
+            )
             .unwrap_or_default();
         self.commission.plus(&reversed)
     }
@@ -372,6 +340,9 @@ pub enum ConversionInsert {
     /// Another order took the click's use ([`NewConversion::click_use`]) first: nothing
     /// changed; decide the attribution again.
     ClickSpent,
+    /// The order is not in the merchant's settlement currency (it changed since the order
+    /// was checked): nothing changed. Holds the merchant's currency.
+    WrongCurrency(Currency),
 }
 
 /// What inserting a refund did.
@@ -394,17 +365,6 @@ schema!(
         ShopRef::MAX_LEN
     )))
 );
-schema!(
-    Currency,
-    "Currency",
-    string()
-        .pattern(Some(trimmed(&any_case(Currency::USD.as_str()))))
-        .description(Some(format!(
-            "An ISO 4217 code, in any letter case; only {} is accepted in this version.",
-            Currency::USD
-        )))
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,15 +376,6 @@ mod tests {
         assert_eq!(ShopRef::parse("a\nb"), Err(Invalid::ControlCharacter));
         assert!(ShopRef::parse(&"x".repeat(256)).is_err());
         assert!(ShopRef::parse(&"x".repeat(255)).is_ok());
-    }
-
-    #[test]
-    fn currencies_are_three_letters_upper_cased() {
-        assert_eq!(Currency::parse(" usd ").unwrap(), Currency::USD);
-        assert_eq!(Currency::parse("EUR").unwrap().as_str(), "EUR");
-        for bad in ["", "US", "USDT", "U$D", "€"] {
-            assert!(Currency::parse(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Influencer profiles: social handles and how they get paid.
 
-use super::{Email, InfluencerId, Name, UserId};
+use super::{Currency, Email, InfluencerId, Name, UserId};
 use crate::error::{ForField, Invalid, ValidationError};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -239,11 +239,14 @@ pub struct Influencer {
     pub payout: PayoutSettings,
     /// Audience size.
     pub total_followers: Followers,
-    /// Everything earned so far, paid or not: influencer earnings net of platform fees and
-    /// refund reversals (see [`crate::earning::ledger`]).
+    /// Everything earned so far in `primary_currency`, paid or not: influencer earnings net
+    /// of platform fees and refund reversals (see [`crate::earning::ledger`]).
     pub total_earned: Decimal,
-    /// Earnings paid out in payouts so far.
+    /// Earnings paid out in payouts so far, in `primary_currency`.
     pub total_paid: Decimal,
+    /// The currency of `total_earned` and `total_paid`: that of their first earning; `None`
+    /// before it ([`crate::earning::SeedTotals`]).
+    pub primary_currency: Option<Currency>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

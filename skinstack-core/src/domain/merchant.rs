@@ -1,6 +1,6 @@
 //! Merchants: the brands that run programs and pay commissions.
 
-use super::{MerchantId, Name, Secret, SiteUrl, UserId};
+use super::{Currency, MerchantId, Name, Secret, SiteUrl, UserId};
 use crate::error::Invalid;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -131,6 +131,8 @@ pub struct NewMerchant {
     pub refersion_public_key: Option<Name>,
     /// Refersion secret key; stored encrypted, never returned.
     pub refersion_secret_key: Option<Secret>,
+    /// The settlement currency: its orders, commissions, statements and totals are in it.
+    pub currency: Currency,
 }
 
 /// A stored merchant with its running totals.
@@ -152,6 +154,9 @@ pub struct Merchant {
     pub refersion_public_key: Option<Name>,
     /// Refersion secret key (redacted in `Debug`).
     pub refersion_secret_key: Option<Secret>,
+    /// The settlement currency of its orders, programs' fixed amounts, commissions,
+    /// statements and totals; changeable only while it has no conversions.
+    pub currency: Currency,
     /// Attributed order amounts net of refunds (unattributed orders are not counted).
     pub total_sales: Decimal,
     /// Gross commissions paid out in payouts.
@@ -182,6 +187,9 @@ pub struct MerchantPatch {
     pub refersion_public_key: Option<Option<Name>>,
     /// New or cleared Refersion secret key.
     pub refersion_secret_key: Option<Option<Secret>>,
+    /// New settlement currency: refused with [`crate::store::RepoError::CurrencyLocked`]
+    /// once the merchant has a conversion (setting the same one again changes nothing).
+    pub currency: Option<Currency>,
 }
 
 impl Merchant {
@@ -272,6 +280,7 @@ mod tests {
             shopify_api_key: Some(Secret::parse("shpat_supersecret").unwrap()),
             refersion_public_key: None,
             refersion_secret_key: Some(Secret::parse("rfs_topsecret").unwrap()),
+            currency: Currency::USD,
         };
         let debug = format!("{merchant:?}");
         assert!(

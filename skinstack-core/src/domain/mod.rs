@@ -27,6 +27,7 @@ mod api_key;
 mod click;
 mod conversion;
 mod coupon_code;
+mod currency;
 mod email;
 mod hold;
 mod ids;
@@ -50,10 +51,11 @@ mod webhook_delivery;
 pub use api_key::{ApiKey, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
 pub use click::{anonymize_ip, Click, ClickId, ClickSource, MAX_REFERER, MAX_USER_AGENT};
 pub use conversion::{
-    net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, Currency, HoldDays,
+    net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, HoldDays,
     NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
 pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
+pub use currency::Currency;
 pub use email::Email;
 pub use hold::{add_hold_reason, hold_start, HoldReason, MaxOrderAmount, OrderWindow};
 pub use ids::{

@@ -17,6 +17,9 @@ impl Money {
     /// Zero.
     pub const ZERO: Money = Money(Decimal::ZERO);
 
+    /// Fifty: the default minimum payout.
+    pub const FIFTY: Money = Money(Decimal::from_parts(5000, 0, 0, false, 2));
+
     /// The largest amount the widest money column (`DECIMAL(12,2)`) holds.
     pub const MAX: Money = Money(Decimal::from_parts(3_567_587_327, 232, 0, false, 2)); // 999_999_999_999 cents
 

@@ -1,6 +1,6 @@
 //! Commission programs: how much an influencer earns on a merchant's sales.
 
-use super::{EnrollmentMode, MerchantId, Money, Name, ProgramId};
+use super::{Currency, EnrollmentMode, MerchantId, Money, Name, ProgramId};
 use crate::earning::commission::CommissionSplit;
 use crate::error::{ForField, Invalid, ValidationError};
 use chrono::{DateTime, Utc};
@@ -255,9 +255,10 @@ pub struct Program {
 }
 
 impl Program {
-    /// The commission owed on an order of `amount`: see [`Commission::split`].
-    pub fn split(&self, amount: Money) -> CommissionSplit {
-        self.commission.split(amount, self.platform_fee_rate)
+    /// The commission owed on an order of `amount` in `currency`: see [`Commission::split`].
+    pub fn split(&self, amount: Money, currency: Currency) -> CommissionSplit {
+        self.commission
+            .split(amount, self.platform_fee_rate, currency)
     }
 }
 

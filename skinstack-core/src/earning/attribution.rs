@@ -29,7 +29,7 @@
 //!    commission.
 
 use crate::domain::ClickId;
-use crate::domain::{AttributedBy, Attribution, HoldDays};
+use crate::domain::{AttributedBy, Attribution, Currency, HoldDays};
 use crate::domain::{
     CampaignCode, Commission, CookieWindow, CouponCodeId, FeeRate, InfluencerId, LinkId,
     MerchantId, Money, ProgramId,
@@ -65,9 +65,10 @@ pub struct LinkTerms {
 }
 
 impl LinkTerms {
-    /// The commission the program pays on `amount`: [`Commission::split`].
-    pub fn split(&self, amount: Money) -> CommissionSplit {
-        self.commission.split(amount, self.platform_fee_rate)
+    /// The commission the program pays on `amount` in `currency`: [`Commission::split`].
+    pub fn split(&self, amount: Money, currency: Currency) -> CommissionSplit {
+        self.commission
+            .split(amount, self.platform_fee_rate, currency)
     }
 }
 

@@ -23,7 +23,7 @@
 //! four facts with its summed split (PostgreSQL's `GROUP BY`) to [`Balance::add`]; the
 //! summaries take the influencer's earnings or the gross commission of the same [`Balance`].
 
-use crate::domain::{net_of_refunds, Conversion};
+use crate::domain::{net_of_refunds, Conversion, Currency};
 use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::{EarningsSummary, EventKind, MerchantCommissions};
 use rust_decimal::Decimal;
@@ -117,12 +117,13 @@ impl Balance {
     }
 
     /// The influencer's side: the earnings of each bucket, and
-    /// `balance = pending + awaiting_merchant + approved`.
-    pub fn earnings(&self) -> EarningsSummary {
+    /// `balance = pending + awaiting_merchant + approved`, for events all in `currency`.
+    pub fn earnings(&self, currency: Currency) -> EarningsSummary {
         let pending = self.pending.influencer_earnings;
         let awaiting_merchant = self.awaiting_merchant.influencer_earnings;
         let approved = self.approved.influencer_earnings;
         EarningsSummary {
+            currency,
             pending,
             approved,
             paid: self.paid.influencer_earnings,
@@ -133,11 +134,16 @@ impl Balance {
 
     /// The merchant's side: the gross commission pending, approved and not paid for
     /// (`approved`), `owed = pending + approved`, paid for (`paid`), and the merchant's
-    /// `unattributed` orders.
-    pub fn commissions(&self, unattributed: &UnattributedOrders) -> MerchantCommissions {
+    /// `unattributed` orders, all in the merchant's `currency`.
+    pub fn commissions(
+        &self,
+        currency: Currency,
+        unattributed: &UnattributedOrders,
+    ) -> MerchantCommissions {
         let pending = self.pending.gross;
         let approved = self.unfunded.gross;
         MerchantCommissions {
+            currency,
             pending,
             approved,
             owed: pending + approved,
@@ -281,8 +287,9 @@ mod tests {
             &split(dec!(10), dec!(2)),
         );
         assert_eq!(
-            b.earnings(),
+            b.earnings(Currency::USD),
             EarningsSummary {
+                currency: Currency::USD,
                 pending: dec!(12),
                 approved: dec!(8),
                 paid: dec!(24),
@@ -296,8 +303,9 @@ mod tests {
             refunded: dec!(30.00),
         };
         assert_eq!(
-            b.commissions(&unattributed),
+            b.commissions(Currency::USD, &unattributed),
             MerchantCommissions {
+                currency: Currency::USD,
                 pending: dec!(15),
                 approved: dec!(50),
                 owed: dec!(65),

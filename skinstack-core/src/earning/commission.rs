@@ -1,13 +1,15 @@
 //! Commission math: what a sale earns, what the platform keeps, what a refund takes back.
 //!
 //! # Rounding
-//! Every amount is rounded to cents with banker's rounding (`MidpointNearestEven`), which does
-//! not drift upward over many conversions the way half-up does. Only two numbers are ever
-//! rounded per split — the gross commission and the platform fee — and the influencer's
-//! earnings are the difference, so `platform_fee + influencer_earnings == gross` exactly.
+//! Every amount is rounded to the minor unit of the order's currency (cents for USD and EUR,
+//! whole yen for JPY: [`Currency::round`]) with banker's rounding (`MidpointNearestEven`),
+//! which does not drift upward over many conversions the way half-up does, and kept at two
+//! decimal places as every store keeps money. Only two numbers are ever rounded per split —
+//! the gross commission and the platform fee — and the influencer's earnings are the
+//! difference, so `platform_fee + influencer_earnings == gross` exactly, in every currency.
 
-use crate::domain::{Commission, FeeRate, Money};
-use rust_decimal::{Decimal, RoundingStrategy};
+use crate::domain::{Commission, Currency, FeeRate, Money};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// How one commission divides between the platform and the influencer.
@@ -37,27 +39,20 @@ pub enum CommissionError {
     },
 }
 
-/// Rounds to cents, half to even.
-pub fn round_cents(value: Decimal) -> Decimal {
-    let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
-    rounded.rescale(2);
-    rounded
-}
-
 impl Commission {
-    /// The split for an order of `amount`.
+    /// The split for an order of `amount` in `currency`.
     ///
     /// - percentage: `gross = round(amount × rate / 100)`;
-    /// - fixed: `gross = min(fixed, amount)` — a commission never exceeds the sale;
-    /// - `platform_fee = round(gross × fee_rate)`, `influencer_earnings = gross − platform_fee`.
-    pub fn split(&self, amount: Money, fee_rate: FeeRate) -> CommissionSplit {
-        let gross = match self {
-            Commission::Percentage(rate) => {
-                round_cents(amount.amount() * rate.percent() / Decimal::ONE_HUNDRED)
-            }
+    /// - fixed: `gross = round(min(fixed, amount))` — a commission never exceeds the sale;
+    /// - `platform_fee = round(gross × fee_rate)`, `influencer_earnings = gross − platform_fee`;
+    ///
+    /// where `round` is [`Currency::round`], half to even at the currency's minor unit.
+    pub fn split(&self, amount: Money, fee_rate: FeeRate, currency: Currency) -> CommissionSplit {
+        let gross = currency.round(match self {
+            Commission::Percentage(rate) => amount.amount() * rate.percent() / Decimal::ONE_HUNDRED,
             Commission::Fixed(fixed) => fixed.amount().min(amount.amount()),
-        };
-        let platform_fee = round_cents(gross * fee_rate.fraction());
+        });
+        let platform_fee = currency.round(gross * fee_rate.fraction());
         CommissionSplit {
             gross,
             platform_fee,
@@ -67,20 +62,23 @@ impl Commission {
 }
 
 impl CommissionSplit {
-    /// The reversal owed when `refund` more of an order of `order_amount` is refunded, after
-    /// `refunded_before` was refunded earlier. The result is ≤ 0 in every component.
+    /// The reversal owed when `refund` more of an order of `order_amount` in `currency` is
+    /// refunded, after `refunded_before` was refunded earlier. The result is ≤ 0 in every
+    /// component.
     ///
     /// Each refund reverses the difference between the share reversed after it and the share
     /// reversed before it, where the share for a refunded total `r` rounds the fee and the
-    /// earnings each to `round(component × r / order_amount)` and takes their sum as gross.
-    /// Because both rounded parts only grow with `r`, every reversal is ≤ 0 in every
-    /// component; because the share at `r = order_amount` is the whole split, refunding the
-    /// whole order — in one refund or many — nets every component to exactly zero.
+    /// earnings each to `round(component × r / order_amount)` at the currency's minor unit and
+    /// takes their sum as gross. Because both rounded parts only grow with `r`, every reversal
+    /// is ≤ 0 in every component; because the share at `r = order_amount` is the whole split,
+    /// refunding the whole order — in one refund or many — nets every component to exactly
+    /// zero.
     pub fn reversal(
         &self,
         order_amount: Money,
         refunded_before: Money,
         refund: Money,
+        currency: Currency,
     ) -> Result<CommissionSplit, CommissionError> {
         let after = refunded_before.amount() + refund.amount();
         if after > order_amount.amount() {
@@ -89,8 +87,8 @@ impl CommissionSplit {
                 refunded: after,
             });
         }
-        let before = self.share_refunded(order_amount.amount(), refunded_before.amount());
-        let after = self.share_refunded(order_amount.amount(), after);
+        let before = self.share_refunded(order_amount.amount(), refunded_before.amount(), currency);
+        let after = self.share_refunded(order_amount.amount(), after, currency);
         Ok(CommissionSplit {
             gross: before.gross - after.gross,
             platform_fee: before.platform_fee - after.platform_fee,
@@ -99,14 +97,19 @@ impl CommissionSplit {
     }
 
     /// The part of this split reversed once `refunded` of `order` has been refunded in total.
-    fn share_refunded(&self, order: Decimal, refunded: Decimal) -> CommissionSplit {
+    fn share_refunded(
+        &self,
+        order: Decimal,
+        refunded: Decimal,
+        currency: Currency,
+    ) -> CommissionSplit {
         if refunded >= order {
             return *self;
         }
         if refunded.is_zero() {
             return CommissionSplit::default();
         }
-        let share = |component: Decimal| round_cents(component * refunded / order);
+        let share = |component: Decimal| currency.round(component * refunded / order);
         let platform_fee = share(self.platform_fee);
         let influencer_earnings = share(self.influencer_earnings);
         CommissionSplit {
@@ -151,7 +154,13 @@ mod tests {
     }
 
     fn split_of(c: Commission, amount: Decimal) -> CommissionSplit {
-        c.split(money(amount), FeeRate::default())
+        c.split(money(amount), FeeRate::default(), USD)
+    }
+
+    const USD: Currency = Currency::USD;
+
+    fn jpy() -> Currency {
+        Currency::parse("JPY").unwrap()
     }
 
     #[test]
@@ -217,7 +226,7 @@ mod tests {
     fn half_refund_of_a_20_percent_45_00_order_reverses_half() {
         let s = split_of(pct(dec!(20)), dec!(45.00));
         let r = s
-            .reversal(money(dec!(45)), Money::ZERO, money(dec!(22.50)))
+            .reversal(money(dec!(45)), Money::ZERO, money(dec!(22.50)), USD)
             .unwrap();
         assert_eq!(
             (r.gross, r.platform_fee, r.influencer_earnings),
@@ -229,7 +238,7 @@ mod tests {
     fn refund_of_a_fixed_commission_is_proportional_too() {
         let s = split_of(Commission::fixed(money(dec!(10))).unwrap(), dec!(100));
         let r = s
-            .reversal(money(dec!(100)), Money::ZERO, money(dec!(25)))
+            .reversal(money(dec!(100)), Money::ZERO, money(dec!(25)), USD)
             .unwrap();
         assert_eq!(
             (r.gross, r.platform_fee, r.influencer_earnings),
@@ -241,12 +250,14 @@ mod tests {
     fn three_thirds_of_a_refund_net_to_exactly_zero() {
         let s = split_of(pct(dec!(20)), dec!(10.00)); // 2.00 / 0.40 / 1.60
         let third = money(dec!(3.33));
-        let r1 = s.reversal(money(dec!(10)), Money::ZERO, third).unwrap();
+        let r1 = s
+            .reversal(money(dec!(10)), Money::ZERO, third, USD)
+            .unwrap();
         let r2 = s
-            .reversal(money(dec!(10)), money(dec!(3.33)), third)
+            .reversal(money(dec!(10)), money(dec!(3.33)), third, USD)
             .unwrap();
         let r3 = s
-            .reversal(money(dec!(10)), money(dec!(6.66)), money(dec!(3.34)))
+            .reversal(money(dec!(10)), money(dec!(6.66)), money(dec!(3.34)), USD)
             .unwrap();
         assert_eq!(
             s.plus(&r1).plus(&r2).plus(&r3),
@@ -262,7 +273,7 @@ mod tests {
     fn refunding_more_than_the_order_is_refused() {
         let s = split_of(pct(dec!(20)), dec!(10.00));
         let err = s
-            .reversal(money(dec!(10)), money(dec!(6)), money(dec!(4.01)))
+            .reversal(money(dec!(10)), money(dec!(6)), money(dec!(4.01)), USD)
             .unwrap_err();
         assert_eq!(
             err,
@@ -273,14 +284,28 @@ mod tests {
         );
     }
 
-    fn cents(max: i64) -> impl Strategy<Value = Decimal> {
-        (0..=max).prop_map(|c| Decimal::new(c, 2))
+    fn currency() -> impl Strategy<Value = Currency> {
+        prop_oneof![
+            Just(USD),
+            Just(jpy()),
+            Just(Currency::parse("EUR").unwrap()),
+            Just(Currency::parse("KRW").unwrap()),
+        ]
     }
 
-    fn commission() -> impl Strategy<Value = Commission> {
+    /// Zero to `max` minor units of `currency` (cents, or whole yen).
+    fn units(currency: Currency, max: i64) -> impl Strategy<Value = Decimal> {
+        (0..=max).prop_map(move |u| Decimal::new(u, currency.minor_units()))
+    }
+
+    fn commission(currency: Currency) -> impl Strategy<Value = Commission> {
         prop_oneof![
             (1i64..=10_000).prop_map(|bp| pct(Decimal::new(bp, 2))),
-            (1i64..=100_000).prop_map(|c| Commission::fixed(money(Decimal::new(c, 2))).unwrap()),
+            (1i64..=100_000).prop_map(move |u| Commission::fixed(money(Decimal::new(
+                u,
+                currency.minor_units()
+            )))
+            .unwrap()),
         ]
     }
 
@@ -288,59 +313,108 @@ mod tests {
         (0i64..=100).prop_map(|p| FeeRate::new(Decimal::new(p, 2)).unwrap())
     }
 
-    /// An order amount and a sequence of partial refunds that add up to all of it.
-    fn order_and_refunds() -> impl Strategy<Value = (Decimal, Vec<Decimal>)> {
-        (1i64..=2_000_000, prop::collection::vec(1u32..1000, 1..8)).prop_map(|(total, weights)| {
-            let sum: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-            let mut left = total;
-            let mut parts: Vec<Decimal> = weights[..weights.len() - 1]
-                .iter()
-                .map(|w| {
-                    let part = (total as u64 * u64::from(*w) / sum) as i64;
-                    left -= part;
-                    Decimal::new(part, 2)
+    /// A currency, a commission in it, and an order amount with a sequence of partial refunds
+    /// that add up to all of it, all in whole minor units of the currency.
+    fn order_and_refunds() -> impl Strategy<Value = (Currency, Commission, Decimal, Vec<Decimal>)> {
+        currency().prop_flat_map(|cur| {
+            (
+                Just(cur),
+                commission(cur),
+                1i64..=2_000_000,
+                prop::collection::vec(1u32..1000, 1..8),
+            )
+                .prop_map(|(cur, c, total, weights)| {
+                    let places = cur.minor_units();
+                    let sum: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+                    let mut left = total;
+                    let mut parts: Vec<Decimal> = weights[..weights.len() - 1]
+                        .iter()
+                        .map(|w| {
+                            let part = (total as u64 * u64::from(*w) / sum) as i64;
+                            left -= part;
+                            Decimal::new(part, places)
+                        })
+                        .collect();
+                    parts.push(Decimal::new(left, places));
+                    (cur, c, Decimal::new(total, places), parts)
                 })
-                .collect();
-            parts.push(Decimal::new(left, 2));
-            (Decimal::new(total, 2), parts)
         })
+    }
+
+    /// A currency, a commission in it and an order amount in it.
+    fn order() -> impl Strategy<Value = (Currency, Commission, Decimal)> {
+        currency().prop_flat_map(|cur| (Just(cur), commission(cur), units(cur, 100_000_000)))
+    }
+
+    /// Whether `value` is a whole number of `currency`'s minor units, kept at two places.
+    fn in_minor_units(value: Decimal, currency: Currency) -> bool {
+        value.scale() == 2 && value.normalize().scale() <= currency.minor_units()
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
 
         #[test]
-        fn fee_plus_earnings_is_gross_and_fee_is_within_gross(c in commission(), f in fee_rate(), amount in cents(100_000_000)) {
-            let s = c.split(money(amount), f);
+        fn fee_plus_earnings_is_gross_and_fee_is_within_gross((cur, c, amount) in order(), f in fee_rate()) {
+            let s = c.split(money(amount), f, cur);
             prop_assert_eq!(s.platform_fee + s.influencer_earnings, s.gross);
             prop_assert!(Decimal::ZERO <= s.platform_fee && s.platform_fee <= s.gross);
             prop_assert!(s.gross <= amount, "commission above the sale");
-            prop_assert!(s.gross.scale() == 2 && s.platform_fee.scale() == 2);
+            prop_assert!(in_minor_units(s.gross, cur) && in_minor_units(s.platform_fee, cur), "{s:?} in {cur}");
+            prop_assert!(in_minor_units(s.influencer_earnings, cur));
         }
 
         #[test]
-        fn percentage_100_with_fee_0_returns_the_amount(amount in cents(100_000_000)) {
-            let s = pct(dec!(100)).split(money(amount), FeeRate::new(dec!(0)).unwrap());
+        fn percentage_100_with_fee_0_returns_the_amount(cur in currency(), amount in units(USD, 100_000_000)) {
+            let amount = cur.round(amount);
+            let s = pct(dec!(100)).split(money(amount), FeeRate::new(dec!(0)).unwrap(), cur);
             prop_assert_eq!(s.gross, amount);
             prop_assert_eq!(s.influencer_earnings, amount);
             prop_assert_eq!(s.platform_fee, Decimal::ZERO);
         }
 
         #[test]
-        fn refunding_the_whole_order_in_parts_nets_every_component_to_zero(c in commission(), f in fee_rate(), (total, parts) in order_and_refunds()) {
+        fn refunding_the_whole_order_in_parts_nets_every_component_to_zero((cur, c, total, parts) in order_and_refunds(), f in fee_rate()) {
             let order = money(total);
-            let accrued = c.split(order, f);
+            let accrued = c.split(order, f, cur);
             let mut net = accrued;
             let mut refunded = Money::ZERO;
             for part in parts {
-                let r = accrued.reversal(order, refunded, money(part)).unwrap();
+                let r = accrued.reversal(order, refunded, money(part), cur).unwrap();
                 prop_assert_eq!(r.platform_fee + r.influencer_earnings, r.gross);
                 prop_assert!(r.gross <= Decimal::ZERO && r.platform_fee <= Decimal::ZERO && r.influencer_earnings <= Decimal::ZERO);
+                prop_assert!(in_minor_units(r.platform_fee, cur) && in_minor_units(r.influencer_earnings, cur), "{r:?} in {cur}");
                 net = net.plus(&r);
                 prop_assert!(net.gross >= Decimal::ZERO && net.platform_fee >= Decimal::ZERO && net.influencer_earnings >= Decimal::ZERO);
                 refunded = money(refunded.amount() + part);
             }
             prop_assert_eq!(net, CommissionSplit { gross: Decimal::ZERO, platform_fee: Decimal::ZERO, influencer_earnings: Decimal::ZERO });
         }
+    }
+
+    #[test]
+    fn a_yen_split_rounds_to_whole_yen_half_to_even() {
+        // 15 % of ¥1,250 = 187.5 → 188 (half to even); fee 188 × 0.2 = 37.6 → 38; earnings 150.
+        let s = pct(dec!(15)).split(money(dec!(1250)), FeeRate::default(), jpy());
+        assert_eq!(
+            (s.gross, s.platform_fee, s.influencer_earnings),
+            (dec!(188), dec!(38), dec!(150))
+        );
+        // 25 % of ¥1,250 = 312.5 → 312 (2 is even).
+        assert_eq!(
+            pct(dec!(25))
+                .split(money(dec!(1250)), FeeRate::default(), jpy())
+                .gross,
+            dec!(312)
+        );
+        // A third of ¥1,000 refunded reverses whole yen.
+        let accrued = pct(dec!(10)).split(money(dec!(1000)), FeeRate::default(), jpy()); // 100 / 20 / 80
+        let r = accrued
+            .reversal(money(dec!(1000)), Money::ZERO, money(dec!(333)), jpy())
+            .unwrap();
+        assert_eq!(
+            (r.platform_fee, r.influencer_earnings),
+            (dec!(-7), dec!(-27))
+        );
     }
 }

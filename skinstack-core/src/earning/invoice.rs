@@ -188,6 +188,7 @@ mod tests {
                 link_id: LinkId::new(),
                 influencer_id: InfluencerId::new(),
                 merchant_id: merchant,
+                currency: Currency::USD,
                 refund_id: None,
                 payout_batch_id: None,
                 settles: None,

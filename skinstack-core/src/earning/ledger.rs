@@ -32,8 +32,10 @@
 //! - `tracking_links.total_commission`: gross commission net of reversals and voids (Σ
 //!   `gross` of `accrued` + `reversed` + `voided`);
 //! - `influencers.total_earned`: the influencer's earnings net of reversals and voids (Σ
-//!   `influencer_earnings` of `accrued` + `reversed` + `voided`), paid or not;
-//! - `influencers.total_paid`: earnings paid out (Σ `influencer_earnings` of `paid`);
+//!   `influencer_earnings` of `accrued` + `reversed` + `voided`), paid or not, in their
+//!   *primary currency* ([`SeedTotals`]);
+//! - `influencers.total_paid`: earnings paid out (Σ `influencer_earnings` of `paid`), in the
+//!   primary currency;
 //! - `merchants.total_commissions_paid`: gross commission the merchant has paid for: Σ `gross`
 //!   of the lines of its merchant statements (invoices) marked paid, moved by
 //!   [`TotalsDelta::funding`] when the payment is recorded (not by influencer payouts).
@@ -44,6 +46,15 @@
 //! credit, on a merchant statement (invoice) by the rule in [`crate::earning::invoice`]. An
 //! event on a statement marked paid is *funded*; only funded events are paid out to
 //! influencers.
+//!
+//! # Currencies
+//! Every event is in its conversion's currency, which is its merchant's settlement currency,
+//! so a link's and a merchant's totals are all in that one currency. An influencer may earn in
+//! several: the seed's single-number `total_earned` and `total_paid` hold only the events of
+//! the influencer's *primary currency*, the currency of the first event that moved them
+//! (`influencers.primary_currency`, set then and never changed); no two currencies are ever
+//! added. The exact sums in every currency are the ledger's, per currency
+//! ([`EarningsSummary`]). [`SeedTotals`] is the one rule both stores apply.
 //!
 //! An influencer's earned total splits into pending + awaiting the merchant + approved + paid
 //! ([`EarningsSummary`]), by the one rule in [`crate::earning::balance`].
@@ -139,6 +150,8 @@ pub struct CommissionEvent {
     pub influencer_id: InfluencerId,
     /// The merchant paying.
     pub merchant_id: MerchantId,
+    /// Its conversion's currency, which every amount of the event is in.
+    pub currency: Currency,
     /// For `reversed`: the refund.
     pub refund_id: Option<RefundId>,
     /// For `paid`: the payout batch.
@@ -232,6 +245,7 @@ impl CommissionEvent {
             link_id: settled.link_id,
             influencer_id: settled.influencer_id,
             merchant_id: settled.merchant_id,
+            currency: settled.currency,
             refund_id: None,
             payout_batch_id: Some(batch),
             settles: Some(settled.id),
@@ -293,6 +307,7 @@ impl CommissionEvent {
             link_id: attribution.link_id,
             influencer_id: attribution.influencer_id,
             merchant_id: conversion.merchant_id,
+            currency: conversion.currency,
             refund_id: None,
             payout_batch_id: None,
             settles: None,
@@ -374,6 +389,33 @@ impl TotalsDelta {
     }
 }
 
+/// The influencer's seed totals (`total_earned`, `total_paid`) and the primary currency they
+/// are in: the first currency that moved them, fixed from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeedTotals {
+    /// The primary currency; `None` until an event moves the totals.
+    pub primary_currency: Option<Currency>,
+    /// `influencers.total_earned`.
+    pub earned: Decimal,
+    /// `influencers.total_paid`.
+    pub paid: Decimal,
+}
+
+impl SeedTotals {
+    /// Applies `delta`, the effect of an event in `currency`: it counts only in the primary
+    /// currency, which becomes `currency` if the totals had none and `delta` moves them.
+    pub fn apply(&mut self, currency: Currency, delta: &TotalsDelta) {
+        if delta.earned.is_zero() && delta.paid.is_zero() {
+            return;
+        }
+        let primary = *self.primary_currency.get_or_insert(currency);
+        if primary == currency {
+            self.earned += delta.earned;
+            self.paid += delta.paid;
+        }
+    }
+}
+
 /// Where a conversion's commission stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -432,10 +474,13 @@ impl ConversionView {
     }
 }
 
-/// An influencer's earnings, net of reversals: `pending + approved + paid` is
-/// `influencers.total_earned`.
+/// An influencer's earnings in one currency, net of reversals: `pending + awaiting_merchant +
+/// approved + paid` is what they earned in it (`influencers.total_earned` for their
+/// [`primary currency`](SeedTotals)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct EarningsSummary {
+    /// The currency of every amount.
+    pub currency: Currency,
     /// Earnings on conversions not yet approved: in their hold period, or held for review.
     pub pending: Decimal,
     /// Earnings approved and funded (their merchant statement is paid), not yet paid out:
@@ -454,6 +499,8 @@ pub struct EarningsSummary {
 /// A merchant's commissions (gross, net of reversals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct MerchantCommissions {
+    /// The merchant's settlement currency, which every amount is in.
+    pub currency: Currency,
     /// Still in the hold period.
     pub pending: Decimal,
     /// Approved, and not yet paid for by the merchant (billed or not).
@@ -686,7 +733,12 @@ mod tests {
         let refund = refund_of(&conversion, dec!(33.33), split(dec!(0), dec!(0)));
         let reversal = conversion
             .commission
-            .reversal(conversion.amount, Money::ZERO, refund.amount)
+            .reversal(
+                conversion.amount,
+                Money::ZERO,
+                refund.amount,
+                conversion.currency,
+            )
             .unwrap();
         conversion.refunded_amount = refund.amount;
         let voided = CommissionEvent::void(EventId::new(), &conversion, at(8)).unwrap();

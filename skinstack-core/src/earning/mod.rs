@@ -11,13 +11,13 @@ pub mod signals;
 
 pub use attribution::{attribute, ClickFacts, ClickRejection, CouponFacts, Decision, LinkTerms};
 pub use balance::{Balance, Standing, UnattributedOrders};
-pub use commission::{round_cents, CommissionError, CommissionSplit};
+pub use commission::{CommissionError, CommissionSplit};
 pub use invoice::{amount_due, build_statement, BillableEvent, StatementRequest};
 pub use ledger::{
     CommissionEvent, ConversionFilter, ConversionStatus, ConversionView, DailyLinkStats,
-    EarningsSummary, EventKind, MerchantCommissions, TotalsDelta,
+    EarningsSummary, EventKind, MerchantCommissions, SeedTotals, TotalsDelta,
 };
 pub use payout::{
-    plan_payouts, DeliveryError, PayoutBatch, PayoutItem, PayoutPlan, PayoutProvider, PlannedItem,
-    SettleError, SkipReason, SkippedPayout, UnsettledEvent,
+    plan_payouts, DeliveryError, PayoutBatch, PayoutItem, PayoutMinimums, PayoutPlan,
+    PayoutProvider, PlannedItem, SettleError, SkipReason, SkippedPayout, UnsettledEvent,
 };

@@ -32,6 +32,8 @@ pub struct UnsettledEvent {
     pub influencer_id: InfluencerId,
     /// Who pays it.
     pub merchant_id: MerchantId,
+    /// The currency of its split.
+    pub currency: Currency,
     /// Its split (≤ 0 for a reversal).
     pub split: CommissionSplit,
     /// Whether a merchant statement marked paid billed it: only funded events are paid out.
@@ -67,9 +69,9 @@ pub struct PayoutBatch {
     pub id: PayoutBatchId,
     /// When it was created.
     pub created_at: DateTime<Utc>,
-    /// The minimum payout it applied.
+    /// The minimum payout it applied to currencies without one of their own.
     pub minimum: Money,
-    /// One line per influencer paid, by influencer id.
+    /// One line per influencer and currency paid, by influencer id and currency.
     pub items: Vec<PayoutItem>,
 }
 
@@ -144,6 +146,7 @@ impl PayoutPlan {
                 let (settled, approved) = lookup(*id).ok_or(SettleError::Stale)?;
                 if !approved
                     || settled.influencer_id != planned.item.influencer_id
+                    || settled.currency != planned.item.currency
                     || !planned_once.insert(*id)
                 {
                     return Err(SettleError::Stale);
@@ -183,54 +186,87 @@ pub enum SkipReason {
     AwaitingMerchant,
 }
 
-/// An influencer left out of a payout; their earnings stay payable.
+/// An influencer's balance in one currency left out of a payout; it stays payable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedPayout {
     /// Who.
     pub influencer_id: InfluencerId,
+    /// The currency of the balance.
+    pub currency: Currency,
     /// Their approved, unsettled balance.
     pub balance: Decimal,
     /// Why.
     pub reason: SkipReason,
 }
 
-/// Decides a payout: one item per influencer whose approved, funded, unsettled balance is
-/// positive, at least `minimum`, and who has a payout method; every other influencer is
-/// skipped with the reason, and every influencer with unfunded earnings is reported as
-/// [`SkipReason::AwaitingMerchant`] with their sum. `influencers` holds the profiles of those
-/// in `events`.
+/// The minimum payout per currency: `default` unless the currency has its own (a minimum
+/// of 50 means $50 but only ¥50, so a JPY payout wants its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayoutMinimums {
+    /// The minimum of every currency not in `by_currency`.
+    pub default: Money,
+    /// Minimums of their own.
+    pub by_currency: BTreeMap<Currency, Money>,
+}
+
+impl PayoutMinimums {
+    /// The minimum payout in `currency`.
+    pub fn of(&self, currency: Currency) -> Money {
+        self.by_currency
+            .get(&currency)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+impl From<Money> for PayoutMinimums {
+    fn from(default: Money) -> Self {
+        PayoutMinimums {
+            default,
+            by_currency: BTreeMap::new(),
+        }
+    }
+}
+
+/// Decides a payout: one item per influencer and currency whose approved, funded, unsettled
+/// balance is positive, at least that currency's minimum, and whose influencer has a payout
+/// method; every other balance is skipped with the reason, and unfunded earnings are reported
+/// as [`SkipReason::AwaitingMerchant`] with their sum. No item adds two currencies.
+/// `influencers` holds the profiles of those in `events`.
 pub fn plan_payouts(
     batch_id: PayoutBatchId,
     created_at: DateTime<Utc>,
-    minimum: Money,
+    minimums: &PayoutMinimums,
     events: &[UnsettledEvent],
     influencers: &HashMap<InfluencerId, Influencer>,
 ) -> (PayoutPlan, Vec<SkippedPayout>) {
-    let mut by_influencer: BTreeMap<InfluencerId, Vec<&UnsettledEvent>> = BTreeMap::new();
-    let mut awaiting: BTreeMap<InfluencerId, Decimal> = BTreeMap::new();
+    type Key = (InfluencerId, Currency);
+    let mut by_balance: BTreeMap<Key, Vec<&UnsettledEvent>> = BTreeMap::new();
+    let mut awaiting: BTreeMap<Key, Decimal> = BTreeMap::new();
     for event in events {
+        let key = (event.influencer_id, event.currency);
         if !event.funded {
-            *awaiting.entry(event.influencer_id).or_default() += event.split.influencer_earnings;
+            *awaiting.entry(key).or_default() += event.split.influencer_earnings;
             continue;
         }
-        by_influencer
-            .entry(event.influencer_id)
-            .or_default()
-            .push(event);
+        by_balance.entry(key).or_default().push(event);
     }
     let mut items = Vec::new();
     let mut skipped: Vec<SkippedPayout> = awaiting
         .into_iter()
-        .map(|(influencer_id, balance)| SkippedPayout {
+        .map(|((influencer_id, currency), balance)| SkippedPayout {
             influencer_id,
+            currency,
             balance,
             reason: SkipReason::AwaitingMerchant,
         })
         .collect();
-    for (influencer_id, events) in by_influencer {
+    for ((influencer_id, currency), events) in by_balance {
         let balance: Decimal = events.iter().map(|e| e.split.influencer_earnings).sum();
+        let minimum = minimums.of(currency);
         let skip = |reason| SkippedPayout {
             influencer_id,
+            currency,
             balance,
             reason,
         };
@@ -280,7 +316,7 @@ pub fn plan_payouts(
                 method,
                 account,
                 amount,
-                currency: Currency::USD,
+                currency,
                 reference: format!("skinstack-{}", id.as_uuid().simple()),
             },
             events: events.iter().map(|e| e.event_id).collect(),
@@ -290,7 +326,7 @@ pub fn plan_payouts(
         PayoutPlan {
             batch_id,
             created_at,
-            minimum,
+            minimum: minimums.default,
             items,
         },
         skipped,
@@ -336,6 +372,7 @@ mod tests {
             total_followers: Followers::default(),
             total_earned: Decimal::ZERO,
             total_paid: Decimal::ZERO,
+            primary_currency: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
@@ -347,6 +384,7 @@ mod tests {
             conversion_id: ConversionId::new(),
             influencer_id: influencer,
             merchant_id: MerchantId::new(),
+            currency: Currency::USD,
             split: CommissionSplit {
                 gross: earnings,
                 platform_fee: Decimal::ZERO,
@@ -354,6 +392,57 @@ mod tests {
             },
             funded: true,
         }
+    }
+
+    #[test]
+    fn each_currency_is_its_own_item_with_its_own_minimum_and_none_adds_two() {
+        let ana = influencer(Some(PayoutMethod::Stripe));
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let in_currency = |amount, currency| UnsettledEvent {
+            currency,
+            ..event(ana.id, amount)
+        };
+        let events = vec![
+            in_currency(dec!(30.00), Currency::USD),
+            in_currency(dec!(40.00), Currency::USD),
+            in_currency(dec!(80.00), eur),
+            in_currency(dec!(4000), jpy),
+        ];
+        let profiles: HashMap<_, _> = [(ana.id, ana.clone())].into_iter().collect();
+        let minimums = PayoutMinimums {
+            default: Money::new(dec!(50.00)).unwrap(),
+            by_currency: [(jpy, Money::new(dec!(5000)).unwrap())]
+                .into_iter()
+                .collect(),
+        };
+        let (plan, skipped) = plan_payouts(
+            PayoutBatchId::new(),
+            Utc::now(),
+            &minimums,
+            &events,
+            &profiles,
+        );
+        let paid: Vec<(Currency, Decimal)> = plan
+            .items
+            .iter()
+            .map(|p| (p.item.currency, p.item.amount.amount()))
+            .collect();
+        assert_eq!(
+            paid,
+            [(eur, dec!(80.00)), (Currency::USD, dec!(70.00))],
+            "by currency code"
+        );
+        assert_eq!(
+            skipped,
+            [SkippedPayout {
+                influencer_id: ana.id,
+                currency: jpy,
+                balance: dec!(4000),
+                reason: SkipReason::BelowMinimum,
+            }],
+            "¥4,000 is below the yen minimum of ¥5,000, though far above 50"
+        );
     }
 
     #[test]
@@ -366,8 +455,13 @@ mod tests {
         let events = vec![event(ana.id, dec!(60.00)), unfunded, unfunded_too];
         let profiles: HashMap<_, _> = [(ana.id, ana.clone())].into_iter().collect();
         let min = Money::new(dec!(50.00)).unwrap();
-        let (plan, skipped) =
-            plan_payouts(PayoutBatchId::new(), Utc::now(), min, &events, &profiles);
+        let (plan, skipped) = plan_payouts(
+            PayoutBatchId::new(),
+            Utc::now(),
+            &min.into(),
+            &events,
+            &profiles,
+        );
         assert_eq!(plan.items.len(), 1);
         assert_eq!(plan.items[0].item.amount.amount(), dec!(60.00));
         assert_eq!(plan.items[0].events, [events[0].event_id]);
@@ -375,6 +469,7 @@ mod tests {
             skipped,
             [SkippedPayout {
                 influencer_id: ana.id,
+                currency: Currency::USD,
                 balance: dec!(520.00),
                 reason: SkipReason::AwaitingMerchant,
             }]
@@ -383,7 +478,7 @@ mod tests {
         let (plan, skipped) = plan_payouts(
             PayoutBatchId::new(),
             Utc::now(),
-            min,
+            &min.into(),
             &events[1..],
             &profiles,
         );
@@ -412,8 +507,13 @@ mod tests {
             .map(|i| (i.id, i.clone()))
             .collect();
         let min = Money::new(dec!(50.00)).unwrap();
-        let (plan, skipped) =
-            plan_payouts(PayoutBatchId::new(), Utc::now(), min, &events, &profiles);
+        let (plan, skipped) = plan_payouts(
+            PayoutBatchId::new(),
+            Utc::now(),
+            &min.into(),
+            &events,
+            &profiles,
+        );
         assert_eq!(plan.items.len(), 1);
         let item = &plan.items[0];
         assert_eq!(item.item.influencer_id, paid.id);
@@ -450,6 +550,7 @@ mod tests {
             link_id: crate::domain::LinkId::new(),
             influencer_id: u.influencer_id,
             merchant_id: u.merchant_id,
+            currency: Currency::USD,
             refund_id: None,
             payout_batch_id: None,
             settles: None,
@@ -466,7 +567,7 @@ mod tests {
         let (plan, _) = plan_payouts(
             PayoutBatchId::new(),
             Utc::now(),
-            Money::new(dec!(1.00)).unwrap(),
+            &Money::new(dec!(1.00)).unwrap().into(),
             &events,
             &profiles,
         );

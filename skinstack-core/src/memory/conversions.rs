@@ -12,7 +12,7 @@ use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoR
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The ledger's part of the store's state.
 #[derive(Default)]
@@ -68,8 +68,15 @@ impl State {
             link.total_commission += delta.commission;
         }
         if let Some(influencer) = self.influencers.get_mut(&event.influencer_id) {
-            influencer.total_earned += delta.earned;
-            influencer.total_paid += delta.paid;
+            let mut seed = SeedTotals {
+                primary_currency: influencer.primary_currency,
+                earned: influencer.total_earned,
+                paid: influencer.total_paid,
+            };
+            seed.apply(event.currency, &delta);
+            influencer.primary_currency = seed.primary_currency;
+            influencer.total_earned = seed.earned;
+            influencer.total_paid = seed.paid;
         }
         if let Some(merchant) = self.merchants.get_mut(&event.merchant_id) {
             merchant.total_sales += delta.sales;
@@ -198,6 +205,15 @@ impl ConversionRepo for MemoryStore {
         if let Some(id) = state.ledger.by_order.get(&key) {
             let existing = state.ledger.conversions[id].clone();
             return Ok(ConversionInsert::Existing(existing));
+        }
+        // Under the same lock as a currency change: PostgreSQL's row lock on the merchant.
+        let settles_in = state
+            .merchants
+            .get(&new.merchant_id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?
+            .currency;
+        if settles_in != new.currency {
+            return Ok(ConversionInsert::WrongCurrency(settles_in));
         }
         let click_use = match (&new.attribution, new.click_use) {
             (
@@ -397,13 +413,32 @@ impl LedgerQueries for MemoryStore {
         ))
     }
 
-    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary> {
+    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<Vec<EarningsSummary>> {
         let state = self.lock();
-        Ok(state.balance(|e| e.influencer_id == influencer).earnings())
+        let currencies: BTreeSet<Currency> = state
+            .ledger
+            .events
+            .iter()
+            .filter(|e| e.influencer_id == influencer)
+            .map(|e| e.currency)
+            .collect();
+        Ok(currencies
+            .into_iter()
+            .map(|c| {
+                state
+                    .balance(|e| e.influencer_id == influencer && e.currency == c)
+                    .earnings(c)
+            })
+            .collect())
     }
 
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions> {
         let state = self.lock();
+        let merchant_currency = state
+            .merchants
+            .get(&merchant)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?
+            .currency;
         let mut unattributed = UnattributedOrders::default();
         for c in state
             .ledger
@@ -415,7 +450,7 @@ impl LedgerQueries for MemoryStore {
         }
         Ok(state
             .balance(|e| e.merchant_id == merchant)
-            .commissions(&unattributed))
+            .commissions(merchant_currency, &unattributed))
     }
 
     async fn link_daily_stats(

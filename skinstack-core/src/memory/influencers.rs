@@ -25,6 +25,7 @@ impl InfluencerRepo for MemoryStore {
             total_followers: new.total_followers,
             total_earned: Decimal::ZERO,
             total_paid: Decimal::ZERO,
+            primary_currency: None,
             created_at: now,
             updated_at: now,
         };

@@ -26,6 +26,7 @@ impl MerchantRepo for MemoryStore {
             shopify_api_key: new.shopify_api_key,
             refersion_public_key: new.refersion_public_key,
             refersion_secret_key: new.refersion_secret_key,
+            currency: new.currency,
             total_sales: Decimal::ZERO,
             total_commissions_paid: Decimal::ZERO,
             is_active: true,
@@ -96,10 +97,20 @@ impl MerchantRepo for MemoryStore {
 
     async fn update_merchant(&self, id: MerchantId, patch: MerchantPatch) -> RepoResult<Merchant> {
         let mut state = self.lock();
+        let current = found(state.merchants.get(&id), Entity::Merchant)?.currency;
+        // Under the same lock as every conversion insert: PostgreSQL's row lock on the merchant.
+        if patch.currency.is_some_and(|c| c != current)
+            && state.ledger.by_order.keys().any(|(m, _)| *m == id)
+        {
+            return Err(RepoError::CurrencyLocked);
+        }
         let merchant = state
             .merchants
             .get_mut(&id)
             .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        if let Some(currency) = patch.currency {
+            merchant.currency = currency;
+        }
         merchant.verification =
             patch.verification_after(&merchant.website_url, merchant.verification);
         if let Some(v) = patch.business_name {

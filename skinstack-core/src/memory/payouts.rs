@@ -21,6 +21,7 @@ impl PayoutRepo for MemoryStore {
                 conversion_id: e.conversion_id,
                 influencer_id: e.influencer_id,
                 merchant_id: e.merchant_id,
+                currency: e.currency,
                 split: e.split,
                 funded: state.funded(e.id),
             })

@@ -27,7 +27,8 @@ pub struct RecordConversion {
     pub order_id: OrderId,
     /// The subtotal the commission is computed on (after discounts, before tax and shipping).
     pub amount: Money,
-    /// Its currency: only USD is accepted.
+    /// Its currency: it must be the merchant's settlement currency, and `amount` must be
+    /// in whole minor units of it.
     pub currency: Currency,
     /// When the shopper ordered.
     pub ordered_at: DateTime<Utc>,
@@ -75,8 +76,10 @@ pub struct RecordRefund {
     pub order_id: OrderId,
     /// The shop's refund id.
     pub refund_id: RefundId,
-    /// How much of the order's subtotal is refunded.
+    /// How much of the order's subtotal is refunded, in whole minor units of its currency.
     pub amount: Money,
+    /// The refund's currency when the shop reports one: it must be the order's.
+    pub currency: Option<Currency>,
 }
 
 /// A recorded refund.
@@ -96,11 +99,14 @@ pub enum ConversionError {
     /// No such merchant.
     #[error("merchant not found")]
     MerchantNotFound,
-    /// Only USD is accepted in this version; nothing is converted.
-    #[error("currency {currency} is not supported: only USD orders are recorded")]
-    UnsupportedCurrency {
+    /// The order or refund is not in the merchant's settlement currency; nothing is
+    /// converted.
+    #[error("currency {reported} is not the merchant's: its orders are recorded in {expected}")]
+    WrongCurrency {
+        /// The merchant's settlement currency.
+        expected: Currency,
         /// The currency reported.
-        currency: Currency,
+        reported: Currency,
     },
     /// The order id was recorded before with another amount.
     #[error("order {order_id} was recorded with amount {stored}, not {reported}")]
@@ -175,7 +181,8 @@ where
 /// Records an order: attributes it ([`crate::earning::attribution`]), computes its commission with the
 /// program's split and hold, and stores it with its `accrued` event and totals. A redelivery
 /// with the same amount returns the stored conversion (`duplicate`); with another amount it
-/// is [`ConversionError::OrderConflict`]. Non-USD orders are refused. Orders of a deactivated
+/// is [`ConversionError::OrderConflict`]. An order in another currency than the merchant's
+/// is [`ConversionError::WrongCurrency`]. Orders of a deactivated
 /// merchant are still recorded: the sale happened, and its links may have earned it.
 ///
 /// `ordered_at` must lie in `rules.window` around `now` (else `Invalid` naming `ordered_at`),
@@ -197,17 +204,6 @@ pub async fn record_conversion_within<S>(
 where
     S: MerchantRepo + ConversionRepo + HoldRepo + ?Sized,
 {
-    if order.currency != Currency::USD {
-        tracing::warn!(
-            merchant = %order.merchant_id,
-            order_id = %order.order_id,
-            currency = %order.currency,
-            "order refused: only USD conversions are recorded"
-        );
-        return Err(ConversionError::UnsupportedCurrency {
-            currency: order.currency,
-        });
-    }
     if order.product_external_ids.len() > MAX_PRODUCTS_PER_ORDER {
         return Err(ConversionError::Invalid(ValidationError::new(
             "product_external_ids",
@@ -219,7 +215,11 @@ where
     let (now, ordered_at) = (now.trunc_subsecs(6), order.ordered_at.trunc_subsecs(6));
     // One order must fit tracking_links.total_revenue (DECIMAL(10,2)).
     let amount = order.amount.fit_digits(10).field("amount")?;
-    store.merchant_by_id(order.merchant_id).await?;
+    let merchant = store.merchant_by_id(order.merchant_id).await?;
+    if order.currency != merchant.currency {
+        return Err(wrong_currency(&order, merchant.currency));
+    }
+    order.currency.check(amount.amount()).field("amount")?;
     // Most redeliveries stop here, before the attribution lookups.
     if let Some(stored) = store
         .conversion_by_order(order.merchant_id, &order.order_id)
@@ -244,9 +244,29 @@ where
             ConversionInsert::Existing(stored) => return duplicate(stored, amount),
             // Another order took the click's use meanwhile: decide again.
             ConversionInsert::ClickSpent => continue,
+            // The merchant's currency changed since it was read.
+            ConversionInsert::WrongCurrency(expected) => {
+                return Err(wrong_currency(&order, expected))
+            }
         }
     }
     Err(ConversionError::Busy)
+}
+
+/// The refusal of `order`, not in `expected`, the merchant's currency: logged, since a shop
+/// set up in another currency than its merchant loses every order until it is fixed.
+fn wrong_currency(order: &RecordConversion, expected: Currency) -> ConversionError {
+    tracing::warn!(
+        merchant = %order.merchant_id,
+        order_id = %order.order_id,
+        currency = %order.currency,
+        %expected,
+        "order refused: not in the merchant's currency"
+    );
+    ConversionError::WrongCurrency {
+        expected,
+        reported: order.currency,
+    }
 }
 
 /// One attempt's decision: the conversion to insert and why its click did not attribute.
@@ -295,7 +315,7 @@ where
                     "a date-time whose hold period ends within the calendar",
                 ))
                 .field("ordered_at")?;
-            (terms.split(amount), Some(hold_until))
+            (terms.split(amount, order.currency), Some(hold_until))
         }
         None => (CommissionSplit::default(), None),
     };
@@ -395,6 +415,16 @@ where
             .ok_or_else(|| ConversionError::OrderNotFound {
                 order_id: refund.order_id.clone(),
             })?;
+        if let Some(reported) = refund.currency.filter(|c| *c != conversion.currency) {
+            return Err(ConversionError::WrongCurrency {
+                expected: conversion.currency,
+                reported,
+            });
+        }
+        conversion
+            .currency
+            .check(refund.amount.amount())
+            .field("amount")?;
         // The zero split of an unattributed order reverses nothing but still refuses refunds
         // beyond the order, with the same rule; so does a voided one, whose commission the
         // void already reversed in full.
@@ -403,6 +433,7 @@ where
             conversion.amount,
             conversion.refunded_amount,
             refund.amount,
+            conversion.currency,
         )?;
         let reversal = if voided_before {
             CommissionSplit::default()
@@ -523,7 +554,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn other_currencies_are_refused_not_converted() {
+    async fn orders_in_another_currency_than_the_merchant_s_are_refused_not_converted() {
         let store = MemoryStore::new();
         let f = Fixture::create(&store).await;
         let mut eur = order(&f, "1001", dec!(45));
@@ -532,7 +563,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, ConversionError::UnsupportedCurrency { currency } if currency.as_str() == "EUR")
+            matches!(err, ConversionError::WrongCurrency { expected: Currency::USD, reported } if reported.as_str() == "EUR")
+        );
+        assert_eq!(
+            err.to_string(),
+            "currency EUR is not the merchant's: its orders are recorded in USD"
         );
         assert!(store
             .conversion_by_order(f.merchant.id, &ShopRef::parse("1001").unwrap())
@@ -556,6 +591,7 @@ mod tests {
             order_id: ShopRef::parse("nope").unwrap(),
             refund_id: ShopRef::parse("r1").unwrap(),
             amount: Money::new(dec!(1)).unwrap(),
+            currency: None,
         };
         assert!(matches!(
             record_refund(&store, Utc::now(), refund).await,

@@ -5,11 +5,11 @@
 use super::profiles::own_merchant;
 use super::{Actor, Rejection, ServiceError, ServiceResult};
 use crate::domain::{
-    BillingPeriod, Currency, MarkPaid, MerchantId, MerchantStatement, PaymentReference, Role,
-    StatementId, StatementIssue,
+    BillingPeriod, MarkPaid, MerchantId, MerchantStatement, PaymentReference, Role, StatementId,
+    StatementIssue,
 };
 use crate::earning::{amount_due, StatementRequest};
-use crate::store::{Entity, MerchantRepo, Page, StatementRepo};
+use crate::store::{Entity, MerchantRepo, Page, RepoError, StatementRepo};
 use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::Decimal;
 
@@ -32,19 +32,28 @@ where
         return Err(Rejection::PeriodNotStarted.into());
     }
     let merchants = match merchant {
-        Some(id) => {
-            store.merchant_by_id(id).await?;
-            vec![id]
+        Some(id) => vec![store.merchant_by_id(id).await?],
+        None => {
+            let mut found = Vec::new();
+            for id in store.merchants_with_unbilled_events().await? {
+                match store.merchant_by_id(id).await {
+                    Ok(merchant) => found.push(merchant),
+                    // A deleted merchant has nobody to bill; its events stay unbilled.
+                    Err(RepoError::NotFound(_)) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            found
         }
-        None => store.merchants_with_unbilled_events().await?,
     };
     let mut issued = Vec::with_capacity(merchants.len());
-    for merchant_id in merchants {
+    for merchant in merchants {
+        let merchant_id = merchant.id;
         let request = StatementRequest {
             merchant_id,
             period,
-            // Commissions are kept in one currency in this version.
-            currency: Currency::USD,
+            // A merchant's commissions are all in its settlement currency.
+            currency: merchant.currency,
             issued_at: now,
         };
         issued.push((merchant_id, store.issue_statement(&request).await?));

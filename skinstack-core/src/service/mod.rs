@@ -110,6 +110,9 @@ pub enum Conflict {
     /// A release or void of a commission that is not held.
     #[error("the commission is not held: only a held commission can be released or voided")]
     NotHeld,
+    /// A change of the settlement currency of a merchant that has recorded orders in it.
+    #[error("the merchant's currency cannot change once it has recorded orders")]
+    CurrencyLocked,
 }
 
 /// Why a service refused or failed. Each variant is one kind of answer for a caller.
@@ -202,6 +205,7 @@ impl From<RepoError> for ServiceError {
             RepoError::ProfileExists => Conflict::ProfileExists.into(),
             RepoError::MembershipExists => Conflict::MembershipExists.into(),
             RepoError::CodeTaken => Conflict::CodeTaken.into(),
+            RepoError::CurrencyLocked => Conflict::CurrencyLocked.into(),
             RepoError::Invalid(invalid) => ServiceError::Invalid(invalid),
             RepoError::Backend(source) | RepoError::Rejected(source) => {
                 ServiceError::Internal(source)

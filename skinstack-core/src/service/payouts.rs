@@ -1,9 +1,9 @@
 //! Creating payouts: plan ([`crate::earning::payout::plan_payouts`]), commit atomically, deliver.
 
+use crate::domain::InfluencerId;
 use crate::domain::PayoutBatchId;
-use crate::domain::{InfluencerId, Money};
 use crate::earning::payout::{
-    plan_payouts, DeliveryError, PayoutBatch, PayoutProvider, SkippedPayout,
+    plan_payouts, DeliveryError, PayoutBatch, PayoutMinimums, PayoutProvider, SkippedPayout,
 };
 use crate::store::PayoutRepo;
 use crate::store::{Entity, InfluencerRepo, RepoError};
@@ -44,8 +44,9 @@ pub enum PayoutError {
 
 const ATTEMPTS: usize = 3;
 
-/// Pays every influencer whose approved, unsettled earnings (net of any negative balance)
-/// reach `minimum` and who chose a payout method: commits one batch — settling the events,
+/// Pays every influencer whose approved, unsettled earnings in a currency (net of any negative
+/// balance) reach that currency's minimum and who chose a payout method, one item per
+/// currency: commits one batch — settling the events,
 /// updating `total_paid` and `total_commissions_paid` in the same transaction — then hands it
 /// to `provider`. Running it again pays nothing twice: settled events are never settled again
 /// (a unique constraint in PostgreSQL).
@@ -53,7 +54,7 @@ pub async fn create_payouts<S, P>(
     store: &S,
     provider: &P,
     now: DateTime<Utc>,
-    minimum: Money,
+    minimum: impl Into<PayoutMinimums>,
 ) -> Result<PayoutRun, PayoutError>
 where
     S: PayoutRepo + InfluencerRepo + ?Sized,
@@ -61,6 +62,7 @@ where
 {
     // The batch's time as PostgreSQL keeps it (microseconds), whichever store holds it.
     let now = now.trunc_subsecs(6);
+    let minimums = minimum.into();
     for _ in 0..ATTEMPTS {
         let events = store.unsettled_approved_events().await?;
         let ids: BTreeSet<InfluencerId> = events.iter().map(|e| e.influencer_id).collect();
@@ -75,7 +77,7 @@ where
             }
         }
         let (plan, skipped) =
-            plan_payouts(PayoutBatchId::new(), now, minimum, &events, &influencers);
+            plan_payouts(PayoutBatchId::new(), now, &minimums, &events, &influencers);
         if plan.items.is_empty() {
             return Ok(PayoutRun {
                 batch: None,

@@ -132,6 +132,8 @@ pub struct MerchantProfile {
     pub refersion_public_key: Option<Name>,
     /// Refersion secret key.
     pub refersion_secret_key: Option<Secret>,
+    /// The settlement currency ([`Currency::USD`] unless chosen).
+    pub currency: Currency,
 }
 
 /// The actor's merchant: `Forbidden` for other roles, `NotFound` before it is created.
@@ -174,6 +176,7 @@ where
             shopify_api_key: profile.shopify_api_key,
             refersion_public_key: profile.refersion_public_key,
             refersion_secret_key: profile.refersion_secret_key,
+            currency: profile.currency,
         })
         .await?)
 }
@@ -289,6 +292,7 @@ mod tests {
             shopify_api_key: None,
             refersion_public_key: None,
             refersion_secret_key: None,
+            currency: Currency::USD,
         };
         create_merchant(&store, &shop, profile.clone())
             .await

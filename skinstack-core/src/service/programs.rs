@@ -4,6 +4,7 @@
 use super::profiles::own_merchant;
 use super::{Actor, ServiceError, ServiceResult};
 use crate::domain::*;
+use crate::error::ForField;
 use crate::store::{Entity, MerchantRepo, Page, ProgramRepo};
 
 /// A program as a merchant describes it. The platform's fee is not the merchant's to set: new
@@ -28,6 +29,7 @@ where
     S: MerchantRepo + ProgramRepo + ?Sized,
 {
     let merchant = own_merchant(store, actor).await?;
+    in_currency(&input.commission, merchant.currency)?;
     Ok(store
         .create_program(NewProgram {
             merchant_id: merchant.id,
@@ -64,8 +66,20 @@ pub async fn update<S>(
 where
     S: MerchantRepo + ProgramRepo + ?Sized,
 {
+    let merchant = own_merchant(store, actor).await?;
     let program = owned(store, actor, id).await?;
+    if let Some(commission) = &patch.commission {
+        in_currency(commission, merchant.currency)?;
+    }
     Ok(store.update_program(program.id, patch).await?)
+}
+
+/// Refuses a fixed commission finer than the minor unit of the merchant's currency (¥0.50).
+fn in_currency(commission: &Commission, currency: Currency) -> ServiceResult<()> {
+    if let Commission::Fixed(amount) = commission {
+        currency.check(amount.amount()).field("fixed_amount")?;
+    }
+    Ok(())
 }
 
 /// Deactivates one of the actor's merchant's programs: it takes no new links and its links

@@ -23,8 +23,7 @@ use crate::domain::{
     DeliveryInsert, MerchantId, Rejection, RejectionReason, RotatedSecret, Secret, Topic,
     WebhookDelivery, WebhookId,
 };
-use crate::error::Invalid;
-use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError};
+use crate::shopify::{parse_order, parse_refund, verify_hmac, PayloadError, CURRENCY_FIELDS};
 use crate::store::{
     ConversionRepo, Entity, HoldRepo, MerchantRepo, RepoError, WebhookDeliveries, WebhookSecrets,
 };
@@ -34,9 +33,6 @@ use chrono::{DateTime, Utc};
 pub const ORDERS_CREATE: &str = "orders/create";
 /// The `refunds/create` topic: a refund to record.
 pub const REFUNDS_CREATE: &str = "refunds/create";
-
-/// The field naming the currency of a refund's lines.
-const REFUND_CURRENCY_FIELD: &str = "refund_line_items[].subtotal_set.shop_money.currency_code";
 
 /// One delivery as it arrived: the merchant from the URL, three headers and the raw body.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +83,7 @@ pub enum WebhookError {
     /// Signed, but the body is not a payload of its topic.
     #[error(transparent)]
     Payload(#[from] PayloadError),
-    /// Signed and well formed, but not recordable (non-USD, a refund of an unknown order, a
+    /// Signed and well formed, but not recordable (not in the merchant's currency, a refund of an unknown order, a
     /// conflicting redelivery...).
     #[error(transparent)]
     Conversion(#[from] ConversionError),
@@ -104,13 +100,14 @@ impl WebhookError {
         let reason = match self {
             WebhookError::Unauthenticated | WebhookError::Storage(_) => return None,
             WebhookError::MissingTopic => RejectionReason::MissingTopic,
-            WebhookError::Payload(PayloadError::Invalid {
-                field: REFUND_CURRENCY_FIELD,
-                reason: Invalid::Format("USD"),
-            }) => RejectionReason::UnsupportedCurrency,
+            WebhookError::Payload(PayloadError::Invalid { field, .. })
+                if CURRENCY_FIELDS.contains(field) =>
+            {
+                RejectionReason::UnsupportedCurrency
+            }
             WebhookError::Payload(_) => RejectionReason::MalformedPayload,
             WebhookError::Conversion(err) => match err {
-                ConversionError::UnsupportedCurrency { .. } => RejectionReason::UnsupportedCurrency,
+                ConversionError::WrongCurrency { .. } => RejectionReason::UnsupportedCurrency,
                 ConversionError::OrderConflict { .. } => RejectionReason::OrderConflict,
                 ConversionError::RefundConflict { .. } => RejectionReason::RefundConflict,
                 ConversionError::RefundExceedsOrder(_) => RejectionReason::RefundExceedsOrder,

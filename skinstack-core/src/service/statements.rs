@@ -88,13 +88,28 @@ impl DayRange {
     }
 }
 
-/// The actor's earnings: pending, approved, paid and balance.
-pub async fn influencer_earnings<S>(store: &S, actor: &Actor) -> ServiceResult<EarningsSummary>
+/// The actor's earnings: pending, approved, paid and balance, one summary per currency
+/// (by code), and the summary of their primary currency (that of `total_earned`; zeros in
+/// USD before the first earning).
+pub async fn influencer_earnings<S>(
+    store: &S,
+    actor: &Actor,
+) -> ServiceResult<(EarningsSummary, Vec<EarningsSummary>)>
 where
     S: InfluencerRepo + LedgerQueries + ?Sized,
 {
     let influencer = own_influencer(store, actor).await?;
-    Ok(store.earnings_summary(influencer.id).await?)
+    let all = store.earnings_summary(influencer.id).await?;
+    let primary = influencer.primary_currency.unwrap_or_default();
+    let summary = all
+        .iter()
+        .find(|s| s.currency == primary)
+        .copied()
+        .unwrap_or(EarningsSummary {
+            currency: primary,
+            ..EarningsSummary::default()
+        });
+    Ok((summary, all))
 }
 
 /// The conversions attributed to the actor's links, oldest first, one page at a time.
@@ -365,7 +380,7 @@ mod tests {
         assert_eq!(influencer.role(), Role::Influencer);
 
         let earnings = influencer_earnings(&store, &influencer).await.unwrap();
-        assert_eq!(earnings, EarningsSummary::default());
+        assert_eq!(earnings, (EarningsSummary::default(), Vec::new()));
         assert!(matches!(
             influencer_earnings(&store, &merchant).await,
             Err(ServiceError::Forbidden(_))

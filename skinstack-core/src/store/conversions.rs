@@ -81,8 +81,9 @@ pub trait LedgerQueries: Send + Sync {
         influencer: InfluencerId,
         page: Page<ConversionId>,
     ) -> RepoResult<Vec<ConversionView>>;
-    /// The influencer's earnings.
-    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary>;
+    /// The influencer's earnings: one summary per currency they have ledger events in, by
+    /// currency code; none before their first.
+    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<Vec<EarningsSummary>>;
     /// The merchant's commissions.
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions>;
     /// One row per UTC day from `from` to `to` (inclusive; empty if `to < from`), zeros

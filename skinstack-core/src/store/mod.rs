@@ -123,6 +123,9 @@ pub enum RepoError {
     /// The merchant already has this coupon code (in any case), requested or assigned.
     #[error("the merchant already has this coupon code")]
     CodeTaken,
+    /// The merchant's settlement currency cannot change: it has conversions in it.
+    #[error("the merchant's currency cannot change once it has recorded orders")]
+    CurrencyLocked,
     /// A value the store cannot keep (for example beyond a column's precision).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -158,6 +161,7 @@ impl RepoError {
             | RepoError::ProfileExists
             | RepoError::MembershipExists
             | RepoError::CodeTaken
+            | RepoError::CurrencyLocked
             | RepoError::Invalid(_)
             | RepoError::Rejected(_) => ErrorClass::Permanent,
         }

@@ -2,7 +2,7 @@
 //! payouts and the read side, with every denormalized total checked against the ledger.
 
 use super::coupon_codes::{assign_code, codes_assigned_at};
-use super::{new_link, Fixture};
+use super::{new_link, usd_earnings, Fixture};
 use crate::domain::*;
 use crate::earning::attribution::ClickRejection;
 use crate::earning::ledger::*;
@@ -16,7 +16,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// A provider that keeps the batches it is handed, for tests.
@@ -72,6 +72,7 @@ pub fn refund(f: &Fixture, order: &str, id: &str, amount: Money) -> RecordRefund
         order_id: ShopRef::parse(order).expect("valid order id"),
         refund_id: ShopRef::parse(id).expect("valid refund id"),
         amount,
+        currency: None,
     }
 }
 
@@ -277,7 +278,7 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
     }
     assert_eq!(
         commissions,
-        balance(&|_| true).commissions(&unattributed),
+        balance(&|_| true).commissions(m.currency, &unattributed),
         "merchant_commissions buckets the ledger by Balance::add"
     );
     for link in links {
@@ -308,22 +309,48 @@ pub async fn assert_totals_match_ledger<S: LedgerStore + ?Sized>(
             .influencer_by_id(*influencer)
             .await
             .expect("influencer");
-        let t = sum(&|e| e.influencer_id == *influencer);
+        let theirs = |e: &CommissionEvent| e.influencer_id == *influencer;
+        let currencies: BTreeSet<Currency> = events
+            .iter()
+            .filter(|e| theirs(e) && !TotalsDelta::of_event(e).earned.is_zero())
+            .map(|e| e.currency)
+            .collect();
+        // The seed totals hold the primary currency's events only (SeedTotals).
+        assert_eq!(i.primary_currency.is_some(), !currencies.is_empty());
+        let primary = i.primary_currency.unwrap_or_default();
+        assert!(currencies.is_empty() || currencies.contains(&primary));
+        let t = sum(&|e| theirs(e) && e.currency == primary);
         assert_eq!(i.total_earned, t.earned, "total_earned of {influencer}");
         assert_eq!(i.total_paid, t.paid, "total_paid of {influencer}");
-        let s = store.earnings_summary(*influencer).await.expect("summary");
+        let summaries = store.earnings_summary(*influencer).await.expect("summary");
+        let in_ledger: BTreeSet<Currency> = events
+            .iter()
+            .filter(|e| theirs(e))
+            .map(|e| e.currency)
+            .collect();
         assert_eq!(
-            s,
-            balance(&|e| e.influencer_id == *influencer).earnings(),
-            "earnings_summary buckets the ledger by Balance::add"
+            summaries.iter().map(|s| s.currency).collect::<Vec<_>>(),
+            in_ledger.iter().copied().collect::<Vec<_>>(),
+            "one summary per currency the influencer has events in, by code"
         );
-        assert_eq!(
-            s.pending + s.awaiting_merchant + s.approved + s.paid,
-            i.total_earned,
-            "{s:?}"
-        );
-        assert_eq!(s.paid, i.total_paid);
-        assert_eq!(s.balance, s.pending + s.awaiting_merchant + s.approved);
+        for s in &summaries {
+            assert_eq!(
+                *s,
+                balance(&|e| theirs(e) && e.currency == s.currency).earnings(s.currency),
+                "earnings_summary buckets the ledger by Balance::add, per currency"
+            );
+            let t = sum(&|e| theirs(e) && e.currency == s.currency);
+            assert_eq!(
+                s.pending + s.awaiting_merchant + s.approved + s.paid,
+                t.earned,
+                "{s:?}"
+            );
+            assert_eq!(s.paid, t.paid);
+            assert_eq!(s.balance, s.pending + s.awaiting_merchant + s.approved);
+            if s.currency == primary {
+                assert_eq!(t.earned, i.total_earned);
+            }
+        }
     }
 }
 
@@ -428,10 +455,14 @@ pub mod cases {
         }
         let expected_revenue: Decimal = (0..50).map(|n| Decimal::new(1000 + n, 2)).sum();
         let expected_gross: Decimal = (0..50)
-            .map(|n| f.program.split(cents(1000 + n)).gross)
+            .map(|n| f.program.split(cents(1000 + n), Currency::USD).gross)
             .sum();
         let expected_earned: Decimal = (0..50)
-            .map(|n| f.program.split(cents(1000 + n)).influencer_earnings)
+            .map(|n| {
+                f.program
+                    .split(cents(1000 + n), Currency::USD)
+                    .influencer_earnings
+            })
             .sum();
         let l = store.link_by_id(link.id).await.unwrap();
         assert_eq!(l.total_conversions, 50);
@@ -928,7 +959,7 @@ pub mod cases {
             .await
             .unwrap()
             .is_empty());
-        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        let s = usd_earnings(store, f.influencer.id).await;
         assert_eq!(
             (s.pending, s.awaiting_merchant, s.approved, s.paid),
             (
@@ -1023,7 +1054,7 @@ pub mod cases {
             stats.iter().map(|s| s.commission).sum::<Decimal>(),
             l.total_commission
         );
-        let earned = store.earnings_summary(f.influencer.id).await.unwrap();
+        let earned = usd_earnings(store, f.influencer.id).await;
         assert_eq!(
             stats.iter().map(|s| s.earnings).sum::<Decimal>(),
             earned.balance
@@ -1086,10 +1117,11 @@ pub mod cases {
             .await
             .unwrap();
 
-        let earnings = store.earnings_summary(f.influencer.id).await.unwrap();
+        let earnings = usd_earnings(store, f.influencer.id).await;
         assert_eq!(
             earnings,
             EarningsSummary {
+                currency: Currency::USD,
                 pending: c(2400),
                 // Approved after March's statement was paid: awaiting the merchant.
                 awaiting_merchant: c(800) - c(1600),
@@ -1102,6 +1134,7 @@ pub mod cases {
         assert_eq!(
             commissions,
             MerchantCommissions {
+                currency: Currency::USD,
                 pending: c(3000),
                 approved: c(1000) - c(2000),
                 owed: c(2000),
@@ -1113,7 +1146,7 @@ pub mod cases {
         // Another influencer's and another merchant's ledgers are not in these sums.
         let other = Fixture::create(store).await;
         assert_eq!(
-            store.earnings_summary(other.influencer.id).await.unwrap(),
+            usd_earnings(store, other.influencer.id).await,
             EarningsSummary::default()
         );
         assert_eq!(

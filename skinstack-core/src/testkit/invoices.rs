@@ -209,7 +209,7 @@ pub mod cases {
         let approved_at = t0() + Duration::days(30);
         approve_due(store, approved_at).await.unwrap();
         // Approved, 80.00 earned, but the merchant has not paid: awaiting the merchant.
-        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        let s = usd_earnings(store, f.influencer.id).await;
         assert_eq!(
             (
                 s.pending,
@@ -251,7 +251,7 @@ pub mod cases {
         mark_statement_paid(store, statement.id, &reference, approved_at)
             .await
             .unwrap();
-        let s = store.earnings_summary(f.influencer.id).await.unwrap();
+        let s = usd_earnings(store, f.influencer.id).await;
         assert_eq!(
             (s.awaiting_merchant, s.approved),
             (Decimal::ZERO, Decimal::new(8000, 2))

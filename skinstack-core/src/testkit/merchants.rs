@@ -212,6 +212,7 @@ pub mod cases {
             shopify_api_key: Some(Some(Secret::parse("shpat_rotated_key").unwrap())),
             refersion_public_key: None,
             refersion_secret_key: Some(None),
+            currency: None,
         };
         let updated = store.update_merchant(merchant.id, patch).await.unwrap();
         assert_eq!(updated.business_name.as_str(), "Glow Company");

@@ -23,6 +23,7 @@
 use crate::auth::{NewSession, SessionToken};
 use crate::domain::Slug;
 use crate::domain::*;
+use crate::earning::EarningsSummary;
 use crate::store::*;
 use rust_decimal::Decimal;
 
@@ -121,6 +122,7 @@ macro_rules! contract_suite {
             orders_above_the_merchants_maximum_are_recorded_with_their_commission_held,
             a_back_dated_order_is_not_approved_on_the_next_approve_due,
             conversions_past_the_seeds_total_limits_are_still_recorded,
+            each_currency_keeps_its_own_orders_balances_statements_and_payouts,
             statements_bill_approved_commissions_once_per_period_and_stay_as_issued,
             unfunded_approved_commissions_are_not_paid_out_until_their_statement_is_paid,
             a_refund_after_a_statement_was_issued_is_a_credit_on_the_next_one,
@@ -215,6 +217,19 @@ pub fn new_influencer(user: UserId) -> NewInfluencer {
     }
 }
 
+/// The influencer's earnings of a fixture that earns in USD only: its one summary, or zeros
+/// before any event.
+pub async fn usd_earnings<S: LedgerStore>(store: &S, influencer: InfluencerId) -> EarningsSummary {
+    let mut summaries = store
+        .earnings_summary(influencer)
+        .await
+        .expect("earnings summary");
+    assert!(summaries.len() <= 1, "{summaries:?}");
+    let summary = summaries.pop().unwrap_or_default();
+    assert_eq!(summary.currency, Currency::USD);
+    summary
+}
+
 /// A new merchant on `https://glowco.com` with both kinds of secrets.
 pub fn new_merchant(user: Option<UserId>) -> NewMerchant {
     NewMerchant {
@@ -225,6 +240,7 @@ pub fn new_merchant(user: Option<UserId>) -> NewMerchant {
         shopify_api_key: Some(Secret::parse("shpat_fixture_api_key_123").expect("valid")),
         refersion_public_key: Some(text("pub_fixture_456")),
         refersion_secret_key: Some(Secret::parse("rfs_fixture_secret_789").expect("valid")),
+        currency: Currency::USD,
     }
 }
 
@@ -371,6 +387,7 @@ pub mod api_keys;
 pub mod clicks;
 pub mod conversions;
 pub mod coupon_codes;
+pub mod currencies;
 pub mod holds;
 pub mod influencers;
 pub mod invoices;
@@ -392,6 +409,7 @@ pub mod cases {
     pub use super::clicks::cases::*;
     pub use super::conversions::cases::*;
     pub use super::coupon_codes::cases::*;
+    pub use super::currencies::cases::*;
     pub use super::holds::cases::*;
     pub use super::influencers::cases::*;
     pub use super::invoices::cases::*;
