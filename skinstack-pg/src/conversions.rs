@@ -215,8 +215,8 @@ impl TryFrom<RefundRow> for Refund {
 macro_rules! event_select {
     () => {
         "SELECT id, conversion_id, kind, gross, platform_fee, influencer_earnings, sales, \
-         link_id, influencer_id, merchant_id, refund_id, payout_batch_id, settles_event_id, \
-         occurred_at FROM commission_events"
+         link_id, influencer_id, merchant_id, currency, refund_id, payout_batch_id, \
+         settles_event_id, occurred_at FROM commission_events"
     };
 }
 pub(crate) use event_select;
@@ -233,6 +233,7 @@ pub(crate) struct EventRow {
     link_id: Uuid,
     influencer_id: Uuid,
     merchant_id: Uuid,
+    currency: String,
     refund_id: Option<String>,
     payout_batch_id: Option<Uuid>,
     settles_event_id: Option<Uuid>,
@@ -257,6 +258,7 @@ impl TryFrom<EventRow> for CommissionEvent {
             link_id: LinkId::from_uuid(row.link_id),
             influencer_id: InfluencerId::from_uuid(row.influencer_id),
             merchant_id: MerchantId::from_uuid(row.merchant_id),
+            currency: p.field("currency", Currency::parse(&row.currency))?,
             refund_id: p.optional("refund_id", row.refund_id.as_deref(), ShopRef::parse)?,
             payout_batch_id: row.payout_batch_id.map(PayoutBatchId::from_uuid),
             settles: row.settles_event_id.map(EventId::from_uuid),
@@ -274,21 +276,26 @@ pub(crate) async fn apply_totals(
     events: &[CommissionEvent],
 ) -> RepoResult<()> {
     let mut links: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
-    let mut influencers: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
+    // An influencer's events in order, each with its currency: SeedTotals decides which count.
+    let mut influencers: BTreeMap<Uuid, Vec<(Currency, TotalsDelta)>> = BTreeMap::new();
     let mut merchants: BTreeMap<Uuid, TotalsDelta> = BTreeMap::new();
     for event in events {
         let delta = TotalsDelta::of_event(event);
         for (rows, id) in [
             (&mut links, event.link_id.as_uuid()),
-            (&mut influencers, event.influencer_id.as_uuid()),
             (&mut merchants, event.merchant_id.as_uuid()),
         ] {
             let sum = rows.entry(id).or_default();
             *sum = sum.plus(&delta);
         }
+        if !delta.earned.is_zero() || !delta.paid.is_zero() {
+            influencers
+                .entry(event.influencer_id.as_uuid())
+                .or_default()
+                .push((event.currency, delta));
+        }
     }
     links.retain(|_, d| d.conversions != 0 || !d.sales.is_zero() || !d.commission.is_zero());
-    influencers.retain(|_, d| !d.earned.is_zero() || !d.paid.is_zero());
     merchants.retain(|_, d| !d.sales.is_zero() || !d.commissions_paid.is_zero());
     // A sum beyond a DECIMAL(10,2) total is refused (22003) and the transaction rolls back.
     if !links.is_empty() {
@@ -316,17 +323,49 @@ pub(crate) async fn apply_totals(
         .repo_numeric("amount")?;
     }
     if !influencers.is_empty() {
-        let column =
-            |f: fn(&TotalsDelta) -> Decimal| influencers.values().map(f).collect::<Vec<_>>();
-        sqlx::query(
-            "UPDATE influencers i SET total_earned = COALESCE(i.total_earned, 0) + d.earned, \
-             total_paid = COALESCE(i.total_paid, 0) + d.paid \
-             FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[]) AS d(id, earned, paid) \
-             WHERE i.id = d.id",
+        // Locked in id order, read, moved by core's rule, written back.
+        let rows: Vec<(Uuid, Option<String>, Decimal, Decimal)> = sqlx::query_as(
+            "SELECT id, primary_currency, COALESCE(total_earned, 0), COALESCE(total_paid, 0) \
+             FROM influencers WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         )
         .bind(influencers.keys().copied().collect::<Vec<_>>())
-        .bind(column(|d| d.earned))
-        .bind(column(|d| d.paid))
+        .fetch_all(&mut *conn)
+        .await
+        .repo()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut primaries = Vec::with_capacity(rows.len());
+        let mut earned = Vec::with_capacity(rows.len());
+        let mut paid = Vec::with_capacity(rows.len());
+        for (id, primary, total_earned, total_paid) in rows {
+            let p = RowParser::new("influencers", id);
+            let mut seed = SeedTotals {
+                primary_currency: p.optional(
+                    "primary_currency",
+                    primary.as_deref(),
+                    Currency::parse,
+                )?,
+                earned: total_earned,
+                paid: total_paid,
+            };
+            for (currency, delta) in influencers.get(&id).into_iter().flatten() {
+                seed.apply(*currency, delta);
+            }
+            ids.push(id);
+            primaries.push(seed.primary_currency.map(|c| c.as_str().to_owned()));
+            earned.push(seed.earned);
+            paid.push(seed.paid);
+        }
+        sqlx::query(
+            "UPDATE influencers i SET primary_currency = d.primary_currency, \
+             total_earned = d.earned, total_paid = d.paid \
+             FROM UNNEST($1::uuid[], $2::text[], $3::numeric[], $4::numeric[]) \
+                  AS d(id, primary_currency, earned, paid) \
+             WHERE i.id = d.id",
+        )
+        .bind(ids)
+        .bind(primaries)
+        .bind(earned)
+        .bind(paid)
         .execute(&mut *conn)
         .await
         .repo_numeric("amount")?;
@@ -362,10 +401,10 @@ pub(crate) async fn insert_events(
     let inserted = sqlx::query(
         "INSERT INTO commission_events (id, conversion_id, kind, gross, platform_fee, \
              influencer_earnings, sales, link_id, influencer_id, merchant_id, refund_id, \
-             payout_batch_id, payout_item_id, settles_event_id, occurred_at) \
+             payout_batch_id, payout_item_id, settles_event_id, occurred_at, currency) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], \
              $6::numeric[], $7::numeric[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], \
-             $12::uuid[], $13::uuid[], $14::uuid[], $15::timestamptz[]) \
+             $12::uuid[], $13::uuid[], $14::uuid[], $15::timestamptz[], $16::text[]) \
          ON CONFLICT (settles_event_id) WHERE kind = 'paid' DO NOTHING",
     )
     .bind(ids(|e| Some(e.id.as_uuid())))
@@ -393,6 +432,12 @@ pub(crate) async fn insert_events(
     )
     .bind(ids(|e| e.settles.map(|s| s.as_uuid())))
     .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.currency.as_str())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .repo_numeric("amount")?;
@@ -581,6 +626,21 @@ impl ConversionRepo for PgStore {
                 None => ConversionInsert::ClickSpent,
             });
         };
+        // The insert holds conversions ROW EXCLUSIVE, which a currency change waits for (it
+        // locks the table SHARE first): read now, the merchant's currency cannot change under
+        // this order.
+        let settles_in: String = sqlx::query_scalar("SELECT currency FROM merchants WHERE id = $1")
+            .bind(new.merchant_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .repo()?
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        if settles_in != new.currency.as_str() {
+            tx.rollback().await.repo()?;
+            let currency = RowParser::new("merchants", new.merchant_id.as_uuid())
+                .field("currency", Currency::parse(&settles_in))?;
+            return Ok(ConversionInsert::WrongCurrency(currency));
+        }
         let conversion = Conversion::try_from(row)?;
         if let Some(accrued) = CommissionEvent::accrual(new.accrual_event_id, &conversion) {
             append(&mut tx, &[accrued]).await?;
@@ -777,7 +837,7 @@ macro_rules! view_select {
 macro_rules! balance_groups {
     ($owner:literal) => {
         concat!(
-            "SELECT e.kind, c.approved_at IS NOT NULL AS approved, \
+            "SELECT e.currency, e.kind, c.approved_at IS NOT NULL AS approved, \
              EXISTS (SELECT 1 FROM merchant_statement_lines fl \
                      JOIN merchant_statements fs ON fs.id = fl.statement_id \
                      WHERE fl.event_id = e.id AND fs.status = 'paid') AS funded, \
@@ -788,21 +848,30 @@ macro_rules! balance_groups {
              LEFT JOIN commission_events p ON p.kind = 'paid' AND p.settles_event_id = e.id \
              WHERE ",
             $owner,
-            " = $1 GROUP BY 1, 2, 3, 4"
+            " = $1 GROUP BY 1, 2, 3, 4, 5"
         )
     };
 }
 
-/// The groups [`balance_groups!`] returns, bucketed by core ([`Balance::add`]).
+/// The groups [`balance_groups!`] returns, bucketed by core ([`Balance::add`]), one balance
+/// per currency.
 #[allow(clippy::type_complexity)]
-fn balance(
-    groups: Vec<(String, bool, bool, bool, Decimal, Decimal, Decimal)>,
-) -> RepoResult<Balance> {
-    let mut balance = Balance::default();
-    for (kind, approved, funded, settled, gross, platform_fee, influencer_earnings) in groups {
+fn balances(
+    groups: Vec<(String, String, bool, bool, bool, Decimal, Decimal, Decimal)>,
+) -> RepoResult<BTreeMap<Currency, Balance>> {
+    let mut balances: BTreeMap<Currency, Balance> = BTreeMap::new();
+    for (currency, kind, approved, funded, settled, gross, platform_fee, influencer_earnings) in
+        groups
+    {
         let kind = EventKind::parse(&kind).ok_or_else(|| {
             RepoError::Backend(format!("commission_events holds an unknown kind {kind:?}").into())
         })?;
+        let currency = Currency::parse(&currency).map_err(|_| {
+            RepoError::Backend(
+                format!("commission_events holds a bad currency {currency:?}").into(),
+            )
+        })?;
+        let balance = balances.entry(currency).or_default();
         let split = CommissionSplit {
             gross,
             platform_fee,
@@ -810,7 +879,7 @@ fn balance(
         };
         balance.add(kind, approved, funded, settled, &split);
     }
-    Ok(balance)
+    Ok(balances)
 }
 
 fn view_from_row(row: &sqlx::postgres::PgRow) -> RepoResult<ConversionView> {
@@ -886,16 +955,27 @@ impl LedgerQueries for PgStore {
         rows.iter().map(view_from_row).collect()
     }
 
-    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<EarningsSummary> {
+    async fn earnings_summary(&self, influencer: InfluencerId) -> RepoResult<Vec<EarningsSummary>> {
         let groups = sqlx::query_as(balance_groups!("e.influencer_id"))
             .bind(influencer.as_uuid())
             .fetch_all(&self.pool)
             .await
             .repo()?;
-        Ok(balance(groups)?.earnings())
+        Ok(balances(groups)?
+            .into_iter()
+            .map(|(currency, balance)| balance.earnings(currency))
+            .collect())
     }
 
     async fn merchant_commissions(&self, merchant: MerchantId) -> RepoResult<MerchantCommissions> {
+        let currency: String = sqlx::query_scalar("SELECT currency FROM merchants WHERE id = $1")
+            .bind(merchant.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .repo()?
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
+        let currency = RowParser::new("merchants", merchant.as_uuid())
+            .field("currency", Currency::parse(&currency))?;
         let groups = sqlx::query_as(balance_groups!("e.merchant_id"))
             .bind(merchant.as_uuid())
             .fetch_all(&self.pool)
@@ -909,11 +989,16 @@ impl LedgerQueries for PgStore {
         .fetch_one(&self.pool)
         .await
         .repo()?;
-        Ok(balance(groups)?.commissions(&UnattributedOrders {
-            orders,
-            ordered,
-            refunded,
-        }))
+        // Every event of a merchant is in its settlement currency.
+        let balance = balances(groups)?.remove(&currency).unwrap_or_default();
+        Ok(balance.commissions(
+            currency,
+            &UnattributedOrders {
+                orders,
+                ordered,
+                refunded,
+            },
+        ))
     }
 
     async fn link_daily_stats(

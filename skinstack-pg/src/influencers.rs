@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{InfluencerRepo, RepoResult};
 use skinstack_core::{
-    Email, Entity, Followers, Handle, Influencer, InfluencerId, InfluencerPatch, Name,
+    Currency, Email, Entity, Followers, Handle, Influencer, InfluencerId, InfluencerPatch, Name,
     NewInfluencer, PayoutMethod, PayoutSettings, RepoError, StripeAccountId, UserId,
 };
 use uuid::Uuid;
@@ -20,7 +20,7 @@ macro_rules! columns {
          stripe_account_id, paypal_email, preferred_payout_method, \
          COALESCE(total_followers, 0) AS total_followers, \
          COALESCE(total_earned, 0) AS total_earned, COALESCE(total_paid, 0) AS total_paid, \
-         created_at, updated_at"
+         primary_currency, created_at, updated_at"
     };
 }
 
@@ -38,6 +38,7 @@ struct InfluencerRow {
     total_followers: i32,
     total_earned: Decimal,
     total_paid: Decimal,
+    primary_currency: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -87,6 +88,11 @@ impl TryFrom<InfluencerRow> for Influencer {
             )?,
             total_earned: row.total_earned,
             total_paid: row.total_paid,
+            primary_currency: p.optional(
+                "primary_currency",
+                row.primary_currency.as_deref(),
+                Currency::parse,
+            )?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

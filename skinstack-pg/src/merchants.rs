@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{MerchantRepo, RepoResult};
 use skinstack_core::{
-    Entity, Merchant, MerchantId, MerchantPatch, Name, NewMerchant, RepoError, Secret,
+    Currency, Entity, Merchant, MerchantId, MerchantPatch, Name, NewMerchant, RepoError, Secret,
     ShopifyDomain, SiteUrl, UserId, Verification,
 };
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub(crate) const SECRET_COLUMNS: [&str; 4] = [
 macro_rules! columns {
     () => {
         "id, user_id, business_name, website_url, shopify_shop_domain, shopify_api_key, \
-         refersion_public_key, refersion_secret_key, \
+         refersion_public_key, refersion_secret_key, currency, \
          COALESCE(total_sales, 0) AS total_sales, \
          COALESCE(total_commissions_paid, 0) AS total_commissions_paid, \
          is_active, verified_at, created_at, updated_at"
@@ -42,6 +42,7 @@ struct MerchantRow {
     shopify_api_key: Option<String>,
     refersion_public_key: Option<String>,
     refersion_secret_key: Option<String>,
+    currency: String,
     total_sales: Decimal,
     total_commissions_paid: Decimal,
     is_active: bool,
@@ -71,6 +72,7 @@ impl PgStore {
                 Name::parse,
             )?,
             refersion_secret_key: self.open(SECRET_COLUMNS[1], id, row.refersion_secret_key)?,
+            currency: p.field("currency", Currency::parse(&row.currency))?,
             total_sales: row.total_sales,
             total_commissions_paid: row.total_commissions_paid,
             is_active: row.is_active,
@@ -127,8 +129,8 @@ impl MerchantRepo for PgStore {
             self.seal(SECRET_COLUMNS[1], id, new.refersion_secret_key.as_ref())?;
         let row = sqlx::query_as(concat!(
             "INSERT INTO merchants (id, user_id, business_name, website_url, shopify_shop_domain, \
-             shopify_api_key, refersion_public_key, refersion_secret_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+             shopify_api_key, refersion_public_key, refersion_secret_key, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
             columns!()
         ))
         .bind(id.as_uuid())
@@ -139,6 +141,7 @@ impl MerchantRepo for PgStore {
         .bind(shopify_api_key)
         .bind(new.refersion_public_key.as_ref().map(Name::as_str))
         .bind(refersion_secret_key)
+        .bind(new.currency.as_str())
         .fetch_one(&self.pool)
         .await
         .repo()?;
@@ -216,14 +219,38 @@ impl MerchantRepo for PgStore {
         // locked from reading it to writing the result, so a concurrent change of website
         // cannot slip between.
         let mut tx = self.pool.begin().await.repo()?;
-        let current: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT id, website_url, verified_at FROM merchants WHERE id = $1 FOR UPDATE",
+        if patch.currency.is_some() {
+            // Waits for every conversion insert in flight and holds new ones back until this
+            // commits: each insert checks the currency after its INSERT took ROW EXCLUSIVE.
+            // Taken before the merchant row, so that an insert waiting here holds no row of it.
+            sqlx::query("LOCK TABLE conversions IN SHARE MODE")
+                .execute(&mut *tx)
+                .await
+                .repo()?;
+        }
+        let current: Option<(Uuid, String, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+            "SELECT id, website_url, verified_at, currency FROM merchants WHERE id = $1 FOR UPDATE",
         )
         .bind(id.as_uuid())
         .fetch_optional(&mut *tx)
         .await
         .repo()?;
-        let (row_id, site, verified_at) = current.ok_or(RepoError::NotFound(Entity::Merchant))?;
+        let (row_id, site, verified_at, currency) =
+            current.ok_or(RepoError::NotFound(Entity::Merchant))?;
+        // A conversion insert holds this row FOR SHARE while it checks the currency, so once
+        // the lock is ours this statement (a new snapshot) sees every order recorded in it.
+        if patch.currency.is_some_and(|c| c.as_str() != currency) {
+            let recorded: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM conversions WHERE merchant_id = $1)",
+            )
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .repo()?;
+            if recorded {
+                return Err(RepoError::CurrencyLocked);
+            }
+        }
         let site =
             RowParser::new("merchants", row_id).field("website_url", SiteUrl::parse(&site))?;
         let verification =
@@ -236,7 +263,8 @@ impl MerchantRepo for PgStore {
              shopify_api_key = CASE WHEN $6 THEN $7 ELSE shopify_api_key END, \
              refersion_public_key = CASE WHEN $8 THEN $9 ELSE refersion_public_key END, \
              refersion_secret_key = CASE WHEN $10 THEN $11 ELSE refersion_secret_key END, \
-             verified_at = $12 \
+             verified_at = $12, \
+             currency = COALESCE($13, currency) \
              WHERE id = $1 RETURNING ",
             columns!()
         ))
@@ -252,6 +280,7 @@ impl MerchantRepo for PgStore {
         .bind(secret_set)
         .bind(secret)
         .bind(verification.verified_at())
+        .bind(patch.currency.as_ref().map(Currency::as_str))
         .fetch_optional(&mut *tx)
         .await
         .repo()?;

@@ -57,8 +57,18 @@ impl TryFrom<ItemRow> for PayoutItem {
 impl PayoutRepo for PgStore {
     async fn unsettled_approved_events(&self) -> RepoResult<Vec<UnsettledEvent>> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(Uuid, Uuid, Uuid, Uuid, Decimal, Decimal, Decimal, bool)> = sqlx::query_as(
-            "SELECT e.id, e.conversion_id, e.influencer_id, e.merchant_id, e.gross, \
+        let rows: Vec<(
+            Uuid,
+            Uuid,
+            Uuid,
+            Uuid,
+            String,
+            Decimal,
+            Decimal,
+            Decimal,
+            bool,
+        )> = sqlx::query_as(
+            "SELECT e.id, e.conversion_id, e.influencer_id, e.merchant_id, e.currency, e.gross, \
              e.platform_fee, e.influencer_earnings, \
              EXISTS (SELECT 1 FROM merchant_statement_lines fl \
                      JOIN merchant_statements fs ON fs.id = fl.statement_id \
@@ -72,25 +82,26 @@ impl PayoutRepo for PgStore {
         .fetch_all(&self.pool)
         .await
         .repo()?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
-                |(id, conversion, influencer, merchant, gross, fee, earnings, funded)| {
-                    UnsettledEvent {
+                |(id, conversion, influencer, merchant, currency, gross, fee, earnings, funded)| {
+                    Ok(UnsettledEvent {
                         event_id: EventId::from_uuid(id),
                         conversion_id: ConversionId::from_uuid(conversion),
                         influencer_id: InfluencerId::from_uuid(influencer),
                         merchant_id: MerchantId::from_uuid(merchant),
+                        currency: RowParser::new("commission_events", id)
+                            .field("currency", Currency::parse(&currency))?,
                         split: CommissionSplit {
                             gross,
                             platform_fee: fee,
                             influencer_earnings: earnings,
                         },
                         funded,
-                    }
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     async fn commit_payout(&self, plan: &PayoutPlan) -> RepoResult<Option<PayoutBatch>> {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (30, "merchant_statements"),
     (31, "fraud_signals"),
     (32, "quiet_link_counters"),
+    (33, "currencies"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
