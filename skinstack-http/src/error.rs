@@ -190,7 +190,7 @@ impl From<ConversionError> for Error {
             ConversionError::OrderConflict { .. } | ConversionError::RefundConflict { .. } => {
                 Error::Conflict(message)
             }
-            ConversionError::UnsupportedCurrency { .. } => {
+            ConversionError::WrongCurrency { .. } => {
                 Error::Unprocessable(BTreeMap::from([("currency".to_owned(), vec![message])]))
             }
             ConversionError::RefundExceedsOrder(_) => {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use skinstack_core::{BillingPeriod, Money, PayoutBatchId, StatementId};
+use skinstack_core::{BillingPeriod, Currency, Money, PayoutBatchId, StatementId};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -215,12 +215,14 @@ pub struct PayoutsArgs {
 /// What `payouts` does.
 #[derive(Debug, Subcommand)]
 pub enum PayoutsAction {
-    /// Pay every influencer's approved, unpaid earnings of at least --min, one CSV per payout
-    /// method in --out; those left out are listed and stay payable.
+    /// Pay every influencer's approved, unpaid earnings of at least --min in each currency,
+    /// one item per influencer and currency, one CSV per payout method in --out; those left
+    /// out are listed and stay payable.
     Create {
-        /// Smallest payout, in USD.
-        #[arg(long, value_name = "AMOUNT", default_value = "50.00", value_parser = parse_money)]
-        min: Money,
+        /// Smallest payout: `AMOUNT` for every currency without its own (50.00 if not given),
+        /// `CODE=AMOUNT` for one (`--min 50 --min JPY=5000`); repeatable.
+        #[arg(long, value_name = "[CODE=]AMOUNT", value_parser = parse_minimum)]
+        min: Vec<(Option<Currency>, Money)>,
         /// Directory for the CSV files (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -249,6 +251,21 @@ fn parse_instant(value: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_money(value: &str) -> Result<Money, String> {
     Money::parse(value).map_err(|reason| format!("amount {reason}"))
+}
+
+/// `AMOUNT` (every currency) or `CODE=AMOUNT` (one currency, whose minor unit it must fit).
+fn parse_minimum(value: &str) -> Result<(Option<Currency>, Money), String> {
+    match value.split_once('=') {
+        None => Ok((None, parse_money(value)?)),
+        Some((code, amount)) => {
+            let currency = Currency::parse(code).map_err(|reason| format!("currency {reason}"))?;
+            let amount = parse_money(amount)?;
+            currency
+                .check(amount.amount())
+                .map_err(|reason| format!("amount {reason}"))?;
+            Ok((Some(currency), amount))
+        }
+    }
 }
 
 fn parse_batch(value: &str) -> Result<PayoutBatchId, String> {

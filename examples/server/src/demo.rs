@@ -152,6 +152,7 @@ pub async fn seed(store: &MemoryStore, password: Password) -> Result<TrackingLin
             shopify_api_key: None,
             refersion_public_key: None,
             refersion_secret_key: None,
+            currency: Currency::USD,
         })
         .await?;
     // The operator has checked the demo brand: its links redirect, its program is open.
@@ -303,6 +304,7 @@ async fn history(
                     order_id,
                     refund_id: field("refund_id", ShopRef::parse("demo-refund-1"))?,
                     amount: field("amount", Money::new(Decimal::new(REFUND.1, 2)))?,
+                    currency: None,
                 },
             )
             .await?;
@@ -357,7 +359,7 @@ mod tests {
         // 17 serums of 38.50, one refunded.
         assert_eq!(link.total_revenue, Decimal::new(61600, 2));
         // 20 % of that, less the platform's 20 % of it: 6.16 a serum.
-        let earned = store.earnings_summary(link.influencer_id).await.unwrap();
+        let earned = skinstack_core::testkit::usd_earnings(&store, link.influencer_id).await;
         // Approved, but the demo merchant has not paid a statement: awaiting the merchant.
         assert_eq!(
             earned.awaiting_merchant,

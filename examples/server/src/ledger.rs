@@ -8,7 +8,9 @@ use anyhow::{bail, Context};
 use async_trait::async_trait;
 use chrono::Utc;
 use skinstack_core::earning::amount_due;
-use skinstack_core::earning::payout::{DeliveryError, PayoutBatch, PayoutProvider, SkipReason};
+use skinstack_core::earning::payout::{
+    DeliveryError, PayoutBatch, PayoutMinimums, PayoutProvider, SkipReason,
+};
 use skinstack_core::export::spreadsheet_cell;
 use skinstack_core::service::conversions::approve_due;
 use skinstack_core::service::invoices::{create_statements, mark_statement_paid};
@@ -57,6 +59,9 @@ pub async fn approve(args: ApproveDueArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The minimum payout of a currency without one of its own when `--min` gives none: 50.00.
+const DEFAULT_MINIMUM: skinstack_core::Money = skinstack_core::Money::FIFTY;
+
 /// `payouts ...`
 pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
     let store = connect(args.database_url).await?;
@@ -64,7 +69,16 @@ pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
         PayoutsAction::Create { min, out, as_of } => {
             let provider = CsvPayouts::new(out);
             let now = as_of.unwrap_or_else(Utc::now);
-            let run = match create_payouts(&store, &provider, now, min).await {
+            let mut minimums = PayoutMinimums::from(DEFAULT_MINIMUM);
+            for (currency, amount) in min {
+                match currency {
+                    Some(currency) => {
+                        minimums.by_currency.insert(currency, amount);
+                    }
+                    None => minimums.default = amount,
+                }
+            }
+            let run = match create_payouts(&store, &provider, now, minimums).await {
                 Ok(run) => run,
                 Err(PayoutError::Delivery { batch, error }) => {
                     bail!(

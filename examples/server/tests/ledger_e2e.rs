@@ -84,7 +84,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
                 .unwrap()
                 .duplicate
         );
-        let summary = store.earnings_summary(f.influencer.id).await.unwrap();
+        let summary = skinstack_core::testkit::usd_earnings(&store, f.influencer.id).await;
         // 40.50 × 20 % = 8.10, of which the platform keeps 1.62.
         assert_eq!(summary.pending, Decimal::new(648, 2));
         assert_eq!(summary.approved, Decimal::ZERO);
@@ -102,7 +102,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
 
         let out = out_dir.to_str().unwrap();
         // Approved, but the merchant has not paid for it: nothing is paid out.
-        let summary = store.earnings_summary(f.influencer.id).await.unwrap();
+        let summary = skinstack_core::testkit::usd_earnings(&store, f.influencer.id).await;
         assert_eq!(
             (summary.awaiting_merchant, summary.approved),
             (Decimal::new(648, 2), Decimal::ZERO)
@@ -200,7 +200,7 @@ fn a_click_becomes_a_paid_commission_and_a_later_refund_a_carried_balance() {
             Decimal::new(-324, 2)
         );
         assert!(record_refund(&store, now, refund).await.unwrap().duplicate);
-        let summary = store.earnings_summary(f.influencer.id).await.unwrap();
+        let summary = skinstack_core::testkit::usd_earnings(&store, f.influencer.id).await;
         assert_eq!(
             (summary.awaiting_merchant, summary.paid, summary.balance),
             (

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (30, "merchant_statements"),
     (31, "fraud_signals"),
     (32, "quiet_link_counters"),
+    (33, "currencies"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

@@ -396,7 +396,12 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
         assert_eq!(again["conversion_id"], reply["conversion_id"]);
         assert_eq!(stored(&pg, ana.merchant).await, (1, 1));
         // 400.00 at 20 %: 80.00, of which the platform keeps 16.00 and Ana earns 64.00.
-        let summary = pg.earnings_summary(ana.influencer).await.unwrap();
+        let summary = pg
+            .earnings_summary(ana.influencer)
+            .await
+            .unwrap()
+            .pop()
+            .expect("a USD summary");
         assert_eq!(
             (summary.pending, summary.approved, summary.balance),
             (dec("64.00"), dec("0"), dec("64.00"))
@@ -422,7 +427,12 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
             cli_lines(&url, &["approve-due", "--as-of", &later]),
             vec![format!("approved 1 conversion as of {later}")]
         );
-        let summary = pg.earnings_summary(ana.influencer).await.unwrap();
+        let summary = pg
+            .earnings_summary(ana.influencer)
+            .await
+            .unwrap()
+            .pop()
+            .expect("a USD summary");
         assert_eq!(
             (
                 summary.pending,
@@ -505,7 +515,12 @@ fn a_shop_s_order_is_paid_out_and_a_later_partial_refund_carries_a_negative_bala
                 ("reversed", dec("-32.00")),
             ]
         );
-        let summary = pg.earnings_summary(ana.influencer).await.unwrap();
+        let summary = pg
+            .earnings_summary(ana.influencer)
+            .await
+            .unwrap()
+            .pop()
+            .expect("a USD summary");
         assert_eq!(
             (summary.awaiting_merchant, summary.paid, summary.balance),
             (dec("-32.00"), dec("64.00"), dec("-32.00"))
@@ -830,7 +845,12 @@ fn a_self_referral_through_a_signed_order_is_held_never_approved_and_never_paid(
             "payouts", "create", "--min", "0.01", "--out", &out, "--as-of", &later,
         ];
         assert_eq!(cli_lines(&url, &args), vec!["nothing to pay"]);
-        let summary = pg.earnings_summary(ana.influencer).await.unwrap();
+        let summary = pg
+            .earnings_summary(ana.influencer)
+            .await
+            .unwrap()
+            .pop()
+            .expect("a USD summary");
         assert_eq!((summary.approved, summary.paid), (dec("0"), dec("0")));
         assert_totals_match_ledger(&pg, ana.merchant, &[ana.link], &[ana.influencer]).await;
         let metrics = send(addr, "GET", "/metrics", &[], b"").await.body;

@@ -2,11 +2,12 @@
 //! screen through their `viewBox`. Colours come from the stylesheet (the CSP forbids inline
 //! styles), by class.
 
-use super::layout::{count, dollars};
+use super::layout::{count, money};
 use maud::{html, Markup};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use skinstack_core::earning::ledger::DailyLinkStats;
+use skinstack_core::Currency;
 
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 100.0;
@@ -16,7 +17,7 @@ const TOP: f64 = 10.0;
 /// One panel per measure — clicks, conversions, the influencer's earnings — over the same
 /// days, so a spike in one can be read against the others. Earnings, not the gross commission:
 /// the page is the influencer's, and the platform's fee is not theirs.
-pub(super) fn daily(series: &[DailyLinkStats]) -> Markup {
+pub(super) fn daily(series: &[DailyLinkStats], currency: Currency) -> Markup {
     let clicks: Vec<f64> = series.iter().map(|d| d.clicks as f64).collect();
     let conversions: Vec<f64> = series.iter().map(|d| d.conversions as f64).collect();
     let earnings: Vec<f64> = series
@@ -30,8 +31,8 @@ pub(super) fn daily(series: &[DailyLinkStats]) -> Markup {
         div.charts {
             (panel(series, "Clicks", &count(total_clicks), "clicks", &clicks, |v| count(v as i64)))
             (panel(series, "Conversions", &count(total_conversions), "conversions", &conversions, |v| count(v as i64)))
-            (panel(series, "Your earnings", &dollars(total_earnings), "earnings", &earnings, |v| {
-                dollars(Decimal::from_f64_retain(v).unwrap_or_default())
+            (panel(series, "Your earnings", &money(total_earnings, currency), "earnings", &earnings, |v| {
+                money(Decimal::from_f64_retain(v).unwrap_or_default(), currency)
             }))
         }
     }
@@ -100,7 +101,7 @@ mod tests {
 
     #[test]
     fn the_tallest_bar_is_the_busiest_day_and_empty_days_have_none() {
-        let svg = daily(&[day(1, 0, 0), day(2, 10, 3), day(3, 5, 0)]).into_string();
+        let svg = daily(&[day(1, 0, 0), day(2, 10, 3), day(3, 5, 0)], Currency::USD).into_string();
         assert_eq!(svg.matches("<svg").count(), 3);
         // The busiest day fills the plot (100 - 10 = 90 units); half as busy is half.
         assert!(
@@ -121,7 +122,7 @@ mod tests {
         assert!(svg.contains("15</span>"), "total clicks: {svg}");
         assert!(svg.contains("best day 10"), "{svg}");
         assert_eq!(
-            daily(&[day(1, 0, 0)])
+            daily(&[day(1, 0, 0)], Currency::USD)
                 .into_string()
                 .matches("None yet")
                 .count(),

@@ -5,7 +5,7 @@
 //! `service::memberships`, so the ownership rules are the API's: a merchant acting on another
 //! merchant's program, or an influencer on someone else's membership, gets the 404 page.
 
-use super::layout::{self, count, dollars};
+use super::layout::{self, count, money};
 use super::session::Viewer;
 use super::PageError;
 use crate::state::ApiState;
@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 use skinstack_core::service::memberships::{self, Decision};
-use skinstack_core::service::ServiceError;
+use skinstack_core::service::{profiles, ServiceError};
 use skinstack_core::{
-    ApplicationMessage, InfluencerId, MemberStats, MembershipState, Page, ProgramId,
+    ApplicationMessage, Currency, InfluencerId, MemberStats, MembershipState, Page, ProgramId,
 };
 use uuid::Uuid;
 
@@ -132,6 +132,7 @@ fn member_row(
     program: ProgramId,
     name: &str,
     member: &MemberStats,
+    currency: Currency,
     back: &str,
 ) -> Markup {
     let m = &member.membership;
@@ -148,7 +149,7 @@ fn member_row(
             td { (m.message.as_ref().map(|m| m.as_str()).unwrap_or("")) }
             td { (count(member.clicks)) }
             td { (count(member.conversions)) }
-            td { (dollars(member.earnings)) }
+            td { (money(member.earnings, currency)) }
             td {
                 @for (verb, label, shown) in [
                     ("approve", "Approve", matches!(m.state, MembershipState::Pending | MembershipState::Rejected)),
@@ -177,6 +178,7 @@ async fn members_page(
 ) -> Result<Response, PageError> {
     let store = &*state.store;
     let programs = memberships::members_of_merchant(store, &viewer.actor, None).await?;
+    let currency = profiles::own_merchant(store, &viewer.actor).await?.currency;
     let mut sections = Vec::new();
     for (program, members) in programs {
         let mut rows = Vec::new();
@@ -191,7 +193,9 @@ async fn members_page(
                 Ok(influencer) => influencer.display_name.as_str().to_owned(),
                 Err(_) => "(gone)".to_owned(),
             };
-            rows.push(member_row(viewer, program.id, &name, member, back));
+            rows.push(member_row(
+                viewer, program.id, &name, member, currency, back,
+            ));
         }
         sections.push((program.name.as_str().to_owned(), rows));
     }

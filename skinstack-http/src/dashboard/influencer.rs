@@ -1,7 +1,7 @@
 //! The influencer's pages: links with copy buttons, QR codes and counters, a new-link form,
 //! earnings, and per link a 30-day chart.
 
-use super::layout::{self, count, dollars};
+use super::layout::{self, count, money};
 use super::session::Viewer;
 use super::{chart, PageError};
 use crate::qr;
@@ -17,10 +17,46 @@ use skinstack_core::service::statements::{self, DayRange};
 use skinstack_core::service::{products, profiles, programs, ServiceError};
 use skinstack_core::ProductQuery;
 use skinstack_core::{
-    LinkId, Page, Product, ProductId, Program, ProgramId, Slug, TrackingLink, Utm,
+    Currency, LinkId, MerchantId, Page, Product, ProductId, Program, ProgramId, Slug, TrackingLink,
+    Utm,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// The settlement currency of each merchant in `merchants`, which the amounts of its
+/// programs, products and links are in; a merchant that is gone reads as USD.
+async fn currencies(
+    state: &ApiState,
+    merchants: Vec<MerchantId>,
+) -> Result<HashMap<MerchantId, Currency>, PageError> {
+    let mut found = HashMap::new();
+    for id in merchants {
+        if let std::collections::hash_map::Entry::Vacant(slot) = found.entry(id) {
+            match state.store.merchant_by_id(id).await {
+                Ok(merchant) => {
+                    slot.insert(merchant.currency);
+                }
+                Err(skinstack_core::RepoError::NotFound(_)) => {}
+                Err(other) => return Err(ServiceError::from(other).into()),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The currency of `link`'s program's merchant.
+async fn link_currency(state: &ApiState, link: &TrackingLink) -> Result<Currency, PageError> {
+    let program = match state.store.program_by_id(link.program_id).await {
+        Ok(program) => program,
+        Err(skinstack_core::RepoError::NotFound(_)) => return Ok(Currency::default()),
+        Err(other) => return Err(ServiceError::from(other).into()),
+    };
+    Ok(currencies(state, vec![program.merchant_id])
+        .await?
+        .get(&program.merchant_id)
+        .copied()
+        .unwrap_or_default())
+}
 
 /// Days the link page's chart covers.
 const CHART_DAYS: i64 = 30;
@@ -66,7 +102,10 @@ pub(super) async fn home(
         Err(ServiceError::NotFound(_)) => return Ok(no_profile(viewer)),
         Err(other) => return Err(other.into()),
     };
-    let earnings = statements::influencer_earnings(store, actor).await?;
+    let (primary, mut balances) = statements::influencer_earnings(store, actor).await?;
+    if balances.is_empty() {
+        balances.push(primary);
+    }
     let mine = links::list_own(store, actor).await?;
     let open_programs = programs::list(store, actor, page()?).await?;
     let open_products = products::list(
@@ -87,6 +126,31 @@ pub(super) async fn home(
         .map(|p| (p.id, p.name.as_str()))
         .collect();
     let coupon_codes = super::coupons::influencer_section(state, viewer, &mine).await?;
+    let currency_of = currencies(
+        state,
+        open_programs
+            .iter()
+            .map(|p| p.merchant_id)
+            .chain(open_products.iter().map(|p| p.merchant_id))
+            .collect(),
+    )
+    .await?;
+    let program_merchants: HashMap<ProgramId, MerchantId> = open_programs
+        .iter()
+        .map(|p| (p.id, p.merchant_id))
+        .collect();
+    let mut link_currencies = HashMap::new();
+    for link in &mine {
+        let known = program_merchants
+            .get(&link.program_id)
+            .and_then(|m| currency_of.get(m))
+            .copied();
+        let currency = match known {
+            Some(currency) => currency,
+            None => link_currency(state, link).await?,
+        };
+        link_currencies.insert(link.id, currency);
+    }
     let created = query.created.map(LinkId::from_uuid);
     let status = form_error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = html! {
@@ -94,17 +158,20 @@ pub(super) async fn home(
             h1 { "Hi, " (profile.display_name.as_str()) }
             p.muted { "Share a link, and every click and sale it brings shows up here." }
         }
-        section.stats aria-label="Earnings" {
-            (stat("Pending", &dollars(earnings.pending), "in their hold period"))
-            (stat("Awaiting the merchant", &dollars(earnings.awaiting_merchant), "approved; paid out once the merchant pays"))
-            (stat("Approved", &dollars(earnings.approved), "to be paid out"))
-            (stat("Paid", &dollars(earnings.paid), "paid to you so far"))
+        // One row of balances per currency: amounts of two currencies are never added.
+        @for earnings in &balances {
+            section.stats aria-label=(format!("Earnings in {}", earnings.currency)) {
+                (stat("Pending", &money(earnings.pending, earnings.currency), "in their hold period"))
+                (stat("Awaiting the merchant", &money(earnings.awaiting_merchant, earnings.currency), "approved; paid out once the merchant pays"))
+                (stat("Approved", &money(earnings.approved, earnings.currency), "to be paid out"))
+                (stat("Paid", &money(earnings.paid, earnings.currency), "paid to you so far"))
+            }
         }
         div.columns {
             div {
                 section.card.new-link {
                     h2 { "New link" }
-                    (new_link_form(viewer, &open_programs, &open_products, &program_names, form_error.as_ref()))
+                    (new_link_form(viewer, &open_programs, &open_products, &program_names, &currency_of, form_error.as_ref()))
                 }
                 (coupon_codes)
             }
@@ -114,7 +181,7 @@ pub(super) async fn home(
                     p.card.muted { "No links yet: pick a program and make your first one." }
                 }
                 @for link in &mine {
-                    (link_card(state, link, &program_names, &product_names, created == Some(link.id)))
+                    (link_card(state, link, link_currencies.get(&link.id).copied().unwrap_or_default(), &program_names, &product_names, created == Some(link.id)))
                 }
             }
         }
@@ -158,8 +225,10 @@ fn new_link_form(
     open_programs: &[Program],
     open_products: &[Product],
     program_names: &HashMap<ProgramId, &str>,
+    currency_of: &HashMap<MerchantId, Currency>,
     error: Option<&FormError>,
 ) -> Markup {
+    let currency = |merchant: &MerchantId| currency_of.get(merchant).copied().unwrap_or_default();
     let kept = error.map(|e| &e.form);
     let chosen = |value: &str, kept: Option<&str>| kept == Some(value);
     html! {
@@ -176,7 +245,7 @@ fn new_link_form(
                         @for program in open_programs {
                             @let id = program.id.to_string();
                             option value=(id) selected[chosen(&id, kept.map(|f| f.program_id.as_str()))] {
-                                (program.name.as_str()) " · " (commission_text(program))
+                                (program.name.as_str()) " · " (commission_text(program, currency(&program.merchant_id)))
                             }
                         }
                     }
@@ -187,7 +256,7 @@ fn new_link_form(
                         @for product in open_products {
                             @let id = product.id.to_string();
                             option value=(id) selected[chosen(&id, kept.map(|f| f.product_id.as_str()))] {
-                                (product.name.as_str()) " · " (dollars(product.price.amount()))
+                                (product.name.as_str()) " · " (money(product.price.amount(), currency(&product.merchant_id)))
                                 @if let Some(name) = product.program_id.and_then(|p| program_names.get(&p)) {
                                     " · " (name)
                                 }
@@ -206,16 +275,21 @@ fn new_link_form(
     }
 }
 
-pub(super) fn commission_text(program: &Program) -> String {
+/// A program's commission as its influencers read it: `15%`, or `€5,00 a sale` in the
+/// merchant's `currency`.
+pub(super) fn commission_text(program: &Program, currency: Currency) -> String {
     match &program.commission {
         skinstack_core::Commission::Percentage(rate) => format!("{}%", rate.percent()),
-        skinstack_core::Commission::Fixed(amount) => format!("{} a sale", dollars(amount.amount())),
+        skinstack_core::Commission::Fixed(amount) => {
+            format!("{} a sale", money(amount.amount(), currency))
+        }
     }
 }
 
 fn link_card(
     state: &ApiState,
     link: &TrackingLink,
+    currency: Currency,
     program_names: &HashMap<ProgramId, &str>,
     product_names: &HashMap<ProductId, &str>,
     is_new: bool,
@@ -242,7 +316,7 @@ fn link_card(
             dl.counters {
                 div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
                 div { dt { "Sales" } dd { (count(link.total_conversions)) } }
-                div { dt { "Revenue" } dd { (dollars(link.total_revenue)) } }
+                div { dt { "Revenue" } dd { (money(link.total_revenue, currency)) } }
             }
             a.more href=(detail) { "Chart & QR code →" }
         }
@@ -366,6 +440,7 @@ pub(super) async fn link_page(
     let id = link_id(&id)?;
     let store = &*state.store;
     let link = links::owned(store, &viewer.actor, id).await?;
+    let currency = link_currency(&state, &link).await?;
     // Only a clock set beyond year 9999 fails here: a bug of the host, so a 500.
     let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive())?;
     let series = statements::link_daily_series(store, &viewer.actor, id, range).await?;
@@ -386,13 +461,13 @@ pub(super) async fn link_page(
                 dl.counters {
                     div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
                     div { dt { "Sales" } dd { (count(link.total_conversions)) } }
-                    div { dt { "Revenue" } dd { (dollars(link.total_revenue)) } }
+                    div { dt { "Revenue" } dd { (money(link.total_revenue, currency)) } }
                 }
                 p.meta.break { "Goes to " a href=(link.destination_url.as_str()) rel="noreferrer" { (link.destination_url.as_str()) } }
             }
             section.card {
                 h2 { "Last " (CHART_DAYS) " days" }
-                (chart::daily(&series))
+                (chart::daily(&series, currency))
             }
         }
     };

@@ -2,7 +2,7 @@
 //! totals and payment, and its CSV, read through [`skinstack_core::service::invoices`] with
 //! the API's ownership rule.
 
-use super::layout::dollars;
+use super::layout::money;
 use super::session::Viewer;
 use super::PageError;
 use crate::routes::invoices::{csv_attachment, statement_csv};
@@ -25,13 +25,14 @@ pub(super) async fn merchant_section(
 ) -> Result<Markup, PageError> {
     let all = invoices::all_statements_of(&*state.store, merchant.id).await?;
     let due = skinstack_core::earning::amount_due(&all);
+    let currency = merchant.currency;
     Ok(html! {
         section.card #statements {
             h2 { "Statements" }
             @if all.is_empty() {
                 p.muted { "None yet: approved commissions are billed once a month." }
             } @else {
-                p { "Due: " strong { (dollars(due)) } }
+                p { "Due: " strong { (money(due, currency)) } }
                 p.muted { "Each statement bills the commissions approved in its month; a refund after it was issued is a credit on the next one. Influencers are paid once a statement is paid." }
                 table {
                     thead { tr { th { "Month" } th { "Status" } th.num { "Lines" } th.num { "Commission" } th.num { "Due" } th { "Paid" } th { "CSV" } } }
@@ -46,8 +47,8 @@ pub(super) async fn merchant_section(
                                     }
                                 }
                                 td.num { (s.lines.len()) }
-                                td.num { (dollars(s.total().gross)) }
-                                td.num { (dollars(s.amount_due())) }
+                                td.num { (money(s.total().gross, currency)) }
+                                td.num { (money(s.amount_due(), currency)) }
                                 td {
                                     @if let (Some(at), Some(reference)) = (s.paid_at, &s.payment_reference) {
                                         (at.format("%Y-%m-%d")) " · " code { (reference.as_str()) }

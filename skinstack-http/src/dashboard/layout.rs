@@ -3,6 +3,7 @@
 use super::session::Viewer;
 use maud::{html, Markup, DOCTYPE};
 use rust_decimal::Decimal;
+use skinstack_core::Currency;
 
 /// A whole page: head, header with the account and a logout button, then `body`.
 pub(super) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
@@ -52,20 +53,10 @@ pub(super) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup
     }
 }
 
-/// `$1,234.50` from a decimal amount in dollars (negative amounts keep their sign).
-pub(super) fn dollars(amount: Decimal) -> String {
-    let rounded = amount.round_dp(2);
-    let negative = rounded.is_sign_negative() && !rounded.is_zero();
-    let text = format!("{:.2}", rounded.abs());
-    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{}${grouped}.{cents}", if negative { "−" } else { "" })
+/// `amount` in `currency`'s convention (`$1,234.50`, `€1.234,50`, `¥1,235`), by
+/// [`Currency::format`].
+pub(super) fn money(amount: Decimal, currency: Currency) -> String {
+    currency.format(amount)
 }
 
 /// `1,234` for counters.
@@ -89,11 +80,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_read_as_dollars_and_counts_are_grouped() {
-        assert_eq!(dollars(Decimal::new(123_450, 2)), "$1,234.50");
-        assert_eq!(dollars(Decimal::new(5, 1)), "$0.50");
-        assert_eq!(dollars(Decimal::ZERO), "$0.00");
-        assert_eq!(dollars(Decimal::new(-1_000_000, 2)), "−$10,000.00");
+    fn amounts_read_in_their_currency_and_counts_are_grouped() {
+        let usd = Currency::USD;
+        assert_eq!(money(Decimal::new(123_450, 2), usd), "$1,234.50");
+        assert_eq!(money(Decimal::new(5, 1), usd), "$0.50");
+        assert_eq!(money(Decimal::ZERO, usd), "$0.00");
+        assert_eq!(money(Decimal::new(-1_000_000, 2), usd), "-$10,000.00");
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(money(Decimal::new(123_450, 2), eur), "€1.234,50");
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(money(Decimal::new(123_500, 2), jpy), "¥1,235");
         assert_eq!(count(0), "0");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(-12), "−12");

@@ -3,7 +3,7 @@
 //! deliveries that could not be recorded.
 
 use super::influencer::commission_text;
-use super::layout::{self, count, dollars};
+use super::layout::{self, count, money};
 use super::session::Viewer;
 use super::PageError;
 use crate::state::ApiState;
@@ -102,6 +102,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
         }
         Err(other) => return Err(other.into()),
     };
+    let currency = merchant.currency;
     let internal = |e: skinstack_core::Invalid| {
         PageError::Internal(Box::new(skinstack_core::ValidationError::new("limit", e)))
     };
@@ -147,9 +148,9 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
             p.muted { (merchant.website_url.as_str()) }
         }
         section.stats aria-label="Commissions" {
-            div.stat { span.label { "Owed" } span.value { (dollars(commissions.owed)) } span.hint { (dollars(commissions.pending)) " pending · " (dollars(commissions.approved)) " approved" } }
-            div.stat { span.label { "Paid" } span.value { (dollars(commissions.paid)) } span.hint { "commissions you paid for" } }
-            div.stat { span.label { "Unattributed" } span.value { (dollars(commissions.unattributed_sales)) } span.hint { (count(commissions.unattributed_orders)) " orders without a link" } }
+            div.stat { span.label { "Owed" } span.value { (money(commissions.owed, currency)) } span.hint { (money(commissions.pending, currency)) " pending · " (money(commissions.approved, currency)) " approved" } }
+            div.stat { span.label { "Paid" } span.value { (money(commissions.paid, currency)) } span.hint { "commissions you paid for" } }
+            div.stat { span.label { "Unattributed" } span.value { (money(commissions.unattributed_sales, currency)) } span.hint { (count(commissions.unattributed_orders)) " orders without a link" } }
         }
         section.card #held {
             h2 { "Held commissions" }
@@ -164,8 +165,8 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                             @let c = &view.conversion;
                             tr {
                                 td { code { (c.order_id.as_str()) } }
-                                td.num { (dollars(c.amount.amount())) }
-                                td.num { (dollars(view.net_commission.gross)) }
+                                td.num { (money(c.amount.amount(), currency)) }
+                                td.num { (money(view.net_commission.gross, currency)) }
                                 td { @for reason in &c.hold_reasons { span.badge { (reason.as_str()) } " " } }
                                 td { @for signal in &c.signals { span.badge { (signal.as_str()) } " " } }
                                 td {
@@ -197,7 +198,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                             @let c = &view.conversion;
                             tr {
                                 td { code { (c.order_id.as_str()) } }
-                                td.num { (dollars(c.amount.amount())) }
+                                td.num { (money(c.amount.amount(), currency)) }
                                 td { @for signal in &c.signals { span.badge { (signal.as_str()) } " " } }
                                 td {
                                     @if c.attribution.is_none() { "unattributed" }
@@ -220,7 +221,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                     @for program in &mine {
                         li {
                             strong { (program.name.as_str()) }
-                            " · " (commission_text(program))
+                            " · " (commission_text(program, currency))
                             " · " (program.cookie_window.days()) "-day window"
                             @if !program.is_active { " " span.badge { "closed" } }
                         }
@@ -239,8 +240,8 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                                 tr {
                                     td { code { (link.slug.as_str()) } }
                                     td.num { (count(link.conversions)) }
-                                    td.num { (dollars(link.revenue)) }
-                                    td.num { (dollars(link.commission)) }
+                                    td.num { (money(link.revenue, currency)) }
+                                    td.num { (money(link.commission, currency)) }
                                 }
                             }
                         }
@@ -259,7 +260,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                             tr {
                                 td { (product.name.as_str()) }
                                 td { (product.program_id.and_then(|p| program_names.get(&p)).copied().unwrap_or("—")) }
-                                td.num { (dollars(product.price.amount())) }
+                                td.num { (money(product.price.amount(), currency)) }
                                 td { @if product.in_stock { "in stock" } @else { span.badge { "out" } } }
                             }
                         }

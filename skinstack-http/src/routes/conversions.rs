@@ -453,6 +453,8 @@ async fn refund(
             order_id: order_id.clone(),
             refund_id,
             amount,
+            // The API's refunds are of an order, in its currency by definition.
+            currency: None,
         },
     )
     .await?;

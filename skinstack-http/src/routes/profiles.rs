@@ -16,7 +16,7 @@ use skinstack_core::service::profiles::{
     self, InfluencerChanges, InfluencerProfile, MerchantProfile,
 };
 use skinstack_core::{
-    Email, Followers, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod,
+    Currency, Email, Followers, Handle, Influencer, Merchant, MerchantPatch, Name, PayoutMethod,
     PayoutSettings, Secret, ShopifyDomain, SiteUrl, StripeAccountId,
 };
 use utoipa::ToSchema;
@@ -391,6 +391,9 @@ pub struct MerchantRequest {
     /// Write-only: stored encrypted, never returned.
     #[schema(value_type = Option<skinstack_core::Secret>)]
     pub refersion_secret_key: Option<WriteOnly>,
+    /// The settlement currency of its orders, commissions and statements (USD if absent).
+    #[schema(value_type = Option<skinstack_core::Currency>, example = "EUR")]
+    pub currency: Option<String>,
 }
 
 /// `PATCH /v1/merchant`: absent fields stay, `null` clears an optional one.
@@ -421,6 +424,10 @@ pub struct MerchantPatchRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<skinstack_core::Secret>)]
     pub refersion_secret_key: Option<Option<WriteOnly>>,
+    /// New settlement currency: 409 once the merchant has recorded orders.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = skinstack_core::Currency)]
+    pub currency: Option<Option<String>>,
 }
 
 /// A merchant as its owner sees it: credentials only as "set or not".
@@ -440,6 +447,9 @@ pub struct MerchantView {
     pub refersion_public_key: Option<String>,
     /// Whether a Refersion secret key is stored.
     pub refersion_secret_key_set: bool,
+    /// The settlement currency: its orders, commissions, statements and totals are in it.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: String,
     /// Inactive merchants' links stop redirecting.
     pub is_active: bool,
     /// `unverified` until an administrator verifies the merchant (and again after its website
@@ -470,6 +480,7 @@ impl From<Merchant> for MerchantView {
             shopify_api_key_set: m.shopify_api_key.is_some(),
             refersion_public_key: m.refersion_public_key.map(|k| k.as_str().to_owned()),
             refersion_secret_key_set: m.refersion_secret_key.is_some(),
+            currency: m.currency.to_string(),
             is_active: m.is_active,
             verification: m.verification.as_str().to_owned(),
             verified_at: m.verification.verified_at(),
@@ -523,6 +534,7 @@ async fn create_merchant(
         body.refersion_secret_key.as_deref(),
         Secret::parse,
     );
+    let currency = c.opt("currency", body.currency.as_deref(), Currency::parse);
     let (
         business_name,
         website_url,
@@ -530,6 +542,7 @@ async fn create_merchant(
         shopify_api_key,
         refersion_public_key,
         refersion_secret_key,
+        currency,
     ) = c.finish((
         business_name,
         website_url,
@@ -537,6 +550,7 @@ async fn create_merchant(
         api_key,
         public_key,
         secret_key,
+        currency,
     ))?;
     let profile = MerchantProfile {
         business_name,
@@ -545,6 +559,7 @@ async fn create_merchant(
         shopify_api_key,
         refersion_public_key,
         refersion_secret_key,
+        currency: currency.unwrap_or_default(),
     };
     let created = profiles::create_merchant(&*state.store, &auth.actor, profile).await?;
     Ok((StatusCode::CREATED, axum::Json(created.into())))
@@ -608,6 +623,7 @@ async fn update_merchant(
         body.refersion_secret_key,
         Secret::parse,
     );
+    let currency = c.set("currency", body.currency, Currency::parse);
     let (
         business_name,
         website_url,
@@ -615,6 +631,7 @@ async fn update_merchant(
         shopify_api_key,
         refersion_public_key,
         refersion_secret_key,
+        currency,
     ) = c.finish((
         business_name,
         website_url,
@@ -622,6 +639,7 @@ async fn update_merchant(
         shopify_api_key,
         refersion_public_key,
         refersion_secret_key,
+        currency,
     ))?;
     let patch = MerchantPatch {
         business_name,
@@ -630,6 +648,7 @@ async fn update_merchant(
         shopify_api_key,
         refersion_public_key,
         refersion_secret_key,
+        currency,
     };
     let updated = profiles::update_merchant(&*state.store, &auth.actor, patch).await?;
     Ok(axum::Json(updated.into()))

@@ -12,12 +12,12 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use skinstack_core::earning::ledger::{
-    ConversionFilter, ConversionStatus, ConversionView as LedgerConversion,
+    ConversionFilter, ConversionStatus, ConversionView as LedgerConversion, EarningsSummary,
 };
 use skinstack_core::error::Invalid;
 use skinstack_core::service::statements::{self, DayRange};
 use skinstack_core::Page;
-use skinstack_core::{ConversionId, LinkId};
+use skinstack_core::{ConversionId, Currency, LinkId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,9 +35,24 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(merchant_commissions))
 }
 
-/// An influencer's earnings, net of refunds (decimal strings).
+/// An influencer's earnings, net of refunds (decimal strings): the top-level amounts are in
+/// their primary `currency` (that of their first earning; USD before it), and `balances` has
+/// one entry per currency they earn in. Amounts of two currencies are never added.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EarningsView {
+    /// The primary currency's balance, as below.
+    #[serde(flatten)]
+    pub primary: BalanceView,
+    /// One balance per currency, by code.
+    pub balances: Vec<BalanceView>,
+}
+
+/// An influencer's earnings in one currency, net of refunds (decimal strings).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    /// The currency of every amount.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: Currency,
     /// On conversions still in their hold period.
     #[schema(value_type = String, example = "7.20")]
     pub pending: Decimal,
@@ -57,9 +72,12 @@ pub struct EarningsView {
     pub balance: Decimal,
 }
 
-/// A merchant's commissions, gross (decimal strings).
+/// A merchant's commissions, gross (decimal strings), in its settlement currency.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommissionsView {
+    /// The merchant's settlement currency, which every amount is in.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: Currency,
     /// Still in the hold period.
     #[schema(value_type = String, example = "9.00")]
     pub pending: Decimal,
@@ -246,13 +264,18 @@ async fn influencer_earnings(
     State(state): State<ApiState>,
     auth: AuthUser,
 ) -> Result<axum::Json<EarningsView>> {
-    let e = statements::influencer_earnings(&*state.store, &auth.actor).await?;
-    Ok(axum::Json(EarningsView {
+    let (primary, all) = statements::influencer_earnings(&*state.store, &auth.actor).await?;
+    let view = |e: &EarningsSummary| BalanceView {
+        currency: e.currency,
         pending: money(e.pending),
         approved: money(e.approved),
         awaiting_merchant: money(e.awaiting_merchant),
         paid: money(e.paid),
         balance: money(e.balance),
+    };
+    Ok(axum::Json(EarningsView {
+        primary: view(&primary),
+        balances: all.iter().map(view).collect(),
     }))
 }
 
@@ -368,6 +391,7 @@ async fn merchant_commissions(
 ) -> Result<axum::Json<CommissionsView>> {
     let m = statements::merchant_commissions(&*state.store, &auth.actor).await?;
     Ok(axum::Json(CommissionsView {
+        currency: m.currency,
         pending: money(m.pending),
         approved: money(m.approved),
         owed: money(m.owed),
