@@ -67,9 +67,9 @@ pub fn render(card: &PreviewCard) -> String {
             "summary"
         },
     );
-    if let Some(price) = card.price {
+    if let Some((price, currency)) = card.price {
         tag("property", "product:price:amount", &price.to_string());
-        tag("property", "product:price:currency", "USD");
+        tag("property", "product:price:currency", currency.as_str());
     }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{title}</title>\n\
@@ -103,6 +103,7 @@ mod tests {
                 Some("\"><img src=x onerror=alert(1)>"),
                 None,
                 Price::ZERO,
+                skinstack_core::Currency::parse("EUR").unwrap(),
             )),
         );
         let html = render(&card);
@@ -119,5 +120,9 @@ mod tests {
             "no URL but the short link's: {html}"
         );
         assert!(html.contains("twitter:card\" content=\"summary\""));
+        assert!(
+            html.contains("<meta property=\"product:price:currency\" content=\"EUR\">"),
+            "the merchant's currency: {html}"
+        );
     }
 }

@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 use skinstack_core::store::{LinkRepo, LinkResolver, RepoResult};
 use skinstack_core::tracking::{LinkSnapshot, PreviewCard, SnapshotParts};
 use skinstack_core::{
-    CampaignCode, Entity, InfluencerId, LinkId, LinkPatch, MembershipState, MerchantId, NewLink,
-    Price, ProductId, ProgramId, RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
+    CampaignCode, Currency, Entity, InfluencerId, LinkId, LinkPatch, MembershipState, MerchantId,
+    NewLink, Price, ProductId, ProgramId, RepoError, Slug, TrackingLink, Utm, UtmValue, WebUrl,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -217,6 +217,7 @@ impl LinkRepo for PgStore {
 struct PreviewRow {
     destination_url: String,
     business_name: String,
+    currency: String,
     name: Option<String>,
     description: Option<String>,
     image_url: Option<String>,
@@ -327,7 +328,8 @@ impl LinkResolver for PgStore {
 
     async fn preview(&self, link: LinkId) -> RepoResult<Option<PreviewCard>> {
         let row: Option<PreviewRow> = sqlx::query_as(
-            "SELECT l.destination_url, m.business_name, pr.name, pr.description, pr.image_url, pr.price \
+            "SELECT l.destination_url, m.business_name, m.currency, pr.name, pr.description, \
+             pr.image_url, pr.price \
              FROM tracking_links l \
              JOIN programs p ON p.id = l.program_id \
              JOIN merchants m ON m.id = p.merchant_id \
@@ -348,6 +350,7 @@ impl LinkResolver for PgStore {
                 row.description.as_deref(),
                 image.as_ref(),
                 p.field("price", Price::from_decimal(price))?,
+                p.field("currency", Currency::parse(&row.currency))?,
             )),
             _ => None,
         };

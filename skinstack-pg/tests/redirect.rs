@@ -332,7 +332,10 @@ async fn preview_cards_come_from_the_product_or_the_merchant(pool: PgPool) {
     let (cast, with_product) = link(&store, "with-product").await;
     let card = store.preview(with_product.id).await.unwrap().unwrap();
     assert_eq!(card.title, cast.product.name.as_str());
-    assert_eq!(card.price, Some(cast.product.price));
+    assert_eq!(
+        card.price,
+        Some((cast.product.price, skinstack_core::Currency::USD))
+    );
     assert_eq!(card.site_name, "Glow Co");
     assert_eq!(card.canonical, with_product.destination_url.as_str());
     let bare = store

@@ -94,11 +94,11 @@ pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
             };
             match &run.batch {
                 Some(batch) => println!(
-                    "batch {}: {} payout{}, {} USD",
+                    "batch {}: {} payout{}, {}",
                     batch.id,
                     batch.items.len(),
                     if batch.items.len() == 1 { "" } else { "s" },
-                    batch.total()
+                    batch.totals_text()
                 ),
                 None => println!("nothing to pay"),
             }
@@ -116,8 +116,8 @@ pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
                     }
                 };
                 println!(
-                    "skipped influencer {} balance {} USD: {why}",
-                    skipped.influencer_id, skipped.balance
+                    "skipped influencer {} balance {} {}: {why}",
+                    skipped.influencer_id, skipped.balance, skipped.currency
                 );
             }
         }
@@ -131,12 +131,12 @@ pub async fn payouts(args: PayoutsArgs) -> anyhow::Result<()> {
             }
             for batch in batches {
                 println!(
-                    "{} {} {} payout{} {} USD (minimum {})",
+                    "{} {} {} payout{} {} (minimum {})",
                     batch.id,
                     batch.created_at.to_rfc3339(),
                     batch.items.len(),
                     if batch.items.len() == 1 { "" } else { "s" },
-                    batch.total(),
+                    batch.totals_text(),
                     batch.minimum
                 );
             }
@@ -305,7 +305,20 @@ pub async fn invoices(args: InvoicesArgs) -> anyhow::Result<()> {
             for statement in &all {
                 println!("{}", describe(statement));
             }
-            println!("due {} USD", amount_due(&all));
+            // Each merchant's statements are in its currency; dues of two are never added.
+            let mut by_currency: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+            for statement in &all {
+                by_currency
+                    .entry(statement.currency)
+                    .or_default()
+                    .push(statement);
+            }
+            if by_currency.is_empty() {
+                println!("due 0 USD");
+            }
+            for (currency, statements) in by_currency {
+                println!("due {} {currency}", amount_due(statements));
+            }
         }
         InvoicesAction::MarkPaid {
             id,

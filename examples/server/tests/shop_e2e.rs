@@ -125,16 +125,31 @@ struct Shop {
 }
 
 async fn shop(addr: SocketAddr, db_url: &str, influencer_name: &str, paypal: &str) -> Shop {
+    shop_in(addr, db_url, influencer_name, paypal, "USD").await
+}
+
+/// A shop whose merchant settles in `currency`.
+async fn shop_in(
+    addr: SocketAddr,
+    db_url: &str,
+    influencer_name: &str,
+    paypal: &str,
+    currency: &str,
+) -> Shop {
     let mer = account(addr, "merchant").await;
     let merchant = api(
         addr,
         "POST",
         "/v1/merchant",
         Some(&mer),
-        Some(json!({"business_name": "Glow Co", "website_url": "https://glowco.com"})),
+        Some(
+            json!({"business_name": "Glow Co", "website_url": "https://glowco.com",
+                    "currency": currency}),
+        ),
         201,
     )
     .await;
+    assert_eq!(merchant["currency"], currency);
     // The operator verifies the brand: only then do its links redirect.
     cli_lines(
         db_url,
@@ -684,7 +699,7 @@ fn hostile_deliveries_to_the_real_server_are_refused_and_store_nothing() {
             assert!(reply["message"].is_string(), "{why}");
         }
         let euro = signed(addr, &ana, "orders/create", &order.replace("USD", "EUR")).await;
-        assert!(euro.body.contains("only USD"), "{}", euro.body);
+        assert!(euro.body.contains("recorded in USD"), "{}", euro.body);
 
         match ten_megabytes(addr, &ana).await {
             Some(answer) => {
@@ -863,4 +878,158 @@ fn a_self_referral_through_a_signed_order_is_held_never_approved_and_never_paid(
     let _ = std::fs::remove_dir_all(&out_dir);
     let (ok, _) = server.stop();
     assert!(ok);
+}
+
+/// The verbatim Shopify capture of an Argentinian development store, as a test copy: the
+/// shopper arrived through `ssclid`, ordered now (the capture is older than the order
+/// window), from the network they clicked from (the capture's `browser_ip` is another one).
+fn ars_capture(ssclid: &str) -> String {
+    let capture = include_str!("../../../skinstack-core/tests/fixtures/shopify-orders-create.json");
+    let mut order: Value = serde_json::from_str(capture).unwrap();
+    assert_eq!(order["currency"], "ARS");
+    order["landing_site"] = json!(format!("/?utm_source=skinstack&ssclid={ssclid}"));
+    order["created_at"] = json!(Utc::now().to_rfc3339());
+    order.as_object_mut().unwrap().remove("browser_ip");
+    order["client_details"]["browser_ip"] = Value::Null;
+    order.to_string()
+}
+
+#[test]
+fn the_captured_ars_order_runs_the_whole_loop_for_an_ars_shop_and_is_rejected_by_a_usd_one() {
+    let db = FreshDatabase::create();
+    let server = Server::start(Some(&db.url));
+    let addr = server.addr;
+    let url = db.url.clone();
+    let out_dir = std::env::temp_dir().join(format!("skinstack-ars-e2e-{}", Uuid::new_v4()));
+    let out = out_dir.to_str().unwrap().to_owned();
+    block_on(async {
+        let pesos = shop_in(addr, &db.url, "Ana Glow", "ana@paypal.example.com", "ARS").await;
+        // The default maximum order, 10 000.00, is in the merchant's currency: ARS 10,000 is
+        // a small order, so this shop sets its own.
+        api(
+            addr,
+            "PUT",
+            "/v1/merchant/max-order-amount",
+            Some(&pesos.merchant_token),
+            Some(json!({"max_order_amount": "50000000.00"})),
+            200,
+        )
+        .await;
+        let dollars = shop(addr, &db.url, "Bo Bright", "bo@paypal.example.com").await;
+        let pg = store(&url).await;
+
+        // The USD shop's signed delivery of the ARS order: acknowledged, kept, nothing stored.
+        let ssclid = shopper_clicks(addr, &dollars).await;
+        let answer = signed(addr, &dollars, "orders/create", &ars_capture(&ssclid)).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let reply = answer.json();
+        assert_eq!(
+            (&reply["status"], &reply["reason"]),
+            (&json!("rejected"), &json!("unsupported_currency")),
+            "{}",
+            answer.body
+        );
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("recorded in USD"),
+            "{reply}"
+        );
+        assert_eq!(stored(&pg, dollars.merchant).await, (0, 0));
+        let kept = api(
+            addr,
+            "GET",
+            "/v1/merchant/webhook-deliveries",
+            Some(&dollars.merchant_token),
+            None,
+            200,
+        )
+        .await;
+        assert_eq!(kept["items"][0]["reason"], "unsupported_currency", "{kept}");
+
+        // The ARS shop's: recorded and attributed, in pesos.
+        let ssclid = shopper_clicks(addr, &pesos).await;
+        let answer = signed(addr, &pesos, "orders/create", &ars_capture(&ssclid)).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let reply = answer.json();
+        assert_eq!(
+            (&reply["status"], &reply["attributed"]),
+            (&json!("recorded"), &json!(true)),
+            "{}",
+            answer.body
+        );
+        let page = api(
+            addr,
+            "GET",
+            "/v1/merchant/conversions",
+            Some(&pesos.merchant_token),
+            None,
+            200,
+        )
+        .await;
+        let c = &page["items"][0];
+        assert_eq!(
+            (&c["currency"], &c["amount"]),
+            (&json!("ARS"), &json!("1450000.00")),
+            "{c}"
+        );
+        // 20 % of ARS 1,450,000.00: 290,000.00, of which the platform keeps 58,000.00.
+        assert_eq!(c["commission"]["gross"], "290000.00", "{c}");
+        let earnings = api(
+            addr,
+            "GET",
+            "/v1/influencer/earnings",
+            Some(&pesos.influencer_token),
+            None,
+            200,
+        )
+        .await;
+        assert_eq!(
+            earnings["balances"],
+            json!([{"currency": "ARS", "pending": "232000.00", "approved": "0.00",
+                    "awaiting_merchant": "0.00", "paid": "0.00", "balance": "232000.00"}])
+        );
+        assert_eq!(
+            earnings["currency"], "ARS",
+            "the first currency earned in is primary"
+        );
+
+        // Approved, billed in ARS, paid by the merchant, paid out in ARS.
+        let later = (Utc::now() + Duration::days(31)).to_rfc3339();
+        assert_eq!(
+            cli_lines(&url, &["approve-due", "--as-of", &later]),
+            vec![format!("approved 1 conversion as of {later}")]
+        );
+        let (_, rows) = merchant_pays(&url, &later);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            &rows[0][6..10],
+            ["290000.00", "58000.00", "232000.00", "ARS"]
+        );
+        let args = [
+            "payouts", "create", "--min", "50.00", "--out", &out, "--as-of", &later,
+        ];
+        let lines = cli_lines(&url, &args);
+        assert!(lines[0].ends_with(": 1 payout, 232000.00 ARS"), "{lines:?}");
+        let file = lines[1].strip_prefix("wrote ").unwrap();
+        let csv = std::fs::read_to_string(file).unwrap();
+        let prefix = format!(
+            "{},Ana Glow,ana@paypal.example.com,232000.00,ARS,skinstack-",
+            pesos.influencer
+        );
+        assert!(csv.lines().nth(1).unwrap().starts_with(&prefix), "{csv}");
+        assert_totals_match_ledger(&pg, pesos.merchant, &[pesos.link], &[pesos.influencer]).await;
+        // The merchant cannot move to another currency now.
+        api(
+            addr,
+            "PATCH",
+            "/v1/merchant",
+            Some(&pesos.merchant_token),
+            Some(json!({"currency": "USD"})),
+            409,
+        )
+        .await;
+    });
+    let _ = std::fs::remove_dir_all(out_dir);
 }

@@ -106,8 +106,8 @@ pub fn build_statement(
     })
 }
 
-/// What a merchant owes on `statements`: the gross total of those still issued (a credit
-/// statement lowers it).
+/// What a merchant owes on `statements`, all in its one currency: the gross total of those
+/// still issued (a credit statement lowers it).
 pub fn amount_due<'a>(statements: impl IntoIterator<Item = &'a MerchantStatement>) -> Decimal {
     statements.into_iter().map(|s| s.amount_due()).sum()
 }

@@ -76,9 +76,23 @@ pub struct PayoutBatch {
 }
 
 impl PayoutBatch {
-    /// The sum of its items.
-    pub fn total(&self) -> Decimal {
-        self.items.iter().map(|i| i.amount.amount()).sum()
+    /// The sum of its items per currency, by code: amounts of two currencies are never added.
+    pub fn totals(&self) -> BTreeMap<Currency, Decimal> {
+        let mut totals = BTreeMap::new();
+        for item in &self.items {
+            *totals.entry(item.currency).or_default() += item.amount.amount();
+        }
+        totals
+    }
+
+    /// [`PayoutBatch::totals`] as text: `64.00 USD` or `7.20 EUR, 1975.00 JPY`.
+    pub fn totals_text(&self) -> String {
+        let totals: Vec<String> = self
+            .totals()
+            .iter()
+            .map(|(currency, total)| format!("{total} {currency}"))
+            .collect();
+        totals.join(", ")
     }
 }
 

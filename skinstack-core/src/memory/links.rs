@@ -157,6 +157,7 @@ impl LinkResolver for MemoryStore {
                     p.description.as_ref().map(|d| d.as_str()),
                     p.image_url.as_ref(),
                     p.price,
+                    merchant.currency,
                 )
             }),
         )))

@@ -355,7 +355,7 @@ where
             merchant_id: order.merchant_id,
             order_id: order.order_id.clone(),
             amount,
-            currency: Currency::USD,
+            currency: order.currency,
             ordered_at,
             recorded_at: now,
             click_id: order.click_id,
@@ -399,9 +399,17 @@ pub async fn record_refund<S>(
     refund: RecordRefund,
 ) -> Result<RefundRecorded, ConversionError>
 where
-    S: ConversionRepo + ?Sized,
+    S: MerchantRepo + ConversionRepo + ?Sized,
 {
     let now = now.trunc_subsecs(6);
+    // A refund in another currency than the merchant's can never be recorded, whether its
+    // order has arrived or not: refused now, so that a shop does not retry it for nothing.
+    if let Some(reported) = refund.currency {
+        let expected = store.merchant_by_id(refund.merchant_id).await?.currency;
+        if reported != expected {
+            return Err(ConversionError::WrongCurrency { expected, reported });
+        }
+    }
     for _ in 0..REFUND_ATTEMPTS {
         if let Some(stored) = store
             .refund_by_id(refund.merchant_id, &refund.refund_id)

@@ -37,6 +37,11 @@ pub mod cases {
                 .await
                 .unwrap();
             assert_eq!(merchant.currency, currency);
+            // The default maximum order (10 000.00) is in the merchant's currency: a yen shop
+            // sets its own, or ¥12,345 would be held for review.
+            let max = Money::new(Decimal::new(1_000_000, 0)).unwrap();
+            let max = MaxOrderAmount::new(max).unwrap();
+            store.set_max_order_amount(merchant.id, max).await.unwrap();
             store
                 .insert_membership(NewMembership {
                     program_id: brand.program.id,

@@ -2,7 +2,7 @@
 //! stores implement, and a caching decorator for the hot path.
 
 use crate::domain::ClickId;
-use crate::domain::Slug;
+use crate::domain::{Currency, Slug};
 use crate::domain::{
     InfluencerId, LinkId, MembershipState, MerchantId, Price, ProductId, ProgramId, Utm, WebUrl,
 };
@@ -189,6 +189,16 @@ pub enum CachedAnswer {
 /// Longest description a preview card carries; apps cut it shorter anyway.
 pub const PREVIEW_DESCRIPTION_CHARS: usize = 300;
 
+/// A link's product as its preview card shows it: `(name, description, image, price, the
+/// merchant's currency)`.
+pub type PreviewProduct<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a WebUrl>,
+    Price,
+    Currency,
+);
+
 /// What a link-preview card (Open Graph / Twitter card) shows for a link: its product, or
 /// without one its merchant. Plain text: the HTTP adapter escapes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,8 +209,8 @@ pub struct PreviewCard {
     pub description: Option<String>,
     /// The product's image.
     pub image: Option<String>,
-    /// The product's price (USD).
-    pub price: Option<Price>,
+    /// The product's price, in its merchant's settlement currency.
+    pub price: Option<(Price, Currency)>,
     /// The merchant's name.
     pub site_name: String,
     /// The link's destination, as the canonical URL.
@@ -209,11 +219,11 @@ pub struct PreviewCard {
 
 impl PreviewCard {
     /// The card for a link to `destination` of `merchant_name`, promoting `product` if any:
-    /// `(name, description, image, price)`.
+    /// `(name, description, image, price, the merchant's currency)`.
     pub fn new(
         merchant_name: &str,
         destination: &WebUrl,
-        product: Option<(&str, Option<&str>, Option<&WebUrl>, Price)>,
+        product: Option<PreviewProduct<'_>>,
     ) -> Self {
         let cut = |text: &str| {
             let text = text.trim();
@@ -223,11 +233,11 @@ impl PreviewCard {
             }
         };
         match product {
-            Some((name, description, image, price)) => PreviewCard {
+            Some((name, description, image, price, currency)) => PreviewCard {
                 title: name.to_owned(),
                 description: description.map(cut),
                 image: image.map(|url| url.as_str().to_owned()),
-                price: Some(price),
+                price: Some((price, currency)),
                 site_name: merchant_name.to_owned(),
                 canonical: destination.as_str().to_owned(),
             },
@@ -674,7 +684,13 @@ mod tests {
         let card = PreviewCard::new(
             "Glow Co",
             &destination,
-            Some(("Serum", Some(&long), Some(&image), Price::ZERO)),
+            Some((
+                "Serum",
+                Some(&long),
+                Some(&image),
+                Price::ZERO,
+                Currency::USD,
+            )),
         );
         assert_eq!(card.title, "Serum");
         assert_eq!(

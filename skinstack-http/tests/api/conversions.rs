@@ -525,14 +525,15 @@ async fn a_reported_order_shows_in_every_statement_with_exact_amounts(app: TestA
     assert_eq!(page["next_after"], Value::Null);
     assert_eq!(
         app.get(&s.merchant, "/v1/merchant/commissions").await,
-        json!({"pending": "13.00", "approved": "0.00", "owed": "13.00", "paid": "0.00",
-               "unattributed_orders": 0, "unattributed_sales": "0.00"})
+        json!({"currency": "USD", "pending": "13.00", "approved": "0.00", "owed": "13.00",
+               "paid": "0.00", "unattributed_orders": 0, "unattributed_sales": "0.00"})
     );
 
     assert_eq!(
         app.get(&s.influencer, "/v1/influencer/earnings").await,
-        json!({"pending": "10.40", "approved": "0.00", "awaiting_merchant": "0.00",
-               "paid": "0.00", "balance": "10.40"})
+        json!({"currency": "USD", "pending": "10.40", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "10.40", "balances": [{"currency": "USD", "pending": "10.40", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "10.40"}]})
     );
     let mine = app.get(&s.influencer, "/v1/influencer/conversions").await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
@@ -677,7 +678,7 @@ async fn repeated_orders_conflicts_currencies_and_unattributed_orders(app: TestA
     );
     let message = reply.json["fields"]["currency"][0].as_str().unwrap();
     assert!(
-        message.contains("EUR") && message.contains("only USD"),
+        message.contains("EUR") && message.contains("recorded in USD"),
         "{message}"
     );
 
@@ -822,8 +823,9 @@ async fn refunds_reverse_commission_in_proportion_once(app: TestApp) {
 
     assert_eq!(
         app.get(&s.influencer, "/v1/influencer/earnings").await,
-        json!({"pending": "4.80", "approved": "0.00", "awaiting_merchant": "0.00",
-               "paid": "0.00", "balance": "4.80"})
+        json!({"currency": "USD", "pending": "4.80", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "4.80", "balances": [{"currency": "USD", "pending": "4.80", "approved": "0.00", "awaiting_merchant": "0.00",
+               "paid": "0.00", "balance": "4.80"}]})
     );
     assert_eq!(
         app.get(&s.merchant, "/v1/merchant/commissions").await["pending"],

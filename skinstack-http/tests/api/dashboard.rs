@@ -1071,3 +1071,81 @@ async fn merchants_see_every_fraud_signal_on_their_dashboard_held_or_not() {
     assert!(held.contains("own-order") && held.contains("self_referral"));
     assert!(!held.contains("reused-click"), "click reuse holds nothing");
 }
+
+#[tokio::test]
+async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let reply = app
+        .call(
+            Method::PATCH,
+            "/v1/merchant",
+            Some(&mer),
+            Some(json!({"currency": "JPY"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&mer),
+            Some(json!({"max_order_amount": "1000000"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let (influencer, _, key) = coupon_link(&app, &mer, &program).await;
+    // ¥12,345 at 20 %: ¥2,469, of which the influencer earns ¥1,975.
+    let order = json!({"order_id": "yen-1", "amount": "12345", "currency": "JPY",
+                       "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
+    let recorded = app
+        .call(Method::POST, "/v1/conversions", Some(&key), Some(order))
+        .await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+
+    let email = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            app.call(Method::GET, "/v1/me", Some(&token), None)
+                .await
+                .json["email"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let merchant_home = get(
+        &app,
+        "/dashboard",
+        Some(&session_for(&app, &email(&mer).await).await),
+    )
+    .await;
+    assert!(
+        merchant_home.text.contains("¥2,469"),
+        "{}",
+        merchant_home.text
+    );
+    assert!(
+        !merchant_home.text.contains("$2,469"),
+        "{}",
+        merchant_home.text
+    );
+    let home = get(
+        &app,
+        "/dashboard",
+        Some(&session_for(&app, &email(&influencer).await).await),
+    )
+    .await;
+    assert!(home.text.contains("Earnings in JPY"), "{}", home.text);
+    assert!(home.text.contains("¥1,975"), "{}", home.text);
+    assert!(
+        home.text.contains("¥12,345"),
+        "the link's revenue: {}",
+        home.text
+    );
+    assert!(
+        !home.text.contains("Earnings in USD"),
+        "no balance in a currency never earned in"
+    );
+}

@@ -541,7 +541,7 @@ async fn signed_but_unrecordable_payloads_are_acknowledged_kept_with_their_reaso
         }
         if *why == "non-USD order" {
             assert!(
-                message.contains("EUR") && message.contains("only USD"),
+                message.contains("EUR") && message.contains("recorded in USD"),
                 "{message}"
             );
         }
@@ -1127,3 +1127,286 @@ async fn the_webhook_secret_is_write_only_and_checked() {
         "an unattributed order adds no attributed sales"
     );
 }
+
+/// A shop whose merchant settles in `currency`, with hold days 0 so that approval is due at
+/// once, and a maximum order amount of its own (the default 10 000.00 is in its currency,
+/// ¥10,000 for a yen shop).
+async fn shop_in(app: &TestApp, currency: &str) -> Shop {
+    let shop = shop(app).await;
+    let reply = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&shop.merchant_token),
+            Some(json!({ "max_order_amount": "50000000" })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = app
+        .call(
+            Method::PATCH,
+            "/v1/merchant",
+            Some(&shop.merchant_token),
+            Some(json!({ "currency": currency })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["currency"], currency);
+    let link = app.store.link_by_id(shop.link).await.unwrap();
+    app.store
+        .set_program_hold_days(link.program_id, skinstack_core::HoldDays::new(0).unwrap())
+        .await
+        .unwrap();
+    shop
+}
+
+/// An order in the shop's money (`shop_money`), the shopper having paid in USD.
+fn order_in(id: u64, subtotal: &str, currency: &str, ssclid: &str) -> String {
+    format!(
+        r#"{{"id": {id}, "created_at": "{}", "currency": "{currency}", "presentment_currency": "USD",
+            "current_subtotal_price": "{subtotal}",
+            "current_subtotal_price_set": {{
+                "shop_money": {{"amount": "{subtotal}", "currency_code": "{currency}"}},
+                "presentment_money": {{"amount": "1.00", "currency_code": "USD"}}}},
+            "landing_site": "/?ssclid={ssclid}", "line_items": []}}"#,
+        chrono::Utc::now().to_rfc3339(),
+    )
+}
+
+fn refund_in(id: u64, order_id: u64, amount: &str, currency: &str) -> String {
+    format!(
+        r#"{{"id": {id}, "order_id": {order_id}, "refund_line_items": [{{"quantity": 1,
+            "subtotal_set": {{"shop_money": {{"amount": "{amount}", "currency_code": "{currency}"}}}}}}]}}"#
+    )
+}
+
+/// A EUR, a JPY and an ARS shop each run the loop through Shopify's webhooks and the API:
+/// order, attribution, refund, statement (CSV) and payout, all in their currency.
+async fn eur_jpy_and_ars_shops_run_the_whole_loop_in_their_currency(app: TestApp) {
+    use skinstack_core::service::conversions::approve_due;
+    use skinstack_core::service::payouts::create_payouts;
+    use skinstack_core::testkit::conversions::RecordingProvider;
+    let (admin, _, _) = app.admin().await;
+    // (currency, order, refund, gross, fee, earnings after the refund)
+    let cases = [
+        ("EUR", "1234.50", "234.50", "200.00", "40.00", "160.00"),
+        ("JPY", "12345", "2345", "2000.00", "400.00", "1600.00"),
+        (
+            "ARS",
+            "1450000.00",
+            "450000.00",
+            "200000.00",
+            "40000.00",
+            "160000.00",
+        ),
+    ];
+    for (i, (currency, amount, refunded, gross, fee, earnings)) in cases.into_iter().enumerate() {
+        let shop = shop_in(&app, currency).await;
+        let ssclid = click(&app, &shop).await;
+        let order_id = 9100 + i as u64;
+        let reply = signed(
+            &app,
+            &shop,
+            "orders/create",
+            &order_in(order_id, amount, currency, &ssclid),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            (&reply.json["status"], &reply.json["attributed"]),
+            (&json!("recorded"), &json!(true)),
+            "{currency}: {}",
+            reply.text
+        );
+        let reply = signed(
+            &app,
+            &shop,
+            "refunds/create",
+            &refund_in(order_id + 50, order_id, refunded, currency),
+        )
+        .await;
+        assert_eq!(
+            reply.json["status"], "recorded",
+            "{currency}: {}",
+            reply.text
+        );
+        // A refund in another currency is acknowledged and kept, never recorded.
+        let reply = signed(
+            &app,
+            &shop,
+            "refunds/create",
+            &refund_in(order_id + 60, order_id, "1", "USD"),
+        )
+        .await;
+        assert_eq!(
+            (&reply.json["status"], &reply.json["reason"]),
+            (&json!("rejected"), &json!("unsupported_currency")),
+            "{currency}: {}",
+            reply.text
+        );
+        // Through the API: the merchant's currency or a 422 naming it.
+        let key = app
+            .create(
+                &shop.merchant_token,
+                "/v1/merchant/api-keys",
+                json!({"name": "Shop"}),
+            )
+            .await["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let api_order = |currency: &str| {
+            json!({"order_id": format!("api-{currency}"), "amount": "100", "currency": currency,
+                   "ordered_at": chrono::Utc::now().to_rfc3339()})
+        };
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/conversions",
+                Some(&key),
+                Some(api_order("USD")),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        assert!(
+            reply.json["fields"]["currency"][0]
+                .as_str()
+                .unwrap()
+                .contains(&format!("recorded in {currency}")),
+            "{}",
+            reply.text
+        );
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/conversions",
+                Some(&key),
+                Some(api_order(currency)),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        assert_eq!(reply.json["currency"], currency);
+        if currency == "JPY" {
+            let mut fraction = api_order(currency);
+            fraction["order_id"] = json!("api-fraction");
+            fraction["amount"] = json!("100.50");
+            let reply = app
+                .call(Method::POST, "/v1/conversions", Some(&key), Some(fraction))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                reply.text
+            );
+            assert!(reply.json["fields"]["amount"].is_array(), "{}", reply.text);
+        }
+
+        // Approved, billed in its currency, paid by the merchant.
+        approve_due(&*app.store, chrono::Utc::now()).await.unwrap();
+        let period = chrono::Utc::now().format("%Y-%m").to_string();
+        let issued = app
+            .call(
+                Method::POST,
+                "/v1/admin/invoices",
+                Some(&admin),
+                Some(json!({ "period": period })),
+            )
+            .await;
+        assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+        let statement = issued
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["merchant_id"] == shop.merchant.to_string())
+            .unwrap_or_else(|| panic!("{currency}: {}", issued.text))["statement"]
+            .clone();
+        assert_eq!(statement["currency"], currency, "{}", issued.text);
+        let id = statement["id"].as_str().unwrap();
+        let csv = app
+            .call(
+                Method::GET,
+                &format!("/v1/merchant/invoices/{id}/csv"),
+                Some(&shop.merchant_token),
+                None,
+            )
+            .await;
+        assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.text.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        // The charge and the refund's credit, every row in the currency.
+        assert_eq!(rows.len(), 2, "{}", csv.text);
+        assert!(rows.iter().all(|r| &r[9] == currency), "{}", csv.text);
+        let paid = app
+            .call(
+                Method::POST,
+                &format!("/v1/admin/invoices/{id}/paid"),
+                Some(&admin),
+                Some(json!({"reference": "WIRE-1"})),
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+        let commissions = app
+            .call(
+                Method::GET,
+                "/v1/merchant/commissions",
+                Some(&shop.merchant_token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (&commissions.json["currency"], &commissions.json["paid"]),
+            (&json!(currency), &json!(gross)),
+            "{}",
+            commissions.text
+        );
+        let net: rust_decimal::Decimal = rows
+            .iter()
+            .map(|r| r[6].parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        let fees: rust_decimal::Decimal = rows
+            .iter()
+            .map(|r| r[7].parse::<rust_decimal::Decimal>().unwrap())
+            .sum();
+        assert_eq!(
+            (net.to_string(), fees.to_string()),
+            (gross.to_owned(), fee.to_owned()),
+            "{}",
+            csv.text
+        );
+        // Paid out in its currency, one item.
+        let run = create_payouts(
+            &*app.store,
+            &RecordingProvider::default(),
+            chrono::Utc::now(),
+            skinstack_core::Money::ZERO,
+        )
+        .await
+        .unwrap();
+        let batch = run.batch.expect("a batch");
+        let items: Vec<(String, String)> = batch
+            .items
+            .iter()
+            .map(|item| (item.currency.to_string(), item.amount.to_string()))
+            .collect();
+        assert_eq!(
+            items,
+            [(currency.to_owned(), earnings.to_owned())],
+            "{currency}"
+        );
+        assert_totals_match_ledger(&*app.store, shop.merchant, &[shop.link], &[shop.influencer])
+            .await;
+    }
+}
+
+on_memory_and_postgres!(eur_jpy_and_ars_shops_run_the_whole_loop_in_their_currency:
+    eur_jpy_and_ars_shops_run_the_whole_loop_in_their_currency_on_memory,
+    eur_jpy_and_ars_shops_run_the_whole_loop_in_their_currency_on_postgres);
