@@ -27,7 +27,9 @@ macro_rules! columns {
          COALESCE(total_conversions, 0) AS total_conversions, \
          COALESCE(total_revenue, 0) AS total_revenue, \
          COALESCE(total_commission, 0) AS total_commission, \
-         is_active, expires_at, created_at, updated_at"
+         is_active, expires_at, created_at, updated_at, \
+         (SELECT cm.currency FROM programs cp JOIN merchants cm ON cm.id = cp.merchant_id \
+          WHERE cp.id = tracking_links.program_id) AS currency"
     };
 }
 
@@ -51,6 +53,7 @@ struct LinkRow {
     expires_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    currency: String,
 }
 
 impl TryFrom<LinkRow> for TrackingLink {
@@ -83,6 +86,7 @@ impl TryFrom<LinkRow> for TrackingLink {
             total_conversions: i64::from(row.total_conversions),
             total_revenue: row.total_revenue,
             total_commission: row.total_commission,
+            currency: p.field("currency", Currency::parse(&row.currency))?,
             is_active: row.is_active,
             expires_at: row.expires_at,
             created_at: row.created_at,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{ProductQuery, ProductRepo, RepoResult, Upserted};
 use skinstack_core::{
-    Category, Description, Entity, ExternalId, MerchantId, Name, NewProduct, Price, Product,
-    ProductId, ProductPatch, ProgramId, RepoError, WebUrl,
+    Category, Currency, Description, Entity, ExternalId, MerchantId, Name, NewProduct, Price,
+    Product, ProductId, ProductPatch, ProgramId, RepoError, WebUrl,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,8 @@ use uuid::Uuid;
 macro_rules! columns {
     () => {
         "id, merchant_id, program_id, external_id, name, description, price, image_url, \
-         product_url, category, in_stock, created_at, updated_at"
+         product_url, category, in_stock, created_at, updated_at, \
+         (SELECT cm.currency FROM merchants cm WHERE cm.id = merchant_id) AS currency"
     };
 }
 
@@ -24,7 +25,8 @@ macro_rules! columns {
 macro_rules! p_columns {
     () => {
         "p.id, p.merchant_id, p.program_id, p.external_id, p.name, p.description, p.price, \
-         p.image_url, p.product_url, p.category, p.in_stock, p.created_at, p.updated_at"
+         p.image_url, p.product_url, p.category, p.in_stock, p.created_at, p.updated_at, \
+         (SELECT cm.currency FROM merchants cm WHERE cm.id = p.merchant_id) AS currency"
     };
 }
 
@@ -43,6 +45,7 @@ struct ProductRow {
     in_stock: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    currency: String,
 }
 
 impl TryFrom<ProductRow> for Product {
@@ -62,6 +65,7 @@ impl TryFrom<ProductRow> for Product {
                 Description::parse,
             )?,
             price: p.field("price", Price::from_decimal(row.price))?,
+            currency: p.field("currency", Currency::parse(&row.currency))?,
             image_url: p.optional("image_url", row.image_url.as_deref(), WebUrl::parse)?,
             product_url: p.field("product_url", WebUrl::parse(&row.product_url))?,
             category: p.optional("category", row.category.as_deref(), Category::parse)?,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use skinstack_core::store::{Page, ProgramRepo, RepoResult};
 use skinstack_core::{
-    Commission, CookieWindow, EnrollmentMode, Entity, FeeRate, MerchantId, Name, Network,
+    Commission, CookieWindow, Currency, EnrollmentMode, Entity, FeeRate, MerchantId, Name, Network,
     NewProgram, Program, ProgramId, ProgramPatch, RepoError,
 };
 use uuid::Uuid;
@@ -21,7 +21,8 @@ macro_rules! columns {
          commission_rate, fixed_amount, \
          COALESCE(cookie_window_days, 30) AS cookie_window_days, \
          COALESCE(platform_fee_rate, 0.20) AS platform_fee_rate, \
-         enrollment_mode, is_active, created_at, updated_at"
+         enrollment_mode, is_active, created_at, updated_at, \
+         (SELECT cm.currency FROM merchants cm WHERE cm.id = merchant_id) AS currency"
     };
 }
 
@@ -40,6 +41,7 @@ struct ProgramRow {
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    currency: String,
 }
 
 impl TryFrom<ProgramRow> for Program {
@@ -50,6 +52,7 @@ impl TryFrom<ProgramRow> for Program {
         Ok(Program {
             id: ProgramId::from_uuid(row.id),
             merchant_id: MerchantId::from_uuid(row.merchant_id),
+            currency: p.field("currency", Currency::parse(&row.currency))?,
             name: p.field("name", Name::parse(&row.name))?,
             network: p.field("network", Network::parse(&row.network))?,
             commission: Commission::from_columns(
@@ -200,7 +203,7 @@ impl ProgramRepo for PgStore {
              p.commission_rate, p.fixed_amount, \
              COALESCE(p.cookie_window_days, 30) AS cookie_window_days, \
              COALESCE(p.platform_fee_rate, 0.20) AS platform_fee_rate, \
-             p.enrollment_mode, p.is_active, p.created_at, p.updated_at \
+             p.enrollment_mode, p.is_active, p.created_at, p.updated_at, m.currency \
              FROM programs p JOIN merchants m ON m.id = p.merchant_id \
              WHERE p.is_active AND m.is_active AND m.verified_at IS NOT NULL \
              AND ($1::uuid IS NULL OR p.id > $1) \

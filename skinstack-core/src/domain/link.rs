@@ -1,6 +1,6 @@
 //! Tracking links: the short URLs influencers share.
 
-use super::{InfluencerId, LinkId, ProductId, ProgramId, WebUrl};
+use super::{Currency, InfluencerId, LinkId, ProductId, ProgramId, WebUrl};
 use crate::domain::Slug;
 use crate::error::Invalid;
 use chrono::{DateTime, Utc};
@@ -176,6 +176,9 @@ pub struct TrackingLink {
     pub total_revenue: Decimal,
     /// Gross commission net of refund reversals.
     pub total_commission: Decimal,
+    /// The currency of its totals: its program's merchant's (read with the link, never
+    /// stored with it).
+    pub currency: Currency,
     /// Inactive links answer 410.
     pub is_active: bool,
     /// When it stops redirecting.

@@ -1,6 +1,6 @@
 //! Products merchants offer for promotion.
 
-use super::{Description, MerchantId, Name, Price, ProductId, ProgramId, WebUrl};
+use super::{Currency, Description, MerchantId, Name, Price, ProductId, ProgramId, WebUrl};
 use crate::error::Invalid;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,8 +137,10 @@ pub struct Product {
     pub name: Name,
     /// Its description.
     pub description: Option<Description>,
-    /// Its price.
+    /// Its price, in `currency`.
     pub price: Price,
+    /// Its merchant's settlement currency (read with the product, never stored with it).
+    pub currency: Currency,
     /// Image for link previews.
     pub image_url: Option<WebUrl>,
     /// Its page.

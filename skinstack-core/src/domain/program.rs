@@ -234,6 +234,9 @@ pub struct Program {
     pub id: ProgramId,
     /// The merchant running it.
     pub merchant_id: MerchantId,
+    /// The merchant's settlement currency, which a fixed commission is in (read with the
+    /// program, never stored with it).
+    pub currency: Currency,
     /// Its name.
     pub name: Name,
     /// Its network.

@@ -24,6 +24,7 @@ impl LinkRepo for MemoryStore {
         }
         // The store's precision, as PostgreSQL's `timestamptz`.
         let now = chrono::SubsecRound::trunc_subsecs(new.created_at, 6);
+        let currency = found(state.programs.get(&new.program_id), Entity::Program)?.currency;
         let link = TrackingLink {
             id: LinkId::new(),
             slug: new.slug,
@@ -37,6 +38,7 @@ impl LinkRepo for MemoryStore {
             total_conversions: 0,
             total_revenue: Decimal::ZERO,
             total_commission: Decimal::ZERO,
+            currency,
             is_active: true,
             expires_at: new.expires_at,
             created_at: now,

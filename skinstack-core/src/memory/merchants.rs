@@ -111,6 +111,29 @@ impl MerchantRepo for MemoryStore {
         if let Some(currency) = patch.currency {
             merchant.currency = currency;
         }
+        // PostgreSQL reads these with the merchant's row; here they are copies to keep up.
+        if patch.currency.is_some_and(|c| c != current) {
+            let currency = merchant.currency;
+            let mut programs = Vec::new();
+            for program in state.programs.values_mut().filter(|p| p.merchant_id == id) {
+                program.currency = currency;
+                programs.push(program.id);
+            }
+            for product in state.products.values_mut().filter(|p| p.merchant_id == id) {
+                product.currency = currency;
+            }
+            for link in state
+                .links
+                .values_mut()
+                .filter(|l| programs.contains(&l.program_id))
+            {
+                link.currency = currency;
+            }
+        }
+        let merchant = state
+            .merchants
+            .get_mut(&id)
+            .ok_or(RepoError::NotFound(Entity::Merchant))?;
         merchant.verification =
             patch.verification_after(&merchant.website_url, merchant.verification);
         if let Some(v) = patch.business_name {

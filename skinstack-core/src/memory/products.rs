@@ -32,6 +32,7 @@ impl ProductRepo for MemoryStore {
             name: new.name,
             description: new.description,
             price: new.price,
+            currency: found(state.merchants.get(&new.merchant_id), Entity::Merchant)?.currency,
             image_url: new.image_url,
             product_url: new.product_url,
             category: new.category,

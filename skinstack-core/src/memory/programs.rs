@@ -14,6 +14,7 @@ impl ProgramRepo for MemoryStore {
         let program = Program {
             id: ProgramId::new(),
             merchant_id: new.merchant_id,
+            currency: found(state.merchants.get(&new.merchant_id), Entity::Merchant)?.currency,
             name: new.name,
             network: new.network,
             commission: new.commission,

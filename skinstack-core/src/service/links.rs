@@ -327,6 +327,7 @@ mod tests {
             total_conversions: 0,
             total_revenue: rust_decimal::Decimal::ZERO,
             total_commission: rust_decimal::Decimal::ZERO,
+            currency: Currency::USD,
             is_active: true,
             expires_at: link.expires_at,
             created_at: now,

@@ -7,7 +7,7 @@
 use super::links::owned;
 use super::profiles::{own_influencer, own_merchant};
 use super::{Actor, Rejection, ServiceResult};
-use crate::domain::{ConversionId, LinkId, Slug};
+use crate::domain::{ConversionId, Currency, LinkId, Slug};
 use crate::earning::ledger::{
     ConversionFilter, ConversionView, DailyLinkStats, EarningsSummary, MerchantCommissions,
 };
@@ -132,14 +132,15 @@ pub async fn link_daily_series<S>(
     actor: &Actor,
     link: LinkId,
     range: DayRange,
-) -> ServiceResult<Vec<DailyLinkStats>>
+) -> ServiceResult<(Currency, Vec<DailyLinkStats>)>
 where
     S: InfluencerRepo + LinkRepo + LedgerQueries + ?Sized,
 {
     let link = owned(store, actor, link).await?;
-    Ok(store
+    let days = store
         .link_daily_stats(link.id, range.from, range.to)
-        .await?)
+        .await?;
+    Ok((link.currency, days))
 }
 
 /// The actor's merchant's conversions (all, or only the unattributed ones), oldest first.
@@ -390,10 +391,10 @@ mod tests {
             Err(ServiceError::Forbidden(_))
         ));
         let range = DayRange::last(7, day("2026-03-30")).unwrap();
-        let series = link_daily_series(&store, &influencer, link.id, range)
+        let (currency, series) = link_daily_series(&store, &influencer, link.id, range)
             .await
             .unwrap();
-        assert_eq!(series.len(), 7);
+        assert_eq!((currency, series.len()), (Currency::USD, 7));
         assert!(matches!(
             link_daily_series(&store, &influencer, LinkId::new(), range).await,
             Err(ServiceError::NotFound(_))

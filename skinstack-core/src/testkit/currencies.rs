@@ -58,6 +58,25 @@ pub mod cases {
                 })
                 .await
                 .unwrap();
+            // Programs, products and links read their merchant's currency, changed or not.
+            assert_eq!(link.currency, currency);
+            assert_eq!(
+                store
+                    .program_by_id(brand.program.id)
+                    .await
+                    .unwrap()
+                    .currency,
+                currency
+            );
+            assert_eq!(
+                store
+                    .product_by_id(brand.product.id)
+                    .await
+                    .unwrap()
+                    .currency,
+                currency
+            );
+            assert_eq!(store.link_by_id(link.id).await.unwrap().currency, currency);
             links.push((merchant.id, currency, link.id));
         }
         // One order through a click on each: 45.00 USD, 45.00 EUR, ¥12,345 at 20 %.

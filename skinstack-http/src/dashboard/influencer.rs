@@ -17,46 +17,10 @@ use skinstack_core::service::statements::{self, DayRange};
 use skinstack_core::service::{products, profiles, programs, ServiceError};
 use skinstack_core::ProductQuery;
 use skinstack_core::{
-    Currency, LinkId, MerchantId, Page, Product, ProductId, Program, ProgramId, Slug, TrackingLink,
-    Utm,
+    LinkId, Page, Product, ProductId, Program, ProgramId, Slug, TrackingLink, Utm,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// The settlement currency of each merchant in `merchants`, which the amounts of its
-/// programs, products and links are in; a merchant that is gone reads as USD.
-async fn currencies(
-    state: &ApiState,
-    merchants: Vec<MerchantId>,
-) -> Result<HashMap<MerchantId, Currency>, PageError> {
-    let mut found = HashMap::new();
-    for id in merchants {
-        if let std::collections::hash_map::Entry::Vacant(slot) = found.entry(id) {
-            match state.store.merchant_by_id(id).await {
-                Ok(merchant) => {
-                    slot.insert(merchant.currency);
-                }
-                Err(skinstack_core::RepoError::NotFound(_)) => {}
-                Err(other) => return Err(ServiceError::from(other).into()),
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// The currency of `link`'s program's merchant.
-async fn link_currency(state: &ApiState, link: &TrackingLink) -> Result<Currency, PageError> {
-    let program = match state.store.program_by_id(link.program_id).await {
-        Ok(program) => program,
-        Err(skinstack_core::RepoError::NotFound(_)) => return Ok(Currency::default()),
-        Err(other) => return Err(ServiceError::from(other).into()),
-    };
-    Ok(currencies(state, vec![program.merchant_id])
-        .await?
-        .get(&program.merchant_id)
-        .copied()
-        .unwrap_or_default())
-}
 
 /// Days the link page's chart covers.
 const CHART_DAYS: i64 = 30;
@@ -126,31 +90,6 @@ pub(super) async fn home(
         .map(|p| (p.id, p.name.as_str()))
         .collect();
     let coupon_codes = super::coupons::influencer_section(state, viewer, &mine).await?;
-    let currency_of = currencies(
-        state,
-        open_programs
-            .iter()
-            .map(|p| p.merchant_id)
-            .chain(open_products.iter().map(|p| p.merchant_id))
-            .collect(),
-    )
-    .await?;
-    let program_merchants: HashMap<ProgramId, MerchantId> = open_programs
-        .iter()
-        .map(|p| (p.id, p.merchant_id))
-        .collect();
-    let mut link_currencies = HashMap::new();
-    for link in &mine {
-        let known = program_merchants
-            .get(&link.program_id)
-            .and_then(|m| currency_of.get(m))
-            .copied();
-        let currency = match known {
-            Some(currency) => currency,
-            None => link_currency(state, link).await?,
-        };
-        link_currencies.insert(link.id, currency);
-    }
     let created = query.created.map(LinkId::from_uuid);
     let status = form_error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = html! {
@@ -171,7 +110,7 @@ pub(super) async fn home(
             div {
                 section.card.new-link {
                     h2 { "New link" }
-                    (new_link_form(viewer, &open_programs, &open_products, &program_names, &currency_of, form_error.as_ref()))
+                    (new_link_form(viewer, &open_programs, &open_products, &program_names, form_error.as_ref()))
                 }
                 (coupon_codes)
             }
@@ -181,7 +120,7 @@ pub(super) async fn home(
                     p.card.muted { "No links yet: pick a program and make your first one." }
                 }
                 @for link in &mine {
-                    (link_card(state, link, link_currencies.get(&link.id).copied().unwrap_or_default(), &program_names, &product_names, created == Some(link.id)))
+                    (link_card(state, link, &program_names, &product_names, created == Some(link.id)))
                 }
             }
         }
@@ -225,10 +164,8 @@ fn new_link_form(
     open_programs: &[Program],
     open_products: &[Product],
     program_names: &HashMap<ProgramId, &str>,
-    currency_of: &HashMap<MerchantId, Currency>,
     error: Option<&FormError>,
 ) -> Markup {
-    let currency = |merchant: &MerchantId| currency_of.get(merchant).copied().unwrap_or_default();
     let kept = error.map(|e| &e.form);
     let chosen = |value: &str, kept: Option<&str>| kept == Some(value);
     html! {
@@ -245,7 +182,7 @@ fn new_link_form(
                         @for program in open_programs {
                             @let id = program.id.to_string();
                             option value=(id) selected[chosen(&id, kept.map(|f| f.program_id.as_str()))] {
-                                (program.name.as_str()) " · " (commission_text(program, currency(&program.merchant_id)))
+                                (program.name.as_str()) " · " (commission_text(program))
                             }
                         }
                     }
@@ -256,7 +193,7 @@ fn new_link_form(
                         @for product in open_products {
                             @let id = product.id.to_string();
                             option value=(id) selected[chosen(&id, kept.map(|f| f.product_id.as_str()))] {
-                                (product.name.as_str()) " · " (money(product.price.amount(), currency(&product.merchant_id)))
+                                (product.name.as_str()) " · " (money(product.price.amount(), product.currency))
                                 @if let Some(name) = product.program_id.and_then(|p| program_names.get(&p)) {
                                     " · " (name)
                                 }
@@ -276,12 +213,12 @@ fn new_link_form(
 }
 
 /// A program's commission as its influencers read it: `15%`, or `€5,00 a sale` in the
-/// merchant's `currency`.
-pub(super) fn commission_text(program: &Program, currency: Currency) -> String {
+/// merchant's currency.
+pub(super) fn commission_text(program: &Program) -> String {
     match &program.commission {
         skinstack_core::Commission::Percentage(rate) => format!("{}%", rate.percent()),
         skinstack_core::Commission::Fixed(amount) => {
-            format!("{} a sale", money(amount.amount(), currency))
+            format!("{} a sale", money(amount.amount(), program.currency))
         }
     }
 }
@@ -289,7 +226,6 @@ pub(super) fn commission_text(program: &Program, currency: Currency) -> String {
 fn link_card(
     state: &ApiState,
     link: &TrackingLink,
-    currency: Currency,
     program_names: &HashMap<ProgramId, &str>,
     product_names: &HashMap<ProductId, &str>,
     is_new: bool,
@@ -316,7 +252,7 @@ fn link_card(
             dl.counters {
                 div { dt { "Clicks" } dd { (count(link.total_clicks)) } }
                 div { dt { "Sales" } dd { (count(link.total_conversions)) } }
-                div { dt { "Revenue" } dd { (money(link.total_revenue, currency)) } }
+                div { dt { "Revenue" } dd { (money(link.total_revenue, link.currency)) } }
             }
             a.more href=(detail) { "Chart & QR code →" }
         }
@@ -440,10 +376,9 @@ pub(super) async fn link_page(
     let id = link_id(&id)?;
     let store = &*state.store;
     let link = links::owned(store, &viewer.actor, id).await?;
-    let currency = link_currency(&state, &link).await?;
     // Only a clock set beyond year 9999 fails here: a bug of the host, so a 500.
     let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive())?;
-    let series = statements::link_daily_series(store, &viewer.actor, id, range).await?;
+    let (currency, series) = statements::link_daily_series(store, &viewer.actor, id, range).await?;
     let short = state.short_url(&link.slug);
     let base = format!("/dashboard/links/{}", link.id);
     let body = html! {

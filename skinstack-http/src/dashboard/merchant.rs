@@ -221,7 +221,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                     @for program in &mine {
                         li {
                             strong { (program.name.as_str()) }
-                            " · " (commission_text(program, currency))
+                            " · " (commission_text(program))
                             " · " (program.cookie_window.days()) "-day window"
                             @if !program.is_active { " " span.badge { "closed" } }
                         }

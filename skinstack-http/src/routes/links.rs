@@ -215,6 +215,9 @@ pub struct LinkView {
     /// Commission earned (decimal string).
     #[schema(value_type = String, example = "0.00")]
     pub total_commission: Decimal,
+    /// The currency of its amounts: its merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: String,
     /// Whether it redirects.
     pub is_active: bool,
     /// When it stops redirecting.
@@ -244,6 +247,7 @@ impl From<TrackingLink> for LinkView {
             total_conversions: l.total_conversions,
             total_revenue: l.total_revenue,
             total_commission: l.total_commission,
+            currency: l.currency.to_string(),
             is_active: l.is_active,
             expires_at: l.expires_at,
             created_at: l.created_at,

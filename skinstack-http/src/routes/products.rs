@@ -110,6 +110,9 @@ pub struct ProductView {
     /// Its price (decimal string).
     #[schema(value_type = String, example = "38.50")]
     pub price: Price,
+    /// The currency of its amounts: its merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: String,
     /// Its image.
     pub image_url: Option<String>,
     /// Its page.
@@ -135,6 +138,7 @@ impl From<Product> for ProductView {
             name: p.name.as_str().to_owned(),
             description: p.description.map(|d| d.as_str().to_owned()),
             price: p.price,
+            currency: p.currency.to_string(),
             image_url: p.image_url.map(|u| u.as_str().to_owned()),
             product_url: p.product_url.as_str().to_owned(),
             category: p.category,

@@ -221,6 +221,9 @@ pub struct ProgramView {
     /// Amount, for `fixed` (decimal string).
     #[schema(value_type = Option<String>)]
     pub fixed_amount: Option<Decimal>,
+    /// The currency of its amounts: its merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: String,
     /// Attribution window in days.
     pub cookie_window_days: u16,
     /// The platform's share of each commission (decimal string).
@@ -252,6 +255,7 @@ impl From<Program> for ProgramView {
             commission_type,
             commission_rate,
             fixed_amount,
+            currency: p.currency.to_string(),
             cookie_window_days: p.cookie_window.days(),
             // Normalised: the default is stored as 0.20 and a read-back as 0.2; one form only.
             platform_fee_rate: p.platform_fee_rate.fraction().normalize(),

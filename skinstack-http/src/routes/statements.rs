@@ -191,6 +191,9 @@ pub struct DailyView {
     /// The influencer's share of that commission, net of refunds (decimal string).
     #[schema(value_type = String, example = "7.20")]
     pub earnings: Decimal,
+    /// The currency of the amounts: the link's merchant's.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: Currency,
 }
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD`: UTC days, both inclusive.
@@ -324,7 +327,7 @@ async fn link_daily(
     Query(query): Query<DayQuery>,
 ) -> Result<axum::Json<Vec<DailyView>>> {
     let range = query.range(Utc::now().date_naive())?;
-    let days =
+    let (currency, days) =
         statements::link_daily_series(&*state.store, &auth.actor, LinkId::from_uuid(id), range)
             .await?;
     Ok(axum::Json(
@@ -336,6 +339,7 @@ async fn link_daily(
                 revenue: money(d.revenue),
                 commission: money(d.commission),
                 earnings: money(d.earnings),
+                currency,
             })
             .collect(),
     ))

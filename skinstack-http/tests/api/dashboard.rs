@@ -1094,7 +1094,7 @@ async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let (influencer, _, key) = coupon_link(&app, &mer, &program).await;
+    let (influencer, link, key) = coupon_link(&app, &mer, &program).await;
     // ¥12,345 at 20 %: ¥2,469, of which the influencer earns ¥1,975.
     let order = json!({"order_id": "yen-1", "amount": "12345", "currency": "JPY",
                        "ordered_at": chrono::Utc::now().to_rfc3339(), "coupon_code": "ANA20"});
@@ -1147,5 +1147,46 @@ async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
     assert!(
         !home.text.contains("Earnings in USD"),
         "no balance in a currency never earned in"
+    );
+    // Every amount of the API carries its currency.
+    let shown = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{link}"),
+            Some(&influencer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&shown.json["currency"], &shown.json["total_revenue"]),
+        (&json!("JPY"), &json!("12345.00")),
+        "{}",
+        shown.text
+    );
+    let daily = app
+        .call(
+            Method::GET,
+            &format!("/v1/links/{link}/daily"),
+            Some(&influencer),
+            None,
+        )
+        .await;
+    assert!(
+        daily
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["currency"] == "JPY"),
+        "{}",
+        daily.text
+    );
+    let products = app
+        .call(Method::GET, "/v1/products", Some(&mer), None)
+        .await;
+    assert_eq!(
+        products.json["items"][0]["currency"], "JPY",
+        "{}",
+        products.text
     );
 }

@@ -1202,6 +1202,19 @@ async fn eur_jpy_and_ars_shops_run_the_whole_loop_in_their_currency(app: TestApp
     ];
     for (i, (currency, amount, refunded, gross, fee, earnings)) in cases.into_iter().enumerate() {
         let shop = shop_in(&app, currency).await;
+        let programs = app
+            .call(
+                Method::GET,
+                "/v1/programs",
+                Some(&shop.merchant_token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            programs.json["items"][0]["currency"], currency,
+            "{}",
+            programs.text
+        );
         let ssclid = click(&app, &shop).await;
         let order_id = 9100 + i as u64;
         let reply = signed(
