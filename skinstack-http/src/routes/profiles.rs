@@ -597,6 +597,7 @@ async fn get_merchant(
         (status = 200, description = "Updated", body = MerchantView),
         JsonBody, Session, Forbidden,
         (status = 404, description = "No merchant yet", body = ErrorBody),
+        (status = 409, description = "A new currency for a merchant that has recorded orders", body = ErrorBody),
     )
 )]
 async fn update_merchant(
