@@ -427,4 +427,49 @@ mod tests {
         assert_eq!(names[3], "Ana Glow");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[tokio::test]
+    async fn a_payout_csv_gives_every_row_its_own_currency_and_totals_stay_apart() {
+        let ana = InfluencerId::new();
+        let item = |amount: i64, scale: u32, code: &str| PayoutItem {
+            id: PayoutItemId::new(),
+            influencer_id: ana,
+            display_name: "Ana Glow".to_owned(),
+            method: PayoutMethod::PayPal,
+            account: "ana@paypal.example.com".to_owned(),
+            amount: Money::new(rust_decimal::Decimal::new(amount, scale)).unwrap(),
+            currency: Currency::parse(code).unwrap(),
+            reference: format!("ref-{}", PayoutItemId::new()),
+        };
+        let batch = PayoutBatch {
+            id: PayoutBatchId::new(),
+            created_at: Utc::now(),
+            minimum: Money::ZERO,
+            items: vec![
+                item(720, 2, "EUR"),
+                item(1975, 0, "JPY"),
+                item(720, 2, "USD"),
+            ],
+        };
+        assert_eq!(batch.totals_text(), "7.20 EUR, 1975.00 JPY, 7.20 USD");
+        let dir = std::env::temp_dir().join(format!("skinstack-csv-{}", uuid::Uuid::new_v4()));
+        let written = CsvPayouts::new(dir.clone()).deliver(&batch).await.unwrap();
+        let mut reader = csv::Reader::from_path(&written[0]).unwrap();
+        let rows: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[3].to_owned(), r[4].to_owned())
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("7.20".to_owned(), "EUR".to_owned()),
+                ("1975.00".to_owned(), "JPY".to_owned()),
+                ("7.20".to_owned(), "USD".to_owned()),
+            ]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
