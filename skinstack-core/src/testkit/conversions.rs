@@ -1193,6 +1193,18 @@ pub mod cases {
         for seed in 0..8u64 {
             let mut rng = StdRng::seed_from_u64(seed);
             let f = Fixture::create(store).await;
+            // Two seeds in each of a 2- and a 0-decimal currency of each kind.
+            let currency = ["USD", "EUR", "JPY", "KRW"][seed as usize % 4];
+            let currency = Currency::parse(currency).unwrap();
+            let patch = MerchantPatch {
+                currency: Some(currency),
+                ..MerchantPatch::default()
+            };
+            store.update_merchant(f.merchant.id, patch).await.unwrap();
+            // Amounts drawn in cents, kept in whole minor units of the currency.
+            let amount_of =
+                |cents: i64| Money::new(currency.round(Decimal::new(cents, 2))).unwrap();
+            let minor_unit = Decimal::new(1, currency.minor_units());
             let link = store
                 .insert_link(new_link(&f, &format!("first-{seed}")))
                 .await
@@ -1211,7 +1223,7 @@ pub mod cases {
                 now += Duration::hours(rng.random_range(1..=72));
                 match rng.random_range(0..14) {
                     0..=3 => {
-                        let amount = cents(rng.random_range(0..=50_000));
+                        let amount = amount_of(rng.random_range(0..=50_000));
                         let id = format!("o-{seed}-{step}");
                         let mut o = order(
                             &f,
@@ -1219,6 +1231,7 @@ pub mod cases {
                             amount,
                             now - Duration::hours(rng.random_range(0..48)),
                         );
+                        o.currency = currency;
                         match rng.random_range(0..4) {
                             0 => o.coupon_code = Some(CampaignCode::parse("ANA20").unwrap()),
                             1 => o.coupon_code = Some(CampaignCode::parse("GLOW5").unwrap()),
@@ -1237,8 +1250,9 @@ pub mod cases {
                     4 if !orders.is_empty() => {
                         let (id, amount) = orders[rng.random_range(0..orders.len())].clone();
                         let mut o = order(&f, &id, amount, now);
+                        o.currency = currency;
                         if rng.random_bool(0.3) {
-                            o.amount = cents(amount.amount().mantissa() as i64 + 1);
+                            o.amount = Money::new(amount.amount() + minor_unit).unwrap();
                             assert!(matches!(
                                 record_conversion(store, now, o).await,
                                 Err(ConversionError::OrderConflict { .. })
@@ -1249,8 +1263,9 @@ pub mod cases {
                     }
                     5 | 6 if !orders.is_empty() => {
                         let (id, amount) = orders[rng.random_range(0..orders.len())].clone();
-                        let part =
-                            cents(rng.random_range(0..=amount.amount().mantissa().max(1) as i64));
+                        let part = amount_of(
+                            rng.random_range(0..=amount.amount().mantissa().max(1) as i64),
+                        );
                         let refund_id = format!("r-{seed}-{step}");
                         match record_refund(store, now, refund(&f, &id, &refund_id, part)).await {
                             Ok(r) => {
