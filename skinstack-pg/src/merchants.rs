@@ -237,8 +237,8 @@ impl MerchantRepo for PgStore {
         .repo()?;
         let (row_id, site, verified_at, currency) =
             current.ok_or(RepoError::NotFound(Entity::Merchant))?;
-        // A conversion insert holds this row FOR SHARE while it checks the currency, so once
-        // the lock is ours this statement (a new snapshot) sees every order recorded in it.
+        // The SHARE lock waited for every conversion insert in flight to commit, so this
+        // statement (a new snapshot) sees every order recorded under the old currency.
         if patch.currency.is_some_and(|c| c.as_str() != currency) {
             let recorded: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM conversions WHERE merchant_id = $1)",

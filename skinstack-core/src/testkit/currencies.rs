@@ -208,4 +208,53 @@ pub mod cases {
             assert_totals_match_ledger(store, *merchant, &[*link], &[]).await;
         }
     }
+
+    pub async fn a_currency_change_racing_a_first_order_never_leaves_an_order_in_another_currency<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        let eur = Currency::parse("EUR").unwrap();
+        let (mut changed, mut recorded) = (0, 0);
+        for round in 0..12 {
+            let f = Fixture::create(store).await;
+            let change = MerchantPatch {
+                currency: Some(eur),
+                ..MerchantPatch::default()
+            };
+            let first = order(&f, &format!("race-{round}"), cents(4500), t0());
+            let (change, first) = tokio::join!(
+                store.update_merchant(f.merchant.id, change),
+                record_conversion(store, t0(), first)
+            );
+            let merchant = store.merchant_by_id(f.merchant.id).await.unwrap();
+            match (&change, &first) {
+                // The change came first: the USD order is refused, nothing kept.
+                (Ok(_), Err(ConversionError::WrongCurrency { expected, .. })) => {
+                    assert_eq!((*expected, merchant.currency), (eur, eur));
+                    changed += 1;
+                }
+                // The order came first: the change is refused.
+                (Err(RepoError::CurrencyLocked), Ok(_)) => {
+                    assert_eq!(merchant.currency, Currency::USD);
+                    recorded += 1;
+                }
+                other => panic!("round {round}: {other:?}"),
+            }
+            let stored = store
+                .conversion_by_order(
+                    f.merchant.id,
+                    &ShopRef::parse(&format!("race-{round}")).unwrap(),
+                )
+                .await
+                .unwrap();
+            assert!(
+                stored.iter().all(|c| c.currency == merchant.currency),
+                "round {round}: {stored:?} under {}",
+                merchant.currency
+            );
+        }
+        eprintln!("currency race: the change first {changed} times, the order first {recorded}");
+        assert_eq!(changed + recorded, 12);
+    }
 }

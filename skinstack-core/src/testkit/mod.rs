@@ -123,6 +123,7 @@ macro_rules! contract_suite {
             a_back_dated_order_is_not_approved_on_the_next_approve_due,
             conversions_past_the_seeds_total_limits_are_still_recorded,
             each_currency_keeps_its_own_orders_balances_statements_and_payouts,
+            a_currency_change_racing_a_first_order_never_leaves_an_order_in_another_currency,
             statements_bill_approved_commissions_once_per_period_and_stay_as_issued,
             unfunded_approved_commissions_are_not_paid_out_until_their_statement_is_paid,
             a_refund_after_a_statement_was_issued_is_a_credit_on_the_next_one,
