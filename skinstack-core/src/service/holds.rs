@@ -4,7 +4,10 @@
 //! A hold keeps a commission from `approve-due`; a release lets it through (it is approved
 //! once its hold period has passed); a void reverses it exactly, as a `voided` ledger event.
 
-use crate::domain::{Conversion, ConversionId, EventId, HoldReason, MaxOrderAmount, Role};
+use crate::domain::{
+    Conversion, ConversionId, Currency, EventId, HoldReason, MaxOrderAmount, Role,
+};
+use crate::error::ForField;
 use crate::service::profiles::own_merchant;
 use crate::service::{Actor, Conflict, ServiceError, ServiceResult};
 use crate::store::{Entity, HoldChange, HoldRepo, MerchantRepo};
@@ -87,10 +90,15 @@ pub async fn set_max_order_amount<S>(
     store: &S,
     actor: &Actor,
     max: MaxOrderAmount,
-) -> ServiceResult<()>
+) -> ServiceResult<Currency>
 where
     S: MerchantRepo + HoldRepo + ?Sized,
 {
     let merchant = own_merchant(store, actor).await?;
-    Ok(store.set_max_order_amount(merchant.id, max).await?)
+    merchant
+        .currency
+        .check(max.amount().amount())
+        .field("max_order_amount")?;
+    store.set_max_order_amount(merchant.id, max).await?;
+    Ok(merchant.currency)
 }

@@ -5,8 +5,8 @@
 use super::profiles::own_merchant;
 use super::{Actor, Rejection, ServiceError, ServiceResult};
 use crate::domain::{
-    BillingPeriod, MarkPaid, MerchantId, MerchantStatement, PaymentReference, Role, StatementId,
-    StatementIssue,
+    BillingPeriod, Currency, MarkPaid, MerchantId, MerchantStatement, PaymentReference, Role,
+    StatementId, StatementIssue,
 };
 use crate::earning::{amount_due, StatementRequest};
 use crate::store::{Entity, MerchantRepo, Page, RepoError, StatementRepo};
@@ -138,12 +138,13 @@ where
 }
 
 /// What the actor's merchant owes on its issued statements ([`amount_due`]).
-pub async fn merchant_amount_due<S>(store: &S, actor: &Actor) -> ServiceResult<Decimal>
+pub async fn merchant_amount_due<S>(store: &S, actor: &Actor) -> ServiceResult<(Currency, Decimal)>
 where
     S: StatementRepo + MerchantRepo + ?Sized,
 {
     let merchant = own_merchant(store, actor).await?;
-    Ok(amount_due(&all_statements_of(store, merchant.id).await?))
+    let due = amount_due(&all_statements_of(store, merchant.id).await?);
+    Ok((merchant.currency, due))
 }
 
 /// Every statement of `merchant`, walking the pages.

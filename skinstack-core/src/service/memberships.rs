@@ -383,12 +383,13 @@ pub async fn members<S>(
     id: ProgramId,
     state: Option<MembershipState>,
     page: Page<MembershipId>,
-) -> ServiceResult<Vec<MemberStats>>
+) -> ServiceResult<(Program, Vec<MemberStats>)>
 where
     S: MerchantRepo + ProgramRepo + MembershipRepo + ?Sized,
 {
     let program = programs::owned(store, actor, id).await?;
-    Ok(store.members_of_program(program.id, state, page).await?)
+    let members = store.members_of_program(program.id, state, page).await?;
+    Ok((program, members))
 }
 
 /// The memberships of every program of the actor's (a merchant's) merchant in `state`, for
@@ -617,7 +618,7 @@ mod tests {
         let ana = Actor::new(f.influencer_user.clone()).unwrap();
         let entries = directory(&store, &ana, Page::first()).await.unwrap();
         assert_eq!(entries[0].state, Some(MembershipState::Approved));
-        let pending = members(
+        let (program, pending) = members(
             &store,
             &merchant,
             f.program.id,
@@ -626,7 +627,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(pending.len(), 1);
+        assert_eq!((program.id, pending.len()), (f.program.id, 1));
         assert_eq!(pending[0].membership.influencer_id, bea.id);
         assert!(matches!(
             members(&store, &ana, f.program.id, None, Page::first()).await,

@@ -293,6 +293,9 @@ pub struct RefundView {
     /// The amount refunded (decimal string).
     #[schema(value_type = String, example = "15.00")]
     pub amount: Decimal,
+    /// Its currency: the order's.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: String,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
     /// The commission this request reversed (≤ 0); `null` for a repeated refund or an
@@ -464,6 +467,13 @@ async fn refund(
         StatusCode::CREATED
     };
     let r = recorded.refund;
+    // An order is in its merchant's currency, fixed once it has one.
+    let currency = state
+        .store
+        .merchant_by_id(key.merchant_id)
+        .await
+        .map_err(skinstack_core::service::ServiceError::from)?
+        .currency;
     Ok((
         status,
         axum::Json(RefundView {
@@ -471,6 +481,7 @@ async fn refund(
             order_id: order_id.as_str().to_owned(),
             conversion_id: r.conversion_id.as_uuid(),
             amount: money(r.amount.amount()),
+            currency: currency.to_string(),
             recorded_at: r.recorded_at,
             reversal: recorded.reversal.map(Into::into),
         }),

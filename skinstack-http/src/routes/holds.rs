@@ -128,6 +128,9 @@ pub struct MaxOrderAmountView {
     /// Orders above it have their commission held (decimal string).
     #[schema(value_type = String, example = "10000.00")]
     pub max_order_amount: Decimal,
+    /// The currency of the amounts: the merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: skinstack_core::Currency,
 }
 
 /// Sets the caller's merchant's maximum order amount; applies to orders recorded afterwards.
@@ -154,8 +157,9 @@ async fn set_max_order_amount(
         Money::parse(&body.max_order_amount.text()).and_then(MaxOrderAmount::new),
     );
     let max = c.finish(max)?;
-    holds::set_max_order_amount(&*state.store, &auth.actor, max).await?;
+    let currency = holds::set_max_order_amount(&*state.store, &auth.actor, max).await?;
     Ok(axum::Json(MaxOrderAmountView {
         max_order_amount: money(max.amount().amount()),
+        currency,
     }))
 }

@@ -132,6 +132,9 @@ pub struct InvoiceList {
     /// What the merchant owes on every issued statement (not just this page).
     #[schema(value_type = String, example = "9.00")]
     pub amount_due: Decimal,
+    /// The currency of the amounts: the merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: skinstack_core::Currency,
 }
 
 /// The caller's merchant statements (invoices) and what it owes.
@@ -154,12 +157,13 @@ async fn list(
 ) -> Result<axum::Json<InvoiceList>> {
     let page = query.page(StatementId::from_uuid)?;
     let items = invoices::merchant_statements(&*state.store, &auth.actor, page).await?;
-    let amount_due = invoices::merchant_amount_due(&*state.store, &auth.actor).await?;
+    let (currency, amount_due) = invoices::merchant_amount_due(&*state.store, &auth.actor).await?;
     let next_after = page.next_cursor(&items, |s| s.id).map(|id| id.as_uuid());
     Ok(axum::Json(InvoiceList {
         items: items.into_iter().map(InvoiceView::from).collect(),
         next_after,
         amount_due: money(amount_due),
+        currency,
     }))
 }
 

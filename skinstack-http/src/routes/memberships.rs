@@ -101,6 +101,10 @@ impl From<MemberStats> for MemberView {
 pub struct MemberList {
     /// This page.
     pub items: Vec<MemberView>,
+    /// The currency of the amounts: the program's merchant's settlement currency.
+    #[schema(value_type = skinstack_core::Currency, example = "USD")]
+    pub currency: skinstack_core::Currency,
+
     /// Pass as `after` for the next page; absent on the last one.
     pub next_after: Option<Uuid>,
 }
@@ -367,7 +371,7 @@ async fn members(
         after: query.after,
     }
     .page(MembershipId::from_uuid)?;
-    let items = memberships::members(
+    let (program, items) = memberships::members(
         &*state.store,
         &auth.actor,
         ProgramId::from_uuid(id),
@@ -380,6 +384,7 @@ async fn members(
         .map(|id| id.as_uuid());
     Ok(axum::Json(MemberList {
         items: items.into_iter().map(MemberView::from).collect(),
+        currency: program.currency,
         next_after,
     }))
 }

@@ -190,6 +190,10 @@ pub struct InfluencerView {
     /// Paid out so far (decimal string).
     #[schema(value_type = String, example = "0.00")]
     pub total_paid: Decimal,
+    /// The currency of `total_earned` and `total_paid`: the first one earned in; absent
+    /// before any earning. Every currency's balance is at `/v1/influencer/earnings`.
+    #[schema(value_type = Option<skinstack_core::Currency>, example = "USD")]
+    pub primary_currency: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -212,6 +216,7 @@ impl From<Influencer> for InfluencerView {
             total_followers: i.total_followers.get(),
             total_earned: i.total_earned,
             total_paid: i.total_paid,
+            primary_currency: i.primary_currency.map(|c| c.to_string()),
             created_at: i.created_at,
             updated_at: i.updated_at,
         }

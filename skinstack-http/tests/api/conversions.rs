@@ -772,7 +772,10 @@ async fn refunds_reverse_commission_in_proportion_once(app: TestApp) {
     let reply = app.post(&s.key, "/v1/refunds", refund.clone()).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     assert_eq!(reply.json["conversion_id"], conversion_id);
-    assert_eq!(reply.json["amount"], "15.00");
+    assert_eq!(
+        (&reply.json["amount"], &reply.json["currency"]),
+        (&json!("15.00"), &json!("USD"))
+    );
     assert_eq!(
         reply.json["reversal"],
         json!({"gross": "-3.00", "platform_fee": "-0.60", "influencer_earnings": "-2.40"})

@@ -1094,6 +1094,7 @@ async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["currency"], "JPY", "{}", reply.text);
     let (influencer, link, key) = coupon_link(&app, &mer, &program).await;
     // ¥12,345 at 20 %: ¥2,469, of which the influencer earns ¥1,975.
     let order = json!({"order_id": "yen-1", "amount": "12345", "currency": "JPY",
@@ -1180,6 +1181,39 @@ async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
             .all(|d| d["currency"] == "JPY"),
         "{}",
         daily.text
+    );
+    let me = app
+        .call(Method::GET, "/v1/influencer", Some(&influencer), None)
+        .await;
+    assert_eq!(me.json["primary_currency"], "JPY", "{}", me.text);
+    assert_eq!(me.json["total_earned"], "1975.00", "{}", me.text);
+    let invoices = app
+        .call(Method::GET, "/v1/merchant/invoices", Some(&mer), None)
+        .await;
+    assert_eq!(invoices.json["currency"], "JPY", "{}", invoices.text);
+    let members = app
+        .call(
+            Method::GET,
+            &format!("/v1/programs/{program}/members"),
+            Some(&mer),
+            None,
+        )
+        .await;
+    assert_eq!(members.json["currency"], "JPY", "{}", members.text);
+    // A yen maximum in whole yen only.
+    let fraction = app
+        .call(
+            Method::PUT,
+            "/v1/merchant/max-order-amount",
+            Some(&mer),
+            Some(json!({"max_order_amount": "1000.50"})),
+        )
+        .await;
+    assert_eq!(
+        fraction.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        fraction.text
     );
     let products = app
         .call(Method::GET, "/v1/products", Some(&mer), None)
