@@ -423,12 +423,8 @@ where
             .ok_or_else(|| ConversionError::OrderNotFound {
                 order_id: refund.order_id.clone(),
             })?;
-        if let Some(reported) = refund.currency.filter(|c| *c != conversion.currency) {
-            return Err(ConversionError::WrongCurrency {
-                expected: conversion.currency,
-                reported,
-            });
-        }
+        // The refund's own currency was checked against the merchant's above; an order is in
+        // its merchant's currency, fixed once it has one.
         conversion
             .currency
             .check(refund.amount.amount())
