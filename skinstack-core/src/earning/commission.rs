@@ -107,7 +107,13 @@ impl CommissionSplit {
             return *self;
         }
         if refunded.is_zero() {
-            return CommissionSplit::default();
+            // Zero at the stored scale, so a zero refund's reversal reads `0.00` like any other.
+            let zero = currency.round(Decimal::ZERO);
+            return CommissionSplit {
+                gross: zero,
+                platform_fee: zero,
+                influencer_earnings: zero,
+            };
         }
         let share = |component: Decimal| currency.round(component * refunded / order);
         let platform_fee = share(self.platform_fee);
@@ -389,6 +395,18 @@ mod tests {
                 refunded = money(refunded.amount() + part);
             }
             prop_assert_eq!(net, CommissionSplit { gross: Decimal::ZERO, platform_fee: Decimal::ZERO, influencer_earnings: Decimal::ZERO });
+        }
+    }
+
+    #[test]
+    fn a_zero_refund_reverses_zero_at_the_stored_scale() {
+        let accrued = pct(dec!(1)).split(money(dec!(1)), FeeRate::new(dec!(0)).unwrap(), jpy());
+        let r = accrued
+            .reversal(money(dec!(1)), Money::ZERO, money(dec!(0)), jpy())
+            .unwrap();
+        assert_eq!(r, CommissionSplit::default());
+        for component in [r.gross, r.platform_fee, r.influencer_earnings] {
+            assert_eq!(component.to_string(), "0.00");
         }
     }
 
