@@ -106,15 +106,6 @@ impl CommissionSplit {
         if refunded >= order {
             return *self;
         }
-        if refunded.is_zero() {
-            // Zero at the stored scale, so a zero refund's reversal reads `0.00` like any other.
-            let zero = currency.round(Decimal::ZERO);
-            return CommissionSplit {
-                gross: zero,
-                platform_fee: zero,
-                influencer_earnings: zero,
-            };
-        }
         let share = |component: Decimal| currency.round(component * refunded / order);
         let platform_fee = share(self.platform_fee);
         let influencer_earnings = share(self.influencer_earnings);
