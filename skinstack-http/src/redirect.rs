@@ -100,7 +100,9 @@ pub fn router(state: RedirectState) -> Router {
     let router = Router::new()
         .route("/{slug}", get(redirect))
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        // axum clones the state for every request: one Arc is one atomic increment, where the
+        // state's own handles (the recorder's channel, the journal, the metrics...) are ten.
+        .with_state(Arc::new(state));
     catch_panics(router, metrics)
 }
 
@@ -137,7 +139,7 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const REFERRER_POLICY: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
 
 async fn redirect(
-    State(state): State<RedirectState>,
+    State(state): State<Arc<RedirectState>>,
     slug: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
