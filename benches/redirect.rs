@@ -7,6 +7,7 @@ use skinstack_benches::DiscardSink;
 use skinstack_core::service::links::create_link;
 use skinstack_core::testkit::Fixture;
 use skinstack_core::tracking::redirect::CacheConfig;
+use skinstack_core::tracking::visitor::{UserAgentFacts, Visitor, UA_CACHE_CAPACITY};
 use skinstack_core::{
     CachedResolver, Click, ClickId, ClickRecorder, FlushConfig, LinkId, LinkResolver, MemoryStore,
     Slug, SlugPolicy,
@@ -79,5 +80,39 @@ fn redirect_path(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, redirect_path);
+fn visitor(c: &mut Criterion) {
+    let ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 541635890)";
+    let referer = "https://l.instagram.com/?u=https%3A%2F%2Fskn.st%2FAbC234";
+    c.bench_function("visitor_of_cached", |b| {
+        b.iter(|| black_box(Visitor::of(black_box(Some(ua)), None)))
+    });
+
+    // A miss as the redirect path pays it (parse, then insert into the full cache): distinct
+    // user agents, ten times the cache's capacity of them, cycled, so nearly every call misses.
+    let distinct: Vec<String> = (0..UA_CACHE_CAPACITY * 10)
+        .map(|n| format!("{ua} build/{n}"))
+        .collect();
+    let mut next = distinct.iter().cycle();
+    c.bench_function("visitor_of_uncached", |b| {
+        b.iter(|| {
+            let ua = next.next().map(String::as_str);
+            black_box(Visitor::of(black_box(ua), None))
+        })
+    });
+
+    // The parse alone, without the cache's probe and insert.
+    c.bench_function("visitor_user_agent_parse", |b| {
+        b.iter(|| black_box(UserAgentFacts::parse(black_box(Some(ua)))))
+    });
+
+    c.bench_function("visitor_referrer_domain", |b| {
+        b.iter(|| {
+            black_box(skinstack_core::tracking::referrer_domain(black_box(
+                referer,
+            )))
+        })
+    });
+}
+
+criterion_group!(benches, redirect_path, visitor);
 criterion_main!(benches);

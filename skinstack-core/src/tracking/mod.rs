@@ -1,12 +1,14 @@
 //! The shopper's path: slug to snapshot (with the cache in front of the store), the click
-//! buffer and its flusher, which user agents are robots, the daily roll-ups statistics read,
-//! and how long raw clicks are kept.
+//! buffer and its flusher, which user agents are robots, what a click says about its visitor
+//! (device, OS, browser, app, referring domain), the daily roll-ups statistics read, and how
+//! long raw clicks are kept.
 
 pub mod click_flush;
 pub mod redirect;
 pub mod retention;
 pub mod robots;
 pub mod rollup;
+pub mod visitor;
 
 pub use click_flush::{
     write_isolating, ClickFlusher, ClickJournal, ClickMetrics, ClickRecorder, FlushConfig,
@@ -19,3 +21,4 @@ pub use redirect::{
 pub use retention::{Retention, MIN_RETENTION_MONTHS};
 pub use robots::{classify, is_bot, is_preview_fetcher, Agent};
 pub use rollup::{rollup_day, ClickCounts, DailyClicks, DailyRollups};
+pub use visitor::{referrer_domain, Browser, Device, Os, Platform, UserAgentFacts, Visitor};
