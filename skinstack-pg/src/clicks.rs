@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
+use skinstack_core::tracking::visitor::{Platform, Visitor};
 use skinstack_core::{Click, LinkId};
 
 // One statement per batch, so a batch is stored and rolled up atomically:
@@ -23,11 +24,15 @@ use skinstack_core::{Click, LinkId};
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
 const RECORD_BATCH: &str = "\
     WITH incoming AS ( \
-        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[]) \
-            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source) \
+        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], \
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
+                 device, os, browser, platform, referrer_domain) \
     ), inserted AS ( \
-        INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source) \
-        SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source \
+        INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
+                            device, os, browser, platform, referrer_domain) \
+        SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source, \
+               c.device, c.os, c.browser, c.platform, c.referrer_domain \
         FROM incoming c \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
@@ -86,7 +91,18 @@ impl ClickSink for PgStore {
         let mut referers = Vec::with_capacity(clicks.len());
         let mut bots = Vec::with_capacity(clicks.len());
         let mut sources = Vec::with_capacity(clicks.len());
+        let mut devices = Vec::with_capacity(clicks.len());
+        let mut oses = Vec::with_capacity(clicks.len());
+        let mut browsers = Vec::with_capacity(clicks.len());
+        let mut platforms = Vec::with_capacity(clicks.len());
+        let mut domains = Vec::with_capacity(clicks.len());
         for click in clicks {
+            let visitor = Visitor::of(click.user_agent.as_deref(), click.referer.as_deref());
+            devices.push(visitor.device.as_str());
+            oses.push(visitor.os.as_str());
+            browsers.push(visitor.browser.as_str());
+            platforms.push(visitor.platform.map(Platform::as_str));
+            domains.push(visitor.referrer_domain);
             ids.push(click.id.as_uuid());
             links.push(click.link_id.as_uuid());
             ats.push(click.stored_at());
@@ -105,6 +121,11 @@ impl ClickSink for PgStore {
             .bind(&referers)
             .bind(&bots)
             .bind(&sources)
+            .bind(&devices)
+            .bind(&oses)
+            .bind(&browsers)
+            .bind(&platforms)
+            .bind(&domains)
             .execute(&self.pool)
             .await
             .repo()?;

@@ -15,10 +15,12 @@ use skinstack_core::earning::attribution::{ClickFacts, CouponFacts, LinkTerms};
 use skinstack_core::earning::ledger::*;
 use skinstack_core::earning::{Balance, UnattributedOrders};
 use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
+use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, Visitor};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
     InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError,
 };
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -456,12 +458,36 @@ pub(crate) async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) 
     apply_totals(conn, events).await
 }
 
+/// The visitor families stored with a click. A click stored before migration 0034 has none:
+/// it gets those its stored user agent and referer give, by the same rule.
+fn stored_visitor(row: &PgRow, parser: &RowParser) -> RepoResult<Visitor> {
+    let text = |column: &str| -> RepoResult<Option<String>> { row.try_get(column).repo() };
+    let Some(device) = text("device")? else {
+        let (user_agent, referer) = (text("user_agent")?, text("referer")?);
+        return Ok(Visitor::of(user_agent.as_deref(), referer.as_deref()));
+    };
+    // Written together with the device, so each is there when it is.
+    let family = |column: &str| -> RepoResult<String> {
+        text(column)?.ok_or_else(|| parser.corrupt(format!("{column} is missing beside device")))
+    };
+    Ok(Visitor {
+        device: Device::parse(&device).map_err(|e| parser.corrupt(e))?,
+        os: Os::parse(&family("os")?).map_err(|e| parser.corrupt(e))?,
+        browser: Browser::parse(&family("browser")?).map_err(|e| parser.corrupt(e))?,
+        platform: text("platform")?
+            .map(|name| Platform::parse(&name).map_err(|e| parser.corrupt(e)))
+            .transpose()?,
+        referrer_domain: text("referrer_domain")?,
+    })
+}
+
 #[async_trait]
 impl ConversionRepo for PgStore {
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
         // The uses are counted on the unique (attributed_click_id, attributed_click_use) index.
         let row = sqlx::query(terms_select!(
-            ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, \
+            ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, c.user_agent, c.referer, \
+             c.device, c.os, c.browser, c.platform, c.referrer_domain, \
              (SELECT count(*) FROM conversions v WHERE v.attributed_click_id = c.id) \
                  AS attributed_orders \
              FROM clicks c \
@@ -480,18 +506,16 @@ impl ConversionRepo for PgStore {
         let ip: Option<String> = row.try_get("ip").repo()?;
         let attributed_orders: i64 = row.try_get("attributed_orders").repo()?;
         let terms: TermsRow = sqlx::FromRow::from_row(&row).repo()?;
+        let parser = RowParser::new("clicks", id.as_uuid());
         Ok(Some(ClickFacts {
             click_id: id,
             clicked_at,
             is_bot,
-            ip: RowParser::new("clicks", id.as_uuid()).optional(
-                "ip_prefix",
-                ip.as_deref(),
-                |ip| {
-                    ip.parse::<std::net::IpAddr>()
-                        .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
-                },
-            )?,
+            visitor: stored_visitor(&row, &parser)?,
+            ip: parser.optional("ip_prefix", ip.as_deref(), |ip| {
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
+            })?,
             attributed_orders: u64::try_from(attributed_orders).unwrap_or_default(),
             link: terms.try_into()?,
         }))

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (31, "fraud_signals"),
     (32, "quiet_link_counters"),
     (33, "currencies"),
+    (34, "click_visitor"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).

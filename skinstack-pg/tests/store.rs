@@ -344,3 +344,95 @@ async fn the_previous_webhook_secret_is_stored_encrypted_and_checked_at_start_up
         SecretError::Undecryptable { .. }
     ));
 }
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive_theirs(
+    pool: PgPool,
+) {
+    use skinstack_core::store::{ClickSink, ConversionRepo};
+    use skinstack_core::testkit::clicks::cases::INSTAGRAM_IPHONE;
+    use skinstack_core::testkit::new_link;
+    use skinstack_core::Click;
+    let store = store(&pool, Some(KEY));
+    let f = Fixture::create(&store).await;
+    let link = store.insert_link(new_link(&f, "visitor")).await.unwrap();
+    let click = Click::new(
+        link.id,
+        None,
+        Some(INSTAGRAM_IPHONE),
+        Some("https://l.instagram.com/"),
+    );
+    store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
+    let columns: (String, String, String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT device, os, browser, platform, referrer_domain FROM clicks WHERE id = $1",
+    )
+    .bind(click.id.as_uuid())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        columns,
+        (
+            "mobile".to_owned(),
+            "ios".to_owned(),
+            "other".to_owned(),
+            Some("instagram".to_owned()),
+            Some("instagram.com".to_owned())
+        )
+    );
+    let stored = store.click_facts(click.id).await.unwrap().unwrap().visitor;
+    // A click stored before migration 0034 has no families: its headers give them.
+    sqlx::query(
+        "UPDATE clicks SET device = NULL, os = NULL, browser = NULL, platform = NULL, \
+         referrer_domain = NULL WHERE id = $1",
+    )
+    .bind(click.id.as_uuid())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let derived = store.click_facts(click.id).await.unwrap().unwrap().visitor;
+    assert_eq!(derived, stored);
+}
+
+#[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
+async fn the_clicks_family_checks_take_every_name_core_has_and_no_other(pool: PgPool) {
+    use skinstack_core::store::ClickSink;
+    use skinstack_core::testkit::new_link;
+    use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform};
+    use skinstack_core::Click;
+    let store = store(&pool, Some(KEY));
+    let f = Fixture::create(&store).await;
+    let link = store.insert_link(new_link(&f, "names")).await.unwrap();
+    let click = Click::new(link.id, None, None, None);
+    store
+        .record_clicks(std::slice::from_ref(&click))
+        .await
+        .unwrap();
+    let families: [(&str, Vec<&str>); 4] = [
+        ("device", Device::ALL.iter().map(|v| v.as_str()).collect()),
+        ("os", Os::ALL.iter().map(|v| v.as_str()).collect()),
+        ("browser", Browser::ALL.iter().map(|v| v.as_str()).collect()),
+        (
+            "platform",
+            Platform::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+    ];
+    for (column, names) in families {
+        let set = format!("UPDATE clicks SET {column} = $1 WHERE id = $2");
+        for name in names.into_iter().chain(["smartwatch"]) {
+            let result = sqlx::query(&set)
+                .bind(name)
+                .bind(click.id.as_uuid())
+                .execute(&pool)
+                .await;
+            assert_eq!(
+                result.is_ok(),
+                name != "smartwatch",
+                "{column} = {name}: {result:?}"
+            );
+        }
+    }
+}

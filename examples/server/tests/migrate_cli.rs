@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (31, "fraud_signals"),
     (32, "quiet_link_counters"),
     (33, "currencies"),
+    (34, "click_visitor"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

@@ -85,6 +85,8 @@ pub struct ClickFacts {
     pub ip: Option<IpAddr>,
     /// How many stored orders it has attributed so far.
     pub attributed_orders: u64,
+    /// What its user agent and referer said about the visitor, as stored with it.
+    pub visitor: crate::tracking::visitor::Visitor,
     /// The link clicked.
     pub link: LinkTerms,
 }
@@ -274,6 +276,7 @@ mod tests {
             is_bot,
             ip: None,
             attributed_orders: 0,
+            visitor: crate::tracking::visitor::Visitor::of(None, None),
             link: link.clone(),
         }
     }

@@ -174,6 +174,7 @@ mod tests {
             is_bot: false,
             ip: Some(anonymize_ip(ip.parse().unwrap())),
             attributed_orders: 0,
+            visitor: crate::tracking::visitor::Visitor::of(None, None),
             link: terms(),
         }
     }

@@ -9,6 +9,7 @@ use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::*;
 use crate::earning::{Balance, PayoutBatch, UnattributedOrders};
 use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoResult};
+use crate::tracking::visitor::Visitor;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -169,6 +170,8 @@ impl ConversionRepo for MemoryStore {
             is_bot: click.is_bot,
             ip: click.ip,
             attributed_orders,
+            // The memory store keeps the click itself, headers and all.
+            visitor: Visitor::of(click.user_agent.as_deref(), click.referer.as_deref()),
             link: state.link_terms(link)?,
         }))
     }

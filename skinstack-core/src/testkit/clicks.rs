@@ -65,6 +65,68 @@ pub mod cases {
         }
     }
 
+    /// An iPhone's Instagram in-app browser, as it opens a link from a story.
+    pub const INSTAGRAM_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 537288532)";
+
+    pub async fn a_stored_click_keeps_what_its_headers_said_about_the_visitor<S: LedgerStore>(
+        store: &S,
+    ) {
+        use crate::tracking::visitor::{Browser, Device, Os, Platform, Visitor};
+        let f = Fixture::create(store).await;
+        let link = store.insert_link(new_link(&f, "visitor")).await.unwrap();
+        let story = Click::new(
+            link.id,
+            None,
+            Some(INSTAGRAM_IPHONE),
+            Some("https://l.instagram.com/?u=https%3A%2F%2Fskin.st%2Fvisitor"),
+        );
+        let desktop = Click::new(
+            link.id,
+            None,
+            Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+            Some("https://www.google.co.uk/"),
+        );
+        let bare = Click::new(link.id, None, None, None);
+        let robot = Click::new(link.id, None, Some("Twitterbot/1.0"), None);
+        let batch = [story.clone(), desktop.clone(), bare.clone(), robot.clone()];
+        store.record_clicks(&batch).await.unwrap();
+        let visitor = |click: &Click| {
+            let id = click.id;
+            async move { store.click_facts(id).await.unwrap().unwrap().visitor }
+        };
+        assert_eq!(
+            visitor(&story).await,
+            Visitor {
+                device: Device::Mobile,
+                os: Os::Ios,
+                browser: Browser::Other,
+                platform: Some(Platform::Instagram),
+                referrer_domain: Some("instagram.com".to_owned()),
+            }
+        );
+        let desktop_visitor = visitor(&desktop).await;
+        assert_eq!(
+            (
+                desktop_visitor.device,
+                desktop_visitor.os,
+                desktop_visitor.browser
+            ),
+            (Device::Desktop, Os::Windows, Browser::Chrome)
+        );
+        assert_eq!(desktop_visitor.platform, None);
+        assert_eq!(
+            desktop_visitor.referrer_domain.as_deref(),
+            Some("google.co.uk")
+        );
+        for unknown in [&bare, &robot] {
+            assert_eq!(
+                visitor(unknown).await,
+                Visitor::of(None, None),
+                "nothing to tell"
+            );
+        }
+    }
+
     pub async fn clicks_on_a_link_deleted_since_are_dropped_not_failed<S: LedgerStore>(store: &S) {
         let f = Fixture::create(store).await;
         let keep = store.insert_link(new_link(&f, "keeper")).await.unwrap();
