@@ -97,12 +97,15 @@ impl ClickSink for PgStore {
         let mut platforms = Vec::with_capacity(clicks.len());
         let mut domains = Vec::with_capacity(clicks.len());
         for click in clicks {
-            let visitor = Visitor::of(click.user_agent.as_deref(), click.referer.as_deref());
-            devices.push(visitor.device.as_str());
-            oses.push(visitor.os.as_str());
-            browsers.push(visitor.browser.as_str());
-            platforms.push(visitor.platform.map(Platform::as_str));
-            domains.push(visitor.referrer_domain);
+            let Visitor {
+                agent,
+                referrer_domain,
+            } = Visitor::of(click.user_agent.as_deref(), click.referer.as_deref());
+            devices.push(agent.device.as_str());
+            oses.push(agent.os.as_str());
+            browsers.push(agent.browser.as_str());
+            platforms.push(agent.platform.map(Platform::as_str));
+            domains.push(referrer_domain);
             ids.push(click.id.as_uuid());
             links.push(click.link_id.as_uuid());
             ats.push(click.stored_at());

@@ -15,7 +15,7 @@ use skinstack_core::earning::attribution::{ClickFacts, CouponFacts, LinkTerms};
 use skinstack_core::earning::ledger::*;
 use skinstack_core::earning::{Balance, UnattributedOrders};
 use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
-use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, Visitor};
+use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
     InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError,
@@ -471,12 +471,14 @@ fn stored_visitor(row: &PgRow, parser: &RowParser) -> RepoResult<Visitor> {
         text(column)?.ok_or_else(|| parser.corrupt(format!("{column} is missing beside device")))
     };
     Ok(Visitor {
-        device: Device::parse(&device).map_err(|e| parser.corrupt(e))?,
-        os: Os::parse(&family("os")?).map_err(|e| parser.corrupt(e))?,
-        browser: Browser::parse(&family("browser")?).map_err(|e| parser.corrupt(e))?,
-        platform: text("platform")?
-            .map(|name| Platform::parse(&name).map_err(|e| parser.corrupt(e)))
-            .transpose()?,
+        agent: UserAgentFacts {
+            device: Device::parse(&device).map_err(|e| parser.corrupt(e))?,
+            os: Os::parse(&family("os")?).map_err(|e| parser.corrupt(e))?,
+            browser: Browser::parse(&family("browser")?).map_err(|e| parser.corrupt(e))?,
+            platform: text("platform")?
+                .map(|name| Platform::parse(&name).map_err(|e| parser.corrupt(e)))
+                .transpose()?,
+        },
         referrer_domain: text("referrer_domain")?,
     })
 }

@@ -71,7 +71,7 @@ pub mod cases {
     pub async fn a_stored_click_keeps_what_its_headers_said_about_the_visitor<S: LedgerStore>(
         store: &S,
     ) {
-        use crate::tracking::visitor::{Browser, Device, Os, Platform, Visitor};
+        use crate::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
         let f = Fixture::create(store).await;
         let link = store.insert_link(new_link(&f, "visitor")).await.unwrap();
         let story = Click::new(
@@ -97,26 +97,26 @@ pub mod cases {
         assert_eq!(
             visitor(&story).await,
             Visitor {
-                device: Device::Mobile,
-                os: Os::Ios,
-                browser: Browser::Other,
-                platform: Some(Platform::Instagram),
+                agent: UserAgentFacts {
+                    device: Device::Mobile,
+                    os: Os::Ios,
+                    browser: Browser::Other,
+                    platform: Some(Platform::Instagram),
+                },
                 referrer_domain: Some("instagram.com".to_owned()),
             }
         );
-        let desktop_visitor = visitor(&desktop).await;
         assert_eq!(
-            (
-                desktop_visitor.device,
-                desktop_visitor.os,
-                desktop_visitor.browser
-            ),
-            (Device::Desktop, Os::Windows, Browser::Chrome)
-        );
-        assert_eq!(desktop_visitor.platform, None);
-        assert_eq!(
-            desktop_visitor.referrer_domain.as_deref(),
-            Some("google.co.uk")
+            visitor(&desktop).await,
+            Visitor {
+                agent: UserAgentFacts {
+                    device: Device::Desktop,
+                    os: Os::Windows,
+                    browser: Browser::Chrome,
+                    platform: None,
+                },
+                referrer_domain: Some("google.co.uk".to_owned()),
+            }
         );
         for unknown in [&bare, &robot] {
             assert_eq!(

@@ -394,17 +394,12 @@ pub fn referrer_domain(referer: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// What a click's headers say about the visitor.
+/// What a click's headers say about the visitor: its user agent's facts and the referring
+/// domain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Visitor {
-    /// The kind of device.
-    pub device: Device,
-    /// The operating system family.
-    pub os: Os,
-    /// The browser family (Other for an in-app browser).
-    pub browser: Browser,
-    /// The app whose in-app browser opened the link, if any.
-    pub platform: Option<Platform>,
+    /// What the user agent says: device, OS, browser and in-app platform.
+    pub agent: UserAgentFacts,
     /// The referring page's registrable domain ([`referrer_domain`]), if any.
     pub referrer_domain: Option<String>,
 }
@@ -413,17 +408,8 @@ impl Visitor {
     /// The visitor behind a click's `User-Agent` and `Referer` headers. The user-agent part is
     /// cached ([`UserAgentFacts::of`]); no input panics.
     pub fn of(user_agent: Option<&str>, referer: Option<&str>) -> Self {
-        let UserAgentFacts {
-            device,
-            os,
-            browser,
-            platform,
-        } = UserAgentFacts::of(user_agent);
         Visitor {
-            device,
-            os,
-            browser,
-            platform,
+            agent: UserAgentFacts::of(user_agent),
             referrer_domain: referer.and_then(referrer_domain),
         }
     }
@@ -554,18 +540,18 @@ mod tests {
     #[test]
     fn an_absent_user_agent_is_another_device_with_no_platform() {
         let visitor = Visitor::of(None, None);
-        assert_eq!(visitor.device, Device::Other);
-        assert_eq!(visitor.os, Os::Other);
-        assert_eq!(visitor.browser, Browser::Other);
-        assert_eq!(visitor.platform, None);
+        assert_eq!(visitor.agent.device, Device::Other);
+        assert_eq!(visitor.agent.os, Os::Other);
+        assert_eq!(visitor.agent.browser, Browser::Other);
+        assert_eq!(visitor.agent.platform, None);
         assert_eq!(visitor.referrer_domain, None);
     }
 
     #[test]
     fn a_visitor_combines_the_user_agent_and_the_referer() {
         let visitor = Visitor::of(Some(AGENTS[14].0), Some("https://l.instagram.com/?u=x"));
-        assert_eq!(visitor.device, Device::Mobile);
-        assert_eq!(visitor.platform, Some(Platform::Instagram));
+        assert_eq!(visitor.agent.device, Device::Mobile);
+        assert_eq!(visitor.agent.platform, Some(Platform::Instagram));
         assert_eq!(visitor.referrer_domain.as_deref(), Some("instagram.com"));
     }
 
