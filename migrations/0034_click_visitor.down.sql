@@ -1,5 +1,6 @@
--- Reverts 0034: the families go; the user agent and referer they were derived from stay.
+-- Reverts 0034: the families and the country go; the user agent and referer stay.
 ALTER TABLE clicks
+    DROP COLUMN country,
     DROP COLUMN referrer_domain,
     DROP COLUMN platform,
     DROP COLUMN browser,

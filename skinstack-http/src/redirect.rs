@@ -10,13 +10,15 @@ pub use crate::miss_limit::MissLimits;
 use crate::miss_limit::MissThrottle;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use skinstack_core::tracking::redirect::{CachedAnswer, LinkStatus};
 use skinstack_core::tracking::robots::{self, Agent};
-use skinstack_core::{Click, ClickId, ClickRecorder, ClickSource, LinkId, LinkResolver, Slug};
+use skinstack_core::{
+    Click, ClickId, ClickRecorder, ClickSource, Country, LinkId, LinkResolver, Slug,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -54,6 +56,7 @@ pub struct RedirectState {
     resolver: Arc<dyn LinkResolver>,
     recorder: ClickRecorder,
     client_ip: ClientIpSource,
+    country_header: Option<HeaderName>,
     metrics: Arc<RedirectMetrics>,
     misses: Arc<MissThrottle>,
 }
@@ -67,6 +70,7 @@ impl RedirectState {
             resolver,
             recorder,
             client_ip: ClientIpSource::default(),
+            country_header: None,
             metrics: Arc::default(),
             misses: Arc::new(MissThrottle::new(MissLimits::default())),
         }
@@ -83,6 +87,15 @@ impl RedirectState {
     /// Reads client addresses from `source` instead.
     pub fn client_ip(mut self, source: ClientIpSource) -> Self {
         self.client_ip = source;
+        self
+    }
+
+    /// Records each click's country from the `header` an edge sets (`CF-IPCountry`,
+    /// `CloudFront-Viewer-Country`, `X-Vercel-IP-Country`, ...). Only behind an edge that sets
+    /// it on every request, overwriting what the client sent; otherwise clients can claim any
+    /// country. A value that names no ISO 3166-1 country (`XX`, `T1`) records none.
+    pub fn country_header(mut self, header: HeaderName) -> Self {
+        self.country_header = Some(header);
         self
     }
 
@@ -233,7 +246,15 @@ async fn redirect(
             user_agent,
             text(header::REFERER),
         )
-        .from_source(ClickSource::from_query(request.uri().query()));
+        .from_source(ClickSource::from_query(request.uri().query()))
+        .in_country(
+            state
+                .country_header
+                .as_ref()
+                .and_then(|name| headers.get(name))
+                .and_then(|code| code.to_str().ok())
+                .and_then(|code| Country::parse(code).ok()),
+        );
         let location = snapshot.location(click.id);
         if let Err(error) = state.recorder.record(click).await {
             // Only after shutdown began; the shopper still gets where they were going.

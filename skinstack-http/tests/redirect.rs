@@ -24,6 +24,11 @@ struct App {
 }
 
 async fn app() -> App {
+    app_with(|state| state).await
+}
+
+/// The app, its redirect state set up by `configure`.
+async fn app_with(configure: impl FnOnce(RedirectState) -> RedirectState) -> App {
     let store = MemoryStore::new();
     let cast = Fixture::create(&store).await;
     let request = CreateLink {
@@ -43,7 +48,10 @@ async fn app() -> App {
     .await
     .unwrap();
     let (recorder, flusher) = ClickRecorder::start(store.clone(), FlushConfig::default());
-    let router = redirect::router(RedirectState::new(Arc::new(store.clone()), recorder));
+    let router = redirect::router(configure(RedirectState::new(
+        Arc::new(store.clone()),
+        recorder,
+    )));
     App {
         store,
         router,
@@ -315,4 +323,54 @@ async fn a_qr_scan_is_recorded_as_its_own_source() {
             skinstack_core::ClickSource::Link
         ]
     );
+}
+
+/// A click from `country_header: value`.
+fn get_from(path: &str, value: &str) -> Request<Body> {
+    let mut request = get(path);
+    request.headers_mut().insert(
+        "cf-ipcountry",
+        axum::http::HeaderValue::from_str(value).unwrap(),
+    );
+    request
+}
+
+#[tokio::test]
+async fn a_clicks_country_is_read_from_the_edge_header_only_when_the_operator_names_it() {
+    let trusting =
+        app_with(|state| state.country_header(axum::http::HeaderName::from_static("cf-ipcountry")))
+            .await;
+    for value in ["de", "XX", "T1", "Germany"] {
+        let request = get_from(&format!("/{}", trusting.link.slug), value);
+        let response = trusting.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{value}");
+    }
+    trusting
+        .flusher
+        .shutdown(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let countries: Vec<_> = trusting
+        .store
+        .clicks()
+        .iter()
+        .map(|c| c.country.map(|c| c.to_string()))
+        .collect();
+    assert_eq!(
+        countries,
+        vec![Some("DE".to_owned()), None, None, None],
+        "a value that names no country records none, and the click is kept"
+    );
+
+    // Without the setting the header is the client's word: ignored.
+    let default = app().await;
+    let request = get_from(&format!("/{}", default.link.slug), "DE");
+    let response = default.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    default
+        .flusher
+        .shutdown(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(default.store.clicks()[0].country, None);
 }

@@ -47,7 +47,7 @@ use skinstack_core::store::{ClickSink, RepoError};
 use skinstack_core::tracking::click_flush::{
     write_isolating, ClickJournal, JournalError, JournalTicket,
 };
-use skinstack_core::{Click, ClickId, ClickSource, LinkId};
+use skinstack_core::{Click, ClickId, ClickSource, Country, LinkId};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -558,6 +558,9 @@ fn encode(click: &Click) -> String {
     // The source came after v1's seven fields; v1 lines without it are link clicks.
     line.push('\t');
     line.push_str(click.source.as_str());
+    // The country came after the source; lines without it have none.
+    line.push('\t');
+    line.push_str(click.country.as_ref().map_or("-", Country::as_str));
     line.push('\n');
     line
 }
@@ -619,6 +622,10 @@ fn decode(line: &str) -> Option<Click> {
         Some("qr") => ClickSource::Qr,
         Some(_) => return None,
     };
+    let country = match fields.next() {
+        None | Some("-") => None,
+        Some(code) => Some(Country::parse(code).ok()?),
+    };
     if fields.next().is_some() {
         return None;
     }
@@ -631,6 +638,7 @@ fn decode(line: &str) -> Option<Click> {
         referer,
         is_bot,
         source,
+        country,
     })
 }
 
@@ -715,20 +723,42 @@ mod tests {
             ),
             Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None),
             Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None).from_source(ClickSource::Qr),
+            Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None)
+                .in_country(Some(Country::parse("DE").unwrap())),
         ];
         let bytes: String = clicks.iter().map(encode).collect();
         assert_eq!(read_segment(bytes.as_bytes()), (clicks, 0));
     }
 
+    /// The line of `click` without its last `fields` fields, as an older version wrote it.
+    fn older_line(click: &Click, fields: usize) -> String {
+        let line = encode(click);
+        let mut parts: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
+        parts.truncate(parts.len() - fields);
+        format!("{}\n", parts.join("\t"))
+    }
+
     #[test]
     fn lines_written_before_the_source_field_read_as_link_clicks() {
         let click = Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None);
-        let line = encode(&click);
-        let v1 = line
-            .trim_end_matches('\n')
-            .trim_end_matches("link")
-            .trim_end_matches('\t');
-        assert_eq!(read_segment(format!("{v1}\n").as_bytes()), (vec![click], 0));
+        let v1 = older_line(&click, 2);
+        assert_eq!(read_segment(v1.as_bytes()), (vec![click], 0));
+    }
+
+    #[test]
+    fn lines_written_before_the_country_field_read_as_clicks_from_nowhere_known() {
+        let click =
+            Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None).from_source(ClickSource::Qr);
+        let line = older_line(&click, 1);
+        assert!(line.ends_with("\tqr\n"), "{line:?}");
+        assert_eq!(read_segment(line.as_bytes()), (vec![click], 0));
+    }
+
+    #[test]
+    fn a_line_with_a_code_that_names_no_country_is_skipped() {
+        let click = Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None);
+        let line = encode(&click).replace("\t-\n", "\tXX\n");
+        assert_eq!(read_segment(line.as_bytes()), (vec![], 1));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
 use skinstack_core::tracking::visitor::{Platform, Visitor};
-use skinstack_core::{Click, LinkId};
+use skinstack_core::{Click, Country, LinkId};
 
 // One statement per batch, so a batch is stored and rolled up atomically:
 // - ON CONFLICT (id, clicked_at) DO NOTHING makes a retried batch a no-op for the clicks it
@@ -25,14 +25,14 @@ use skinstack_core::{Click, LinkId};
 const RECORD_BATCH: &str = "\
     WITH incoming AS ( \
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], \
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) \
             AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                 device, os, browser, platform, referrer_domain) \
+                 device, os, browser, platform, referrer_domain, country) \
     ), inserted AS ( \
         INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                            device, os, browser, platform, referrer_domain) \
+                            device, os, browser, platform, referrer_domain, country) \
         SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source, \
-               c.device, c.os, c.browser, c.platform, c.referrer_domain \
+               c.device, c.os, c.browser, c.platform, c.referrer_domain, c.country \
         FROM incoming c \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
@@ -96,7 +96,9 @@ impl ClickSink for PgStore {
         let mut browsers = Vec::with_capacity(clicks.len());
         let mut platforms = Vec::with_capacity(clicks.len());
         let mut domains = Vec::with_capacity(clicks.len());
+        let mut countries = Vec::with_capacity(clicks.len());
         for click in clicks {
+            countries.push(click.country.as_ref().map(Country::as_str));
             let Visitor {
                 agent,
                 referrer_domain,
@@ -129,6 +131,7 @@ impl ClickSink for PgStore {
             .bind(&browsers)
             .bind(&platforms)
             .bind(&domains)
+            .bind(&countries)
             .execute(&self.pool)
             .await
             .repo()?;

@@ -489,7 +489,7 @@ impl ConversionRepo for PgStore {
         // The uses are counted on the unique (attributed_click_id, attributed_click_use) index.
         let row = sqlx::query(terms_select!(
             ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, c.user_agent, c.referer, \
-             c.device, c.os, c.browser, c.platform, c.referrer_domain, \
+             c.device, c.os, c.browser, c.platform, c.referrer_domain, c.country, \
              (SELECT count(*) FROM conversions v WHERE v.attributed_click_id = c.id) \
                  AS attributed_orders \
              FROM clicks c \
@@ -514,6 +514,13 @@ impl ConversionRepo for PgStore {
             clicked_at,
             is_bot,
             visitor: stored_visitor(&row, &parser)?,
+            country: parser.optional(
+                "country",
+                row.try_get::<Option<String>, _>("country")
+                    .repo()?
+                    .as_deref(),
+                Country::parse,
+            )?,
             ip: parser.optional("ip_prefix", ip.as_deref(), |ip| {
                 ip.parse::<std::net::IpAddr>()
                     .map_err(|_| skinstack_core::Invalid::Format("an IP address"))

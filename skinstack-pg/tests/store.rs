@@ -361,13 +361,22 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
         None,
         Some(INSTAGRAM_IPHONE),
         Some("https://l.instagram.com/"),
-    );
+    )
+    .in_country(Some(skinstack_core::Country::parse("br").unwrap()));
     store
         .record_clicks(std::slice::from_ref(&click))
         .await
         .unwrap();
-    let columns: (String, String, String, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT device, os, browser, platform, referrer_domain FROM clicks WHERE id = $1",
+    type Columns = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let columns: Columns = sqlx::query_as(
+        "SELECT device, os, browser, platform, referrer_domain, country FROM clicks WHERE id = $1",
     )
     .bind(click.id.as_uuid())
     .fetch_one(&pool)
@@ -380,7 +389,8 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
             "ios".to_owned(),
             "other".to_owned(),
             Some("instagram".to_owned()),
-            Some("instagram.com".to_owned())
+            Some("instagram.com".to_owned()),
+            "BR".to_owned()
         )
     );
     let stored = store.click_facts(click.id).await.unwrap().unwrap().visitor;
@@ -420,6 +430,14 @@ async fn the_clicks_family_checks_take_every_name_core_has_and_no_other(pool: Pg
             Platform::ALL.iter().map(|v| v.as_str()).collect(),
         ),
     ];
+    for code in ["DE", "de", "DEU"] {
+        let result = sqlx::query("UPDATE clicks SET country = $1 WHERE id = $2")
+            .bind(code)
+            .bind(click.id.as_uuid())
+            .execute(&pool)
+            .await;
+        assert_eq!(result.is_ok(), code == "DE", "country = {code}: {result:?}");
+    }
     for (column, names) in families {
         let set = format!("UPDATE clicks SET {column} = $1 WHERE id = $2");
         for name in names.into_iter().chain(["smartwatch"]) {

@@ -150,6 +150,11 @@ fn parse_period(value: &str) -> Result<BillingPeriod, String> {
     BillingPeriod::parse(value).map_err(|reason| format!("period {reason}"))
 }
 
+fn parse_header_name(value: &str) -> Result<axum::http::HeaderName, String> {
+    axum::http::HeaderName::try_from(value)
+        .map_err(|_| format!("{value:?} is not a header name such as CF-IPCountry"))
+}
+
 fn parse_statement(value: &str) -> Result<StatementId, String> {
     uuid::Uuid::try_parse(value)
         .map(StatementId::from_uuid)
@@ -331,6 +336,13 @@ pub struct ServeArgs {
     /// reverse proxy that sets it; otherwise clients can claim any address.
     #[arg(long)]
     pub trust_forwarded_for: bool,
+
+    /// Record each click's country from this request header, set by the edge in front
+    /// (CF-IPCountry, CloudFront-Viewer-Country, X-Vercel-IP-Country, ...). Off by default:
+    /// only behind an edge that sets it on every request, otherwise clients can claim any
+    /// country.
+    #[arg(long, env = "SKINSTACK_COUNTRY_HEADER", value_parser = parse_header_name)]
+    pub country_header: Option<axum::http::HeaderName>,
 
     /// The public base URL of short links, such as https://skin.st: QR codes and the dashboard
     /// show links under it, and the dashboard's cookie is `Secure` when it is https

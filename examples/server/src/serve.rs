@@ -89,7 +89,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = WebUrl::parse(&base).map_err(|reason| {
         anyhow::anyhow!("--public-url {reason}: expected a URL such as https://skin.st")
     })?;
-    let state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
+    let mut state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
+    if let Some(header) = args.country_header.clone() {
+        state = state.country_header(header);
+    }
     let metrics = Arc::clone(state.metrics());
     let order_window = skinstack_core::OrderWindow::new(args.max_order_age_days)
         .map_err(|reason| anyhow::anyhow!("--max-order-age-days must be {reason}"))?;

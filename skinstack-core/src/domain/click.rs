@@ -1,6 +1,6 @@
 //! Clicks: what a redirect records, anonymised before it is kept.
 
-use crate::domain::LinkId;
+use crate::domain::{Country, LinkId};
 use chrono::{DateTime, TimeZone, Utc};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -106,6 +106,9 @@ pub struct Click {
     pub is_bot: bool,
     /// How the shopper reached the link.
     pub source: ClickSource,
+    /// Where the shopper was, when the operator trusts an edge that says so
+    /// ([`Click::in_country`]).
+    pub country: Option<Country>,
 }
 
 /// How a shopper reached a link: the link itself, or a scan of its QR code (whose URL carries
@@ -173,12 +176,19 @@ impl Click {
             user_agent: user_agent.map(|ua| truncate(ua, MAX_USER_AGENT)),
             referer: referer.map(|r| truncate(r, MAX_REFERER)),
             source: ClickSource::Link,
+            country: None,
         }
     }
 
     /// The same click, reached from `source`.
     pub fn from_source(mut self, source: ClickSource) -> Self {
         self.source = source;
+        self
+    }
+
+    /// The same click, made from `country` (or from nowhere known).
+    pub fn in_country(mut self, country: Option<Country>) -> Self {
+        self.country = country;
         self
     }
 

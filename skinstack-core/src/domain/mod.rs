@@ -26,6 +26,7 @@ macro_rules! schema {
 mod api_key;
 mod click;
 mod conversion;
+mod country;
 mod coupon_code;
 mod currency;
 mod email;
@@ -54,6 +55,7 @@ pub use conversion::{
     net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, HoldDays,
     NewConversion, NewRefund, OrderId, Refund, RefundId, RefundInsert, ShopRef,
 };
+pub use country::Country;
 pub use coupon_code::{CodeText, CouponCode, CouponState, CouponTransitionError, NewCouponCode};
 pub use currency::Currency;
 pub use email::Email;

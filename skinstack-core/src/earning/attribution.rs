@@ -29,7 +29,7 @@
 //!    commission.
 
 use crate::domain::ClickId;
-use crate::domain::{AttributedBy, Attribution, Currency, HoldDays};
+use crate::domain::{AttributedBy, Attribution, Country, Currency, HoldDays};
 use crate::domain::{
     CampaignCode, Commission, CookieWindow, CouponCodeId, FeeRate, InfluencerId, LinkId,
     MerchantId, Money, ProgramId,
@@ -87,6 +87,8 @@ pub struct ClickFacts {
     pub attributed_orders: u64,
     /// What its user agent and referer said about the visitor, as stored with it.
     pub visitor: crate::tracking::visitor::Visitor,
+    /// Where the shopper was, if a trusted edge said so.
+    pub country: Option<Country>,
     /// The link clicked.
     pub link: LinkTerms,
 }
@@ -277,6 +279,7 @@ mod tests {
             ip: None,
             attributed_orders: 0,
             visitor: crate::tracking::visitor::Visitor::of(None, None),
+            country: None,
             link: link.clone(),
         }
     }

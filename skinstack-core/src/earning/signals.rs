@@ -175,6 +175,7 @@ mod tests {
             ip: Some(anonymize_ip(ip.parse().unwrap())),
             attributed_orders: 0,
             visitor: crate::tracking::visitor::Visitor::of(None, None),
+            country: None,
             link: terms(),
         }
     }

@@ -172,6 +172,7 @@ impl ConversionRepo for MemoryStore {
             attributed_orders,
             // The memory store keeps the click itself, headers and all.
             visitor: Visitor::of(click.user_agent.as_deref(), click.referer.as_deref()),
+            country: click.country,
             link: state.link_terms(link)?,
         }))
     }

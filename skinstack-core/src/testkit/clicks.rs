@@ -68,18 +68,22 @@ pub mod cases {
     /// An iPhone's Instagram in-app browser, as it opens a link from a story.
     pub const INSTAGRAM_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 537288532)";
 
-    pub async fn a_stored_click_keeps_what_its_headers_said_about_the_visitor<S: LedgerStore>(
+    pub async fn a_stored_click_keeps_what_its_headers_said_about_the_visitor_and_its_country<
+        S: LedgerStore,
+    >(
         store: &S,
     ) {
         use crate::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
         let f = Fixture::create(store).await;
         let link = store.insert_link(new_link(&f, "visitor")).await.unwrap();
+        let germany = Country::parse("DE").unwrap();
         let story = Click::new(
             link.id,
             None,
             Some(INSTAGRAM_IPHONE),
             Some("https://l.instagram.com/?u=https%3A%2F%2Fskin.st%2Fvisitor"),
-        );
+        )
+        .in_country(Some(germany));
         let desktop = Click::new(
             link.id,
             None,
@@ -118,6 +122,12 @@ pub mod cases {
                 referrer_domain: Some("google.co.uk".to_owned()),
             }
         );
+        let country = |click: &Click| {
+            let id = click.id;
+            async move { store.click_facts(id).await.unwrap().unwrap().country }
+        };
+        assert_eq!(country(&story).await, Some(germany));
+        assert_eq!(country(&desktop).await, None);
         for unknown in [&bare, &robot] {
             assert_eq!(
                 visitor(unknown).await,

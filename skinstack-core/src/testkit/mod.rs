@@ -95,7 +95,7 @@ macro_rules! contract_suite {
             api_key_uses_only_move_forward,
             click_batches_are_stored_and_counted_once_even_when_retried,
             clicks_on_a_link_deleted_since_are_dropped_not_failed,
-            a_stored_click_keeps_what_its_headers_said_about_the_visitor,
+            a_stored_click_keeps_what_its_headers_said_about_the_visitor_and_its_country,
             roll_ups_equal_the_stored_clicks_after_random_batches_and_retries,
             roll_ups_count_by_utc_day_and_go_with_their_link,
             a_click_is_stored_at_its_ids_time_so_a_retry_with_another_time_is_no_copy,
