@@ -202,14 +202,17 @@ impl Click {
 }
 
 fn truncate(value: &str, max: usize) -> String {
-    if value.len() <= max {
-        return value.to_owned();
-    }
-    let mut end = max;
+    prefix(value, max).to_owned()
+}
+
+/// At most `max` bytes of `value`, cut at a character boundary: what a stored click keeps of a
+/// header.
+pub(crate) fn prefix(value: &str, max: usize) -> &str {
+    let mut end = value.len().min(max);
     while !value.is_char_boundary(end) {
         end -= 1;
     }
-    value[..end].to_owned()
+    &value[..end]
 }
 
 /// Zeroes the host part of an address as Shlink does by default: IPv4 keeps its /24,

@@ -12,18 +12,18 @@ use std::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Country([u8; 2]);
 
+const EXPECTED: Invalid = Invalid::Format("an ISO 3166-1 alpha-2 country code such as DE");
+
 impl Country {
     /// Trims and upper-cases `value`, then accepts it if ISO 3166-1 assigns it to a country.
     pub fn parse(value: &str) -> Result<Self, Invalid> {
         let code = value.trim().to_ascii_uppercase();
-        let known = isocountry::CountryCode::for_alpha2(&code)
-            .map_err(|_| Invalid::Format("an ISO 3166-1 alpha-2 country code such as DE"))?;
-        match known.alpha2().as_bytes() {
-            [a, b] => Ok(Self([*a, *b])),
-            _ => Err(Invalid::Format(
-                "an ISO 3166-1 alpha-2 country code such as DE",
-            )),
-        }
+        let known = isocountry::CountryCode::for_alpha2(&code).map_err(|_| EXPECTED)?;
+        // The table's alpha-2 codes are two ASCII letters each.
+        let &[a, b] = known.alpha2().as_bytes() else {
+            return Err(EXPECTED);
+        };
+        Ok(Self([a, b]))
     }
 
     /// The code, e.g. `DE`.

@@ -50,6 +50,7 @@ mod web_url;
 mod webhook_delivery;
 
 pub use api_key::{ApiKey, ApiKeyInfo, NewApiKey, LAST_USED_RESOLUTION};
+pub(crate) use click::prefix;
 pub use click::{anonymize_ip, Click, ClickId, ClickSource, MAX_REFERER, MAX_USER_AGENT};
 pub use conversion::{
     net_of_refunds, AttributedBy, Attribution, Conversion, ConversionInsert, HoldDays,

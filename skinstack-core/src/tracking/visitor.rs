@@ -34,7 +34,7 @@
 //! cost parse time, never memory beyond the cache's [`UA_CACHE_CAPACITY`] entries of at most
 //! [`MAX_USER_AGENT`] bytes each.
 
-use crate::domain::{MAX_REFERER, MAX_USER_AGENT};
+use crate::domain::{prefix, MAX_REFERER, MAX_USER_AGENT};
 use crate::tracking::robots::{classify, Agent};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::fmt;
@@ -350,15 +350,6 @@ impl UserAgentFacts {
             platform,
         }
     }
-}
-
-/// At most `max` bytes of `value`, cut at a character boundary.
-fn prefix(value: &str, max: usize) -> &str {
-    let mut end = value.len().min(max);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
 }
 
 fn capped(user_agent: &str) -> &str {
