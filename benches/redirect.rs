@@ -1,5 +1,6 @@
 //! The redirect hot path without IO: cached resolution, building the `Location`, making a
-//! click, and pushing it into the buffer.
+//! click (with its headers, or only their families), its country from a GeoIP database, and
+//! pushing it into the buffer.
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -12,6 +13,7 @@ use skinstack_core::{
     CachedResolver, Click, ClickId, ClickRecorder, FlushConfig, LinkId, LinkResolver, MemoryStore,
     Slug, SlugPolicy,
 };
+use skinstack_http::geoip::CountryDatabase;
 use std::hint::black_box;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -69,6 +71,18 @@ fn redirect_path(c: &mut Criterion) {
         b.iter(|| black_box(Click::new(link_id, ip, Some(ua), None)))
     });
 
+    // `--no-visitor-headers`: the families derived at the redirect (the user agent's from the
+    // warm cache, the referring domain parsed) and the headers dropped.
+    let referer = Some("https://l.instagram.com/?u=https%3A%2F%2Fskn.st%2FAbC234");
+    c.bench_function("click_new_with_referer", |b| {
+        b.iter(|| black_box(Click::new(link_id, ip, Some(ua), black_box(referer))))
+    });
+    c.bench_function("click_new_without_headers", |b| {
+        b.iter(|| {
+            black_box(Click::new(link_id, ip, Some(ua), black_box(referer)).without_headers())
+        })
+    });
+
     let (recorder, _flusher) =
         rt.block_on(async { ClickRecorder::start(DiscardSink, FlushConfig::default()) });
     c.bench_function("click_enqueue", |b| {
@@ -114,5 +128,73 @@ fn visitor(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, redirect_path, visitor);
+/// A country database of `networks` random /24s (and as many IPv6 /32s) over 250 countries,
+/// written here: lookups walk the same depth of tree as in GeoLite2-Country, whose IPv4
+/// networks are mostly /24 and shorter.
+fn country_database(networks: u32) -> Vec<u8> {
+    use mmdb_writer::{ipnet::IpNet, Value, Writer};
+    use rand::{Rng, SeedableRng};
+    let codes: Vec<&str> = ["DE", "FR", "GB", "US", "BR", "JP", "IN", "NG", "AU", "CA"]
+        .into_iter()
+        .cycle()
+        .take(250)
+        .collect();
+    let mut writer = Writer::builder("GeoLite2-Country")
+        .description(&[("en", "Bench countries")])
+        .build();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    for n in 0..networks {
+        let code = codes[n as usize % codes.len()];
+        let value = Value::map([("country", Value::map([("iso_code", Value::from(code))]))]);
+        let v4 = std::net::Ipv4Addr::from(rng.random::<u32>() & 0xffff_ff00);
+        let v6 = std::net::Ipv6Addr::from(u128::from(rng.random::<u32>() | 0x2000_0000) << 96);
+        for network in [IpNet::new(v4.into(), 24), IpNet::new(v6.into(), 32)] {
+            writer
+                .insert_value(network.expect("a valid prefix"), value.clone())
+                .expect("insert");
+        }
+    }
+    writer.to_bytes().expect("written")
+}
+
+fn geoip(c: &mut Criterion) {
+    let bytes = country_database(20_000);
+    let database = CountryDatabase::from_bytes(bytes.clone()).expect("a valid database");
+    // Addresses in the database's first networks.
+    let known: Vec<std::net::IpAddr> = {
+        use rand::{Rng, SeedableRng};
+        // The writer's draws again: each network's IPv4 /24, then its IPv6 /32.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+        (0..64)
+            .map(|_| {
+                let v4 = rng.random::<u32>() & 0xffff_ff00;
+                let _v6 = rng.random::<u32>();
+                std::net::Ipv4Addr::from(v4 | 7).into()
+            })
+            .collect()
+    };
+    assert!(known.iter().all(|ip| database.country(*ip).is_some()));
+    let mut next = known.iter().cycle();
+    c.bench_function("geoip_country_hit_v4", |b| {
+        b.iter(|| black_box(database.country(black_box(*next.next().expect("cycles")))))
+    });
+    let v6: std::net::IpAddr = "2a02:8070::1".parse().expect("an address");
+    c.bench_function("geoip_country_v6", |b| {
+        b.iter(|| black_box(database.country(black_box(v6))))
+    });
+    let unknown: std::net::IpAddr = "0.0.0.1".parse().expect("an address");
+    c.bench_function("geoip_country_miss", |b| {
+        b.iter(|| black_box(database.country(black_box(unknown))))
+    });
+
+    // What a server pays once at start: read and check every node and record.
+    let mut group = c.benchmark_group("geoip_open");
+    group.sample_size(10);
+    group.bench_function("open_and_verify_40k_networks", |b| {
+        b.iter(|| black_box(CountryDatabase::from_bytes(bytes.clone())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, redirect_path, visitor, geoip);
 criterion_main!(benches);

@@ -40,6 +40,7 @@ pub mod client_ip;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod geoip;
 pub mod metrics;
 mod miss_limit;
 pub mod panic;

@@ -4,8 +4,15 @@
 //! link carries [`CARD_MARKER`], so that a person who lands on a card still goes through the
 //! tracked redirect. Store lookups of unknown slugs are limited per client address
 //! ([`MissLimits`]).
+//!
+//! What a click keeps of its visitor is the operator's choice: its country from a trusted edge
+//! header ([`RedirectState::country_header`]) or else from a GeoIP database
+//! ([`RedirectState::country_database`]), both looked up before the address is anonymised;
+//! and its user agent and referer, or only the coarse families derived from them
+//! ([`RedirectState::keep_visitor_headers`]).
 
 use crate::client_ip::ClientIpSource;
+use crate::geoip::CountryDatabase;
 pub use crate::miss_limit::MissLimits;
 use crate::miss_limit::MissThrottle;
 use axum::extract::rejection::PathRejection;
@@ -19,7 +26,7 @@ use skinstack_core::tracking::robots::{self, Agent};
 use skinstack_core::{
     Click, ClickId, ClickRecorder, ClickSource, Country, LinkId, LinkResolver, Slug,
 };
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -57,6 +64,8 @@ pub struct RedirectState {
     recorder: ClickRecorder,
     client_ip: ClientIpSource,
     country_header: Option<HeaderName>,
+    country_database: Option<Arc<CountryDatabase>>,
+    keep_visitor_headers: bool,
     metrics: Arc<RedirectMetrics>,
     misses: Arc<MissThrottle>,
 }
@@ -71,6 +80,8 @@ impl RedirectState {
             recorder,
             client_ip: ClientIpSource::default(),
             country_header: None,
+            country_database: None,
+            keep_visitor_headers: true,
             metrics: Arc::default(),
             misses: Arc::new(MissThrottle::new(MissLimits::default())),
         }
@@ -99,9 +110,44 @@ impl RedirectState {
         self
     }
 
+    /// Records the country `database` gives each click's address, looked up in memory on the
+    /// full address before it is anonymised. When a [`country_header`](Self::country_header)
+    /// is set too, the edge's word wins; the database answers only for requests whose header
+    /// is missing or names no country (Cloudflare's `XX`). The address is only as good as
+    /// [`client_ip`](Self::client_ip) says: behind a proxy, trust its `X-Forwarded-For`, or
+    /// every click gets the proxy's country.
+    pub fn country_database(mut self, database: CountryDatabase) -> Self {
+        self.country_database = Some(Arc::new(database));
+        self
+    }
+
+    /// With `false`, no click keeps its user agent or referer: only the families the
+    /// analytics read (device, OS, browser, in-app platform and the referring page's
+    /// registrable domain) are derived at the redirect and kept, by
+    /// [`Click::without_headers`]. The robot flag is decided from the user agent as before.
+    /// Default `true`: both headers are kept, truncated.
+    pub fn keep_visitor_headers(mut self, keep: bool) -> Self {
+        self.keep_visitor_headers = keep;
+        self
+    }
+
     /// The outcome counters.
     pub fn metrics(&self) -> &Arc<RedirectMetrics> {
         &self.metrics
+    }
+
+    /// The click's country: the trusted edge header's, else the database's for the full
+    /// address `ip` (which the click itself only keeps anonymised).
+    fn country_of(&self, headers: &HeaderMap, ip: Option<IpAddr>) -> Option<Country> {
+        self.country_header
+            .as_ref()
+            .and_then(|name| headers.get(name))
+            .and_then(|code| code.to_str().ok())
+            .and_then(|code| Country::parse(code).ok())
+            .or_else(|| {
+                let database = self.country_database.as_ref()?;
+                database.country(ip?)
+            })
     }
 }
 
@@ -239,7 +285,7 @@ async fn redirect(
     let location = if request.method() == Method::HEAD {
         snapshot.location(ClickId::new())
     } else {
-        let click = Click::by(
+        let mut click = Click::by(
             agent,
             snapshot.link_id,
             ip,
@@ -247,14 +293,10 @@ async fn redirect(
             text(header::REFERER),
         )
         .from_source(ClickSource::from_query(request.uri().query()))
-        .in_country(
-            state
-                .country_header
-                .as_ref()
-                .and_then(|name| headers.get(name))
-                .and_then(|code| code.to_str().ok())
-                .and_then(|code| Country::parse(code).ok()),
-        );
+        .in_country(state.country_of(headers, ip));
+        if !state.keep_visitor_headers {
+            click = click.without_headers();
+        }
         let location = snapshot.location(click.id);
         if let Err(error) = state.recorder.record(click).await {
             // Only after shutdown began; the shopper still gets where they were going.

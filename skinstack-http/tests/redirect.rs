@@ -374,3 +374,206 @@ async fn a_clicks_country_is_read_from_the_edge_header_only_when_the_operator_na
         .unwrap();
     assert_eq!(default.store.clicks()[0].country, None);
 }
+
+/// A country database as GeoLite2-Country lays it out, written here: 81.2.69.0/24 is GB but
+/// its upper half IE, 2a02:8070::/32 is DE.
+fn country_database() -> skinstack_http::geoip::CountryDatabase {
+    use mmdb_writer::{ipnet::IpNet, Value, Writer};
+    let mut writer = Writer::builder("GeoLite2-Country")
+        .description(&[("en", "Test countries")])
+        .build();
+    for (network, code) in [
+        ("81.2.69.0/24", "GB"),
+        ("81.2.69.128/25", "IE"),
+        ("2a02:8070::/32", "DE"),
+    ] {
+        let country = Value::map([("iso_code", Value::from(code))]);
+        writer
+            .insert_value(
+                network.parse::<IpNet>().unwrap(),
+                Value::map([("country", country)]),
+            )
+            .unwrap();
+    }
+    skinstack_http::geoip::CountryDatabase::from_bytes(writer.to_bytes().unwrap()).unwrap()
+}
+
+/// A click from `address`, as the proxy in front says.
+fn get_via(path: &str, address: &str) -> Request<Body> {
+    let mut request = get(path);
+    request.headers_mut().insert(
+        "x-forwarded-for",
+        axum::http::HeaderValue::from_str(address).unwrap(),
+    );
+    request
+}
+
+#[tokio::test]
+async fn a_clicks_country_comes_from_the_geoip_database_by_its_full_address_which_is_kept_anonymised(
+) {
+    let app = app_with(|state| {
+        state
+            .client_ip(skinstack_http::client_ip::ClientIpSource::RightmostForwardedFor)
+            .country_database(country_database())
+    })
+    .await;
+    for address in ["81.2.69.7", "81.2.69.200", "2a02:8070:1:2::3", "8.8.8.8"] {
+        let request = get_via(&format!("/{}", app.link.slug), address);
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{address}");
+    }
+    // And one whose address is unknown: served without a peer or a forwarded address.
+    let response = app
+        .router
+        .clone()
+        .oneshot(get(&format!("/{}", app.link.slug)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let mut clicks = app.store.clicks();
+    clicks.sort_by_key(|c| c.id);
+    let kept: Vec<_> = clicks
+        .iter()
+        .map(|c| {
+            (
+                c.ip.map(|ip| ip.to_string()),
+                c.country.map(|c| c.to_string()),
+            )
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        kept,
+        vec![
+            (some("81.2.69.0"), some("GB")),
+            // Its anonymised address would say GB: the lookup had the full one.
+            (some("81.2.69.0"), some("IE")),
+            (some("2a02:8070:1::"), some("DE")),
+            (some("8.8.8.0"), None),
+            (None, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_edge_header_wins_over_the_geoip_database_which_answers_when_the_header_does_not() {
+    let app = app_with(|state| {
+        state
+            .client_ip(skinstack_http::client_ip::ClientIpSource::RightmostForwardedFor)
+            .country_header(axum::http::HeaderName::from_static("cf-ipcountry"))
+            .country_database(country_database())
+    })
+    .await;
+    let path = format!("/{}", app.link.slug);
+    let mut requests = Vec::new();
+    for header in [Some("DE"), Some("XX"), None] {
+        let mut request = get_via(&path, "81.2.69.7");
+        if let Some(value) = header {
+            request
+                .headers_mut()
+                .insert("cf-ipcountry", axum::http::HeaderValue::from_static(value));
+        }
+        requests.push(request);
+    }
+    for request in requests {
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+    }
+    app.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let mut clicks = app.store.clicks();
+    clicks.sort_by_key(|c| c.id);
+    let countries: Vec<_> = clicks
+        .iter()
+        .map(|c| c.country.map(|c| c.to_string()))
+        .collect();
+    assert_eq!(
+        countries,
+        vec![
+            Some("DE".to_owned()),
+            Some("GB".to_owned()),
+            Some("GB".to_owned())
+        ],
+        "the edge's DE wins; its XX (unknown) and no header leave it to the database"
+    );
+}
+
+const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+const INSTAGRAM_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 541635890)";
+
+/// A click from Instagram's in-app browser, or from `user_agent`, referred by Instagram.
+fn get_as(path: &str, user_agent: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::USER_AGENT, user_agent)
+        .header(
+            header::REFERER,
+            "https://l.instagram.com/?u=https%3A%2F%2Fskn.st",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_visitor_headers_a_click_keeps_its_families_but_not_its_user_agent_or_referer() {
+    use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform};
+    let bare = app_with(|state| state.keep_visitor_headers(false)).await;
+    let path = format!("/{}", bare.link.slug);
+    for user_agent in [INSTAGRAM_UA, GOOGLEBOT] {
+        let response = bare
+            .router
+            .clone()
+            .oneshot(get_as(&path, user_agent))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+    }
+    bare.flusher.shutdown(Duration::from_secs(5)).await.unwrap();
+    let mut clicks = bare.store.clicks();
+    clicks.sort_by_key(|c| c.id);
+    assert!(
+        clicks
+            .iter()
+            .all(|c| c.user_agent.is_none() && c.referer.is_none()),
+        "{clicks:?}"
+    );
+    let shopper = clicks[0].visitor();
+    assert_eq!(
+        (
+            shopper.agent.device,
+            shopper.agent.os,
+            shopper.agent.browser,
+            shopper.agent.platform
+        ),
+        (
+            Device::Mobile,
+            Os::Ios,
+            Browser::Other,
+            Some(Platform::Instagram)
+        )
+    );
+    assert_eq!(shopper.referrer_domain.as_deref(), Some("instagram.com"));
+    assert!(!clicks[0].is_bot);
+    assert!(
+        clicks[1].is_bot,
+        "robots are still told apart by their user agent"
+    );
+
+    // By default both headers are kept.
+    let default = app().await;
+    let response = default
+        .router
+        .clone()
+        .oneshot(get_as(&format!("/{}", default.link.slug), INSTAGRAM_UA))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    default
+        .flusher
+        .shutdown(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let kept = &default.store.clicks()[0];
+    assert_eq!(kept.user_agent.as_deref(), Some(INSTAGRAM_UA));
+    assert!(kept.referer.is_some());
+    assert_eq!(kept.families, None);
+}

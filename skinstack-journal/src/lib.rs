@@ -47,6 +47,7 @@ use skinstack_core::store::{ClickSink, RepoError};
 use skinstack_core::tracking::click_flush::{
     write_isolating, ClickJournal, JournalError, JournalTicket,
 };
+use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
 use skinstack_core::{Click, ClickId, ClickSource, Country, LinkId};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -521,9 +522,12 @@ fn set_aside_in(dir: &Path, click: &Click, error: &RepoError) -> std::io::Result
 // --- the line format ---------------------------------------------------------------------------
 //
 // `v1 <tab> click id <tab> link id <tab> 0|1 (robot) <tab> ip or - <tab> user agent <tab> referer`
+// `<tab> link|qr <tab> country or -`, then `<tab> families` for a click that dropped its headers,
 // and a newline. Optional text is `-` when absent and `+` then the text when present, with `\`,
 // tab, CR and LF escaped, so a line never holds a raw tab or newline of its own. The time is
-// not written: a click id is a UUIDv7 that carries it.
+// not written: a click id is a UUIDv7 that carries it. The families are
+// `device,os,browser,platform or -,referring domain or -` by their stable names
+// (`mobile,ios,other,instagram,instagram.com`).
 
 fn encode(click: &Click) -> String {
     use std::fmt::Write as _;
@@ -561,8 +565,66 @@ fn encode(click: &Click) -> String {
     // The country came after the source; lines without it have none.
     line.push('\t');
     line.push_str(click.country.as_ref().map_or("-", Country::as_str));
+    // The families came after the country, and only a click without headers has them: every
+    // other line stays as the version before wrote it, so that version can still replay it.
+    if let Some(families) = &click.families {
+        line.push('\t');
+        encode_families(&mut line, families);
+    }
     line.push('\n');
     line
+}
+
+fn encode_families(line: &mut String, families: &Visitor) {
+    let UserAgentFacts {
+        device,
+        os,
+        browser,
+        platform,
+    } = families.agent;
+    for name in [
+        device.as_str(),
+        os.as_str(),
+        browser.as_str(),
+        platform.map_or("-", Platform::as_str),
+        families.referrer_domain.as_deref().unwrap_or("-"),
+    ] {
+        line.push_str(name);
+        line.push(',');
+    }
+    line.pop();
+}
+
+/// The families [`encode_families`] wrote; `None` unless every part is one of its names.
+fn decode_families(field: &str) -> Option<Visitor> {
+    let mut parts = field.split(',');
+    let device = Device::parse(parts.next()?).ok()?;
+    let os = Os::parse(parts.next()?).ok()?;
+    let browser = Browser::parse(parts.next()?).ok()?;
+    let platform = match parts.next()? {
+        "-" => None,
+        name => Some(Platform::parse(name).ok()?),
+    };
+    let referrer_domain = match parts.next()? {
+        "-" => None,
+        // A registrable domain as `referrer_domain` gives it: lowercase ASCII, punycoded.
+        domain if !domain.is_empty() && domain.bytes().all(|b| b.is_ascii_graphic()) => {
+            Some(domain.to_owned())
+        }
+        _ => return None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Visitor {
+        agent: UserAgentFacts {
+            device,
+            os,
+            browser,
+            platform,
+        },
+        referrer_domain,
+    })
 }
 
 /// Appends `text` with `\`, tab, CR and LF escaped.
@@ -626,6 +688,10 @@ fn decode(line: &str) -> Option<Click> {
         None | Some("-") => None,
         Some(code) => Some(Country::parse(code).ok()?),
     };
+    let families = match fields.next() {
+        None => None,
+        Some(field) => Some(decode_families(field)?),
+    };
     if fields.next().is_some() {
         return None;
     }
@@ -639,6 +705,7 @@ fn decode(line: &str) -> Option<Click> {
         is_bot,
         source,
         country,
+        families,
     })
 }
 
@@ -725,6 +792,8 @@ mod tests {
             Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None).from_source(ClickSource::Qr),
             Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None)
                 .in_country(Some(Country::parse("DE").unwrap())),
+            instagram_click().without_headers(),
+            Click::new(LinkId::new(), None, Some("Mozilla/5.0"), None).without_headers(),
         ];
         let bytes: String = clicks.iter().map(encode).collect();
         assert_eq!(read_segment(bytes.as_bytes()), (clicks, 0));
@@ -752,6 +821,60 @@ mod tests {
         let line = older_line(&click, 1);
         assert!(line.ends_with("\tqr\n"), "{line:?}");
         assert_eq!(read_segment(line.as_bytes()), (vec![click], 0));
+    }
+
+    /// A click from Instagram's in-app browser, referred by Instagram's link shim.
+    fn instagram_click() -> Click {
+        Click::new(
+            LinkId::new(),
+            Some("198.51.100.7".parse().unwrap()),
+            Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 541635890)"),
+            Some("https://l.instagram.com/?u=https%3A%2F%2Fskn.st%2Fabc"),
+        )
+    }
+
+    #[test]
+    fn a_click_without_headers_is_journalled_with_its_families_and_replays_the_same() {
+        let click = instagram_click()
+            .in_country(Some(Country::parse("FR").unwrap()))
+            .without_headers();
+        let line = encode(&click);
+        assert!(
+            line.ends_with("\tFR\tmobile,ios,other,instagram,instagram.com\n"),
+            "{line:?}"
+        );
+        assert!(!line.contains("Mozilla"), "no header is written: {line:?}");
+        let (read, skipped) = read_segment(line.as_bytes());
+        assert_eq!(
+            (read.as_slice(), skipped),
+            (std::slice::from_ref(&click), 0)
+        );
+        assert_eq!(read[0].visitor(), instagram_click().visitor());
+    }
+
+    #[test]
+    fn a_click_with_its_headers_is_written_as_the_version_before_the_families_wrote_it() {
+        let click = instagram_click();
+        let line = encode(&click);
+        assert_eq!(line.trim_end().split('\t').count(), 9, "{line:?}");
+        assert_eq!(read_segment(line.as_bytes()), (vec![click], 0));
+    }
+
+    #[test]
+    fn a_line_with_families_that_are_not_ours_is_skipped() {
+        let click = instagram_click().without_headers();
+        let line = encode(&click);
+        for bad in [
+            "mobile,ios,other,instagram",
+            "mobile,ios,other,instagram,instagram.com,x",
+            "phone,ios,other,instagram,instagram.com",
+            "mobile,ios,other,myspace,-",
+            "mobile,ios,other,-,",
+            "",
+        ] {
+            let line = line.replace("mobile,ios,other,instagram,instagram.com", bad);
+            assert_eq!(read_segment(line.as_bytes()), (vec![], 1), "{bad:?}");
+        }
     }
 
     #[test]

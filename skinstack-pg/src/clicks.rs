@@ -1,5 +1,6 @@
-//! `clicks` and `click_rollups_daily`: the flusher's batches, written with one statement each,
-//! the roll-ups statistics and click counts read, and their mirror in `total_clicks`.
+//! `clicks`, `click_rollups_daily` and `click_rollups_daily_values`: the flusher's batches,
+//! written with one statement each, the roll-ups statistics, click counts and breakdowns read,
+//! and their mirror in `total_clicks`.
 
 use crate::error::SqlxResultExt;
 use crate::schedule::Schedule;
@@ -7,9 +8,11 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
+use skinstack_core::tracking::breakdown::{Dimension, Scope, ValueClicks, NONE};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
 use skinstack_core::tracking::visitor::{Platform, Visitor};
 use skinstack_core::{Click, Country, LinkId};
+use uuid::Uuid;
 
 // One statement per batch, so a batch is stored and rolled up atomically:
 // - ON CONFLICT (id, clicked_at) DO NOTHING makes a retried batch a no-op for the clicks it
@@ -18,9 +21,14 @@ use skinstack_core::{Click, Country, LinkId};
 // - only the rows actually inserted (RETURNING) are rolled up;
 // - the roll-ups are the link's click count: the wide tracking_links row is not touched here
 //   (migration 0032); `fold_click_totals` mirrors the sums into its total_clicks later;
-// - a per-dimension roll-up added later is one more CTE reading `inserted` (PostgreSQL runs
-//   every data-modifying CTE, read or not);
-// - rows are upserted in key order, so two flushers never lock roll-up rows crosswise;
+// - the closed families (source, device, OS, browser, platform) key the daily row itself
+//   (migration 0035), so they cost no extra upsert; a missing platform is 'none' there (core's
+//   `breakdown::NONE`), as a NULL in the key would never conflict;
+// - the open ones (country, referring domain) are one more CTE reading `inserted`, one row per
+//   value a click carries (PostgreSQL runs every data-modifying CTE, read or not);
+// - rows are upserted in key order within each table, and every flusher runs this same
+//   statement, so takes the two tables in the same order: two flushers never lock roll-up rows
+//   crosswise;
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
 const RECORD_BATCH: &str = "\
     WITH incoming AS ( \
@@ -36,15 +44,31 @@ const RECORD_BATCH: &str = "\
         FROM incoming c \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
-        RETURNING link_id, clicked_at, is_bot, source \
+        RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, source, \
+                  device, os, browser, COALESCE(platform, 'none') AS platform, referrer_domain, country \
+    ), valued AS ( \
+        INSERT INTO click_rollups_daily_values AS r (link_id, day, dimension, value, clicks, qr_scans, robot_hits) \
+        SELECT i.link_id, i.day, v.dimension, v.value, \
+               count(*) FILTER (WHERE NOT i.is_bot), \
+               count(*) FILTER (WHERE NOT i.is_bot AND i.source = 'qr'), \
+               count(*) FILTER (WHERE i.is_bot) \
+        FROM inserted i \
+        CROSS JOIN LATERAL (VALUES ('country', i.country), ('referrer', i.referrer_domain)) AS v(dimension, value) \
+        WHERE v.value IS NOT NULL \
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 \
+        ON CONFLICT (link_id, day, dimension, value) DO UPDATE SET \
+            clicks = r.clicks + EXCLUDED.clicks, \
+            qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
+            robot_hits = r.robot_hits + EXCLUDED.robot_hits \
     ) \
-    INSERT INTO click_rollups_daily AS r (link_id, day, clicks, qr_scans, robot_hits) \
-    SELECT link_id, (clicked_at AT TIME ZONE 'UTC')::date, \
+    INSERT INTO click_rollups_daily AS r (link_id, day, source, device, os, browser, platform, \
+                                          clicks, qr_scans, robot_hits) \
+    SELECT link_id, day, source, device, os, browser, platform, \
            count(*) FILTER (WHERE NOT is_bot), \
            count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
            count(*) FILTER (WHERE is_bot) \
-    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2 \
-    ON CONFLICT (link_id, day) DO UPDATE SET \
+    FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 \
+    ON CONFLICT (link_id, day, source, device, os, browser, platform) DO UPDATE SET \
         clicks = r.clicks + EXCLUDED.clicks, \
         qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
         robot_hits = r.robot_hits + EXCLUDED.robot_hits";
@@ -72,10 +96,12 @@ const FOLD_RECENT_CLICK_TOTALS: &str = "\
     ) s \
     WHERE t.id = recent.link_id AND t.total_clicks IS DISTINCT FROM s.clicks";
 
-// The roll-ups of one link, straight from the primary key: at most one row per day.
+// The roll-ups of one link, straight from the primary key: a day's rows (one per families)
+// summed.
 const DAILY_CLICKS: &str = "\
-    SELECT day, clicks, qr_scans, robot_hits FROM click_rollups_daily \
-    WHERE link_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day";
+    SELECT day, sum(clicks)::bigint, sum(qr_scans)::bigint, sum(robot_hits)::bigint \
+    FROM click_rollups_daily \
+    WHERE link_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day ORDER BY day";
 
 #[async_trait]
 impl ClickSink for PgStore {
@@ -102,7 +128,7 @@ impl ClickSink for PgStore {
             let Visitor {
                 agent,
                 referrer_domain,
-            } = Visitor::of(click.user_agent.as_deref(), click.referer.as_deref());
+            } = click.visitor();
             devices.push(agent.device.as_str());
             oses.push(agent.os.as_str());
             browsers.push(agent.browser.as_str());
@@ -186,6 +212,119 @@ impl ClickRollups for PgStore {
                 },
             })
             .collect())
+    }
+
+    async fn click_breakdown(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<ValueClicks>> {
+        if to < from {
+            return Ok(Vec::new());
+        }
+        let (scoped, id) = scope_links(scope);
+        let sums = "sum(r.clicks)::bigint, sum(r.qr_scans)::bigint, sum(r.robot_hits)::bigint";
+        let sql = match Values::of(dimension) {
+            Values::OfLink(value) => format!(
+                "SELECT {value}, {sums} FROM tracking_links l \
+                 JOIN click_rollups_daily r ON r.link_id = l.id \
+                 WHERE {scoped} AND r.day BETWEEN $2 AND $3 GROUP BY 1"
+            ),
+            // The clicks without a value are what the day's totals have beyond the values'
+            // rows: those rows are written only for clicks that carry one (migration 0035).
+            Values::Column(_) if dimension.is_open() => format!(
+                "WITH scoped AS (SELECT l.id FROM tracking_links l WHERE {scoped}), \
+                 totals AS ( \
+                     SELECT COALESCE(sum(r.clicks), 0) AS clicks, \
+                            COALESCE(sum(r.qr_scans), 0) AS qr_scans, \
+                            COALESCE(sum(r.robot_hits), 0) AS robot_hits \
+                     FROM scoped s JOIN click_rollups_daily r ON r.link_id = s.id \
+                     WHERE r.day BETWEEN $2 AND $3), \
+                 valued AS ( \
+                     SELECT r.value, sum(r.clicks) AS clicks, sum(r.qr_scans) AS qr_scans, \
+                            sum(r.robot_hits) AS robot_hits \
+                     FROM scoped s JOIN click_rollups_daily_values r ON r.link_id = s.id \
+                     WHERE r.day BETWEEN $2 AND $3 AND r.dimension = $4 GROUP BY r.value), \
+                 rest AS ( \
+                     SELECT '{NONE}'::text AS value, t.clicks - v.clicks AS clicks, \
+                            t.qr_scans - v.qr_scans AS qr_scans, \
+                            t.robot_hits - v.robot_hits AS robot_hits \
+                     FROM totals t, ( \
+                         SELECT COALESCE(sum(clicks), 0) AS clicks, \
+                                COALESCE(sum(qr_scans), 0) AS qr_scans, \
+                                COALESCE(sum(robot_hits), 0) AS robot_hits FROM valued) v) \
+                 SELECT r.value, {sums} FROM ( \
+                     SELECT * FROM valued UNION ALL \
+                     SELECT * FROM rest WHERE clicks <> 0 OR qr_scans <> 0 OR robot_hits <> 0 \
+                 ) r GROUP BY r.value"
+            ),
+            Values::Column(column) => format!(
+                "SELECT r.{column}, {sums} FROM tracking_links l \
+                 JOIN click_rollups_daily r ON r.link_id = l.id \
+                 WHERE {scoped} AND r.day BETWEEN $2 AND $3 GROUP BY 1"
+            ),
+        };
+        let mut query = sqlx::query_as(&sql).bind(id).bind(from).bind(to);
+        if dimension.is_open() {
+            // Stored under the dimension's own name (migration 0035).
+            query = query.bind(dimension.as_str());
+        }
+        let rows: Vec<(String, i64, i64, i64)> = query.fetch_all(&self.pool).await.repo()?;
+        Ok(rows
+            .into_iter()
+            .map(|(value, clicks, qr_scans, robot_hits)| ValueClicks {
+                value,
+                counts: ClickCounts {
+                    clicks,
+                    qr_scans,
+                    robot_hits,
+                },
+            })
+            .collect())
+    }
+}
+
+/// The condition on `l` (tracking_links) that keeps `scope`'s links, and the id it binds as
+/// `$1`.
+pub(crate) fn scope_links(scope: Scope) -> (&'static str, Uuid) {
+    match scope {
+        Scope::Link(id) => ("l.id = $1", id.as_uuid()),
+        Scope::Influencer(id) => ("l.influencer_id = $1", id.as_uuid()),
+        Scope::Program(id) => ("l.program_id = $1", id.as_uuid()),
+        Scope::Merchant(id) => (
+            "l.program_id IN (SELECT p.id FROM programs p WHERE p.merchant_id = $1)",
+            id.as_uuid(),
+        ),
+    }
+}
+
+/// Where a breakdown reads a dimension's values.
+pub(crate) enum Values {
+    /// A link dimension: this expression of the link `l`. PostgreSQL prints a uuid as core
+    /// prints an id (lowercase, hyphenated), so the values match the memory store's.
+    OfLink(String),
+    /// A click dimension: the column named as in clicks (0034), which click_rollups_daily
+    /// shares for the closed families and conversions for all but the source (0035).
+    Column(&'static str),
+}
+
+impl Values {
+    /// Where `dimension`'s values are.
+    pub(crate) fn of(dimension: Dimension) -> Values {
+        match dimension {
+            Dimension::Link => Values::OfLink("l.id::text".to_owned()),
+            Dimension::Product => Values::OfLink(format!("COALESCE(l.product_id::text, '{NONE}')")),
+            Dimension::Member => Values::OfLink("l.influencer_id::text".to_owned()),
+            Dimension::Source => Values::Column("source"),
+            Dimension::Device => Values::Column("device"),
+            Dimension::Os => Values::Column("os"),
+            Dimension::Browser => Values::Column("browser"),
+            Dimension::Platform => Values::Column("platform"),
+            Dimension::Country => Values::Column("country"),
+            Dimension::Referrer => Values::Column("referrer_domain"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! Totals are updated link → influencer → merchant in every transaction, one statement each,
 //! so concurrent writers always lock rows in the same order and cannot deadlock.
 
+use crate::clicks::{scope_links, Values};
 use crate::error::{RowParser, SqlxResultExt};
 use crate::PgStore;
 use async_trait::async_trait;
@@ -15,6 +16,9 @@ use skinstack_core::earning::attribution::{ClickFacts, CouponFacts, LinkTerms};
 use skinstack_core::earning::ledger::*;
 use skinstack_core::earning::{Balance, UnattributedOrders};
 use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
+use skinstack_core::tracking::breakdown::{
+    Dimension, Scope, ValueConversions, Visit, VisitKey, COUPON, NONE,
+};
 use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
@@ -483,12 +487,38 @@ fn stored_visitor(row: &PgRow, parser: &RowParser) -> RepoResult<Visitor> {
     })
 }
 
+/// What a stored click says for every click dimension: its source and country as stored, its
+/// families by [`stored_visitor`].
+fn stored_visit(row: &PgRow, parser: &RowParser) -> RepoResult<Visit> {
+    let source: String = row.try_get("source").repo()?;
+    let source = match source.as_str() {
+        "link" => ClickSource::Link,
+        "qr" => ClickSource::Qr,
+        _ => return Err(parser.corrupt("unknown click source")),
+    };
+    let Visitor {
+        agent,
+        referrer_domain,
+    } = stored_visitor(row, parser)?;
+    Ok(Visit {
+        key: VisitKey { source, agent },
+        referrer_domain,
+        country: parser.optional(
+            "country",
+            row.try_get::<Option<String>, _>("country")
+                .repo()?
+                .as_deref(),
+            Country::parse,
+        )?,
+    })
+}
+
 #[async_trait]
 impl ConversionRepo for PgStore {
     async fn click_facts(&self, id: ClickId) -> RepoResult<Option<ClickFacts>> {
         // The uses are counted on the unique (attributed_click_id, attributed_click_use) index.
         let row = sqlx::query(terms_select!(
-            ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, c.user_agent, c.referer, \
+            ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, c.user_agent, c.referer, c.source, \
              c.device, c.os, c.browser, c.platform, c.referrer_domain, c.country, \
              (SELECT count(*) FROM conversions v WHERE v.attributed_click_id = c.id) \
                  AS attributed_orders \
@@ -513,14 +543,7 @@ impl ConversionRepo for PgStore {
             click_id: id,
             clicked_at,
             is_bot,
-            visitor: stored_visitor(&row, &parser)?,
-            country: parser.optional(
-                "country",
-                row.try_get::<Option<String>, _>("country")
-                    .repo()?
-                    .as_deref(),
-                Country::parse,
-            )?,
+            visit: stored_visit(&row, &parser)?,
             ip: parser.optional("ip_prefix", ip.as_deref(), |ip| {
                 ip.parse::<std::net::IpAddr>()
                     .map_err(|_| skinstack_core::Invalid::Format("an IP address"))
@@ -588,6 +611,7 @@ impl ConversionRepo for PgStore {
 
     async fn insert_conversion(&self, new: NewConversion) -> RepoResult<ConversionInsert> {
         let mut tx = self.pool.begin().await.repo()?;
+        let visit = new.visit.as_ref();
         let (by, click) = match new.attribution.as_ref().map(|a| &a.by) {
             Some(AttributedBy::Click { click_id }) => (Some("click"), Some(click_id.as_uuid())),
             Some(AttributedBy::Coupon { .. }) => (Some("coupon"), None),
@@ -597,9 +621,10 @@ impl ConversionRepo for PgStore {
             "INSERT INTO conversions (id, merchant_id, order_id, amount, currency, ordered_at, \
              recorded_at, click_id, coupon_code, product_external_ids, link_id, influencer_id, \
              program_id, attributed_by, attributed_click_id, commission_gross, commission_fee, \
-             commission_earnings, hold_until, hold_reasons, held_at, signals, attributed_click_use) \
+             commission_earnings, hold_until, hold_reasons, held_at, signals, attributed_click_use, \
+             click_source, device, os, browser, platform, referrer_domain, country) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     $20, $21, $22, $23) \
+                     $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) \
              ON CONFLICT DO NOTHING RETURNING *",
         )
         .bind(new.id.as_uuid())
@@ -639,6 +664,13 @@ impl ConversionRepo for PgStore {
                 .and(new.click_use)
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         )
+        .bind(visit.map(|v| v.key.source.as_str()))
+        .bind(visit.map(|v| v.key.agent.device.as_str()))
+        .bind(visit.map(|v| v.key.agent.os.as_str()))
+        .bind(visit.map(|v| v.key.agent.browser.as_str()))
+        .bind(visit.and_then(|v| v.key.agent.platform).map(Platform::as_str))
+        .bind(visit.and_then(|v| v.referrer_domain.as_deref()))
+        .bind(visit.and_then(|v| v.country.as_ref()).map(Country::as_str))
         .fetch_optional(&mut *tx)
         .await
         .repo_numeric("amount")?;
@@ -1044,8 +1076,8 @@ impl LedgerQueries for PgStore {
             "WITH days AS ( \
                  SELECT d::date AS day FROM generate_series($2::date, $3::date, interval '1 day') d), \
              clicked AS ( \
-                 SELECT day, clicks AS n FROM click_rollups_daily \
-                 WHERE link_id = $1 AND day BETWEEN $2 AND $3), \
+                 SELECT day, sum(clicks)::bigint AS n FROM click_rollups_daily \
+                 WHERE link_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day), \
              converted AS ( \
                  SELECT (c.ordered_at AT TIME ZONE 'UTC')::date AS day, \
                         count(*) FILTER (WHERE e.kind = 'accrued') AS n, \
@@ -1081,5 +1113,71 @@ impl LedgerQueries for PgStore {
                 },
             )
             .collect())
+    }
+
+    async fn conversion_breakdown(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<ValueConversions>> {
+        if to < from {
+            return Ok(Vec::new());
+        }
+        let (scoped, id) = scope_links(scope);
+        let value = match Values::of(dimension) {
+            Values::OfLink(value) => value,
+            // An order attributed by coupon had no click: its source is the coupon, and it
+            // knows nothing of the rest, whatever was stored (core's rule).
+            Values::Column(_) if dimension == Dimension::Source => format!(
+                "CASE WHEN c.attributed_by = 'coupon' THEN '{COUPON}' \
+                 ELSE COALESCE(c.click_source, '{NONE}') END"
+            ),
+            Values::Column(column) => format!(
+                "CASE WHEN c.attributed_by = 'coupon' THEN '{NONE}' \
+                 ELSE COALESCE(c.{column}, '{NONE}') END"
+            ),
+        };
+        // Counted as link_daily_stats counts, by order day. An event's link is its conversion's
+        // (core's CommissionEvent::accrual and reversal copy it): naming both lets the planner
+        // reach the conversions through idx_conversions_link_ordered.
+        let sql = format!(
+            "SELECT {value}, c.currency, count(*) FILTER (WHERE e.kind = 'accrued'), \
+                    sum(e.sales), sum(e.gross), sum(e.influencer_earnings) \
+             FROM tracking_links l \
+             JOIN conversions c ON c.link_id = l.id \
+             JOIN commission_events e ON e.conversion_id = c.id AND e.link_id = l.id \
+             WHERE {scoped} AND e.kind IN ('accrued', 'reversed', 'voided') \
+               AND c.ordered_at >= ($2::date)::timestamp AT TIME ZONE 'UTC' \
+               AND c.ordered_at < ($3::date + 1)::timestamp AT TIME ZONE 'UTC' \
+             GROUP BY 1, 2"
+        );
+        let rows: Vec<(String, String, i64, Decimal, Decimal, Decimal)> = sqlx::query_as(&sql)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .repo()?;
+        rows.into_iter()
+            .map(
+                |(value, currency, conversions, revenue, commission, earnings)| {
+                    let currency = Currency::parse(&currency).map_err(|_| {
+                        RepoError::Backend(
+                            format!("conversions holds a bad currency {currency:?}").into(),
+                        )
+                    })?;
+                    Ok(ValueConversions {
+                        value,
+                        currency,
+                        conversions,
+                        revenue,
+                        commission,
+                        earnings,
+                    })
+                },
+            )
+            .collect()
     }
 }

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (32, "quiet_link_counters"),
     (33, "currencies"),
     (34, "click_visitor"),
+    (35, "click_breakdowns"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
@@ -65,6 +66,7 @@ const TABLES: &[(i64, &str)] = &[
     (29, "click_rollups_daily"),
     (30, "merchant_statements"),
     (30, "merchant_statement_lines"),
+    (35, "click_rollups_daily_values"),
 ];
 
 /// Version of the link change feed migration.
@@ -467,4 +469,180 @@ async fn verification_marks_existing_merchants_verified_and_keeps_each_accounts_
         fresh, None,
         "a merchant created after 0023 starts unverified"
     );
+}
+
+/// 0035 on a database with roll-ups, clicks and conversions: each old roll-up row splits into
+/// a `link` and a `qr` row of unknown families, the country and referrer rows are rolled up
+/// from the stored clicks, conversions take their click's dimensions; its down gives back
+/// each day's sums and the very schema of 0034.
+#[sqlx::test(migrations = false)]
+async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sums(pool: PgPool) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 34).await.unwrap();
+    let before = schema_snapshot(&pool).await;
+    let setup = r#"
+        INSERT INTO users (id, email, password_hash, role) VALUES
+            ('00000000-0000-0000-0000-0000000000a1', 'ana@example.com', '$x', 'influencer');
+        INSERT INTO influencers (id, user_id, display_name) VALUES
+            ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000a1', 'Ana');
+        INSERT INTO merchants (id, business_name, website_url) VALUES
+            ('00000000-0000-0000-0000-0000000000c1', 'Glow Co', 'https://glowco.com');
+        INSERT INTO programs (id, merchant_id, name, network, commission_rate) VALUES
+            ('00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000c1', 'P', 'impact', 20);
+        INSERT INTO tracking_links (id, slug, influencer_id, program_id, destination_url) VALUES
+            ('00000000-0000-0000-0000-00000000000a', 'ana', '00000000-0000-0000-0000-0000000000a2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com');
+        -- Day 1 kept its raw clicks: a QR scan from Germany via Instagram, a link click from
+        -- France, a robot with neither. Older days' clicks were pruned.
+        INSERT INTO clicks (id, link_id, clicked_at, is_bot, source, device, os, browser,
+                            platform, referrer_domain, country) VALUES
+            ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T10:00:00Z', false, 'qr', 'mobile', 'ios', 'other', 'instagram',
+             'instagram.com', 'DE'),
+            ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T11:00:00Z', false, 'link', 'desktop', 'windows', 'chrome', NULL,
+             NULL, 'FR'),
+            ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T12:00:00Z', true, 'link', 'other', 'other', 'other', NULL, NULL, NULL),
+            -- Stored before 0034: no families.
+            ('00000000-0000-0000-0000-000000000004', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T13:00:00Z', false, 'link', NULL, NULL, NULL, NULL, NULL, NULL);
+        INSERT INTO click_rollups_daily (link_id, day, clicks, qr_scans, robot_hits) VALUES
+            ('00000000-0000-0000-0000-00000000000a', '2026-03-01', 3, 1, 1),
+            ('00000000-0000-0000-0000-00000000000a', '2026-02-01', 5, 2, 1),
+            ('00000000-0000-0000-0000-00000000000a', '2026-02-02', 3, 3, 0),
+            ('00000000-0000-0000-0000-00000000000a', '2026-02-03', 0, 0, 4);
+        INSERT INTO conversions (id, merchant_id, order_id, amount, currency, ordered_at,
+                                 recorded_at, link_id, influencer_id, program_id, attributed_by,
+                                 attributed_click_id, hold_until) VALUES
+            ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000c1',
+             'o-1', 10, 'USD', now(), now(), '00000000-0000-0000-0000-00000000000a',
+             '00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000c2',
+             'click', '00000000-0000-0000-0000-000000000001', now()),
+            ('00000000-0000-0000-0000-0000000000e2', '00000000-0000-0000-0000-0000000000c1',
+             'o-2', 10, 'USD', now(), now(), '00000000-0000-0000-0000-00000000000a',
+             '00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000c2',
+             'click', '00000000-0000-0000-0000-000000000004', now());
+    "#;
+    sqlx::raw_sql(setup).execute(&pool).await.unwrap();
+    let sums = r#"SELECT day::text, sum(clicks)::bigint, sum(qr_scans)::bigint,
+                         sum(robot_hits)::bigint
+                  FROM click_rollups_daily GROUP BY day ORDER BY day"#;
+    let old: Vec<(String, i64, i64, i64)> = sqlx::query_as(sums).fetch_all(&pool).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+
+    type Split = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+    );
+    let split: Vec<Split> = sqlx::query_as(
+        "SELECT day::text, source, device, os, browser, platform, clicks, qr_scans, robot_hits \
+         FROM click_rollups_daily ORDER BY day, source",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let row = |day: &str, source: &str, clicks, qr_scans, robot_hits| {
+        let other = || "other".to_owned();
+        let (day, source, none) = (day.to_owned(), source.to_owned(), "none".to_owned());
+        (
+            day,
+            source,
+            other(),
+            other(),
+            other(),
+            none,
+            clicks,
+            qr_scans,
+            robot_hits,
+        )
+    };
+    assert_eq!(
+        split,
+        vec![
+            row("2026-02-01", "link", 3, 0, 1),
+            row("2026-02-01", "qr", 2, 2, 0),
+            row("2026-02-02", "qr", 3, 3, 0),
+            row("2026-02-03", "link", 0, 0, 4),
+            row("2026-03-01", "link", 2, 0, 1),
+            row("2026-03-01", "qr", 1, 1, 0),
+        ]
+    );
+    let values: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day::text, dimension, value, clicks, qr_scans, robot_hits \
+         FROM click_rollups_daily_values ORDER BY dimension, value",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let value = |dimension: &str, value: &str, clicks, qr_scans| {
+        let day = "2026-03-01".to_owned();
+        (
+            day,
+            dimension.to_owned(),
+            value.to_owned(),
+            clicks,
+            qr_scans,
+            0,
+        )
+    };
+    assert_eq!(
+        values,
+        vec![
+            value("country", "DE", 1, 1),
+            value("country", "FR", 1, 0),
+            value("referrer", "instagram.com", 1, 1),
+        ]
+    );
+    type Visit = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let visits: Vec<Visit> = sqlx::query_as(
+        "SELECT click_source, device, platform, country FROM conversions ORDER BY order_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let known = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        visits,
+        vec![
+            (
+                known("qr"),
+                known("mobile"),
+                known("instagram"),
+                known("DE")
+            ),
+            // Its click had no families: the conversion knows none of its dimensions.
+            (None, None, None, None),
+        ]
+    );
+    // A 'link' row never holds QR scans, a 'qr' row nothing else.
+    let refused = sqlx::query(
+        "INSERT INTO click_rollups_daily (link_id, day, source, clicks, qr_scans) \
+         VALUES ('00000000-0000-0000-0000-00000000000a', '2026-04-01', 'qr', 2, 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused.as_database_error().and_then(|e| e.constraint()),
+        Some("click_rollups_daily_qr_scans_source_check")
+    );
+
+    MIGRATOR.undo(&pool, 34).await.unwrap();
+    let restored: Vec<(String, i64, i64, i64)> =
+        sqlx::query_as(sums).fetch_all(&pool).await.unwrap();
+    assert_eq!(restored, old);
+    assert_eq!(schema_snapshot(&pool).await, before);
 }

@@ -393,7 +393,7 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
             "BR".to_owned()
         )
     );
-    let stored = store.click_facts(click.id).await.unwrap().unwrap().visitor;
+    let stored = store.click_facts(click.id).await.unwrap().unwrap().visit;
     // A click stored before migration 0034 has no families: its headers give them.
     sqlx::query(
         "UPDATE clicks SET device = NULL, os = NULL, browser = NULL, platform = NULL, \
@@ -403,7 +403,7 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
     .execute(&pool)
     .await
     .unwrap();
-    let derived = store.click_facts(click.id).await.unwrap().unwrap().visitor;
+    let derived = store.click_facts(click.id).await.unwrap().unwrap().visit;
     assert_eq!(derived, stored);
 }
 

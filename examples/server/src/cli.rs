@@ -344,6 +344,21 @@ pub struct ServeArgs {
     #[arg(long, env = "SKINSTACK_COUNTRY_HEADER", value_parser = parse_header_name)]
     pub country_header: Option<axum::http::HeaderName>,
 
+    /// Record each click's country from this MaxMind DB (.mmdb) country database
+    /// (GeoLite2-Country, GeoIP2-Country, DB-IP's IP-to-Country Lite), read into memory at
+    /// start; a file that is not one is a startup error. The client's full address is looked
+    /// up in memory, then anonymised as always. --country-header wins when its header names a
+    /// country. Behind a proxy, use it with --trust-forwarded-for.
+    #[arg(long, value_name = "FILE", env = "SKINSTACK_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
+
+    /// Keep no user agent and no referer of any click: only the families the statistics
+    /// break down by (device, OS, browser, in-app app, and the referring page's registrable
+    /// domain) are derived at the redirect and stored, in the database and the click journal.
+    /// Robots are still told apart by their user agent.
+    #[arg(long, env = "SKINSTACK_NO_VISITOR_HEADERS")]
+    pub no_visitor_headers: bool,
+
     /// The public base URL of short links, such as https://skin.st: QR codes and the dashboard
     /// show links under it, and the dashboard's cookie is `Secure` when it is https
     /// (default: http://<listen address>).

@@ -1,6 +1,7 @@
 //! Demo data for the in-memory store: a merchant with a program and a product, an influencer
-//! approved as a member of the program, and a short link with three weeks of clicks and orders
-//! and the coupon code `GLOW20` it owns,
+//! approved as a member of the program, and a short link with three weeks of clicks (from
+//! several apps' in-app browsers, a few countries and its QR code) and orders and the coupon
+//! code `GLOW20` it owns,
 //! so a fresh clone has something to click and a dashboard with pending and approved earnings
 //! to look at.
 
@@ -16,10 +17,11 @@ use skinstack_core::{
 };
 use skinstack_core::{Argon2Hasher, Password, PasswordHasher};
 use skinstack_core::{
-    Category, Click, ClickId, Commission, CommissionRate, CookieWindow, Currency, Description,
-    Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore, MerchantId, Money, Name,
-    Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser, PayoutSettings, Price,
-    RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm, Verification, WebUrl,
+    Category, Click, ClickId, ClickSource, Commission, CommissionRate, CookieWindow, Country,
+    Currency, Description, Email, ExternalId, FeeRate, Followers, Handle, HoldDays, MemoryStore,
+    MerchantId, Money, Name, Network, NewInfluencer, NewMerchant, NewProduct, NewProgram, NewUser,
+    PayoutSettings, Price, RepoError, Role, ShopRef, SiteUrl, Slug, SlugPolicy, TrackingLink, Utm,
+    Verification, WebUrl,
 };
 use skinstack_core::{
     ClickSink, ConversionRepo, InfluencerRepo, MerchantRepo, ProductRepo, ProgramRepo, UserRepo,
@@ -52,9 +54,58 @@ const REFUND: (usize, i64) = (3, 3850);
 const HOLD_DAYS: i64 = 7;
 /// The coupon code the demo link owns.
 pub const DEMO_COUPON: &str = "GLOW20";
-/// What the demo shoppers browse with (a person's browser, so their clicks count).
-const SHOPPER_AGENT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
-     AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 340.0.0.22.109";
+/// Instagram's in-app browser on an iPhone: most of a skincare influencer's clicks.
+const INSTAGRAM_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+     AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 340.0.0.22.109 \
+     (iPhone15,3; iOS 17_5; en_US; en; scale=3.00; 1290x2796; 622497150)";
+/// Instagram's in-app browser on Android.
+const INSTAGRAM_ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; SM-S918B \
+     Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 \
+     Chrome/125.0.6422.165 Mobile Safari/537.36 Instagram 335.0.0.39.93 Android (34/14; \
+     480dpi; 1080x2340; samsung; SM-S918B; dm3q; qcom; en_US; 606558399)";
+/// TikTok's in-app browser on an iPhone.
+const TIKTOK_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+     AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 musical_ly_35.1.0 JsSdk/2.0 \
+     NetType/WIFI Channel/App Store ByteLocale/en Region/US WKWebView/1 \
+     BytedanceWebview/d8a21c6";
+/// YouTube's in-app browser on an iPhone (a link in a video's description).
+const YOUTUBE_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+     AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 com.google.ios.youtube/19.29.1 \
+     (iPhone15,3; U; CPU iOS 17_5 like Mac OS X; en_US)";
+/// Safari on an iPhone: what the camera opens a scanned QR code in.
+const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
+     AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+/// Chrome on a Mac.
+const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) \
+     AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+/// What the demo shoppers browse with, by weight (people's browsers, so their clicks count),
+/// and the page that sent them: the `n`th click takes entry `n % 10`.
+const SHOPPERS: [(&str, Option<&str>); 10] = [
+    (INSTAGRAM_IPHONE, Some("https://l.instagram.com/")),
+    (TIKTOK_IPHONE, None),
+    (INSTAGRAM_IPHONE, Some("https://l.instagram.com/")),
+    (INSTAGRAM_ANDROID, Some("https://l.instagram.com/")),
+    (CHROME_MAC, Some("https://www.google.com/")),
+    (INSTAGRAM_IPHONE, Some("https://l.instagram.com/")),
+    (TIKTOK_IPHONE, None),
+    (YOUTUBE_IPHONE, Some("https://m.youtube.com/")),
+    (INSTAGRAM_IPHONE, Some("https://l.instagram.com/")),
+    (SAFARI_IPHONE, None),
+];
+/// Where the shoppers are, by weight: the `n`th click takes entry `n % 7` (a length prime to
+/// the shoppers', so every agent turns up in every country); `None` is a click whose
+/// country the server did not know.
+const COUNTRIES: [Option<&str>; 7] = [
+    Some("US"),
+    Some("GB"),
+    Some("US"),
+    Some("DE"),
+    None,
+    Some("CA"),
+    Some("US"),
+];
+/// Every how many clicks one is a scan of the QR code (printed on the influencer's cards).
+const QR_EVERY: usize = 6;
 
 /// Why the demo data could not be created (only a bug in this file can cause it).
 #[derive(Debug, thiserror::Error)]
@@ -262,7 +313,7 @@ async fn history(
         for i in 0..count {
             // Spread over the day before `now`, the first click latest.
             let at = now - Duration::days(days_ago) - Duration::minutes(40 + 97 * i);
-            let click = click_at(link, at);
+            let click = click_at(link, at, clicks.len())?;
             if i == 0 {
                 first_click_of.push((days_ago, click.id, click.at));
             }
@@ -314,23 +365,38 @@ async fn history(
     Ok(())
 }
 
-/// A shopper's click on `link` at `at` (to the millisecond, as click ids are).
-fn click_at(link: &TrackingLink, at: DateTime<Utc>) -> Click {
+/// The `n`th shopper's click on `link` at `at` (to the millisecond, as click ids are): an app's
+/// in-app browser mostly, now and then a scan of the QR code, from one of a few countries, so
+/// that the dashboard's breakdowns have something to show.
+fn click_at(link: &TrackingLink, at: DateTime<Utc>, n: usize) -> Result<Click, DemoError> {
     let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
     let id = ClickId::from_uuid(Uuid::new_v7(uuid::Timestamp::from_unix(
         uuid::NoContext,
         millis / 1000,
         u32::try_from(millis % 1000).unwrap_or_default() * 1_000_000,
     )));
-    let mut click = Click::new(
-        link.id,
-        None,
-        Some(SHOPPER_AGENT),
-        Some("https://www.instagram.com/"),
-    );
+    let scanned = n % QR_EVERY == QR_EVERY - 1;
+    // A scanned code opens in the phone's own browser, with no referring page.
+    let (agent, referer) = if scanned {
+        (SAFARI_IPHONE, None)
+    } else {
+        SHOPPERS[n % SHOPPERS.len()]
+    };
+    let country = match COUNTRIES[n % COUNTRIES.len()] {
+        Some(code) => Some(field("country", Country::parse(code))?),
+        None => None,
+    };
+    let source = if scanned {
+        ClickSource::Qr
+    } else {
+        ClickSource::Link
+    };
+    let mut click = Click::new(link.id, None, Some(agent), referer)
+        .from_source(source)
+        .in_country(country);
     click.id = id;
     click.at = id.issued_at();
-    click
+    Ok(click)
 }
 
 #[cfg(test)]
@@ -379,6 +445,57 @@ mod tests {
         let earnings: Decimal = days.iter().map(|d| d.earnings).sum();
         assert_eq!(earnings, Decimal::new(9856, 2));
         assert_eq!(days.iter().filter(|d| d.conversions > 0).count(), 11);
+    }
+
+    /// The demo's clicks come from several apps, a few countries and the QR code, so that
+    /// each breakdown on the dashboard has more than one row.
+    #[tokio::test]
+    async fn the_demo_clicks_come_from_several_apps_countries_and_the_qr_code() {
+        use skinstack_core::service::analytics::influencer_breakdown;
+        use skinstack_core::service::statements::DayRange;
+        use skinstack_core::service::Actor;
+        use skinstack_core::tracking::Dimension;
+        let store = MemoryStore::new();
+        let link = seed(&store, Password::parse(&generate_password()).unwrap())
+            .await
+            .unwrap();
+        let influencer = store.influencer_by_id(link.influencer_id).await.unwrap();
+        let user = store.user_by_id(influencer.user_id).await.unwrap();
+        let actor = Actor::new(user).unwrap();
+        let range = DayRange::last(30, Utc::now().date_naive()).unwrap();
+        let values = |dimension| {
+            let (store, actor) = (&store, &actor);
+            async move {
+                influencer_breakdown(store, actor, dimension, range)
+                    .await
+                    .unwrap()
+                    .rows
+                    .into_iter()
+                    .map(|r| (r.value, r.clicks, r.conversions))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let platforms = values(Dimension::Platform).await;
+        let named: Vec<&str> = platforms.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(named[0], "instagram", "{platforms:?}");
+        for app in ["tiktok", "youtube", "none"] {
+            assert!(named.contains(&app), "{app}: {platforms:?}");
+        }
+        let every: i64 = platforms.iter().map(|p| p.1).sum();
+        assert_eq!(
+            every,
+            DAILY_CLICKS.iter().sum::<i64>(),
+            "every click is human"
+        );
+        let sources = values(Dimension::Source).await;
+        let scans = sources.iter().find(|s| s.0 == "qr").map_or(0, |s| s.1);
+        assert_eq!(scans, every / QR_EVERY as i64, "{sources:?}");
+        let countries = values(Dimension::Country).await;
+        assert_eq!(countries[0].0, "US", "{countries:?}");
+        assert!(countries.len() >= 5, "{countries:?}");
+        // The orders follow their clicks into the breakdowns.
+        let sold: i64 = countries.iter().map(|c| c.2).sum();
+        assert_eq!(sold, ORDERS.len() as i64);
     }
 
     /// The demo link owns `GLOW20`: an order placed with it now, in any case, is the link's.

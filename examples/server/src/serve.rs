@@ -18,6 +18,7 @@ use skinstack_core::{
     WebUrl,
 };
 use skinstack_http::client_ip::ClientIpSource;
+use skinstack_http::geoip::CountryDatabase;
 use skinstack_http::redirect::{self, RedirectState};
 use skinstack_http::ApiState;
 use skinstack_journal::FileJournal;
@@ -31,6 +32,19 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The `--geoip-db` database, checked whole.
+fn open_country_database(path: &Path) -> anyhow::Result<CountryDatabase> {
+    let database =
+        CountryDatabase::open(path).with_context(|| format!("--geoip-db {}", path.display()))?;
+    tracing::info!(
+        path = %path.display(),
+        database_type = database.database_type(),
+        build_epoch = database.build_epoch(),
+        "clicks get their country from a GeoIP database"
+    );
+    Ok(database)
+}
+
 /// How long the click buffer may take to drain at shutdown before the server gives up and
 /// reports what it could not write.
 const DRAIN_GRACE: Duration = Duration::from_secs(60);
@@ -38,6 +52,12 @@ const DRAIN_GRACE: Duration = Duration::from_secs(60);
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    // Before anything else starts: a wrong --geoip-db is the operator's to fix now.
+    let countries = args
+        .geoip_db
+        .as_deref()
+        .map(open_country_database)
+        .transpose()?;
     let Parts {
         store,
         resolver,
@@ -89,9 +109,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = WebUrl::parse(&base).map_err(|reason| {
         anyhow::anyhow!("--public-url {reason}: expected a URL such as https://skin.st")
     })?;
-    let mut state = RedirectState::new(resolver, recorder.clone()).client_ip(client_ip);
+    let mut state = RedirectState::new(resolver, recorder.clone())
+        .client_ip(client_ip)
+        .keep_visitor_headers(!args.no_visitor_headers);
     if let Some(header) = args.country_header.clone() {
         state = state.country_header(header);
+    }
+    if let Some(database) = countries {
+        state = state.country_database(database);
     }
     let metrics = Arc::clone(state.metrics());
     let order_window = skinstack_core::OrderWindow::new(args.max_order_age_days)

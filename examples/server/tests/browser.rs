@@ -4,8 +4,11 @@
 //!
 //! The demo influencer logs in, creates a link to a local shop, sees it listed, opens its QR
 //! code, follows the short link to the shop's page (which records the query string it got)
-//! and finds the click counted, opens the demo link's charts, then logs out; the demo merchant
-//! logs in and sees the brand's page. Screenshots at phone and laptop sizes go to `target/browser-test/`. A missing Chromium fails the test: it is never skipped.
+//! and finds the click counted, sees where its links' clicks come from (apps, devices,
+//! countries, QR code or link), opens the demo link's charts and breakdowns, then logs out; the
+//! demo merchant logs in and sees the brand's page with its members ranked by revenue.
+//! Screenshots at phone and laptop sizes go to `target/browser-test/`. A missing Chromium
+//! fails the test: it is never skipped.
 
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
@@ -433,6 +436,29 @@ async fn drive(
 
     screenshot(client, out, "dashboard-laptop", 1280, 860).await;
     screenshot(client, out, "dashboard-phone", 390, 844).await;
+    // Where all of the influencer's clicks came from: the demo link's apps, countries and
+    // QR scans, and the click just made from a computer.
+    breakdowns(
+        client,
+        &[
+            "Where your clicks come from",
+            "Top platforms",
+            "Instagram",
+            "TikTok",
+            "YouTube",
+            "Browser (no app)",
+            "Devices",
+            "Computer",
+            "Countries",
+            "United States",
+            "QR code or link",
+            "QR code",
+            "EPC",
+        ],
+    )
+    .await;
+    section_screenshot(client, out, "dashboard-breakdowns", 1280, 1000).await;
+    section_screenshot(client, out, "dashboard-breakdowns-phone", 390, 844).await;
     click(client, "#link-ana-serum a.more").await;
     text_of(client, "figure.chart").await;
     screenshot(client, out, "link-laptop", 1280, 860).await;
@@ -448,6 +474,18 @@ async fn drive(
     );
     screenshot(client, out, "demo-link-laptop", 1280, 860).await;
     screenshot(client, out, "demo-link-phone", 390, 844).await;
+    breakdowns(
+        client,
+        &[
+            "Where this link's clicks come from",
+            "Instagram",
+            "Germany",
+            "QR code",
+        ],
+    )
+    .await;
+    section_screenshot(client, out, "demo-link-breakdowns", 1280, 1000).await;
+    section_screenshot(client, out, "demo-link-breakdowns-phone", 390, 844).await;
 
     // Logging out ends the session; the demo merchant sees the brand's side.
     click(client, ".account button[type=submit]").await;
@@ -468,7 +506,104 @@ async fn drive(
     );
     screenshot(client, out, "merchant-laptop", 1280, 860).await;
     screenshot(client, out, "merchant-phone", 390, 844).await;
+    // The members who sell, with their clicks a day, the products and the countries.
+    breakdowns(
+        client,
+        &[
+            "Who sells",
+            "Members by revenue",
+            "Ana Glow",
+            "Top products",
+            "Vitamin C Serum",
+            "Countries",
+            "United States",
+        ],
+    )
+    .await;
+    let sparklines = client
+        .find_all(Locator::Css("#breakdowns svg.spark"))
+        .await
+        .unwrap();
+    assert_eq!(sparklines.len(), 1, "one member, one sparkline");
+    section_screenshot(client, out, "dashboard-merchant", 1280, 1000).await;
+    section_screenshot(client, out, "dashboard-merchant-phone", 390, 844).await;
     Ok(())
+}
+
+/// Checks the page's breakdowns section: shown, every chart an image with an accessible
+/// name and a table of its numbers, the `expected` texts in it, and nothing wider than a
+/// phone's screen (no scrolling sideways, in the page or in the section).
+async fn breakdowns(client: &Client, expected: &[&str]) {
+    let section = text_of(client, "#breakdowns").await;
+    for text in expected {
+        assert!(section.contains(text), "{text:?} in {section}");
+    }
+    let charts = client
+        .find_all(Locator::Css("#breakdowns figure.bars svg.bar-chart"))
+        .await
+        .unwrap();
+    assert!(charts.len() >= 3, "{} charts", charts.len());
+    for chart in &charts {
+        assert!(chart.is_displayed().await.unwrap(), "a chart is shown");
+        assert_eq!(chart.attr("role").await.unwrap().as_deref(), Some("img"));
+        let name = chart.attr("aria-label").await.unwrap().unwrap_or_default();
+        assert!(
+            name.contains(':'),
+            "an accessible name with the figures: {name:?}"
+        );
+    }
+    let tables = client
+        .find_all(Locator::Css("#breakdowns figure.bars table.figures"))
+        .await
+        .unwrap();
+    assert_eq!(tables.len(), charts.len(), "a table beside every chart");
+    client.set_window_size(390, 844).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let widths = client
+        .execute(
+            "const s = document.getElementById('breakdowns');
+             return [document.documentElement.scrollWidth, window.innerWidth,
+                     s.scrollWidth, s.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let w: Vec<u64> = widths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap_or(u64::MAX))
+        .collect();
+    assert!(
+        w[0] <= w[1],
+        "the page scrolls sideways on a phone: {widths}"
+    );
+    assert!(
+        w[2] <= w[3],
+        "the section scrolls sideways on a phone: {widths}"
+    );
+}
+
+/// A screenshot at `width` × `height` with the breakdowns section at the top, below the
+/// sticky header.
+async fn section_screenshot(client: &Client, dir: &Path, name: &str, width: u32, height: u32) {
+    client.set_window_size(width, height).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client
+        .execute(
+            "const s = document.getElementById('breakdowns');
+             const header = document.querySelector('header.top').offsetHeight;
+             window.scrollTo(0, s.getBoundingClientRect().top + window.scrollY - header - 12);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(client, dir, name, width, height).await;
+    // Back to the top, so that the sticky header covers nothing the next step clicks.
+    client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
 }
 
 async fn log_in(client: &Client, email: &str) {

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (32, "quiet_link_counters"),
     (33, "currencies"),
     (34, "click_visitor"),
+    (35, "click_breakdowns"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

@@ -214,3 +214,121 @@ async fn a_banned_influencers_link_answers_410_within_a_second_on_two_server_pro
         assert!(clean_exit, "{stdout:?}");
     }
 }
+
+/// A GeoLite2-Country-like database file with 81.2.69.0/24 in GB but its upper half in IE,
+/// written for the test; deleted on drop.
+struct CountryFile(std::path::PathBuf);
+
+impl CountryFile {
+    fn write() -> Self {
+        use mmdb_writer::{ipnet::IpNet, Value, Writer};
+        let mut writer = Writer::builder("GeoLite2-Country")
+            .description(&[("en", "Test countries")])
+            .build();
+        for (network, code) in [("81.2.69.0/24", "GB"), ("81.2.69.128/25", "IE")] {
+            let country = Value::map([("iso_code", Value::from(code))]);
+            writer
+                .insert_value(
+                    network.parse::<IpNet>().unwrap(),
+                    Value::map([("country", country)]),
+                )
+                .unwrap();
+        }
+        let path = std::env::temp_dir().join(format!("countries-{}.mmdb", uuid::Uuid::new_v4()));
+        std::fs::write(&path, writer.to_bytes().unwrap()).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for CountryFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_geoip_db_that_is_not_a_country_database_stops_the_server_at_start() {
+    let path = std::env::temp_dir().join(format!("not-countries-{}.mmdb", uuid::Uuid::new_v4()));
+    std::fs::write(&path, b"GeoLite2-Country, honest").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skinstack-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--geoip-db"])
+        .arg(&path)
+        .env_remove("DATABASE_URL")
+        .env("SKINSTACK_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--geoip-db"), "{stderr}");
+    assert!(stderr.contains(&*path.to_string_lossy()), "{stderr}");
+    assert!(stderr.contains("not a valid MaxMind DB"), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+        "it never served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_geoip_db_and_no_visitor_headers_a_stored_click_keeps_its_country_and_families_only()
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = FreshDatabase::create();
+    let countries = CountryFile::write();
+    let geoip = countries.0.to_str().unwrap();
+    let server = Server::start_with(
+        Some(&db.url),
+        &[
+            "--trust-forwarded-for",
+            "--geoip-db",
+            geoip,
+            "--no-visitor-headers",
+        ],
+    );
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let link = seed_link(&pool, "private").await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 541635890)\r\nReferer: https://l.instagram.com/?u=x\r\nX-Forwarded-For: 81.2.69.200\r\nConnection: close\r\n\r\n",
+        link.slug, server.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 302"), "{response}");
+
+    let (clean_exit, stdout) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    assert!(clean_exit, "{stdout:?}");
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Row = sqlx::query_as(
+        "SELECT host(ip_prefix), country, user_agent, referer, device, platform, referrer_domain \
+         FROM clicks",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        row,
+        (
+            some("81.2.69.0"),
+            // The anonymised address would say GB: the lookup had the full one.
+            some("IE"),
+            None,
+            None,
+            some("mobile"),
+            some("instagram"),
+            some("instagram.com"),
+        )
+    );
+}

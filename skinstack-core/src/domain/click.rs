@@ -1,6 +1,7 @@
 //! Clicks: what a redirect records, anonymised before it is kept.
 
 use crate::domain::{Country, LinkId};
+use crate::tracking::visitor::Visitor;
 use chrono::{DateTime, TimeZone, Utc};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -106,9 +107,13 @@ pub struct Click {
     pub is_bot: bool,
     /// How the shopper reached the link.
     pub source: ClickSource,
-    /// Where the shopper was, when the operator trusts an edge that says so
-    /// ([`Click::in_country`]).
+    /// Where the shopper was, when the operator trusts an edge that says so or gave a GeoIP
+    /// database ([`Click::in_country`]).
     pub country: Option<Country>,
+    /// The visitor's families, derived at the redirect when the headers themselves are not
+    /// kept ([`Click::without_headers`]); `None` when they are to be derived from
+    /// `user_agent` and `referer`. Read them through [`Click::visitor`], which knows both.
+    pub families: Option<Visitor>,
 }
 
 /// How a shopper reached a link: the link itself, or a scan of its QR code (whose URL carries
@@ -177,7 +182,30 @@ impl Click {
             referer: referer.map(|r| truncate(r, MAX_REFERER)),
             source: ClickSource::Link,
             country: None,
+            families: None,
         }
+    }
+
+    /// What this click's user agent and referer say about its visitor: the one derivation
+    /// every store and breakdown uses. A click that dropped its headers
+    /// ([`Click::without_headers`]) answers with the families it kept.
+    pub fn visitor(&self) -> Visitor {
+        match &self.families {
+            Some(families) => families.clone(),
+            None => Visitor::of(self.user_agent.as_deref(), self.referer.as_deref()),
+        }
+    }
+
+    /// The same click without its user agent and referer, keeping only the families derived
+    /// from them now: [`Click::visitor`] answers as before, and nothing finer is stored. The
+    /// bot flag was decided already and stays.
+    pub fn without_headers(mut self) -> Self {
+        if self.families.is_none() {
+            self.families = Some(self.visitor());
+        }
+        self.user_agent = None;
+        self.referer = None;
+        self
     }
 
     /// The same click, reached from `source`.
@@ -328,5 +356,35 @@ mod tests {
         assert!(click.user_agent.as_ref().unwrap().len() <= MAX_USER_AGENT);
         assert!(!click.is_bot);
         assert!(Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None).is_bot);
+    }
+
+    #[test]
+    fn a_click_without_headers_keeps_its_visitors_families_and_bot_flag_only() {
+        let instagram = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 541635890)";
+        let click = Click::new(
+            LinkId::new(),
+            None,
+            Some(instagram),
+            Some("https://l.instagram.com/?u=x"),
+        );
+        let before = click.visitor();
+        let bare = click.clone().without_headers();
+        assert_eq!(
+            (bare.user_agent.as_deref(), bare.referer.as_deref()),
+            (None, None)
+        );
+        assert_eq!(bare.visitor(), before);
+        assert_eq!(
+            bare.visitor().referrer_domain.as_deref(),
+            Some("instagram.com")
+        );
+        assert_eq!(
+            bare.clone().without_headers(),
+            bare,
+            "a second call changes nothing"
+        );
+
+        let robot = Click::new(LinkId::new(), None, Some("Twitterbot/1.0"), None).without_headers();
+        assert!(robot.is_bot, "decided from the user agent before it went");
     }
 }

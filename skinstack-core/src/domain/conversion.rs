@@ -174,6 +174,9 @@ pub struct NewConversion {
     pub click_use: Option<u32>,
     /// The id of the `accrued` ledger event the store writes with an attributed conversion.
     pub accrual_event_id: EventId,
+    /// For an order attributed by click, what that click said for every click dimension:
+    /// stored with the conversion, which breaks down by it ([`crate::tracking::breakdown`]).
+    pub visit: Option<crate::tracking::breakdown::Visit>,
 }
 
 /// A stored conversion.

@@ -1,9 +1,10 @@
 //! Countries: ISO 3166-1 alpha-2 codes, from the `isocountry` crate's table.
 //!
 //! A click's country comes from an edge's header (`CF-IPCountry`, `CloudFront-Viewer-Country`,
-//! `X-Vercel-IP-Country`) when the operator says which one to trust. Edges also send codes
-//! that name no country (Cloudflare's `XX` for unknown and `T1` for Tor); those are refused
-//! here, so a click then simply has no country.
+//! `X-Vercel-IP-Country`) when the operator says which one to trust, or else from a GeoIP
+//! database the operator gives (`skinstack_http::geoip`). Edges also send codes that name no
+//! country (Cloudflare's `XX` for unknown and `T1` for Tor); those are refused here, so a
+//! click then simply has no country.
 
 use crate::error::Invalid;
 use std::fmt;

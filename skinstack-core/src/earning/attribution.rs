@@ -29,7 +29,7 @@
 //!    commission.
 
 use crate::domain::ClickId;
-use crate::domain::{AttributedBy, Attribution, Country, Currency, HoldDays};
+use crate::domain::{AttributedBy, Attribution, Currency, HoldDays};
 use crate::domain::{
     CampaignCode, Commission, CookieWindow, CouponCodeId, FeeRate, InfluencerId, LinkId,
     MerchantId, Money, ProgramId,
@@ -85,10 +85,9 @@ pub struct ClickFacts {
     pub ip: Option<IpAddr>,
     /// How many stored orders it has attributed so far.
     pub attributed_orders: u64,
-    /// What its user agent and referer said about the visitor, as stored with it.
-    pub visitor: crate::tracking::visitor::Visitor,
-    /// Where the shopper was, if a trusted edge said so.
-    pub country: Option<Country>,
+    /// What it said for every click dimension (source, visitor families, country), as stored
+    /// with it: copied onto the conversion it attributes ([`NewConversion::visit`]).
+    pub visit: crate::tracking::breakdown::Visit,
     /// The link clicked.
     pub link: LinkTerms,
 }
@@ -278,8 +277,7 @@ mod tests {
             is_bot,
             ip: None,
             attributed_orders: 0,
-            visitor: crate::tracking::visitor::Visitor::of(None, None),
-            country: None,
+            visit: crate::tracking::breakdown::Visit::default(),
             link: link.clone(),
         }
     }

@@ -174,8 +174,7 @@ mod tests {
             is_bot: false,
             ip: Some(anonymize_ip(ip.parse().unwrap())),
             attributed_orders: 0,
-            visitor: crate::tracking::visitor::Visitor::of(None, None),
-            country: None,
+            visit: crate::tracking::breakdown::Visit::default(),
             link: terms(),
         }
     }

@@ -1,6 +1,7 @@
 //! The in-memory store's conversions, ledger and payouts. Every write happens under the
 //! store's one lock, so an event and the totals it changes are never seen apart.
 
+use super::link_value;
 use super::{MemoryStore, State};
 use crate::domain::ClickId;
 use crate::domain::*;
@@ -9,7 +10,7 @@ use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::*;
 use crate::earning::{Balance, PayoutBatch, UnattributedOrders};
 use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoResult};
-use crate::tracking::visitor::Visitor;
+use crate::tracking::breakdown::{Dimension, Scope, ValueConversions, Visit, COUPON, NONE};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -31,6 +32,8 @@ pub(super) struct LedgerState {
     /// `(attributed_click_id, attributed_click_use)` of PostgreSQL.
     pub(super) click_uses: HashMap<ClickId, HashSet<u32>>,
     pub(super) webhook_secrets: HashMap<MerchantId, Secret>,
+    /// What the attributing click said, by conversion: the conversions' dimension columns.
+    pub(super) visits: HashMap<ConversionId, Visit>,
     pub(super) previous_webhook_secrets: HashMap<MerchantId, RotatedSecret>,
 }
 
@@ -171,8 +174,7 @@ impl ConversionRepo for MemoryStore {
             ip: click.ip,
             attributed_orders,
             // The memory store keeps the click itself, headers and all.
-            visitor: Visitor::of(click.user_agent.as_deref(), click.referer.as_deref()),
-            country: click.country,
+            visit: Visit::of(click),
             link: state.link_terms(link)?,
         }))
     }
@@ -233,6 +235,9 @@ impl ConversionRepo for MemoryStore {
             if !state.ledger.click_uses.entry(click).or_default().insert(n) {
                 return Ok(ConversionInsert::ClickSpent);
             }
+        }
+        if let Some(visit) = new.visit.clone() {
+            state.ledger.visits.insert(new.id, visit);
         }
         let conversion = Conversion {
             id: new.id,
@@ -507,5 +512,78 @@ impl LedgerQueries for MemoryStore {
             d.earnings += e.split.influencer_earnings;
         }
         Ok(days)
+    }
+
+    async fn conversion_breakdown(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<ValueConversions>> {
+        let state = self.lock();
+        let mut sums: HashMap<(String, Currency), ValueConversions> = HashMap::new();
+        for e in &state.ledger.events {
+            let conversions = match e.kind {
+                EventKind::Accrued => 1,
+                EventKind::Reversed | EventKind::Voided => 0,
+                _ => continue,
+            };
+            let (Some(conversion), Some(link)) = (
+                state.ledger.conversions.get(&e.conversion_id),
+                state.links.get(&e.link_id),
+            ) else {
+                continue;
+            };
+            let day = conversion.ordered_at.date_naive();
+            if day < from || day > to || !state.in_scope(scope, link) {
+                continue;
+            }
+            let value = if dimension.is_per_click() {
+                conversion_value(
+                    conversion,
+                    state.ledger.visits.get(&conversion.id),
+                    dimension,
+                )
+            } else {
+                link_value(link, dimension)
+            };
+            let sum = sums
+                .entry((value.clone(), conversion.currency))
+                .or_insert_with(|| ValueConversions {
+                    value,
+                    currency: conversion.currency,
+                    conversions: 0,
+                    revenue: Decimal::ZERO,
+                    commission: Decimal::ZERO,
+                    earnings: Decimal::ZERO,
+                });
+            sum.conversions += conversions;
+            sum.revenue += e.sales;
+            sum.commission += e.split.gross;
+            sum.earnings += e.split.influencer_earnings;
+        }
+        Ok(sums.into_values().collect())
+    }
+}
+
+/// A conversion's value for a click dimension: its click's, `coupon` as the source of an
+/// order attributed by coupon, and `none` where nothing is known.
+fn conversion_value(
+    conversion: &Conversion,
+    visit: Option<&Visit>,
+    dimension: Dimension,
+) -> String {
+    let by_coupon = matches!(
+        conversion.attribution,
+        Some(Attribution {
+            by: AttributedBy::Coupon { .. },
+            ..
+        })
+    );
+    match (visit, by_coupon) {
+        (_, true) if dimension == Dimension::Source => COUPON.to_owned(),
+        (Some(visit), false) => visit.value(dimension).unwrap_or(NONE).to_owned(),
+        _ => NONE.to_owned(),
     }
 }

@@ -85,6 +85,34 @@ impl MemoryStore {
     }
 }
 
+impl State {
+    /// Whether `link` is one of `scope`'s links.
+    fn in_scope(&self, scope: crate::tracking::Scope, link: &TrackingLink) -> bool {
+        use crate::tracking::Scope;
+        match scope {
+            Scope::Link(id) => link.id == id,
+            Scope::Influencer(id) => link.influencer_id == id,
+            Scope::Program(id) => link.program_id == id,
+            Scope::Merchant(id) => self
+                .programs
+                .get(&link.program_id)
+                .is_some_and(|p| p.merchant_id == id),
+        }
+    }
+}
+
+/// `link`'s value for a link dimension (link, product, member), as its id.
+fn link_value(link: &TrackingLink, dimension: crate::tracking::Dimension) -> String {
+    use crate::tracking::{breakdown::NONE, Dimension};
+    match dimension {
+        Dimension::Product => link
+            .product_id
+            .map_or_else(|| NONE.to_owned(), |p| p.to_string()),
+        Dimension::Member => link.influencer_id.to_string(),
+        _ => link.id.to_string(),
+    }
+}
+
 fn found<T: Clone>(value: Option<&T>, entity: Entity) -> RepoResult<T> {
     value.cloned().ok_or(RepoError::NotFound(entity))
 }

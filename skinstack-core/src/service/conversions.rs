@@ -343,11 +343,12 @@ where
         influencer_email.as_ref(),
         above_maximum,
     );
-    let click_use = match (&decision.winner, &click) {
-        (Some((_, AttributedBy::Click { .. })), Some(click)) => {
-            Some(u32::try_from(click.attributed_orders.saturating_add(1)).unwrap_or(u32::MAX))
-        }
-        _ => None,
+    let (click_use, visit) = match (&decision.winner, &click) {
+        (Some((_, AttributedBy::Click { .. })), Some(click)) => (
+            Some(u32::try_from(click.attributed_orders.saturating_add(1)).unwrap_or(u32::MAX)),
+            Some(click.visit.clone()),
+        ),
+        _ => (None, None),
     };
     Ok(Attempt {
         new: NewConversion {
@@ -368,6 +369,7 @@ where
             signals,
             click_use,
             accrual_event_id: EventId::new(),
+            visit,
         },
         click_rejected: decision.click_rejected,
     })

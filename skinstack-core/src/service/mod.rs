@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod conversions;
 pub mod coupon_codes;

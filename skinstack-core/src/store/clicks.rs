@@ -2,6 +2,7 @@
 
 use crate::domain::{Click, LinkId};
 use crate::store::RepoResult;
+use crate::tracking::breakdown::{Dimension, Scope, ValueClicks};
 use crate::tracking::rollup::DailyClicks;
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -39,4 +40,17 @@ pub trait ClickRollups: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> RepoResult<Vec<DailyClicks>>;
+
+    /// The scope's clicks from `from` to `to` (inclusive, UTC days) split by `dimension`, by
+    /// the rule of [`crate::tracking::breakdown`]: one row per value with any click or robot
+    /// hit, in no particular order, every click under exactly one value (so the rows sum to
+    /// the scope's [`Self::daily_clicks`]); [`NONE`](crate::tracking::breakdown::NONE) holds
+    /// the clicks that carried no value. Empty when `to < from`.
+    async fn click_breakdown(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<ValueClicks>>;
 }

@@ -6,6 +6,7 @@ use crate::earning::{
     EarningsSummary, LinkTerms, MerchantCommissions,
 };
 use crate::store::{Page, RepoResult};
+use crate::tracking::breakdown::{Dimension, Scope, ValueConversions};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -95,4 +96,16 @@ pub trait LedgerQueries: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> RepoResult<Vec<DailyLinkStats>>;
+
+    /// The scope's attributed conversions ordered from `from` to `to` (inclusive, UTC days)
+    /// split by `dimension`, by the rule of [`crate::tracking::breakdown`]: one row per value
+    /// and currency, in no particular order, counted and summed as [`Self::link_daily_stats`]
+    /// counts them (so the rows sum to its days). Empty when `to < from`.
+    async fn conversion_breakdown(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> RepoResult<Vec<ValueConversions>>;
 }

@@ -96,7 +96,13 @@ pub mod cases {
         store.record_clicks(&batch).await.unwrap();
         let visitor = |click: &Click| {
             let id = click.id;
-            async move { store.click_facts(id).await.unwrap().unwrap().visitor }
+            async move {
+                let visit = store.click_facts(id).await.unwrap().unwrap().visit;
+                Visitor {
+                    agent: visit.key.agent,
+                    referrer_domain: visit.referrer_domain,
+                }
+            }
         };
         assert_eq!(
             visitor(&story).await,
@@ -124,7 +130,7 @@ pub mod cases {
         );
         let country = |click: &Click| {
             let id = click.id;
-            async move { store.click_facts(id).await.unwrap().unwrap().country }
+            async move { store.click_facts(id).await.unwrap().unwrap().visit.country }
         };
         assert_eq!(country(&story).await, Some(germany));
         assert_eq!(country(&desktop).await, None);
@@ -228,6 +234,161 @@ pub mod cases {
                     "statistics read the roll-ups"
                 );
             }
+        }
+    }
+
+    /// User agents of the breakdown cases: apps' in-app browsers, a desktop, a robot, none.
+    const AGENTS: &[Option<&str>] = &[
+        Some(INSTAGRAM_IPHONE),
+        Some("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36 trill_330304 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly app_version/33.3.4 ByteLocale/en ByteFullLocale/en Region/US BytedanceWebview/d8a21c6"),
+        Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+        Some("Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"),
+        Some("Twitterbot/1.0"),
+        None,
+    ];
+
+    /// Every breakdown of every scope equals what the distinct stored clicks add up to, value
+    /// by value, after random batches with retries and overlaps; and each sums to the daily
+    /// roll-ups, so no click is counted under two values or none.
+    pub async fn breakdowns_equal_the_stored_clicks_per_dimension_after_random_and_retried_batches<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        use crate::tracking::breakdown::{Dimension, Scope, Visit, NONE};
+        use std::collections::BTreeMap;
+        let f = Fixture::create(store).await;
+        let a = store.insert_link(new_link(&f, "split-a")).await.unwrap();
+        let mut b = new_link(&f, "split-b");
+        b.campaign_code = None;
+        b.product_id = None;
+        let b = store.insert_link(b).await.unwrap();
+        let links = [&a, &b];
+        let referers = [
+            None,
+            Some("https://l.instagram.com/?u=x"),
+            Some("https://www.google.co.uk/search?q=serum"),
+            Some("https://blog.example.com/best-serums"),
+        ];
+        let countries = [None, Some("DE"), Some("FR"), Some("US")];
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 30, 22, 0, 0)
+            .single()
+            .unwrap();
+        // Each seed's clicks fall on days of their own, ten days apart, so each is checked apart.
+        for (round, seed) in [(0, 3), (1, 29)] {
+            let start = start + Duration::days(10 * round);
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut sent: Vec<Click> = Vec::new();
+            let mut stored = HashSet::new();
+            for _ in 0..30 {
+                let mut batch: Vec<Click> = Vec::new();
+                if !sent.is_empty() && rng.random_bool(0.4) {
+                    for _ in 0..rng.random_range(1..=8) {
+                        batch.push(sent[rng.random_range(0..sent.len())].clone());
+                    }
+                }
+                for _ in 0..rng.random_range(0..=12) {
+                    let at = start + Duration::milliseconds(rng.random_range(0..3 * 86_400_000));
+                    let link = links[rng.random_range(0..links.len())];
+                    let mut click = Click::new(
+                        link.id,
+                        None,
+                        AGENTS[rng.random_range(0..AGENTS.len())],
+                        referers[rng.random_range(0..referers.len())],
+                    )
+                    .in_country(
+                        countries[rng.random_range(0..countries.len())]
+                            .map(|c| Country::parse(c).unwrap()),
+                    );
+                    if rng.random_bool(0.3) {
+                        click = click.from_source(ClickSource::Qr);
+                    }
+                    click.id = ClickId::issued(at);
+                    click.at = click.id.issued_at();
+                    batch.push(click);
+                }
+                store.record_clicks(&batch).await.unwrap();
+                for click in batch {
+                    if stored.insert(click.id) {
+                        sent.push(click);
+                    }
+                }
+            }
+            let from = start.date_naive();
+            let to = from + chrono::Days::new(3);
+            let link_value = |id: LinkId, dimension: Dimension| {
+                let link = links.iter().find(|l| l.id == id).unwrap();
+                match dimension {
+                    Dimension::Link => link.id.to_string(),
+                    Dimension::Product => link
+                        .product_id
+                        .map_or_else(|| NONE.to_owned(), |p| p.to_string()),
+                    _ => link.influencer_id.to_string(),
+                }
+            };
+            let scopes = [
+                (Scope::Link(a.id), vec![a.id]),
+                (Scope::Link(b.id), vec![b.id]),
+                (Scope::Influencer(f.influencer.id), vec![a.id, b.id]),
+                (Scope::Program(f.program.id), vec![a.id, b.id]),
+                (Scope::Merchant(f.merchant.id), vec![a.id, b.id]),
+            ];
+            for (scope, members) in &scopes {
+                let mut total = ClickCounts::default();
+                for link in members {
+                    for row in store.daily_clicks(*link, from, to).await.unwrap() {
+                        total.add(row.counts);
+                    }
+                }
+                for dimension in Dimension::ALL.iter().copied() {
+                    let mut expected: BTreeMap<String, ClickCounts> = BTreeMap::new();
+                    for click in sent.iter().filter(|c| members.contains(&c.link_id)) {
+                        let value = match Visit::of(click).value(dimension) {
+                            Some(value) => value.to_owned(),
+                            None => link_value(click.link_id, dimension),
+                        };
+                        expected.entry(value).or_default().tally(click);
+                    }
+                    let got: BTreeMap<String, ClickCounts> = store
+                        .click_breakdown(*scope, dimension, from, to)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|row| (row.value, row.counts))
+                        .collect();
+                    assert_eq!(got, expected, "seed {seed}, {scope:?} by {dimension}");
+                    let mut sum = ClickCounts::default();
+                    for counts in got.values() {
+                        sum.add(*counts);
+                    }
+                    assert_eq!(sum, total, "{scope:?} by {dimension} sums to the roll-ups");
+                }
+            }
+            // A one-day range holds that day's clicks only; a reversed range nothing.
+            let first = from + chrono::Days::new(1);
+            let got: i64 = store
+                .click_breakdown(
+                    Scope::Program(f.program.id),
+                    Dimension::Device,
+                    first,
+                    first,
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.counts.clicks)
+                .sum();
+            let want = sent
+                .iter()
+                .filter(|c| !c.is_bot && c.stored_at().date_naive() == first)
+                .count();
+            assert_eq!(got, i64::try_from(want).unwrap());
+            assert!(store
+                .click_breakdown(Scope::Link(a.id), Dimension::Os, to, from)
+                .await
+                .unwrap()
+                .is_empty());
         }
     }
 

@@ -676,6 +676,7 @@ pub mod cases {
             signals: Vec::new(),
             click_use: Some(1),
             accrual_event_id: EventId::new(),
+            visit: None,
         };
         assert_eq!(
             store.insert_conversion(stale.clone()).await.unwrap(),
@@ -826,6 +827,128 @@ pub mod cases {
             "only attributed sales"
         );
         assert_totals_match_ledger(store, f.merchant.id, &[link.id], &[f.influencer.id]).await;
+    }
+
+    /// Conversions break down by their attributing click's dimensions, copied when they are
+    /// stored (so they outlive the click), coupon orders under source `coupon`; amounts are net
+    /// of refunds, and every breakdown sums to the daily series.
+    pub async fn conversions_break_down_by_their_clicks_dimensions_net_of_refunds<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        use crate::tracking::breakdown::{Dimension, Scope, COUPON, NONE};
+        use std::collections::BTreeMap;
+        let (f, link) = cast(store).await;
+        let instagram = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 537288532)";
+        let desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        let clicked = |agent: &'static str, source: ClickSource, country: Option<&str>| {
+            let mut click = Click::new(link.id, None, Some(agent), Some("https://www.google.com/"))
+                .from_source(source)
+                .in_country(country.map(|c| Country::parse(c).unwrap()));
+            click.id = ClickId::issued(t0() - Duration::hours(3));
+            click.at = click.id.issued_at();
+            click
+        };
+        let scan = clicked(instagram, ClickSource::Qr, Some("DE"));
+        let visit = clicked(desktop, ClickSource::Link, None);
+        store
+            .record_clicks(&[scan.clone(), visit.clone()])
+            .await
+            .unwrap();
+        let by_click = |id: &str, amount, click: &Click| {
+            let mut o = order(&f, id, cents(amount), t0());
+            o.click_id = Some(click.id);
+            o
+        };
+        record_conversion(store, t0(), by_click("b-1", 10000, &scan))
+            .await
+            .unwrap();
+        record_conversion(store, t0(), by_click("b-2", 5000, &visit))
+            .await
+            .unwrap();
+        let mut coupon = order(&f, "b-3", cents(2000), t0());
+        coupon.coupon_code = Some(CampaignCode::parse("ANA20").unwrap());
+        record_conversion(store, t0(), coupon).await.unwrap();
+        // Half of the QR order comes back.
+        record_refund(store, t0(), refund(&f, "b-1", "b-1-r", cents(5000)))
+            .await
+            .unwrap();
+        let day = t0().date_naive();
+        let breakdown = |dimension| async move {
+            store
+                .conversion_breakdown(Scope::Program(f.program.id), dimension, day, day)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| {
+                    assert_eq!(row.currency, Currency::USD);
+                    (row.value, (row.conversions, row.revenue, row.earnings))
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        let usd = |cents: i64| Decimal::new(cents, 2);
+        // 20 % commission, of which the influencer keeps 80 %: 16 % of the net amount.
+        let source = breakdown(Dimension::Source).await;
+        assert_eq!(
+            source,
+            BTreeMap::from([
+                ("qr".to_owned(), (1, usd(5000), usd(800))),
+                ("link".to_owned(), (1, usd(5000), usd(800))),
+                (COUPON.to_owned(), (1, usd(2000), usd(320))),
+            ])
+        );
+        let platform = breakdown(Dimension::Platform).await;
+        assert_eq!(platform["instagram"], (1, usd(5000), usd(800)));
+        assert_eq!(
+            platform[NONE].0, 2,
+            "the desktop click and the coupon order"
+        );
+        let country = breakdown(Dimension::Country).await;
+        assert_eq!(country["DE"].0, 1);
+        assert_eq!(country[NONE].0, 2);
+        let referrer = breakdown(Dimension::Referrer).await;
+        assert_eq!(referrer["google.com"].0, 2);
+        let product = breakdown(Dimension::Product).await;
+        assert_eq!(
+            product,
+            BTreeMap::from([(f.product.id.to_string(), (3, usd(12000), usd(1920)))])
+        );
+        let series = store.link_daily_stats(link.id, day, day).await.unwrap();
+        for dimension in Dimension::ALL.iter().copied() {
+            let rows = breakdown(dimension).await;
+            let conversions: i64 = rows.values().map(|r| r.0).sum();
+            let earnings: Decimal = rows.values().map(|r| r.2).sum();
+            assert_eq!(
+                (conversions, earnings),
+                (series[0].conversions, series[0].earnings),
+                "{dimension} sums to the daily series"
+            );
+        }
+        // Other scopes and days see only their own.
+        assert_eq!(
+            store
+                .conversion_breakdown(Scope::Link(LinkId::new()), Dimension::Source, day, day)
+                .await
+                .unwrap(),
+            Vec::new()
+        );
+        let next = day + chrono::Days::new(1);
+        assert!(store
+            .conversion_breakdown(
+                Scope::Merchant(f.merchant.id),
+                Dimension::Device,
+                next,
+                next
+            )
+            .await
+            .unwrap()
+            .is_empty());
+        let merchant = store
+            .conversion_breakdown(Scope::Merchant(f.merchant.id), Dimension::Device, day, day)
+            .await
+            .unwrap();
+        assert_eq!(merchant.iter().map(|r| r.conversions).sum::<i64>(), 3);
     }
 
     pub async fn refunds_reverse_in_proportion_once_per_refund_id<S: LedgerStore>(store: &S) {

@@ -3,6 +3,7 @@
 //! (device, OS, browser, app, referring domain), the daily roll-ups statistics read, and how
 //! long raw clicks are kept.
 
+pub mod breakdown;
 pub mod click_flush;
 pub mod redirect;
 pub mod retention;
@@ -10,6 +11,7 @@ pub mod robots;
 pub mod rollup;
 pub mod visitor;
 
+pub use breakdown::{Dimension, Scope, Visit, VisitKey};
 pub use click_flush::{
     write_isolating, ClickFlusher, ClickJournal, ClickMetrics, ClickRecorder, FlushConfig,
     JournalError, JournalTicket, Recorded, RecorderClosed, ShutdownTimedOut,
@@ -20,5 +22,5 @@ pub use redirect::{
 };
 pub use retention::{Retention, MIN_RETENTION_MONTHS};
 pub use robots::{classify, is_bot, is_preview_fetcher, Agent};
-pub use rollup::{rollup_day, ClickCounts, DailyClicks, DailyRollups};
+pub use rollup::{rollup_day, ClickCounts, DailyClicks, DailyRollups, DayRollup};
 pub use visitor::{referrer_domain, Browser, Device, Os, Platform, UserAgentFacts, Visitor};

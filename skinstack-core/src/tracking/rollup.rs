@@ -10,13 +10,15 @@
 //! - a click is rolled up when, and only when, it is stored: a click already stored (a retried
 //!   or replayed batch) adds nothing.
 //!
-//! Another dimension (referrer, device, country) is another roll-up keyed by
-//! `(link, day, value)` with the same counters, tallied by the same [`ClickCounts::tally`].
+//! Each row is also split by the click's closed families ([`VisitKey`]) and by its open ones
+//! (country, referring domain), with the same counters tallied by the same
+//! [`ClickCounts::tally`]: the rule of [`super::breakdown`].
 
 use crate::domain::{Click, ClickSource, LinkId};
+use crate::tracking::breakdown::{Dimension, Visit, VisitKey};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The UTC day a click made at `at` is counted on.
 pub fn rollup_day(at: DateTime<Utc>) -> NaiveDate {
@@ -53,6 +55,13 @@ impl ClickCounts {
         self.qr_scans += other.qr_scans;
         self.robot_hits += other.robot_hits;
     }
+
+    /// Takes away a part's counters (what is left of a total once its parts are listed).
+    pub fn remove(&mut self, part: ClickCounts) {
+        self.clicks -= part.clicks;
+        self.qr_scans -= part.qr_scans;
+        self.robot_hits -= part.robot_hits;
+    }
 }
 
 /// One link's roll-up row for one UTC day.
@@ -65,8 +74,37 @@ pub struct DailyClicks {
     pub counts: ClickCounts,
 }
 
+/// One link's roll-ups for one UTC day, as the memory store keeps them: the day's counters, and
+/// the same split by closed families and by open values (a part of `totals` each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayRollup {
+    /// Every click of the day.
+    pub totals: ClickCounts,
+    /// By source, device, OS, browser and platform together.
+    pub visits: HashMap<VisitKey, ClickCounts>,
+    /// By open dimension and value, for the clicks that carry one.
+    pub values: HashMap<(Dimension, String), ClickCounts>,
+}
+
+impl DayRollup {
+    /// Counts one newly stored click under every row it belongs to.
+    pub fn tally(&mut self, click: &Click) {
+        let visit = Visit::of(click);
+        self.totals.tally(click);
+        self.visits.entry(visit.key).or_default().tally(click);
+        for dimension in [Dimension::Country, Dimension::Referrer] {
+            if let Some(value) = visit.open_value(dimension) {
+                self.values
+                    .entry((dimension, value.to_owned()))
+                    .or_default()
+                    .tally(click);
+            }
+        }
+    }
+}
+
 /// Roll-up rows keyed by link and day, in that order: the shape both stores keep.
-pub type DailyRollups = BTreeMap<(LinkId, NaiveDate), ClickCounts>;
+pub type DailyRollups = BTreeMap<(LinkId, NaiveDate), DayRollup>;
 
 impl DailyClicks {
     /// Adds the newly stored `click` to `rollups`.
@@ -90,9 +128,9 @@ impl DailyClicks {
         }
         rollups
             .range((link, from)..=(link, to))
-            .map(|((_, day), counts)| DailyClicks {
+            .map(|((_, day), rollup)| DailyClicks {
                 day: *day,
-                counts: *counts,
+                counts: rollup.totals,
             })
             .collect()
     }
@@ -149,7 +187,7 @@ mod tests {
         let mut rollups = DailyRollups::new();
         for (l, d) in [(link, 3), (link, 1), (other, 2), (link, 9)] {
             let day = NaiveDate::from_ymd_opt(2026, 3, d).expect("valid");
-            rollups.entry((l, day)).or_default().clicks += 1;
+            rollups.entry((l, day)).or_default().totals.clicks += 1;
         }
         let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("valid");
         let rows = DailyClicks::of_link(&rollups, link, day(1), day(5));

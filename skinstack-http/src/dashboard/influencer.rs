@@ -1,5 +1,6 @@
 //! The influencer's pages: links with copy buttons, QR codes and counters, a new-link form,
-//! earnings, and per link a 30-day chart.
+//! earnings, where the clicks of the last 30 days come from, and per link 30-day charts and
+//! the same breakdowns of that link's clicks.
 
 use super::layout::{self, count, money};
 use super::session::Viewer;
@@ -22,8 +23,8 @@ use skinstack_core::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Days the link page's chart covers.
-const CHART_DAYS: i64 = 30;
+/// Days the link page's charts and every breakdown cover.
+pub(super) const CHART_DAYS: i64 = 30;
 /// How many open programs and products the new-link form offers.
 const CHOICES: u32 = 100;
 
@@ -90,6 +91,12 @@ pub(super) async fn home(
         .map(|p| (p.id, p.name.as_str()))
         .collect();
     let coupon_codes = super::coupons::influencer_section(state, viewer, &mine).await?;
+    let breakdowns = super::breakdowns::influencer_section(
+        state,
+        viewer,
+        profile.primary_currency.unwrap_or_default(),
+    )
+    .await?;
     let created = query.created.map(LinkId::from_uuid);
     let status = form_error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let body = html! {
@@ -124,6 +131,7 @@ pub(super) async fn home(
                 }
             }
         }
+        (breakdowns)
     };
     Ok((status, layout::page("Your links", Some(viewer), body)).into_response())
 }
@@ -379,6 +387,7 @@ pub(super) async fn link_page(
     // Only a clock set beyond year 9999 fails here: a bug of the host, so a 500.
     let range = DayRange::last(CHART_DAYS, chrono::Utc::now().date_naive())?;
     let (currency, series) = statements::link_daily_series(store, &viewer.actor, id, range).await?;
+    let breakdowns = super::breakdowns::link_section(&state, &viewer, id, currency).await?;
     let short = state.short_url(&link.slug);
     let base = format!("/dashboard/links/{}", link.id);
     let body = html! {
@@ -400,9 +409,12 @@ pub(super) async fn link_page(
                 }
                 p.meta.break { "Goes to " a href=(link.destination_url.as_str()) rel="noreferrer" { (link.destination_url.as_str()) } }
             }
-            section.card {
-                h2 { "Last " (CHART_DAYS) " days" }
-                (chart::daily(&series, currency))
+            div {
+                section.card {
+                    h2 { "Last " (CHART_DAYS) " days" }
+                    (chart::daily(&series, currency))
+                }
+                (breakdowns)
             }
         }
     };

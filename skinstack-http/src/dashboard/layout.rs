@@ -59,6 +59,13 @@ pub(super) fn money(amount: Decimal, currency: Currency) -> String {
     currency.format(amount)
 }
 
+/// A fraction as a percentage, every place it has and no trailing zeros: a conversion rate
+/// of `0.0125` (rounded by core to four places) is `1.25%`, `0.5` is `50%`. Not rounded again
+/// here, so the page shows the rate the API gives.
+pub(super) fn percent(fraction: Decimal) -> String {
+    format!("{}%", (fraction * Decimal::ONE_HUNDRED).normalize())
+}
+
 /// `1,234` for counters.
 pub(super) fn count(value: i64) -> String {
     let text = value.unsigned_abs().to_string();
@@ -93,5 +100,9 @@ mod tests {
         assert_eq!(count(0), "0");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(-12), "−12");
+        assert_eq!(percent(Decimal::new(125, 4)), "1.25%");
+        assert_eq!(percent(Decimal::new(3333, 4)), "33.33%");
+        assert_eq!(percent(Decimal::new(5, 1)), "50%");
+        assert_eq!(percent(Decimal::ZERO), "0%");
     }
 }

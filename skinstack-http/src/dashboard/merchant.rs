@@ -1,5 +1,6 @@
 //! The merchant's page: commissions owed, the commissions held for review (with release and
-//! void buttons), its statements, programs, products, the links that sell most, and the shop's webhook
+//! void buttons), the members, products and countries that sold in the last 30 days, its
+//! statements, programs, products, the links that sell most, and the shop's webhook
 //! deliveries that could not be recorded.
 
 use super::influencer::commission_text;
@@ -126,6 +127,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
     .await?;
     let coupon_codes = super::coupons::merchant_section(state, viewer).await?;
     let statements = super::invoices::merchant_section(state, &merchant).await?;
+    let breakdowns = super::breakdowns::merchant_section(state, viewer, &merchant).await?;
     let held = statements::merchant_conversions(
         store,
         actor,
@@ -213,6 +215,7 @@ pub(super) async fn home(state: &ApiState, viewer: &Viewer) -> Result<Response, 
                 }
             }
         }
+        (breakdowns)
         div.columns {
             section.card {
                 h2 { "Programs" }

@@ -23,6 +23,7 @@
 
 mod assets;
 mod auth;
+mod breakdowns;
 mod chart;
 mod coupons;
 mod enrollment;

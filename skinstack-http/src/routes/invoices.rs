@@ -4,10 +4,9 @@
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{AuthUser, Check, Json, Path, Query};
 use crate::responses::{Forbidden, JsonBody, QueryErrors, Session};
-use crate::routes::{money, PageQuery};
+use crate::routes::{csv_download, money, PageQuery};
 use crate::state::ApiState;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -227,14 +226,7 @@ pub fn statement_csv(statement: &MerchantStatement) -> std::result::Result<Vec<u
 
 /// A CSV download of `statement`, named after it.
 pub(crate) fn csv_attachment(statement: &MerchantStatement, csv: Vec<u8>) -> impl IntoResponse {
-    let disposition = format!("attachment; filename=\"statement-{}.csv\"", statement.id);
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        csv,
-    )
+    csv_download(&format!("statement-{}.csv", statement.id), csv)
 }
 
 /// Which month's statements to issue.

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod breakdowns;
 pub mod conversions;
 pub mod coupon_codes;
 pub mod holds;
@@ -19,6 +20,8 @@ pub mod webhooks;
 
 use crate::error::{Error, ErrorBody};
 use crate::state::ApiState;
+use axum::http::header;
+use axum::response::IntoResponse;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use skinstack_core::{Page, ValidationError};
@@ -56,6 +59,20 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
     amount
 }
 
+/// A CSV download named `filename`: every CSV the API answers is UTF-8 and an attachment.
+pub(crate) fn csv_download(filename: &str, csv: Vec<u8>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        csv,
+    )
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -76,6 +93,7 @@ pub(crate) fn money(mut amount: Decimal) -> Decimal {
         (name = "coupon_codes", description = "Coupon codes owned by one influencer's link, assigned by the merchant"),
         (name = "holds", description = "Commission holds: hold, release or void a commission; the merchant's maximum order amount"),
         (name = "statements", description = "Earnings, conversions, daily series and commissions from the ledger"),
+        (name = "breakdowns", description = "Clicks, conversions and their worth split by source, device, country, referrer, product, member and more; JSON or CSV"),
         (name = "invoices", description = "Merchant statements (invoices): what merchants owe and pay"),
         (name = "webhooks", description = "Shopify webhooks, signed with the merchant's secret"),
         (name = "admin", description = "Administration"),
@@ -137,6 +155,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<ApiState> {
         .merge(coupon_codes::router())
         .merge(holds::router())
         .merge(statements::router())
+        .merge(breakdowns::router())
         .merge(invoices::router())
         .merge(webhooks::router())
         .merge(admin::router())

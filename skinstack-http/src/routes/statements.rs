@@ -224,7 +224,9 @@ fn date(value: &str) -> Result<NaiveDate, Invalid> {
 }
 
 impl DayQuery {
-    fn range(&self, today: NaiveDate) -> Result<DayRange> {
+    /// The days asked for: 422 naming `from` or `to` for a malformed or out-of-span date, and
+    /// for a reversed or too long range (see [`DayRange::new`]).
+    pub(crate) fn range(&self, today: NaiveDate) -> Result<DayRange> {
         let mut c = Check::default();
         let from = c.opt("from", self.from.as_deref(), date);
         let to = c.opt("to", self.to.as_deref(), date);

@@ -318,7 +318,11 @@ async fn another_influencers_link_is_not_found() {
         assert_eq!(reply.status, StatusCode::OK, "{path}");
     }
     let page = get(&app, &format!("/dashboard/links/{mine}"), Some(&session)).await;
-    assert_eq!(page.text.matches("<svg").count(), 3, "three daily charts");
+    assert_eq!(
+        page.text.matches("<figure class=\"chart\">").count(),
+        3,
+        "three daily charts"
+    );
     assert_eq!(
         get(&app, "/dashboard/links/not-a-uuid", Some(&session))
             .await
@@ -363,7 +367,7 @@ async fn every_page_carries_a_csp_without_inline_script_and_assets_are_served() 
         assert!(!reply.text.contains("<script>"), "{path}: no inline script");
         assert!(!reply.text.contains("style=\""), "{path}: no inline style");
     }
-    let css = get(&app, "/dashboard/assets/app-1.css", None).await;
+    let css = get(&app, "/dashboard/assets/app-2.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.headers[header::CONTENT_TYPE]
         .to_str()
@@ -1223,4 +1227,381 @@ async fn amounts_show_in_their_merchant_s_currency_and_balances_stay_apart() {
         "{}",
         products.text
     );
+}
+
+const INSTAGRAM_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.1.1.28.108 (iPhone14,5; iOS 17_1; en_US; en; scale=3.00; 1170x2532; 537288532)";
+const TIKTOK_ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240105.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.193 Mobile Safari/537.36 trill_330304 BytedanceWebview/d8a21c6 musical_ly_2023303040 AppName/musical_ly ByteLocale/en";
+const CHROME_DESKTOP: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+/// A shopper's click on link `id` with `agent`, from `country` if any.
+fn click_on(id: &str, agent: &str, country: Option<&str>) -> skinstack_core::Click {
+    let country = country.map(|c| skinstack_core::Country::parse(c).unwrap());
+    skinstack_core::Click::new(
+        skinstack_core::LinkId::from_uuid(id.parse().unwrap()),
+        None,
+        Some(agent),
+        None,
+    )
+    .in_country(country)
+}
+
+/// Records an order of `amount` USD that `click` brought, through the shop's API key.
+async fn order_by(
+    app: &TestApp,
+    key: &str,
+    order: &str,
+    amount: &str,
+    click: &skinstack_core::Click,
+) {
+    let body = json!({"order_id": order, "amount": amount, "currency": "USD",
+                      "ordered_at": (click.at + chrono::Duration::seconds(30)).to_rfc3339(),
+                      "click_id": click.id.to_string()});
+    let reply = app
+        .call(Method::POST, "/v1/conversions", Some(key), Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["attribution"]["by"], "click", "{}", reply.text);
+}
+
+/// The part of `html` from the figure of class `bars <dimension>` to its end.
+fn figure_of<'a>(html: &'a str, dimension: &str) -> &'a str {
+    let (_, rest) = html
+        .split_once(&format!("<figure class=\"bars {dimension}\">"))
+        .unwrap_or_else(|| panic!("no {dimension} figure in {html}"));
+    rest.split("</figure>").next().unwrap()
+}
+
+/// A table row of a breakdown: the value's name, then its cells; a cell written `~40%` is a
+/// share (which phones leave out).
+fn table_row(name: &str, cells: &[&str]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| match c.strip_prefix('~') {
+            Some(share) => format!("<td class=\"num share\">{share}</td>"),
+            None => format!("<td class=\"num\">{c}</td>"),
+        })
+        .collect();
+    format!("<th scope=\"row\">{name}</th>{cells}")
+}
+
+/// Two links of one influencer: on the first, two Instagram clicks from Germany (one a QR
+/// scan) of which one sold 45.00 (7.20 earned), a TikTok click from the US and a desktop
+/// click from nowhere; on the second, a desktop QR scan from France. The home page adds them
+/// up, each link's page has its own, and another influencer sees none of them.
+#[tokio::test]
+async fn influencers_see_where_their_clicks_come_from_with_conversion_rate_and_epc() {
+    let app = TestApp::memory();
+    let (mer, program) = shop(&app, "Serum").await;
+    let (session, _, _) = dashboard_login(&app, "influencer").await;
+    let token = session.split_once('=').unwrap().1.to_owned();
+    let link = |app: &TestApp| {
+        let (app, token, program) = (app.clone(), token.clone(), program.clone());
+        async move {
+            app.create(&token, "/v1/links", json!({"program_id": program}))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (first, second) = (link(&app).await, link(&app).await);
+    let sold = click_on(&first, INSTAGRAM_IPHONE, Some("DE"));
+    let clicks = [
+        sold.clone(),
+        click_on(&first, INSTAGRAM_IPHONE, Some("de")).from_source(skinstack_core::ClickSource::Qr),
+        click_on(&first, TIKTOK_ANDROID, Some("US")),
+        click_on(&first, CHROME_DESKTOP, None),
+        click_on(&second, CHROME_DESKTOP, Some("FR")).from_source(skinstack_core::ClickSource::Qr),
+    ];
+    app.store.record_clicks(&clicks).await.unwrap();
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order_by(&app, &key, "bd-1", "45.00", &sold).await;
+
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let text = &home.text;
+    assert!(text.contains("Where your clicks come from"), "{text}");
+    // Five clicks, two of them scans, one sale: 20 %, and 7.20 over 5 clicks is 144.00 per 100.
+    for (term, figure) in [("Clicks", "5"), ("QR scans", "2"), ("Sales", "1")] {
+        assert!(
+            text.contains(&format!("<dt>{term}</dt><dd>{figure}</dd>")),
+            "{term}: {text}"
+        );
+    }
+    assert!(
+        text.contains("Conv. rate</abbr></dt><dd>20%</dd>"),
+        "{text}"
+    );
+    assert!(text.contains("EPC</abbr></dt><dd>$144.00</dd>"), "{text}");
+    let platforms = figure_of(text, "platform");
+    assert!(platforms.contains("role=\"img\""), "{platforms}");
+    assert!(
+        platforms.contains("aria-label=\"Top platforms by clicks: Instagram 2 · 40%, Browser (no app) 2 · 40%, TikTok 1 · 20%\""),
+        "{platforms}"
+    );
+    assert!(
+        platforms.contains("<title>Top platforms by clicks: Instagram"),
+        "{platforms}"
+    );
+    // Instagram sold once in two clicks: 50 %, and 7.20 per 2 clicks is 360.00 per 100.
+    assert!(
+        platforms.contains(&table_row(
+            "Instagram",
+            &["2", "~40%", "1", "50%", "$360.00"]
+        )),
+        "{platforms}"
+    );
+    assert!(
+        platforms.contains(&table_row(
+            "Browser (no app)",
+            &["2", "~40%", "0", "0%", "$0.00"]
+        )),
+        "{platforms}"
+    );
+    assert!(
+        platforms.contains(&table_row("TikTok", &["1", "~20%", "0", "0%", "$0.00"])),
+        "{platforms}"
+    );
+    let devices = figure_of(text, "device");
+    assert!(
+        devices.contains(&table_row(
+            "Phone",
+            &["3", "~60%", "1", "33.33%", "$240.00"]
+        )),
+        "{devices}"
+    );
+    assert!(
+        devices.contains(&table_row("Computer", &["2", "~40%", "0", "0%", "$0.00"])),
+        "{devices}"
+    );
+    let countries = figure_of(text, "country");
+    for (name, clicks, part) in [
+        ("Germany", "2", "40%"),
+        ("France", "1", "20%"),
+        ("United States", "1", "20%"),
+        ("Unknown", "1", "20%"),
+    ] {
+        assert!(countries.contains(&format!("<th scope=\"row\">{name}</th><td class=\"num\">{clicks}</td><td class=\"num share\">{part}</td>")), "{name}: {countries}");
+    }
+    let sources = figure_of(text, "source");
+    assert!(
+        sources.contains(&table_row("Link", &["3", "~60%", "1", "33.33%", "$240.00"])),
+        "{sources}"
+    );
+    assert!(
+        sources.contains(&table_row("QR code", &["2", "~40%", "0", "0%", "$0.00"])),
+        "{sources}"
+    );
+    assert!(
+        !text.contains("Commission"),
+        "the influencer's page shows no gross: {text}"
+    );
+
+    // The first link's page: its four clicks only.
+    let page = get(&app, &format!("/dashboard/links/{first}"), Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Where this link's clicks come from"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("<dt>Clicks</dt><dd>4</dd>"),
+        "{}",
+        page.text
+    );
+    let platforms = figure_of(&page.text, "platform");
+    assert!(
+        platforms.contains(&table_row(
+            "Instagram",
+            &["2", "~50%", "1", "50%", "$360.00"]
+        )),
+        "{platforms}"
+    );
+    let countries = figure_of(&page.text, "country");
+    assert!(
+        !countries.contains("France"),
+        "the other link's click: {countries}"
+    );
+    let sources = figure_of(&page.text, "source");
+    assert!(
+        sources.contains(&table_row("QR code", &["1", "~25%", "0", "0%", "$0.00"])),
+        "{sources}"
+    );
+    let second_page = get(&app, &format!("/dashboard/links/{second}"), Some(&session)).await;
+    let countries = figure_of(&second_page.text, "country");
+    assert!(
+        countries.contains(&table_row("France", &["1", "~100%", "0", "0%", "$0.00"])),
+        "{countries}"
+    );
+    assert!(!countries.contains("Germany"), "{countries}");
+
+    // Another influencer: the section, empty.
+    let (other, _, _) = dashboard_login(&app, "influencer").await;
+    let theirs = get(&app, "/dashboard", Some(&other)).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(
+        theirs.text.contains("No clicks in the last 30 days yet"),
+        "{}",
+        theirs.text
+    );
+    for seen in ["Germany", "Instagram", "$360.00", "<figure class=\"bars"] {
+        assert!(!theirs.text.contains(seen), "{seen}: {}", theirs.text);
+    }
+    assert_eq!(
+        get(&app, &format!("/dashboard/links/{first}"), Some(&other))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// Two members: Ana's link to the product has three clicks and a 45.00 sale, Bea's (whose
+/// name is markup) to the shop's site one click and a 90.00 sale, so by revenue Bea comes
+/// first although Ana has more clicks. Names are escaped in the chart and the table; another
+/// merchant sees none of it.
+#[tokio::test]
+async fn merchants_see_members_ranked_by_revenue_top_products_and_countries() {
+    let app = TestApp::memory();
+    let hostile = "<b>Bea</b> & \"Co\"";
+    let (mer, program) = shop(&app, "Vitamin C Serum").await;
+    let product = app
+        .call(Method::GET, "/v1/products", Some(&mer), None)
+        .await
+        .json["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = |name: &'static str, product: Option<String>| {
+        let (app, program) = (app.clone(), program.clone());
+        async move {
+            let (token, _) = app.account("influencer").await;
+            let mut profile = influencer_profile();
+            profile["display_name"] = json!(name);
+            app.create(&token, "/v1/influencer", profile).await;
+            app.create(
+                &token,
+                "/v1/links",
+                json!({"program_id": program, "product_id": product}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let ana = member("Ana Glow", Some(product)).await;
+    let bea = member(hostile, None).await;
+    let (ana_sale, bea_sale) = (
+        click_on(&ana, INSTAGRAM_IPHONE, Some("DE")),
+        click_on(&bea, TIKTOK_ANDROID, None),
+    );
+    let clicks = [
+        ana_sale.clone(),
+        click_on(&ana, CHROME_DESKTOP, Some("DE")),
+        click_on(&ana, INSTAGRAM_IPHONE, Some("US")).from_source(skinstack_core::ClickSource::Qr),
+        bea_sale.clone(),
+    ];
+    app.store.record_clicks(&clicks).await.unwrap();
+    let key = app
+        .create(&mer, "/v1/merchant/api-keys", json!({"name": "Shop"}))
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order_by(&app, &key, "ana-1", "45.00", &ana_sale).await;
+    order_by(&app, &key, "bea-1", "90.00", &bea_sale).await;
+
+    let email = app.call(Method::GET, "/v1/me", Some(&mer), None).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = session_for(&app, &email).await;
+    let home = get(&app, "/dashboard", Some(&session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let text = &home.text;
+    assert!(text.contains("Who sells"), "{text}");
+    let escaped = "&lt;b&gt;Bea&lt;/b&gt; &amp; &quot;Co&quot;";
+    assert!(!text.contains("<b>Bea"), "{text}");
+    let members = figure_of(text, "member");
+    assert!(
+        members.contains(&format!(
+            "aria-label=\"Members by revenue: {escaped} $90.00, Ana Glow $45.00\""
+        )),
+        "{members}"
+    );
+    // Bea: one sale in one click, 14.40 earned, so 1,440.00 per 100 clicks; Ana: one in three.
+    let bea_row = members.find(escaped).unwrap();
+    let ana_row = members.rfind("Ana Glow").unwrap();
+    assert!(bea_row < ana_row, "by revenue, not clicks: {members}");
+    assert!(members.contains("<td class=\"num\">$90.00</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">100%</td><td class=\"num\">$1,440.00</td>"), "{members}");
+    assert!(members.contains("<td class=\"num\">$45.00</td><td class=\"num\">1</td><td class=\"num\">3</td><td class=\"num\">33.33%</td><td class=\"num\">$240.00</td>"), "{members}");
+    // Each member's clicks a day, all of them today.
+    assert!(
+        members.contains("aria-label=\"Clicks per day: 3 in all, best day 3\""),
+        "{members}"
+    );
+    assert!(
+        members.contains("aria-label=\"Clicks per day: 1 in all, best day 1\""),
+        "{members}"
+    );
+    assert_eq!(
+        members.matches("<svg class=\"spark\"").count(),
+        2,
+        "{members}"
+    );
+    let products = figure_of(text, "product");
+    assert!(
+        products.contains(&table_row(
+            "No product (the shop's site)",
+            &["$90.00", "1", "1", "100%"]
+        )),
+        "{products}"
+    );
+    assert!(
+        products.contains(&table_row(
+            "Vitamin C Serum",
+            &["$45.00", "1", "3", "33.33%"]
+        )),
+        "{products}"
+    );
+    let countries = figure_of(text, "country");
+    assert!(
+        countries.contains(&table_row("Germany", &["2", "~50%", "1", "$45.00"])),
+        "{countries}"
+    );
+    assert!(
+        countries.contains(&table_row("Unknown", &["1", "~25%", "1", "$90.00"])),
+        "{countries}"
+    );
+    assert!(
+        countries.contains(&table_row("United States", &["1", "~25%", "0", "$0.00"])),
+        "{countries}"
+    );
+
+    // Another merchant: the section, empty.
+    let (other, _, _) = dashboard_login(&app, "merchant").await;
+    let theirs = get(&app, "/dashboard", Some(&other)).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(
+        theirs
+            .text
+            .contains("No clicks or sales in the last 30 days yet"),
+        "{}",
+        theirs.text
+    );
+    for seen in [
+        "Bea",
+        "Ana Glow",
+        "Germany",
+        "$90.00",
+        "<figure class=\"bars",
+    ] {
+        assert!(!theirs.text.contains(seen), "{seen}: {}", theirs.text);
+    }
 }

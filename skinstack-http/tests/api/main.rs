@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test reports failure by panicking
 
 mod behaviour;
+mod breakdowns;
 mod conversions;
 mod coupon_codes;
 mod dashboard;

@@ -655,6 +655,35 @@ fn cases(w: &World) -> Vec<Case> {
             none,
             [401, 404, 403, 403, 403, 200],
         ),
+        // Breakdowns: someone else's link or program is 404, as if absent.
+        case(
+            M::GET,
+            "/v1/links/{id}/breakdowns/{dimension}",
+            format!("/v1/links/{}/breakdowns/source", w.link),
+            none,
+            [401, 404, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/influencer/breakdowns/{dimension}",
+            "/v1/influencer/breakdowns/country?format=csv".into(),
+            none,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/v1/programs/{id}/breakdowns/{dimension}",
+            format!("/v1/programs/{}/breakdowns/member", w.program),
+            none,
+            [401, 403, 404, 403, 200, 403],
+        ),
+        case(
+            M::GET,
+            "/v1/merchant/breakdowns/{dimension}",
+            "/v1/merchant/breakdowns/product".into(),
+            none,
+            [401, 403, 200, 403, 200, 403],
+        ),
         case(
             M::POST,
             "/v1/merchant/api-keys",
