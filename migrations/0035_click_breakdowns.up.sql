@@ -33,20 +33,23 @@
 -- click when it is still stored with its 0034 families; the others keep NULL, read as 'none'
 -- for every dimension. sqlx runs this file in a transaction.
 
+-- The families are compared byte for byte (COLLATE "C"): they are ASCII names whose order
+-- means nothing, and every batch's upsert compares them in the primary key, where a
+-- locale-aware comparison costs a strcoll call each.
 ALTER TABLE click_rollups_daily
     -- Constant defaults: a catalogue change only, however many rows the table holds.
-    ADD COLUMN source TEXT NOT NULL DEFAULT 'link'
+    ADD COLUMN source TEXT COLLATE "C" NOT NULL DEFAULT 'link'
         CONSTRAINT click_rollups_daily_source_check CHECK (source IN ('link', 'qr')),
-    ADD COLUMN device TEXT NOT NULL DEFAULT 'other'
+    ADD COLUMN device TEXT COLLATE "C" NOT NULL DEFAULT 'other'
         CONSTRAINT click_rollups_daily_device_check
         CHECK (device IN ('mobile', 'tablet', 'desktop', 'other')),
-    ADD COLUMN os TEXT NOT NULL DEFAULT 'other'
+    ADD COLUMN os TEXT COLLATE "C" NOT NULL DEFAULT 'other'
         CONSTRAINT click_rollups_daily_os_check
         CHECK (os IN ('ios', 'android', 'windows', 'macos', 'linux', 'chromeos', 'other')),
-    ADD COLUMN browser TEXT NOT NULL DEFAULT 'other'
+    ADD COLUMN browser TEXT COLLATE "C" NOT NULL DEFAULT 'other'
         CONSTRAINT click_rollups_daily_browser_check
         CHECK (browser IN ('safari', 'chrome', 'firefox', 'edge', 'samsung', 'opera', 'other')),
-    ADD COLUMN platform TEXT NOT NULL DEFAULT 'none'
+    ADD COLUMN platform TEXT COLLATE "C" NOT NULL DEFAULT 'none'
         CONSTRAINT click_rollups_daily_platform_check
         CHECK (platform IN ('instagram', 'threads', 'facebook', 'tiktok', 'pinterest', 'snapchat',
             'youtube', 'x', 'linkedin', 'wechat', 'line', 'reddit', 'none')),
@@ -71,9 +74,9 @@ CREATE TABLE click_rollups_daily_values (
     -- deletes a link's rows with it.
     link_id UUID NOT NULL,
     day DATE NOT NULL,
-    dimension TEXT NOT NULL CHECK (dimension IN ('country', 'referrer')),
+    dimension TEXT COLLATE "C" NOT NULL CHECK (dimension IN ('country', 'referrer')),
     -- As in clicks (0034): ISO 3166-1 alpha-2, or a DNS name (at most 253 characters).
-    value TEXT NOT NULL,
+    value TEXT COLLATE "C" NOT NULL,
     -- The same counters as click_rollups_daily, for the clicks carrying `value`.
     clicks BIGINT NOT NULL DEFAULT 0 CHECK (clicks >= 0),
     qr_scans BIGINT NOT NULL DEFAULT 0 CHECK (qr_scans >= 0 AND qr_scans <= clicks),

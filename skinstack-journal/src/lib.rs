@@ -679,10 +679,10 @@ fn decode(line: &str) -> Option<Click> {
     };
     let user_agent = optional_text(fields.next()?)?;
     let referer = optional_text(fields.next()?)?;
+    // Lines written before the source field read as link clicks.
     let source = match fields.next() {
-        None | Some("link") => ClickSource::Link,
-        Some("qr") => ClickSource::Qr,
-        Some(_) => return None,
+        None => ClickSource::Link,
+        Some(name) => ClickSource::parse(name)?,
     };
     let country = match fields.next() {
         None | Some("-") => None,

@@ -25,12 +25,17 @@ use uuid::Uuid;
 //   (migration 0035), so they cost no extra upsert; a missing platform is 'none' there (core's
 //   `breakdown::NONE`), as a NULL in the key would never conflict;
 // - the open ones (country, referring domain) are one more CTE reading `inserted`, one row per
-//   value a click carries (PostgreSQL runs every data-modifying CTE, read or not);
+//   value a click carries (PostgreSQL runs every data-modifying CTE, read or not), left out of
+//   the statement when no click of the batch carries one;
 // - rows are upserted in key order within each table, and every flusher runs this same
 //   statement, so takes the two tables in the same order: two flushers never lock roll-up rows
 //   crosswise;
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
-const RECORD_BATCH: &str = "\
+//
+// `record_batch!(valued)` is the statement with the open-value CTE, `record_batch!()` without.
+macro_rules! record_batch {
+    ($($valued:literal)?) => {
+        concat!("\
     WITH incoming AS ( \
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], \
                              $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) \
@@ -46,6 +51,23 @@ const RECORD_BATCH: &str = "\
         ON CONFLICT (id, clicked_at) DO NOTHING \
         RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, source, \
                   device, os, browser, COALESCE(platform, 'none') AS platform, referrer_domain, country \
+", $($valued,)? "\
+    ) \
+    INSERT INTO click_rollups_daily AS r (link_id, day, source, device, os, browser, platform, \
+                                          clicks, qr_scans, robot_hits) \
+    SELECT link_id, day, source, device, os, browser, platform, \
+           count(*) FILTER (WHERE NOT is_bot), \
+           count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
+           count(*) FILTER (WHERE is_bot) \
+    FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 \
+    ON CONFLICT (link_id, day, source, device, os, browser, platform) DO UPDATE SET \
+        clicks = r.clicks + EXCLUDED.clicks, \
+        qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
+        robot_hits = r.robot_hits + EXCLUDED.robot_hits")
+    };
+}
+
+const RECORD_BATCH: &str = record_batch!("\
     ), valued AS ( \
         INSERT INTO click_rollups_daily_values AS r (link_id, day, dimension, value, clicks, qr_scans, robot_hits) \
         SELECT i.link_id, i.day, v.dimension, v.value, \
@@ -60,18 +82,9 @@ const RECORD_BATCH: &str = "\
             clicks = r.clicks + EXCLUDED.clicks, \
             qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
             robot_hits = r.robot_hits + EXCLUDED.robot_hits \
-    ) \
-    INSERT INTO click_rollups_daily AS r (link_id, day, source, device, os, browser, platform, \
-                                          clicks, qr_scans, robot_hits) \
-    SELECT link_id, day, source, device, os, browser, platform, \
-           count(*) FILTER (WHERE NOT is_bot), \
-           count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
-           count(*) FILTER (WHERE is_bot) \
-    FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 \
-    ON CONFLICT (link_id, day, source, device, os, browser, platform) DO UPDATE SET \
-        clicks = r.clicks + EXCLUDED.clicks, \
-        qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
-        robot_hits = r.robot_hits + EXCLUDED.robot_hits";
+");
+
+const RECORD_BATCH_NO_VALUES: &str = record_batch!();
 
 // The mirror of the roll-ups in tracking_links.total_clicks, for every link; rows already
 // equal are not written.
@@ -143,24 +156,29 @@ impl ClickSink for PgStore {
             bots.push(click.is_bot);
             sources.push(click.source.as_str());
         }
-        sqlx::query(RECORD_BATCH)
-            .bind(&ids)
-            .bind(&links)
-            .bind(&ats)
-            .bind(&ips)
-            .bind(&agents)
-            .bind(&referers)
-            .bind(&bots)
-            .bind(&sources)
-            .bind(&devices)
-            .bind(&oses)
-            .bind(&browsers)
-            .bind(&platforms)
-            .bind(&domains)
-            .bind(&countries)
-            .execute(&self.pool)
-            .await
-            .repo()?;
+        let valued = domains.iter().any(Option::is_some) || countries.iter().any(Option::is_some);
+        sqlx::query(if valued {
+            RECORD_BATCH
+        } else {
+            RECORD_BATCH_NO_VALUES
+        })
+        .bind(&ids)
+        .bind(&links)
+        .bind(&ats)
+        .bind(&ips)
+        .bind(&agents)
+        .bind(&referers)
+        .bind(&bots)
+        .bind(&sources)
+        .bind(&devices)
+        .bind(&oses)
+        .bind(&browsers)
+        .bind(&platforms)
+        .bind(&domains)
+        .bind(&countries)
+        .execute(&self.pool)
+        .await
+        .repo()?;
         Ok(())
     }
 }

@@ -491,11 +491,8 @@ fn stored_visitor(row: &PgRow, parser: &RowParser) -> RepoResult<Visitor> {
 /// families by [`stored_visitor`].
 fn stored_visit(row: &PgRow, parser: &RowParser) -> RepoResult<Visit> {
     let source: String = row.try_get("source").repo()?;
-    let source = match source.as_str() {
-        "link" => ClickSource::Link,
-        "qr" => ClickSource::Qr,
-        _ => return Err(parser.corrupt("unknown click source")),
-    };
+    let source =
+        ClickSource::parse(&source).ok_or_else(|| parser.corrupt("unknown click source"))?;
     let Visitor {
         agent,
         referrer_domain,

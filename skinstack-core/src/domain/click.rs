@@ -136,6 +136,14 @@ impl ClickSource {
         }
     }
 
+    /// The source whose [`Self::as_str`] is `name`, as stored and journalled; `None` for any
+    /// other text.
+    pub fn parse(name: &str) -> Option<Self> {
+        [ClickSource::Link, ClickSource::Qr]
+            .into_iter()
+            .find(|source| source.as_str() == name)
+    }
+
     /// The source a redirect's query string names (`via=qr`); anything else is the link.
     pub fn from_query(query: Option<&str>) -> Self {
         match query {
