@@ -12,8 +12,7 @@ use crate::domain::{InfluencerId, LinkId, ProductId, ProgramId};
 use crate::store::{
     ClickRollups, InfluencerRepo, LedgerQueries, LinkRepo, MerchantRepo, ProductRepo, ProgramRepo,
 };
-use crate::tracking::breakdown::{combine, BreakdownRow, Dimension, Scope};
-use crate::tracking::rollup::ClickCounts;
+use crate::tracking::breakdown::{combine, sum_rows, BreakdownRow, Dimension, Scope};
 use serde::Serialize;
 
 /// The most rows a breakdown lists; the rest are summed into one row valued [`OTHERS`].
@@ -131,7 +130,7 @@ where
     let mut rows = combine(clicks, conversions);
     if rows.len() > MAX_ROWS {
         let rest = rows.split_off(MAX_ROWS);
-        rows.push(others(rest));
+        rows.push(sum_rows(OTHERS, &rest));
     }
     for row in rows.iter_mut() {
         row.label = label(store, dimension, &row.value).await;
@@ -141,43 +140,6 @@ where
         from,
         to,
         rows,
-    })
-}
-
-/// The rows beyond [`MAX_ROWS`] summed into one: their counts and money add up, and the rates
-/// are recomputed from the sums.
-fn others(rest: Vec<BreakdownRow>) -> BreakdownRow {
-    use crate::tracking::breakdown::{ValueClicks, ValueConversions};
-    let mut clicks = Vec::with_capacity(rest.len());
-    let mut money = Vec::new();
-    for row in rest {
-        clicks.push(ValueClicks {
-            value: OTHERS.to_owned(),
-            counts: ClickCounts {
-                clicks: row.clicks,
-                qr_scans: row.qr_scans,
-                robot_hits: row.robot_hits,
-            },
-        });
-        money.extend(row.money.into_iter().map(|m| ValueConversions {
-            value: OTHERS.to_owned(),
-            currency: m.currency,
-            conversions: m.conversions,
-            revenue: m.revenue,
-            commission: m.commission,
-            earnings: m.earnings,
-        }));
-    }
-    let mut summed = combine(clicks, money);
-    summed.pop().unwrap_or(BreakdownRow {
-        value: OTHERS.to_owned(),
-        label: None,
-        clicks: 0,
-        qr_scans: 0,
-        robot_hits: 0,
-        conversions: 0,
-        conversion_rate: None,
-        money: Vec::new(),
     })
 }
 
@@ -289,7 +251,7 @@ mod tests {
             conversion_rate: None,
             money: Vec::new(),
         };
-        let summed = others(vec![row("a.example", 3), row("b.example", 5)]);
+        let summed = sum_rows(OTHERS, &[row("a.example", 3), row("b.example", 5)]);
         assert_eq!(summed.value, OTHERS);
         assert_eq!((summed.clicks, summed.robot_hits), (8, 2));
         assert_eq!(summed.conversion_rate, Some(rust_decimal::Decimal::ZERO));

@@ -371,6 +371,41 @@ pub fn combine(clicks: Vec<ValueClicks>, conversions: Vec<ValueConversions>) -> 
     rows
 }
 
+/// `rows` summed into one row valued `value`: counts and money add up per currency, and the
+/// rates are recomputed from the sums by [`combine`]'s rule (never averaged).
+pub fn sum_rows<'a>(value: &str, rows: impl IntoIterator<Item = &'a BreakdownRow>) -> BreakdownRow {
+    let mut clicks = Vec::new();
+    let mut money = Vec::new();
+    for row in rows {
+        clicks.push(ValueClicks {
+            value: value.to_owned(),
+            counts: ClickCounts {
+                clicks: row.clicks,
+                qr_scans: row.qr_scans,
+                robot_hits: row.robot_hits,
+            },
+        });
+        money.extend(row.money.iter().map(|m| ValueConversions {
+            value: value.to_owned(),
+            currency: m.currency,
+            conversions: m.conversions,
+            revenue: m.revenue,
+            commission: m.commission,
+            earnings: m.earnings,
+        }));
+    }
+    combine(clicks, money).pop().unwrap_or(BreakdownRow {
+        value: value.to_owned(),
+        label: None,
+        clicks: 0,
+        qr_scans: 0,
+        robot_hits: 0,
+        conversions: 0,
+        conversion_rate: None,
+        money: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

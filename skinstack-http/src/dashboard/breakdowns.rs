@@ -16,10 +16,8 @@ use maud::{html, Markup};
 use skinstack_core::service::analytics::{self, Breakdown, OTHERS};
 use skinstack_core::service::statements::DayRange;
 use skinstack_core::service::ServiceError;
-use skinstack_core::tracking::breakdown::{
-    combine, BreakdownRow, ValueClicks, ValueConversions, COUPON, NONE,
-};
-use skinstack_core::tracking::{ClickCounts, Device, Dimension, Platform, Scope};
+use skinstack_core::tracking::breakdown::{sum_rows, BreakdownRow, COUPON, NONE};
+use skinstack_core::tracking::{Device, Dimension, Platform, Scope};
 use skinstack_core::{ClickSource, Country, Currency, LinkId, Merchant};
 use std::collections::HashMap;
 
@@ -393,44 +391,9 @@ fn click_bars(breakdown: &Breakdown, limit: usize, all: i64) -> Vec<chart::Bar> 
         .collect()
 }
 
-/// Every row summed into one, with its rates by core's rule ([`combine`]).
+/// Every row summed into one, with its rates by core's rule.
 fn total(rows: &[BreakdownRow]) -> BreakdownRow {
-    let clicks = rows
-        .iter()
-        .map(|r| ValueClicks {
-            value: String::new(),
-            counts: ClickCounts {
-                clicks: r.clicks,
-                qr_scans: r.qr_scans,
-                robot_hits: r.robot_hits,
-            },
-        })
-        .collect();
-    let conversions = rows
-        .iter()
-        .flat_map(|r| {
-            r.money.iter().map(|m| ValueConversions {
-                value: String::new(),
-                currency: m.currency,
-                conversions: m.conversions,
-                revenue: m.revenue,
-                commission: m.commission,
-                earnings: m.earnings,
-            })
-        })
-        .collect();
-    combine(clicks, conversions)
-        .pop()
-        .unwrap_or_else(|| BreakdownRow {
-            value: String::new(),
-            label: None,
-            clicks: 0,
-            qr_scans: 0,
-            robot_hits: 0,
-            conversions: 0,
-            conversion_rate: None,
-            money: Vec::new(),
-        })
+    sum_rows("", rows)
 }
 
 /// `part` of `whole` in whole percent (`<1%` for a sliver), `—` without a whole.
