@@ -23,6 +23,8 @@ $$ LANGUAGE plpgsql;
 
 DROP TABLE click_rollups_daily_values;
 
+DROP VIEW click_rollups_daily_families;
+
 ALTER TABLE click_rollups_daily
     DROP CONSTRAINT click_rollups_daily_qr_scans_source_check,
     DROP CONSTRAINT click_rollups_daily_pkey;
@@ -33,9 +35,5 @@ INSERT INTO click_rollups_daily (link_id, day, clicks, qr_scans, robot_hits)
 SELECT link_id, day, sum(clicks), sum(qr_scans), sum(robot_hits) FROM split GROUP BY 1, 2;
 
 ALTER TABLE click_rollups_daily
-    DROP COLUMN platform,
-    DROP COLUMN browser,
-    DROP COLUMN os,
-    DROP COLUMN device,
-    DROP COLUMN source,
+    DROP COLUMN visit,
     ADD CONSTRAINT click_rollups_daily_pkey PRIMARY KEY (link_id, day);

@@ -2,13 +2,13 @@
 //! written with one statement each, the roll-ups statistics, click counts and breakdowns read,
 //! and their mirror in `total_clicks`.
 
-use crate::error::SqlxResultExt;
+use crate::error::{RowParser, SqlxResultExt};
 use crate::schedule::Schedule;
 use crate::PgStore;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
-use skinstack_core::tracking::breakdown::{Dimension, Scope, ValueClicks, NONE};
+use skinstack_core::tracking::breakdown::{Dimension, Scope, ValueClicks, VisitKey, NONE};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
 use skinstack_core::tracking::visitor::{Platform, Visitor};
 use skinstack_core::{Click, Country, LinkId};
@@ -22,8 +22,9 @@ use uuid::Uuid;
 // - the roll-ups are the link's click count: the wide tracking_links row is not touched here
 //   (migration 0032); `fold_click_totals` mirrors the sums into its total_clicks later;
 // - the closed families (source, device, OS, browser, platform) key the daily row itself
-//   (migration 0035), so they cost no extra upsert; a missing platform is 'none' there (core's
-//   `breakdown::NONE`), as a NULL in the key would never conflict;
+//   (migration 0035) as one integer, core's `VisitKey::code`, so they cost no extra upsert and
+//   little key width; the code comes from `incoming`, joined back by click id, as RETURNING
+//   can only give the inserted table's columns;
 // - the open ones (country, referring domain) are one more CTE reading `inserted`, one row per
 //   value a click carries (PostgreSQL runs every data-modifying CTE, read or not), left out of
 //   the statement when no click of the batch carries one;
@@ -38,9 +39,9 @@ macro_rules! record_batch {
         concat!("\
     WITH incoming AS ( \
         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], \
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) \
+                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[]) \
             AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                 device, os, browser, platform, referrer_domain, country) \
+                 device, os, browser, platform, referrer_domain, country, visit) \
     ), inserted AS ( \
         INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
                             device, os, browser, platform, referrer_domain, country) \
@@ -49,18 +50,18 @@ macro_rules! record_batch {
         FROM incoming c \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
-        RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, source, \
-                  device, os, browser, COALESCE(platform, 'none') AS platform, referrer_domain, country \
+        RETURNING id, link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, source, \
+                  referrer_domain, country \
 ", $($valued,)? "\
     ) \
-    INSERT INTO click_rollups_daily AS r (link_id, day, source, device, os, browser, platform, \
-                                          clicks, qr_scans, robot_hits) \
-    SELECT link_id, day, source, device, os, browser, platform, \
-           count(*) FILTER (WHERE NOT is_bot), \
-           count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
-           count(*) FILTER (WHERE is_bot) \
-    FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7 \
-    ON CONFLICT (link_id, day, source, device, os, browser, platform) DO UPDATE SET \
+    INSERT INTO click_rollups_daily AS r (link_id, day, visit, clicks, qr_scans, robot_hits) \
+    SELECT i.link_id, i.day, c.visit, \
+           count(*) FILTER (WHERE NOT i.is_bot), \
+           count(*) FILTER (WHERE NOT i.is_bot AND i.source = 'qr'), \
+           count(*) FILTER (WHERE i.is_bot) \
+    FROM inserted i JOIN incoming c ON c.id = i.id \
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+    ON CONFLICT (link_id, day, visit) DO UPDATE SET \
         clicks = r.clicks + EXCLUDED.clicks, \
         qr_scans = r.qr_scans + EXCLUDED.qr_scans, \
         robot_hits = r.robot_hits + EXCLUDED.robot_hits")
@@ -136,12 +137,20 @@ impl ClickSink for PgStore {
         let mut platforms = Vec::with_capacity(clicks.len());
         let mut domains = Vec::with_capacity(clicks.len());
         let mut countries = Vec::with_capacity(clicks.len());
+        let mut visits = Vec::with_capacity(clicks.len());
         for click in clicks {
             countries.push(click.country.as_ref().map(Country::as_str));
             let Visitor {
                 agent,
                 referrer_domain,
             } = click.visitor();
+            visits.push(
+                VisitKey {
+                    source: click.source,
+                    agent,
+                }
+                .code(),
+            );
             devices.push(agent.device.as_str());
             oses.push(agent.os.as_str());
             browsers.push(agent.browser.as_str());
@@ -176,6 +185,7 @@ impl ClickSink for PgStore {
         .bind(&platforms)
         .bind(&domains)
         .bind(&countries)
+        .bind(&visits)
         .execute(&self.pool)
         .await
         .repo()?;
@@ -278,11 +288,44 @@ impl ClickRollups for PgStore {
                      SELECT * FROM rest WHERE clicks <> 0 OR qr_scans <> 0 OR robot_hits <> 0 \
                  ) r GROUP BY r.value"
             ),
-            Values::Column(column) => format!(
-                "SELECT r.{column}, {sums} FROM tracking_links l \
-                 JOIN click_rollups_daily r ON r.link_id = l.id \
-                 WHERE {scoped} AND r.day BETWEEN $2 AND $3 GROUP BY 1"
-            ),
+            // A closed family is a part of the rows' visit code: summed by code here, then by
+            // the family's value in Rust (at most a few hundred codes).
+            Values::Column(_) => {
+                let sql = format!(
+                    "SELECT r.visit, {sums} FROM tracking_links l \
+                     JOIN click_rollups_daily r ON r.link_id = l.id \
+                     WHERE {scoped} AND r.day BETWEEN $2 AND $3 GROUP BY 1"
+                );
+                let rows: Vec<(i32, i64, i64, i64)> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await
+                    .repo()?;
+                let mut sums: std::collections::HashMap<&'static str, ClickCounts> =
+                    std::collections::HashMap::new();
+                for (code, clicks, qr_scans, robot_hits) in rows {
+                    let value = VisitKey::from_code(code)
+                        .and_then(|key| key.value(dimension))
+                        .ok_or_else(|| {
+                            RowParser::new("click_rollups_daily", id)
+                                .corrupt(format!("visit code {code} names no families"))
+                        })?;
+                    sums.entry(value).or_default().add(ClickCounts {
+                        clicks,
+                        qr_scans,
+                        robot_hits,
+                    });
+                }
+                return Ok(sums
+                    .into_iter()
+                    .map(|(value, counts)| ValueClicks {
+                        value: value.to_owned(),
+                        counts,
+                    })
+                    .collect());
+            }
         };
         let mut query = sqlx::query_as(&sql).bind(id).bind(from).bind(to);
         if dimension.is_open() {

@@ -544,7 +544,7 @@ async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sum
     );
     let split: Vec<Split> = sqlx::query_as(
         "SELECT day::text, source, device, os, browser, platform, clicks, qr_scans, robot_hits \
-         FROM click_rollups_daily ORDER BY day, source",
+         FROM click_rollups_daily_families ORDER BY day, source",
     )
     .fetch_all(&pool)
     .await
@@ -629,8 +629,8 @@ async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sum
     );
     // A 'link' row never holds QR scans, a 'qr' row nothing else.
     let refused = sqlx::query(
-        "INSERT INTO click_rollups_daily (link_id, day, source, clicks, qr_scans) \
-         VALUES ('00000000-0000-0000-0000-00000000000a', '2026-04-01', 'qr', 2, 1)",
+        "INSERT INTO click_rollups_daily (link_id, day, visit, clicks, qr_scans) \
+         VALUES ('00000000-0000-0000-0000-00000000000a', '2026-04-01', 3277, 2, 1)",
     )
     .execute(&pool)
     .await
@@ -645,4 +645,51 @@ async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sum
         sqlx::query_as(sums).fetch_all(&pool).await.unwrap();
     assert_eq!(restored, old);
     assert_eq!(schema_snapshot(&pool).await, before);
+}
+
+/// The view `click_rollups_daily_families` gives every visit code the names core decodes it to,
+/// so SQL readers and the library read the same families.
+#[sqlx::test(migrations = false)]
+async fn the_families_view_names_every_visit_code_as_core_does(pool: PgPool) {
+    use skinstack_core::tracking::breakdown::{Dimension, VisitKey};
+    MIGRATOR.run(&pool).await.unwrap();
+    let codes: Vec<i32> = (0..(1 << 18))
+        .filter(|c| VisitKey::from_code(*c).is_some())
+        .collect();
+    assert!(
+        codes.len() > 1000,
+        "every combination of the families has a code"
+    );
+    sqlx::query(
+        "INSERT INTO click_rollups_daily (link_id, day, visit) \
+         SELECT '00000000-0000-0000-0000-000000000001', DATE '2026-01-01', code \
+         FROM unnest($1::int[]) AS code",
+    )
+    .bind(&codes)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let rows: Vec<(i32, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT f.visit, f.source, f.device, f.os, f.browser, f.platform \
+         FROM click_rollups_daily_families f ORDER BY f.visit",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), codes.len());
+    for (code, source, device, os, browser, platform) in rows {
+        let key = VisitKey::from_code(code).unwrap();
+        let name = |dimension| key.value(dimension).unwrap().to_owned();
+        assert_eq!(
+            (source, device, os, browser, platform),
+            (
+                name(Dimension::Source),
+                name(Dimension::Device),
+                name(Dimension::Os),
+                name(Dimension::Browser),
+                name(Dimension::Platform)
+            ),
+            "code {code}"
+        );
+    }
 }

@@ -392,6 +392,65 @@ pub mod cases {
         }
     }
 
+    /// Clicks that dropped their user agent and referer at the redirect
+    /// (`Click::without_headers`, the server's `--no-visitor-headers`) are stored without them,
+    /// keep the families derived before, and roll up by those families.
+    pub async fn clicks_without_headers_keep_their_families_and_break_down_by_them<
+        S: LedgerStore,
+    >(
+        store: &S,
+    ) {
+        use crate::tracking::breakdown::{Dimension, Scope, NONE};
+        use crate::tracking::visitor::Platform;
+        use std::collections::BTreeMap;
+        let f = Fixture::create(store).await;
+        let link = store.insert_link(new_link(&f, "headerless")).await.unwrap();
+        let safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15";
+        let headerless = |agent: &str, referer: Option<&str>| {
+            Click::new(link.id, None, Some(agent), referer).without_headers()
+        };
+        let story = headerless(INSTAGRAM_IPHONE, Some("https://l.instagram.com/?u=x"));
+        let clicks = [
+            story.clone(),
+            headerless(INSTAGRAM_IPHONE, None),
+            headerless(safari, Some("https://www.google.co.uk/search?q=serum")),
+            headerless("Twitterbot/1.0", None),
+        ];
+        store.record_clicks(&clicks).await.unwrap();
+        let facts = store.click_facts(story.id).await.unwrap().unwrap();
+        assert_eq!(facts.visit.key.agent.platform, Some(Platform::Instagram));
+        assert_eq!(
+            facts.visit.referrer_domain.as_deref(),
+            Some("instagram.com")
+        );
+        let day = story.stored_at().date_naive();
+        let by = |dimension| async move {
+            store
+                .click_breakdown(Scope::Link(link.id), dimension, day, day)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| (row.value, (row.counts.clicks, row.counts.robot_hits)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            by(Dimension::Platform).await,
+            BTreeMap::from([
+                ("instagram".to_owned(), (2, 0)),
+                // Safari, and the robot: still told apart by the flag decided at the redirect.
+                (NONE.to_owned(), (1, 1)),
+            ])
+        );
+        assert_eq!(
+            by(Dimension::Referrer).await,
+            BTreeMap::from([
+                ("google.co.uk".to_owned(), (1, 0)),
+                ("instagram.com".to_owned(), (1, 0)),
+                (NONE.to_owned(), (1, 1)),
+            ])
+        );
+    }
+
     pub async fn roll_ups_count_by_utc_day_and_go_with_their_link<S: LedgerStore>(store: &S) {
         let f = Fixture::create(store).await;
         let link = store.insert_link(new_link(&f, "midnight")).await.unwrap();

@@ -99,6 +99,7 @@ macro_rules! contract_suite {
             a_stored_click_keeps_what_its_headers_said_about_the_visitor_and_its_country,
             roll_ups_equal_the_stored_clicks_after_random_batches_and_retries,
             breakdowns_equal_the_stored_clicks_per_dimension_after_random_and_retried_batches,
+            clicks_without_headers_keep_their_families_and_break_down_by_them,
             roll_ups_count_by_utc_day_and_go_with_their_link,
             a_click_is_stored_at_its_ids_time_so_a_retry_with_another_time_is_no_copy,
             rejected_deliveries_are_kept_with_their_reason_and_listed_newest_first,
