@@ -8,7 +8,7 @@ use crate::routes::conversions::{ConversionView, SplitView};
 use crate::routes::{money, PageQuery};
 use crate::state::ApiState;
 use axum::extract::State;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use skinstack_core::earning::ledger::{
@@ -201,7 +201,7 @@ pub struct DailyView {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
-    /// The first day; 30 days before `to` if absent.
+    /// The first day; if absent, the range is the 30 days ending with `to`.
     #[param(schema_with = skinstack_core::openapi::day)]
     pub from: Option<String>,
     /// The last day; today (UTC) if absent.
@@ -328,7 +328,7 @@ async fn link_daily(
     Path(id): Path<Uuid>,
     Query(query): Query<DayQuery>,
 ) -> Result<axum::Json<Vec<DailyView>>> {
-    let range = query.range(Utc::now().date_naive())?;
+    let range = query.range(state.now().date_naive())?;
     let (currency, days) =
         statements::link_daily_series(&*state.store, &auth.actor, LinkId::from_uuid(id), range)
             .await?;
