@@ -8,9 +8,8 @@ use crate::PgStore;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use skinstack_core::store::{ClickRollups, ClickSink, RepoResult};
-use skinstack_core::tracking::breakdown::{Dimension, Scope, ValueClicks, VisitKey, NONE};
+use skinstack_core::tracking::breakdown::{Dimension, Scope, ValueClicks, Visit, VisitKey, NONE};
 use skinstack_core::tracking::rollup::{ClickCounts, DailyClicks};
-use skinstack_core::tracking::visitor::{Platform, Visitor};
 use skinstack_core::{Click, Country, LinkId};
 use uuid::Uuid;
 
@@ -21,10 +20,9 @@ use uuid::Uuid;
 // - only the rows actually inserted (RETURNING) are rolled up;
 // - the roll-ups are the link's click count: the wide tracking_links row is not touched here
 //   (migration 0032); `fold_click_totals` mirrors the sums into its total_clicks later;
-// - the closed families (source, device, OS, browser, platform) key the daily row itself
-//   (migration 0035) as one integer, core's `VisitKey::code`, so they cost no extra upsert and
-//   little key width; the code comes from `incoming`, joined back by click id, as RETURNING
-//   can only give the inserted table's columns;
+// - the closed families (source, device, OS, browser, platform) are one integer, core's
+//   `VisitKey::code`, stored with the click and keying its daily row (migrations 0035, 0036),
+//   so they cost no extra upsert, little key width, and no join back to the input;
 // - the open ones (country, referring domain) are one more CTE reading `inserted`, one row per
 //   value a click carries (PostgreSQL runs every data-modifying CTE, read or not), left out of
 //   the statement when no click of the batch carries one;
@@ -37,29 +35,27 @@ use uuid::Uuid;
 macro_rules! record_batch {
     ($($valued:literal)?) => {
         concat!("\
-    WITH incoming AS ( \
-        SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], \
-                             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[]) \
-            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                 device, os, browser, platform, referrer_domain, country, visit) \
-    ), inserted AS ( \
+    WITH inserted AS ( \
         INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                            device, os, browser, platform, referrer_domain, country) \
+                            visit, referrer_domain, country) \
         SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source, \
-               c.device, c.os, c.browser, c.platform, c.referrer_domain, c.country \
-        FROM incoming c \
+               c.visit, c.referrer_domain, c.country \
+        FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], \
+                    $8::text[], $9::int[], $10::text[], $11::text[]) \
+            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, visit, \
+                 referrer_domain, country) \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
-        RETURNING id, link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, is_bot, source, \
+        RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, visit, is_bot, source, \
                   referrer_domain, country \
 ", $($valued,)? "\
     ) \
     INSERT INTO click_rollups_daily AS r (link_id, day, visit, clicks, qr_scans, robot_hits) \
-    SELECT i.link_id, i.day, c.visit, \
-           count(*) FILTER (WHERE NOT i.is_bot), \
-           count(*) FILTER (WHERE NOT i.is_bot AND i.source = 'qr'), \
-           count(*) FILTER (WHERE i.is_bot) \
-    FROM inserted i JOIN incoming c ON c.id = i.id \
+    SELECT link_id, day, visit, \
+           count(*) FILTER (WHERE NOT is_bot), \
+           count(*) FILTER (WHERE NOT is_bot AND source = 'qr'), \
+           count(*) FILTER (WHERE is_bot) \
+    FROM inserted \
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
     ON CONFLICT (link_id, day, visit) DO UPDATE SET \
         clicks = r.clicks + EXCLUDED.clicks, \
@@ -131,31 +127,14 @@ impl ClickSink for PgStore {
         let mut referers = Vec::with_capacity(clicks.len());
         let mut bots = Vec::with_capacity(clicks.len());
         let mut sources = Vec::with_capacity(clicks.len());
-        let mut devices = Vec::with_capacity(clicks.len());
-        let mut oses = Vec::with_capacity(clicks.len());
-        let mut browsers = Vec::with_capacity(clicks.len());
-        let mut platforms = Vec::with_capacity(clicks.len());
+        let mut visits = Vec::with_capacity(clicks.len());
         let mut domains = Vec::with_capacity(clicks.len());
         let mut countries = Vec::with_capacity(clicks.len());
-        let mut visits = Vec::with_capacity(clicks.len());
         for click in clicks {
+            let visit = Visit::of(click);
+            visits.push(visit.key.code());
+            domains.push(visit.referrer_domain);
             countries.push(click.country.as_ref().map(Country::as_str));
-            let Visitor {
-                agent,
-                referrer_domain,
-            } = click.visitor();
-            visits.push(
-                VisitKey {
-                    source: click.source,
-                    agent,
-                }
-                .code(),
-            );
-            devices.push(agent.device.as_str());
-            oses.push(agent.os.as_str());
-            browsers.push(agent.browser.as_str());
-            platforms.push(agent.platform.map(Platform::as_str));
-            domains.push(referrer_domain);
             ids.push(click.id.as_uuid());
             links.push(click.link_id.as_uuid());
             ats.push(click.stored_at());
@@ -179,13 +158,9 @@ impl ClickSink for PgStore {
         .bind(&referers)
         .bind(&bots)
         .bind(&sources)
-        .bind(&devices)
-        .bind(&oses)
-        .bind(&browsers)
-        .bind(&platforms)
+        .bind(&visits)
         .bind(&domains)
         .bind(&countries)
-        .bind(&visits)
         .execute(&self.pool)
         .await
         .repo()?;
@@ -366,8 +341,9 @@ pub(crate) enum Values {
     /// A link dimension: this expression of the link `l`. PostgreSQL prints a uuid as core
     /// prints an id (lowercase, hyphenated), so the values match the memory store's.
     OfLink(String),
-    /// A click dimension: the column named as in clicks (0034), which click_rollups_daily
-    /// shares for the closed families and conversions for all but the source (0035).
+    /// A click dimension: the column named as in conversions (0035), where the source is
+    /// `click_source`; the views click_families and click_rollups_daily_families name the
+    /// closed families alike (0036).
     Column(&'static str),
 }
 

@@ -19,7 +19,7 @@ use skinstack_core::store::{ConversionRepo, LedgerQueries, Page, RepoResult};
 use skinstack_core::tracking::breakdown::{
     Dimension, Scope, ValueConversions, Visit, VisitKey, COUPON, NONE,
 };
-use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts, Visitor};
+use skinstack_core::tracking::visitor::{Platform, Visitor};
 use skinstack_core::{
     CampaignCode, ClickId, Commission, CommissionSplit, CookieWindow, Entity, ExternalId, FeeRate,
     InfluencerId, LinkId, MerchantId, Money, ProgramId, RepoError,
@@ -462,51 +462,34 @@ pub(crate) async fn append(conn: &mut PgConnection, events: &[CommissionEvent]) 
     apply_totals(conn, events).await
 }
 
-/// The visitor families stored with a click. A click stored before migration 0034 has none:
-/// it gets those its stored user agent and referer give, by the same rule.
-fn stored_visitor(row: &PgRow, parser: &RowParser) -> RepoResult<Visitor> {
-    let text = |column: &str| -> RepoResult<Option<String>> { row.try_get(column).repo() };
-    let Some(device) = text("device")? else {
-        let (user_agent, referer) = (text("user_agent")?, text("referer")?);
-        return Ok(Visitor::of(user_agent.as_deref(), referer.as_deref()));
-    };
-    // Written together with the device, so each is there when it is.
-    let family = |column: &str| -> RepoResult<String> {
-        text(column)?.ok_or_else(|| parser.corrupt(format!("{column} is missing beside device")))
-    };
-    Ok(Visitor {
-        agent: UserAgentFacts {
-            device: Device::parse(&device).map_err(|e| parser.corrupt(e))?,
-            os: Os::parse(&family("os")?).map_err(|e| parser.corrupt(e))?,
-            browser: Browser::parse(&family("browser")?).map_err(|e| parser.corrupt(e))?,
-            platform: text("platform")?
-                .map(|name| Platform::parse(&name).map_err(|e| parser.corrupt(e)))
-                .transpose()?,
-        },
-        referrer_domain: text("referrer_domain")?,
-    })
-}
-
-/// What a stored click says for every click dimension: its source and country as stored, its
-/// families by [`stored_visitor`].
+/// What a stored click says for every click dimension: its closed families by its visit code
+/// (migration 0036), its referring domain and country as stored. A click stored before
+/// migration 0034 has no code: it gets the families its stored user agent and referer give, by
+/// the same rule.
 fn stored_visit(row: &PgRow, parser: &RowParser) -> RepoResult<Visit> {
-    let source: String = row.try_get("source").repo()?;
-    let source =
-        ClickSource::parse(&source).ok_or_else(|| parser.corrupt("unknown click source"))?;
-    let Visitor {
-        agent,
-        referrer_domain,
-    } = stored_visitor(row, parser)?;
+    let text = |column: &str| -> RepoResult<Option<String>> { row.try_get(column).repo() };
+    let country = parser.optional("country", text("country")?.as_deref(), Country::parse)?;
+    let code: Option<i32> = row.try_get("visit").repo()?;
+    let Some(code) = code else {
+        let source: String = row.try_get("source").repo()?;
+        let source =
+            ClickSource::parse(&source).ok_or_else(|| parser.corrupt("unknown click source"))?;
+        let (user_agent, referer) = (text("user_agent")?, text("referer")?);
+        let Visitor {
+            agent,
+            referrer_domain,
+        } = Visitor::of(user_agent.as_deref(), referer.as_deref());
+        return Ok(Visit {
+            key: VisitKey { source, agent },
+            referrer_domain,
+            country,
+        });
+    };
     Ok(Visit {
-        key: VisitKey { source, agent },
-        referrer_domain,
-        country: parser.optional(
-            "country",
-            row.try_get::<Option<String>, _>("country")
-                .repo()?
-                .as_deref(),
-            Country::parse,
-        )?,
+        key: VisitKey::from_code(code)
+            .ok_or_else(|| parser.corrupt(format!("visit code {code} names no families")))?,
+        referrer_domain: text("referrer_domain")?,
+        country,
     })
 }
 
@@ -516,7 +499,7 @@ impl ConversionRepo for PgStore {
         // The uses are counted on the unique (attributed_click_id, attributed_click_use) index.
         let row = sqlx::query(terms_select!(
             ", c.clicked_at, c.is_bot, host(c.ip_prefix) AS ip, c.user_agent, c.referer, c.source, \
-             c.device, c.os, c.browser, c.platform, c.referrer_domain, c.country, \
+             c.visit, c.referrer_domain, c.country, \
              (SELECT count(*) FROM conversions v WHERE v.attributed_click_id = c.id) \
                  AS attributed_orders \
              FROM clicks c \

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (33, "currencies"),
     (34, "click_visitor"),
     (35, "click_breakdowns"),
+    (36, "click_visit_code"),
 ];
 
 /// The tables each migration creates, by version (0008 creates none).
@@ -692,4 +693,119 @@ async fn the_families_view_names_every_visit_code_as_core_does(pool: PgPool) {
             "code {code}"
         );
     }
+}
+
+/// 0036 on clicks stored with 0034's family columns: each gets the visit code core gives its
+/// families (a click without families none), `click_families` names them back, and the down
+/// gives back the very columns, values and schema of 0035.
+#[sqlx::test(migrations = false)]
+async fn visit_codes_are_backfilled_from_the_family_columns_and_their_down_restores_them(
+    pool: PgPool,
+) {
+    use skinstack_core::tracking::breakdown::VisitKey;
+    use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform, UserAgentFacts};
+    use skinstack_core::ClickSource;
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 35).await.unwrap();
+    let before = schema_snapshot(&pool).await;
+    let setup = r#"
+        INSERT INTO users (id, email, password_hash, role) VALUES
+            ('00000000-0000-0000-0000-0000000000a1', 'ana@example.com', '$x', 'influencer');
+        INSERT INTO influencers (id, user_id, display_name) VALUES
+            ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000a1', 'Ana');
+        INSERT INTO merchants (id, business_name, website_url) VALUES
+            ('00000000-0000-0000-0000-0000000000c1', 'Glow Co', 'https://glowco.com');
+        INSERT INTO programs (id, merchant_id, name, network, commission_rate) VALUES
+            ('00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000c1', 'P', 'impact', 20);
+        INSERT INTO tracking_links (id, slug, influencer_id, program_id, destination_url) VALUES
+            ('00000000-0000-0000-0000-00000000000a', 'ana', '00000000-0000-0000-0000-0000000000a2',
+             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com');
+        INSERT INTO clicks (id, link_id, clicked_at, is_bot, source, device, os, browser,
+                            platform, referrer_domain, country) VALUES
+            ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T10:00:00Z', false, 'qr', 'mobile', 'ios', 'other', 'instagram',
+             'instagram.com', 'DE'),
+            ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T11:00:00Z', false, 'link', 'desktop', 'windows', 'chrome', NULL,
+             NULL, 'FR'),
+            -- Stored before 0034: no families.
+            ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-00000000000a',
+             '2026-03-01T13:00:00Z', false, 'link', NULL, NULL, NULL, NULL, NULL, NULL);
+    "#;
+    sqlx::raw_sql(setup).execute(&pool).await.unwrap();
+    let columns = "SELECT id::text, source, device, os, browser, platform, referrer_domain, \
+                   country FROM clicks ORDER BY id";
+    type Columns = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let old: Vec<Columns> = sqlx::query_as(columns).fetch_all(&pool).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+
+    let scan = VisitKey {
+        source: ClickSource::Qr,
+        agent: UserAgentFacts {
+            device: Device::Mobile,
+            os: Os::Ios,
+            browser: Browser::Other,
+            platform: Some(Platform::Instagram),
+        },
+    };
+    let desktop = VisitKey {
+        source: ClickSource::Link,
+        agent: UserAgentFacts {
+            device: Device::Desktop,
+            os: Os::Windows,
+            browser: Browser::Chrome,
+            platform: None,
+        },
+    };
+    type Named = (
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let named: Vec<Named> = sqlx::query_as(
+        "SELECT visit, source, device, os, browser, platform FROM click_families ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let known = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        named,
+        vec![
+            (
+                Some(scan.code()),
+                known("qr"),
+                known("mobile"),
+                known("ios"),
+                known("other"),
+                known("instagram")
+            ),
+            (
+                Some(desktop.code()),
+                known("link"),
+                known("desktop"),
+                known("windows"),
+                known("chrome"),
+                known("none")
+            ),
+            (None, None, None, None, None, None),
+        ]
+    );
+
+    MIGRATOR.undo(&pool, 35).await.unwrap();
+    let restored: Vec<Columns> = sqlx::query_as(columns).fetch_all(&pool).await.unwrap();
+    assert_eq!(restored, old);
+    assert_eq!(schema_snapshot(&pool).await, before);
 }

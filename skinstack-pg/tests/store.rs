@@ -346,7 +346,7 @@ async fn the_previous_webhook_secret_is_stored_encrypted_and_checked_at_start_up
 }
 
 #[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
-async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive_theirs(
+async fn a_clicks_visitor_families_are_stored_as_its_code_and_older_clicks_derive_theirs(
     pool: PgPool,
 ) {
     use skinstack_core::store::{ClickSink, ConversionRepo};
@@ -376,7 +376,8 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
         String,
     );
     let columns: Columns = sqlx::query_as(
-        "SELECT device, os, browser, platform, referrer_domain, country FROM clicks WHERE id = $1",
+        "SELECT f.device, f.os, f.browser, f.platform, c.referrer_domain, c.country \
+         FROM clicks c JOIN click_families f ON f.id = c.id WHERE c.id = $1",
     )
     .bind(click.id.as_uuid())
     .fetch_one(&pool)
@@ -395,24 +396,21 @@ async fn a_clicks_visitor_families_are_stored_in_columns_and_older_clicks_derive
     );
     let stored = store.click_facts(click.id).await.unwrap().unwrap().visit;
     // A click stored before migration 0034 has no families: its headers give them.
-    sqlx::query(
-        "UPDATE clicks SET device = NULL, os = NULL, browser = NULL, platform = NULL, \
-         referrer_domain = NULL WHERE id = $1",
-    )
-    .bind(click.id.as_uuid())
-    .execute(&pool)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE clicks SET visit = NULL, referrer_domain = NULL WHERE id = $1")
+        .bind(click.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
     let derived = store.click_facts(click.id).await.unwrap().unwrap().visit;
     assert_eq!(derived, stored);
 }
 
 #[sqlx::test(migrator = "skinstack_pg::MIGRATOR")]
-async fn the_clicks_family_checks_take_every_name_core_has_and_no_other(pool: PgPool) {
+async fn the_clicks_checks_take_every_code_and_country_core_has_and_no_other(pool: PgPool) {
     use skinstack_core::store::ClickSink;
     use skinstack_core::testkit::new_link;
-    use skinstack_core::tracking::visitor::{Browser, Device, Os, Platform};
-    use skinstack_core::Click;
+    use skinstack_core::tracking::breakdown::VisitKey;
+    use skinstack_core::{Click, ClickSource};
     let store = store(&pool, Some(KEY));
     let f = Fixture::create(&store).await;
     let link = store.insert_link(new_link(&f, "names")).await.unwrap();
@@ -421,15 +419,6 @@ async fn the_clicks_family_checks_take_every_name_core_has_and_no_other(pool: Pg
         .record_clicks(std::slice::from_ref(&click))
         .await
         .unwrap();
-    let families: [(&str, Vec<&str>); 4] = [
-        ("device", Device::ALL.iter().map(|v| v.as_str()).collect()),
-        ("os", Os::ALL.iter().map(|v| v.as_str()).collect()),
-        ("browser", Browser::ALL.iter().map(|v| v.as_str()).collect()),
-        (
-            "platform",
-            Platform::ALL.iter().map(|v| v.as_str()).collect(),
-        ),
-    ];
     for code in ["DE", "de", "DEU"] {
         let result = sqlx::query("UPDATE clicks SET country = $1 WHERE id = $2")
             .bind(code)
@@ -438,19 +427,28 @@ async fn the_clicks_family_checks_take_every_name_core_has_and_no_other(pool: Pg
             .await;
         assert_eq!(result.is_ok(), code == "DE", "country = {code}: {result:?}");
     }
-    for (column, names) in families {
-        let set = format!("UPDATE clicks SET {column} = $1 WHERE id = $2");
-        for name in names.into_iter().chain(["smartwatch"]) {
-            let result = sqlx::query(&set)
-                .bind(name)
-                .bind(click.id.as_uuid())
-                .execute(&pool)
-                .await;
-            assert_eq!(
-                result.is_ok(),
-                name != "smartwatch",
-                "{column} = {name}: {result:?}"
-            );
-        }
+    // The checks bound the code to its fields and tie its source bits to `source`: every
+    // link click's code core has passes, a QR scan's or one beyond the fields does not. (A
+    // code whose bits name no value is the library's to refuse on read.)
+    let link_code = VisitKey::default().code();
+    let qr_code = VisitKey {
+        source: ClickSource::Qr,
+        ..VisitKey::default()
+    }
+    .code();
+    let every: Vec<i32> = (0..1 << 18)
+        .filter(|code| VisitKey::from_code(*code).is_some())
+        .collect();
+    let mut codes: Vec<i32> = every.iter().copied().step_by(17).collect();
+    assert!(codes.len() > 100, "{} codes", codes.len());
+    codes.extend([link_code, qr_code, 2, 3, -1, 1 << 18]);
+    for code in codes {
+        let result = sqlx::query("UPDATE clicks SET visit = $1 WHERE id = $2")
+            .bind(code)
+            .bind(click.id.as_uuid())
+            .execute(&pool)
+            .await;
+        let link_click = VisitKey::from_code(code).is_some_and(|k| k.source == ClickSource::Link);
+        assert_eq!(result.is_ok(), link_click, "visit = {code}: {result:?}");
     }
 }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (33, "currencies"),
     (34, "click_visitor"),
     (35, "click_breakdowns"),
+    (36, "click_visit_code"),
 ];
 
 /// `migrate status` as it should print, each migration applied when `applied` says so.

@@ -168,10 +168,11 @@ const CODE_FIELDS: [(u32, u32); 5] = [(0, 2), (2, 3), (5, 4), (9, 4), (13, 5)];
 const SOURCES: [ClickSource; 2] = [ClickSource::Link, ClickSource::Qr];
 
 impl VisitKey {
-    /// The key as one number: how PostgreSQL keys its daily roll-ups (migration 0035), since a
-    /// four-byte key costs each batch's upsert far less than five text columns. Stable: see
-    /// [`CODE_FIELDS`]. Decoded by [`VisitKey::from_code`] (and, for SQL readers, by the view
-    /// `click_rollups_daily_families`).
+    /// The key as one number: how PostgreSQL stores a click's families and keys its daily
+    /// roll-ups (migrations 0035, 0036), since a four-byte key costs each batch far less than
+    /// text columns. Stable: see [`CODE_FIELDS`]. Decoded by [`VisitKey::from_code`] (and, for
+    /// SQL readers, by the function `skinstack_visit_families` behind the views
+    /// `click_families` and `click_rollups_daily_families`).
     pub fn code(&self) -> i32 {
         fn position<T: PartialEq>(all: &[T], value: &T) -> i32 {
             // Every value is in its own ALL; 0 keeps the code valid if one ever were not.
