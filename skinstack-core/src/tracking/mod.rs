@@ -3,6 +3,7 @@
 //! (device, OS, browser, app, referring domain), the daily roll-ups statistics read, and how
 //! long raw clicks are kept.
 
+pub(crate) mod agent_memo;
 pub mod breakdown;
 pub mod click_flush;
 pub mod redirect;

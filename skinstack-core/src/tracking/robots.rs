@@ -17,6 +17,7 @@
 //! so the list is kept here, each token with where it is documented; the in-app browsers that
 //! must stay shoppers are a table test in `skinstack-http/tests/traffic.rs`.
 
+use crate::tracking::agent_memo::AgentMemo;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::sync::LazyLock;
 
@@ -129,12 +130,21 @@ pub enum Agent {
     Robot,
 }
 
-/// Classifies `user_agent` in one pass over it. A missing or empty user agent is a robot:
-/// every browser sends one.
+/// Verdicts by user agent: the check runs on every redirect, and a scan of a browser's user
+/// agent cost several times a lookup (profiled under `scripts/bench-redirect`).
+static VERDICTS: LazyLock<AgentMemo<Agent>> = LazyLock::new(AgentMemo::new);
+
+/// Classifies `user_agent`: one pass over it, or the verdict on the same user agent seen
+/// lately. A missing or empty user agent is a robot: every browser sends one.
 pub fn classify(user_agent: Option<&str>) -> Agent {
     let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
         return Agent::Robot;
     };
+    VERDICTS.get_or(ua, scan)
+}
+
+/// The verdict of one pass over `ua`.
+fn scan(ua: &str) -> Agent {
     // Building from fixed short literals cannot fail; if it ever did, every agent would count
     // as a shopper, which over-counts clicks rather than dropping any.
     let Some(robots) = ROBOTS.as_ref() else {
@@ -167,6 +177,24 @@ pub fn is_bot(user_agent: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_agent_seen_before_gets_the_same_verdict_from_the_memo() {
+        for ua in [
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Version/17.1 Mobile Safari/604.1",
+            "Twitterbot/1.0",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        ] {
+            let first = classify(Some(ua));
+            assert_eq!(classify(Some(ua)), first, "{ua}");
+            assert_eq!(first, scan(ua), "{ua}");
+        }
+        let long = format!(
+            "{} Twitterbot/1.0",
+            "x".repeat(crate::domain::MAX_USER_AGENT)
+        );
+        assert_eq!(classify(Some(&long)), Agent::Preview);
+    }
 
     #[test]
     fn social_preview_fetchers_are_bots() {

@@ -30,11 +30,12 @@
 //! robot never has a platform.
 //!
 //! Parsing costs microseconds and runs once per click, so the user-agent part is memoised in
-//! one bounded process-wide cache ([`UserAgentFacts::of`]): random user agents from an attacker
-//! cost parse time, never memory beyond the cache's [`UA_CACHE_CAPACITY`] entries of at most
-//! [`MAX_USER_AGENT`] bytes each.
+//! one bounded process-wide memo ([`UserAgentFacts::of`], `tracking::agent_memo`): random user
+//! agents from an attacker cost parse time, never memory beyond the memo's
+//! [`UA_CACHE_CAPACITY`] entries of at most [`MAX_USER_AGENT`] bytes each.
 
 use crate::domain::{prefix, MAX_REFERER, MAX_USER_AGENT};
+use crate::tracking::agent_memo::AgentMemo;
 use crate::tracking::robots::{classify, Agent};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::fmt;
@@ -269,11 +270,11 @@ const UNKNOWN: UserAgentFacts = UserAgentFacts {
     platform: None,
 };
 
-/// How many distinct user agents the process-wide cache keeps.
+/// How many distinct user agents each process-wide memo keeps: this one of the families, and
+/// the robot check's (`tracking::robots::classify`).
 pub const UA_CACHE_CAPACITY: usize = 10_000;
 
-static UA_CACHE: LazyLock<quick_cache::sync::Cache<String, UserAgentFacts>> =
-    LazyLock::new(|| quick_cache::sync::Cache::new(UA_CACHE_CAPACITY));
+static UA_CACHE: LazyLock<AgentMemo<UserAgentFacts>> = LazyLock::new(AgentMemo::new);
 
 impl UserAgentFacts {
     /// The facts of `user_agent`, from the process-wide cache when it was seen lately; the same
@@ -282,12 +283,7 @@ impl UserAgentFacts {
         let Some(ua) = user_agent.map(capped).filter(|ua| !ua.trim().is_empty()) else {
             return UNKNOWN;
         };
-        if let Some(facts) = UA_CACHE.get(ua) {
-            return facts;
-        }
-        let facts = Self::parse_capped(ua);
-        UA_CACHE.insert(ua.to_owned(), facts);
-        facts
+        UA_CACHE.get_or(ua, Self::parse_capped)
     }
 
     /// The facts of `user_agent`, parsed now (no cache). Only its first [`MAX_USER_AGENT`]
