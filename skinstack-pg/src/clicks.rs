@@ -25,30 +25,36 @@ use uuid::Uuid;
 //   so they cost no extra upsert, little key width, and no join back to the input;
 // - the open ones (country, referring domain) are one more CTE reading `inserted`, one row per
 //   value a click carries (PostgreSQL runs every data-modifying CTE, read or not), left out of
-//   the statement when no click of the batch carries one;
+//   the statement, with the columns themselves, when no click of the batch carries one;
 // - rows are upserted in key order within each table, and every flusher runs this same
 //   statement, so takes the two tables in the same order: two flushers never lock roll-up rows
 //   crosswise;
 // - clicks of links deleted since the redirect are skipped, as the FK cascade would drop them.
 //
-// `record_batch!(valued)` is the statement with the open-value CTE, `record_batch!()` without.
+// `record_batch!(valued)` is the statement with the open values and their CTE,
+// `record_batch!()` without either: it binds two arrays fewer.
 macro_rules! record_batch {
-    ($($valued:literal)?) => {
+    () => {
+        record_batch!(@ "", "", "", "")
+    };
+    ($valued:literal) => {
+        record_batch!(@ ", referrer_domain, country", ", c.referrer_domain, c.country",
+                      ", $10::text[], $11::text[]", $valued)
+    };
+    (@ $open:literal, $c_open:literal, $open_params:literal, $valued:literal) => {
         concat!("\
     WITH inserted AS ( \
         INSERT INTO clicks (id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, \
-                            visit, referrer_domain, country) \
+                            visit", $open, ") \
         SELECT c.id, c.link_id, c.clicked_at, c.ip_prefix::inet, c.user_agent, c.referer, c.is_bot, c.source, \
-               c.visit, c.referrer_domain, c.country \
+               c.visit", $c_open, " \
         FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bool[], \
-                    $8::text[], $9::int[], $10::text[], $11::text[]) \
-            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, visit, \
-                 referrer_domain, country) \
+                    $8::text[], $9::int[]", $open_params, ") \
+            AS c(id, link_id, clicked_at, ip_prefix, user_agent, referer, is_bot, source, visit", $open, ") \
         WHERE EXISTS (SELECT 1 FROM tracking_links t WHERE t.id = c.link_id) \
         ON CONFLICT (id, clicked_at) DO NOTHING \
-        RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, visit, is_bot, source, \
-                  referrer_domain, country \
-", $($valued,)? "\
+        RETURNING link_id, (clicked_at AT TIME ZONE 'UTC')::date AS day, visit, is_bot, source", $open, " \
+", $valued, "\
     ) \
     INSERT INTO click_rollups_daily AS r (link_id, day, visit, clicks, qr_scans, robot_hits) \
     SELECT link_id, day, visit, \
@@ -145,7 +151,7 @@ impl ClickSink for PgStore {
             sources.push(click.source.as_str());
         }
         let valued = domains.iter().any(Option::is_some) || countries.iter().any(Option::is_some);
-        sqlx::query(if valued {
+        let query = sqlx::query(if valued {
             RECORD_BATCH
         } else {
             RECORD_BATCH_NO_VALUES
@@ -158,12 +164,13 @@ impl ClickSink for PgStore {
         .bind(&referers)
         .bind(&bots)
         .bind(&sources)
-        .bind(&visits)
-        .bind(&domains)
-        .bind(&countries)
-        .execute(&self.pool)
-        .await
-        .repo()?;
+        .bind(&visits);
+        let query = if valued {
+            query.bind(&domains).bind(&countries)
+        } else {
+            query
+        };
+        query.execute(&self.pool).await.repo()?;
         Ok(())
     }
 }
