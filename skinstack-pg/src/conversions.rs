@@ -1108,8 +1108,8 @@ impl LedgerQueries for PgStore {
         let (scoped, id) = scope_links(scope);
         let value = match Values::of(dimension) {
             Values::OfLink(value) => value,
-            // An order attributed by coupon had no click: its source is the coupon, and it
-            // knows nothing of the rest, whatever was stored (core's rule).
+            // Core's `breakdown::conversion_value`, in SQL: an order attributed by coupon had no
+            // click, so its source is the coupon and it knows nothing of the rest.
             Values::Column(_) if dimension == Dimension::Source => format!(
                 "CASE WHEN c.attributed_by = 'coupon' THEN '{COUPON}' \
                  ELSE COALESCE(c.click_source, '{NONE}') END"

@@ -10,7 +10,7 @@ use crate::earning::commission::CommissionSplit;
 use crate::earning::ledger::*;
 use crate::earning::{Balance, PayoutBatch, UnattributedOrders};
 use crate::store::{ConversionRepo, Entity, LedgerQueries, Page, RepoError, RepoResult};
-use crate::tracking::breakdown::{Dimension, Scope, ValueConversions, Visit, COUPON, NONE};
+use crate::tracking::breakdown::{self, Dimension, Scope, ValueConversions, Visit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -567,8 +567,7 @@ impl LedgerQueries for MemoryStore {
     }
 }
 
-/// A conversion's value for a click dimension: its click's, `coupon` as the source of an
-/// order attributed by coupon, and `none` where nothing is known.
+/// A conversion's value for a click dimension, by core's rule.
 fn conversion_value(
     conversion: &Conversion,
     visit: Option<&Visit>,
@@ -581,9 +580,5 @@ fn conversion_value(
             ..
         })
     );
-    match (visit, by_coupon) {
-        (_, true) if dimension == Dimension::Source => COUPON.to_owned(),
-        (Some(visit), false) => visit.value(dimension).unwrap_or(NONE).to_owned(),
-        _ => NONE.to_owned(),
-    }
+    breakdown::conversion_value(by_coupon, visit, dimension).to_owned()
 }

@@ -286,6 +286,19 @@ impl Visit {
     }
 }
 
+/// A conversion's value for a click dimension, by what it kept of its click (`visit`): the
+/// click's values; [`COUPON`] as the source of an order attributed by coupon, which had no
+/// click and so is [`NONE`] for every other click dimension, whatever was stored; [`NONE`]
+/// where nothing is known. Both stores follow it (skinstack-pg says it in SQL, in its
+/// conversion breakdown).
+pub fn conversion_value(by_coupon: bool, visit: Option<&Visit>, dimension: Dimension) -> &str {
+    match (visit, by_coupon) {
+        (_, true) if dimension == Dimension::Source => COUPON,
+        (Some(visit), false) => visit.value(dimension).unwrap_or(NONE),
+        _ => NONE,
+    }
+}
+
 /// One value's clicks, summed over a range of days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValueClicks {
@@ -618,6 +631,39 @@ mod tests {
         assert_eq!(rows[2].clicks, 0);
         assert_eq!(rows[2].conversion_rate, None);
         assert_eq!(rows[2].money[0].epc, None);
+    }
+
+    #[test]
+    fn a_coupon_order_is_the_coupon_source_and_knows_nothing_else_of_a_click() {
+        let click = Click::new(
+            LinkId::new(),
+            None,
+            Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Instagram 309.1"),
+            Some("https://l.instagram.com/"),
+        );
+        let visit = Visit::of(&click);
+        assert_eq!(
+            conversion_value(true, Some(&visit), Dimension::Source),
+            COUPON
+        );
+        assert_eq!(conversion_value(true, None, Dimension::Source), COUPON);
+        assert_eq!(
+            conversion_value(true, Some(&visit), Dimension::Platform),
+            NONE
+        );
+        assert_eq!(
+            conversion_value(false, Some(&visit), Dimension::Source),
+            "link"
+        );
+        assert_eq!(
+            conversion_value(false, Some(&visit), Dimension::Referrer),
+            "instagram.com"
+        );
+        assert_eq!(
+            conversion_value(false, Some(&visit), Dimension::Country),
+            NONE
+        );
+        assert_eq!(conversion_value(false, None, Dimension::Device), NONE);
     }
 
     #[test]
