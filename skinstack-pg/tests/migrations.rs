@@ -472,16 +472,9 @@ async fn verification_marks_existing_merchants_verified_and_keeps_each_accounts_
     );
 }
 
-/// 0035 on a database with roll-ups, clicks and conversions: each old roll-up row splits into
-/// a `link` and a `qr` row of unknown families, the country and referrer rows are rolled up
-/// from the stored clicks, conversions take their click's dimensions; its down gives back
-/// each day's sums and the very schema of 0034.
-#[sqlx::test(migrations = false)]
-async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sums(pool: PgPool) {
-    MIGRATOR.run(&pool).await.unwrap();
-    MIGRATOR.undo(&pool, 34).await.unwrap();
-    let before = schema_snapshot(&pool).await;
-    let setup = r#"
+/// Ana, her link `00000000-0000-0000-0000-00000000000a` and its program, for the migrations'
+/// data tests.
+const ANAS_LINK: &str = r#"
         INSERT INTO users (id, email, password_hash, role) VALUES
             ('00000000-0000-0000-0000-0000000000a1', 'ana@example.com', '$x', 'influencer');
         INSERT INTO influencers (id, user_id, display_name) VALUES
@@ -493,6 +486,19 @@ async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sum
         INSERT INTO tracking_links (id, slug, influencer_id, program_id, destination_url) VALUES
             ('00000000-0000-0000-0000-00000000000a', 'ana', '00000000-0000-0000-0000-0000000000a2',
              '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com');
+"#;
+
+/// 0035 on a database with roll-ups, clicks and conversions: each old roll-up row splits into
+/// a `link` and a `qr` row of unknown families, the country and referrer rows are rolled up
+/// from the stored clicks, conversions take their click's dimensions; its down gives back
+/// each day's sums and the very schema of 0034.
+#[sqlx::test(migrations = false)]
+async fn breakdowns_split_old_roll_ups_by_source_and_their_down_restores_the_sums(pool: PgPool) {
+    MIGRATOR.run(&pool).await.unwrap();
+    MIGRATOR.undo(&pool, 34).await.unwrap();
+    let before = schema_snapshot(&pool).await;
+    sqlx::raw_sql(ANAS_LINK).execute(&pool).await.unwrap();
+    let setup = r#"
         -- Day 1 kept its raw clicks: a QR scan from Germany via Instagram, a link click from
         -- France, a robot with neither. Older days' clicks were pruned.
         INSERT INTO clicks (id, link_id, clicked_at, is_bot, source, device, os, browser,
@@ -708,18 +714,8 @@ async fn visit_codes_are_backfilled_from_the_family_columns_and_their_down_resto
     MIGRATOR.run(&pool).await.unwrap();
     MIGRATOR.undo(&pool, 35).await.unwrap();
     let before = schema_snapshot(&pool).await;
+    sqlx::raw_sql(ANAS_LINK).execute(&pool).await.unwrap();
     let setup = r#"
-        INSERT INTO users (id, email, password_hash, role) VALUES
-            ('00000000-0000-0000-0000-0000000000a1', 'ana@example.com', '$x', 'influencer');
-        INSERT INTO influencers (id, user_id, display_name) VALUES
-            ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000a1', 'Ana');
-        INSERT INTO merchants (id, business_name, website_url) VALUES
-            ('00000000-0000-0000-0000-0000000000c1', 'Glow Co', 'https://glowco.com');
-        INSERT INTO programs (id, merchant_id, name, network, commission_rate) VALUES
-            ('00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000c1', 'P', 'impact', 20);
-        INSERT INTO tracking_links (id, slug, influencer_id, program_id, destination_url) VALUES
-            ('00000000-0000-0000-0000-00000000000a', 'ana', '00000000-0000-0000-0000-0000000000a2',
-             '00000000-0000-0000-0000-0000000000c2', 'https://glowco.com');
         INSERT INTO clicks (id, link_id, clicked_at, is_bot, source, device, os, browser,
                             platform, referrer_domain, country) VALUES
             ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-00000000000a',

@@ -311,8 +311,9 @@ async fn with_a_geoip_db_and_no_visitor_headers_a_stored_click_keeps_its_country
         Option<String>,
     );
     let row: Row = sqlx::query_as(
-        "SELECT host(ip_prefix), country, user_agent, referer, device, platform, referrer_domain \
-         FROM clicks",
+        "SELECT host(c.ip_prefix), c.country, c.user_agent, c.referer, f.device, f.platform, \
+                c.referrer_domain \
+         FROM clicks c JOIN click_families f ON f.id = c.id",
     )
     .fetch_one(&pool)
     .await
